@@ -1,0 +1,71 @@
+"""Run folders: the resolved config and the checkpoints a trainer leaves.
+
+Layout (DESIGN.md, "Runs and artifacts")::
+
+    <run_dir>/config.json      {"model": <zoo.to_dict(config)>, "trainer": {...flags...}}
+    <run_dir>/checkpoints/     tf.train.Checkpoint(weights={path: variable}, g_optimizer, d_optimizer)
+
+The checkpoint holds every weight of the model by its Keras path (trainable
+weights and batch-norm moving statistics alike; Keras 3 layers do not expose
+their sub-layers to ``tf.train.Checkpoint`` by attribute, so the weights are
+listed explicitly) and the optimizers with their state and step counters, so
+a run resumes exactly and an export can rebuild the model from
+``config.json`` plus the weights.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Optional
+
+import tensorflow as tf
+
+import zoo
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def read_config(run_dir: str) -> Dict[str, Any]:
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not tf.io.gfile.exists(path):
+        raise ValueError(f"{run_dir!r} is not a run folder: expected {path} (written by a trainer)")
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def write_config(run_dir: str, model_config, trainer: Optional[Dict[str, Any]] = None) -> str:
+    tf.io.gfile.makedirs(run_dir)
+    path = os.path.join(run_dir, CONFIG_FILE)
+    tmp = path + ".tmp"
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        json.dump({"model": zoo.to_dict(model_config), "trainer": trainer or {}}, f, indent=2, sort_keys=True)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+    return path
+
+
+def checkpoint(model) -> tf.train.Checkpoint:
+    """The checkpoint object every trainer saves and every loader restores."""
+    weights = {v.path: v for v in model.weights}
+    if len(weights) != len(model.weights):
+        raise ValueError(f"{model.name}: weight paths are not unique; give every layer a unique name")
+    objects = {"weights": weights}
+    for name in ("g_optimizer", "d_optimizer"):
+        if getattr(model, name, None) is not None:
+            objects[name] = getattr(model, name)
+    return tf.train.Checkpoint(**objects)
+
+
+def latest_checkpoint(run_dir: str) -> Optional[str]:
+    return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+
+
+def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
+    """Rebuilds the model of a run folder and restores its latest (or given) checkpoint."""
+    cfg = read_config(run_dir)
+    model = zoo.build_from_dict(cfg["model"])
+    path = checkpoint_path or latest_checkpoint(run_dir)
+    if path is None:
+        raise ValueError(f"run folder {run_dir!r} has no checkpoint under {CHECKPOINT_DIR}/")
+    checkpoint(model).restore(path).expect_partial()
+    return model

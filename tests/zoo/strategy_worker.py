@@ -1,0 +1,63 @@
+"""Runs a few VGAN training steps under a given strategy and prints the final
+weights' fingerprint as JSON. Used by tests/zoo/test_gan.py in subprocesses,
+because logical devices and TF_CONFIG must be set before TensorFlow starts.
+
+    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps]
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def main():
+    mode, out = sys.argv[1], sys.argv[2]
+    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    tf.config.experimental.enable_op_determinism()
+    if mode == "mirrored2":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    elif mode == "multi_worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+
+    import keras
+    import zoo
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = zoo.build("vgan", preset="tiny", batch_size=4)
+        model.compile()
+    cfg = model.config
+    videos = tf.random.stateless_uniform([steps * cfg.batch_size, cfg.frames, cfg.size, cfg.size, 3],
+                                         seed=[1, 2], minval=-1, maxval=1)
+    ds = tf.data.Dataset.from_tensor_slices({"video": videos}).batch(cfg.batch_size)
+    if mode == "multi_worker":
+        opts = tf.data.Options()
+        opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(opts)
+        dist = iter(strategy.experimental_distribute_dataset(ds))
+
+        @tf.function
+        def step(batch):
+            out = strategy.run(model.train_step, args=(batch,))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+        logs = [step(next(dist)) for _ in range(steps)]
+        class H: history = {k: [float(logs[-1][k])] for k in logs[-1]}
+        history = H
+    else:
+        history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+    weights = {v.path: np.asarray(v.numpy()) for v in model.weights}
+    np.savez(out, **{k.replace("/", "__"): v for k, v in weights.items()})
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
+                      "losses": {k: [float(x) for x in v] for k, v in history.history.items()}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,440 @@
+"""What every trainer of the zoo shares: flags, strategy, data, run folder,
+checkpoints and resuming, samples, TensorBoard, NaN guard and export.
+
+A trainer module is thin::
+
+    from trainers import common
+    common.define_flags("vgan")
+    if __name__ == "__main__":
+        common.main("vgan")
+
+Common flags (the same name in every trainer): ``--dataset``, ``--data_dir``,
+``--preset``, ``--batch_size``, ``--steps``, ``--run_dir``, ``--strategy``
+(default, mirrored, multi_worker), ``--seed``, ``--export_dir``, plus
+``--hub_dir``, ``--checkpoint_every``, ``--sample_every``, ``--log_every``,
+``--num_samples``. Every field of the model's config is a flag too
+(``--frames``, ``--streams``, ...); unset fields keep the preset's value.
+
+Resuming: rerunning the same command continues from the latest checkpoint in
+``<run_dir>/checkpoints``. The data stream restarts at example
+``step * global_batch`` and every noise draw is a function of (seed, step), so
+an interrupted-and-resumed run ends with the same weights as an uninterrupted
+one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+import sys
+import time
+import typing
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+# Config fields that are common flags (or fixed by the preset machinery).
+_COMMON_CONFIG_FIELDS = ("preset", "seed", "batch_size")
+
+
+class TrainingError(RuntimeError):
+    """Training stopped for a reason the user must see (e.g. a non-finite loss)."""
+
+
+# ---------------------------------------------------------------------- flags
+def define_common_flags(default_dataset: str = "bouncing_balls") -> None:
+    flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
+    flags.DEFINE_string("data_dir", None, "Folder (any tf.io.gfile path) for datasets read from disk.")
+    flags.DEFINE_string("preset", "small", "Config preset: paper, small or tiny.")
+    flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
+    flags.DEFINE_integer("steps", 1000, "Total training steps (generator updates) of the run.")
+    flags.DEFINE_string("run_dir", None, "Run folder: config.json, checkpoints/, logs/, samples/.")
+    flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
+    flags.DEFINE_integer("seed", 0, "Seed of every random draw (noise, data, initialisation).")
+    flags.DEFINE_string("export_dir", None, "If set, export a SavedModel to <export_dir>/<name>/<version>/ at the end.")
+    flags.DEFINE_string("hub_dir", None, "If set, export the image generator as a TF Hub module here at the end.")
+    flags.DEFINE_string("export_name", None, "Model name in the export layout (default: the model's name).")
+    flags.DEFINE_integer("checkpoint_every", 200, "Save a checkpoint every N steps (and at the end).")
+    flags.DEFINE_integer("sample_every", 500, "Write a sample GIF and TensorBoard video every N steps (and at the end).")
+    flags.DEFINE_integer("log_every", 10, "Write losses to TensorBoard every N steps.")
+    flags.DEFINE_integer("num_samples", 16, "Videos in each sample grid.")
+    flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 1 progress bar, 2 one line per epoch, 0 silent.")
+
+
+def _flag_name(field: str) -> str:
+    return field
+
+
+def define_config_flags(model_name: str) -> None:
+    """One flag per config field (typed), default None = keep the preset's value."""
+    import zoo
+    ent = zoo.config.entry(model_name)
+    hints = typing.get_type_hints(ent.config_cls)
+    for f in dataclasses.fields(ent.config_cls):
+        if f.name in _COMMON_CONFIG_FIELDS:
+            continue
+        tp = hints[f.name]
+        help_ = f"{ent.config_cls.__name__}.{f.name} (default: the preset's value, {f.default!r} in the dataclass)."
+        if tp is bool:
+            flags.DEFINE_bool(f.name, None, help_)
+        elif tp is int:
+            flags.DEFINE_integer(f.name, None, help_)
+        elif tp is float:
+            flags.DEFINE_float(f.name, None, help_)
+        else:
+            flags.DEFINE_string(f.name, None, help_)
+
+
+def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> None:
+    define_common_flags(default_dataset)
+    define_config_flags(model_name)
+
+
+def config_overrides(model_name: str) -> Dict[str, Any]:
+    import zoo
+    ent = zoo.config.entry(model_name)
+    out = {}
+    for f in dataclasses.fields(ent.config_cls):
+        if f.name in _COMMON_CONFIG_FIELDS:
+            continue
+        value = getattr(FLAGS, f.name)
+        if value is not None:
+            out[f.name] = value
+    out["seed"] = FLAGS.seed
+    if FLAGS.batch_size is not None:
+        out["batch_size"] = FLAGS.batch_size
+    return out
+
+
+def trainer_options() -> Dict[str, Any]:
+    names = ("dataset", "data_dir", "steps", "strategy", "checkpoint_every", "sample_every",
+             "log_every", "num_samples", "export_dir", "hub_dir", "export_name")
+    return {n: getattr(FLAGS, n) for n in names}
+
+
+# -------------------------------------------------------------- the run itself
+@dataclasses.dataclass
+class RunOptions:
+    """Everything a run needs besides the model config (the flags, as values)."""
+    run_dir: str
+    dataset: str = "bouncing_balls"
+    data_dir: Optional[str] = None
+    steps: int = 1000
+    strategy: str = "default"
+    checkpoint_every: int = 200
+    sample_every: int = 500
+    log_every: int = 10
+    num_samples: int = 16
+    export_dir: Optional[str] = None
+    hub_dir: Optional[str] = None
+    export_name: Optional[str] = None
+    verbose: int = 1
+
+    def validate(self) -> None:
+        def bad(msg):
+            raise ValueError(msg)
+        if not self.run_dir:
+            bad("--run_dir is required: the folder for config.json, checkpoints/, logs/ and samples/")
+        if self.strategy not in STRATEGIES:
+            bad(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        for name in ("steps", "checkpoint_every", "sample_every", "log_every", "num_samples"):
+            if getattr(self, name) < 1:
+                bad(f"--{name} must be >= 1, got {getattr(self, name)}")
+
+    def trainer_dict(self) -> Dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("run_dir")
+        d.pop("verbose")
+        return d
+
+
+def make_strategy(name: str):
+    import tensorflow as tf
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--strategy=multi_worker needs TF_CONFIG (cluster and task) in the environment")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
+
+
+def _task():
+    """(task_type, task_id) of this process under TF_CONFIG, or (None, None)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task") or {}
+    return task.get("type"), task.get("index")
+
+
+def is_chief(strategy) -> bool:
+    ttype, tid = _task()
+    if ttype is None:
+        return True
+    return ttype == "chief" or (ttype == "worker" and tid == 0)
+
+
+def worker_dir(run_dir: str, strategy) -> str:
+    """Where this process writes. The chief owns ``run_dir``; every other
+    worker of a multi-worker run writes its copies under ``run_dir/workers/<id>``
+    (all workers must take part in saving distributed variables)."""
+    if is_chief(strategy):
+        return run_dir
+    ttype, tid = _task()
+    return os.path.join(run_dir, "workers", f"{ttype}-{tid}")
+
+
+def build_dataset(cfg, opts: RunOptions, start_step: int, global_batch: int):
+    """The training stream: batches of the global size, starting at ``start_step``."""
+    import tensorflow as tf
+    from zoo import data as data_lib
+    ds = data_lib.load(opts.dataset, split="train", frames=cfg.frames, size=cfg.size,
+                       data_dir=opts.data_dir, seed=cfg.seed, start=start_step * global_batch,
+                       channels=cfg.channels)
+    return ds.batch(global_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _all_finite(variables) -> bool:
+    import numpy as np
+    return all(np.all(np.isfinite(v.numpy())) for v in variables)
+
+
+class Trainer:
+    """One run: ``Trainer(model_name, config_overrides, options).run()``."""
+
+    def __init__(self, model_name: str, preset: str, overrides: Dict[str, Any], options: RunOptions,
+                 dataset_fn: Optional[Callable] = None, step_callbacks: Sequence[Callable] = ()):
+        """``dataset_fn(cfg, options, start_step, global_batch)`` replaces the
+        named dataset; ``step_callbacks`` are called as ``cb(trainer, step, logs)``
+        after every step (tests use them to interrupt a run)."""
+        import zoo
+        options.validate()
+        self.cfg = zoo.resolve(model_name, preset, **overrides)  # ValueError before any work
+        self.model_name = model_name
+        self.opts = options
+        self.dataset_fn = dataset_fn or build_dataset
+        self.step_callbacks = list(step_callbacks)
+        if options.dataset and dataset_fn is None:
+            from zoo import data as data_lib
+            if options.dataset not in data_lib.DATASETS:
+                raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
+        self.failure: Optional[str] = None
+
+    # .................................................................. setup
+    def _check_run_dir(self) -> None:
+        from export import runs
+        import zoo
+        path = os.path.join(self.opts.run_dir, runs.CONFIG_FILE)
+        import tensorflow as tf
+        if tf.io.gfile.exists(path):
+            saved = runs.read_config(self.opts.run_dir).get("model", {})
+            current = zoo.to_dict(self.cfg)
+            diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
+            if diff:
+                raise ValueError(
+                    f"run folder {self.opts.run_dir!r} holds a run with another config; differing fields "
+                    f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume.")
+
+    def setup(self):
+        import keras
+        import tensorflow as tf
+        from export import runs
+        self.strategy = make_strategy(self.opts.strategy)
+        keras.mixed_precision.set_global_policy(self.cfg.dtype_policy if hasattr(self.cfg, "dtype_policy")
+                                                else "float32")
+        self._check_run_dir()
+        self.out_dir = worker_dir(self.opts.run_dir, self.strategy)
+        self.chief = is_chief(self.strategy)
+        tf.io.gfile.makedirs(self.out_dir)
+        if self.chief:
+            runs.write_config(self.opts.run_dir, self.cfg, self.opts.trainer_dict())
+        import zoo
+        # Initial weights are a function of the seed too (resuming and the
+        # strategy-equivalence checks rely on it).
+        keras.utils.set_random_seed(self.cfg.seed)
+        with self.strategy.scope():
+            self.model = zoo.entry(self.model_name).builder(self.cfg)
+            self.model.compile()
+        self.ckpt = runs.checkpoint(self.model)
+        self.manager = tf.train.CheckpointManager(
+            self.ckpt, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3)
+        if self.manager.latest_checkpoint:
+            self.ckpt.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            print(f"resumed from {self.manager.latest_checkpoint} at step {int(self.model.step)}")
+        self.start_step = int(self.model.step)
+        self.global_batch = int(self.cfg.batch_size)
+        if self.global_batch % self.strategy.num_replicas_in_sync:
+            raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
+                             f"{self.strategy.num_replicas_in_sync} replicas")
+        self.writer = tf.summary.create_file_writer(os.path.join(self.out_dir, "logs"))
+        # Fixed latents for samples, so that GIFs over training are comparable.
+        self.sample_inputs = self._sample_inputs()
+
+    def _sample_inputs(self):
+        import tensorflow as tf
+        n = self.opts.num_samples
+        if getattr(self.cfg, "future", False):
+            ds = self.dataset_fn(self.cfg, self.opts, 0, n)
+            return next(iter(ds))["video"][:, 0]
+        return self.model.sample_latent(n, tf.constant([self.cfg.seed, 12345], tf.int64))
+
+    # .............................................................. per step
+    def _check_finite(self, step: int, logs: Dict[str, float]) -> bool:
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if bad:
+            self.failure = (f"non-finite loss at step {step}: {bad}. Training stopped; the last good "
+                            f"checkpoint is {self.manager.latest_checkpoint or 'none'} (no checkpoint was "
+                            f"written after the failure). Lower the learning rates or check the data.")
+        return not bad
+
+    def _log_scalars(self, step: int, logs: Dict[str, float]) -> None:
+        import tensorflow as tf
+        with self.writer.as_default(step=step):
+            for k, v in logs.items():
+                tf.summary.scalar(f"loss/{k}", v)
+
+    def save(self, step: int) -> Optional[str]:
+        """Saves a checkpoint, unless a weight is not finite (no poisoned checkpoints)."""
+        if not _all_finite(self.model.weights):
+            self.failure = f"non-finite weights at step {step}; not saving a checkpoint"
+            self.model.stop_training = True
+            return None
+        return self.manager.save(checkpoint_number=step)
+
+    def write_samples(self, step: int) -> Optional[str]:
+        import numpy as np
+        import tensorflow as tf
+        from zoo import data as data_lib
+        outputs = self.model.generate(self.sample_inputs, training=False)
+        video = data_lib.to_uint8(outputs["video"].numpy())
+        grid = data_lib.video_grid(video)
+        if not self.chief:
+            return None
+        sample_dir = os.path.join(self.opts.run_dir, "samples")
+        tf.io.gfile.makedirs(sample_dir)
+        path = os.path.join(sample_dir, f"step_{step:07d}.gif")
+        data_lib.write_gif(path, grid)
+        with tf.io.gfile.GFile(path, "rb") as f:
+            gif = f.read()
+        _write_gif_summary(self.writer, "samples/video", gif, grid.shape[2], grid.shape[1], step)
+        return path
+
+    # ................................................................... run
+    def _distributed_step(self):
+        """One training step on every replica; returns the trackers' means
+        (over the steps since they were last reset) reduced over replicas."""
+        import tensorflow as tf
+        strategy, model = self.strategy, self.model
+
+        @tf.function
+        def step(batch):
+            per_replica = strategy.run(model.train_step, args=(batch,))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+                    for k, v in per_replica.items()}
+        return step
+
+    def run(self):
+        """Trains from the latest checkpoint (or from scratch) to ``--steps``.
+
+        The loop is our own rather than ``Model.fit`` (which the models also
+        support) because Keras 3.15's ``fit`` breaks under
+        ``MultiWorkerMirroredStrategy`` on dict batches; one loop serves every
+        strategy. Losses shown and logged are means over each ``--log_every``
+        interval.
+        """
+        import keras
+        import tensorflow as tf
+        self.setup()
+        remaining = self.opts.steps - self.start_step
+        if remaining <= 0:
+            print(f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
+                  "nothing to train")
+        else:
+            ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch)
+            options = tf.data.Options()
+            # Index-based datasets have no files to shard: split each global batch.
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            batches = iter(self.strategy.experimental_distribute_dataset(ds.with_options(options)))
+            train_step = self._distributed_step()
+            names = [m.name for m in self.model.metrics]
+            bar = keras.utils.Progbar(self.opts.steps, verbose=self.opts.verbose, stateful_metrics=names,
+                                      unit_name="step")
+            bar.update(self.start_step)
+            for tracker in self.model.metrics:
+                tracker.reset_state()
+            step = self.start_step
+            while step < self.opts.steps:
+                logs = {k: float(v) for k, v in train_step(next(batches)).items()}
+                step += 1
+                if not self._check_finite(step, logs):
+                    break
+                for cb in self.step_callbacks:
+                    cb(self, step, logs)
+                bar.update(step, list(logs.items()))
+                if step % self.opts.log_every == 0 or step == self.opts.steps:
+                    self._log_scalars(step, logs)
+                    for tracker in self.model.metrics:
+                        tracker.reset_state()
+                if step % self.opts.checkpoint_every == 0 or step == self.opts.steps:
+                    self.save(step)
+                if self.failure:
+                    break
+                if step % self.opts.sample_every == 0 or step == self.opts.steps:
+                    self.write_samples(step)
+            self.writer.flush()
+            if self.failure:
+                raise TrainingError(self.failure)
+        return self.export()
+
+    def export(self) -> Dict[str, str]:
+        out = {}
+        if not self.chief:
+            return out
+        import export as export_lib
+        if self.opts.export_dir:
+            out["saved_model"] = export_lib.export_saved_model(
+                self.model, self.opts.export_dir, name=self.opts.export_name)
+        if self.opts.hub_dir:
+            out["hub_module"] = export_lib.export_image_generator(self.model, self.opts.hub_dir)
+        for k, v in out.items():
+            print(f"{k}: {v}")
+        return out
+
+
+def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: int, step: int) -> None:
+    """An animated GIF in TensorBoard's image plugin (it shows encoded images as-is)."""
+    import tensorflow as tf
+    from tensorboard.plugins.image import metadata as image_metadata
+    meta = image_metadata.create_summary_metadata(display_name=tag, description="generated samples")
+    tensor = tf.constant([str(width), str(height), gif_bytes], dtype=tf.string)
+    with writer.as_default():
+        tf.summary.write(tag, tensor, step=step, metadata=meta)
+
+
+# ------------------------------------------------------------------ the CLI
+def main(model_name: str, argv: Optional[List[str]] = None) -> None:
+    """Entry point of ``python -m trainers.<model>``."""
+
+    def _main(argv):
+        if len(argv) > 1:
+            raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+        opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
+        try:
+            trainer = Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        try:
+            trainer.run()
+        except TrainingError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(1)
+
+    app.run(_main, argv=argv)

@@ -1,0 +1,140 @@
+"""Frozen dataclass configs with named presets, and the model registry.
+
+Every model of the zoo has one config class (a frozen dataclass) with three or
+more named presets: ``paper`` (the paper's sizes, cited in the model module),
+``small`` (trains in minutes on two CPU cores) and ``tiny`` (unit tests).
+A resolved config is saved as JSON beside every run and export and is enough
+to rebuild the model: ``zoo.build(name, **json.load(f))``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any, Callable, Dict, Mapping, Type
+
+_REGISTRY: Dict[str, "ModelEntry"] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    config_cls: Type
+    presets: Mapping[str, Mapping[str, Any]]
+    builder: Callable[[Any], Any]
+    doc: str = ""
+
+
+def register(name: str, config_cls: Type, presets: Mapping[str, Mapping[str, Any]],
+             builder: Callable[[Any], Any], doc: str = "") -> None:
+    """Registers a model: ``builder(config)`` returns the (uncompiled) Keras model."""
+    for preset in ("paper", "small", "tiny"):
+        if preset not in presets:
+            raise ValueError(f"model {name!r} must define preset {preset!r}")
+    _REGISTRY[name] = ModelEntry(name, config_cls, dict(presets), builder, doc)
+
+
+def _ensure_loaded() -> None:
+    # Model modules register themselves on import.
+    from zoo import vgan  # noqa: F401
+
+
+def names() -> list:
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def entry(name: str) -> ModelEntry:
+    _ensure_loaded()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def _field_types(config_cls: Type) -> Dict[str, Any]:
+    hints = typing.get_type_hints(config_cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(config_cls)}
+
+
+def coerce(config_cls: Type, key: str, value: Any) -> Any:
+    """Converts ``value`` (e.g. a string from a flag or a list from JSON) to the field's type."""
+    types = _field_types(config_cls)
+    if key not in types:
+        raise ValueError(f"{config_cls.__name__} has no field {key!r}; expected one of {sorted(types)}")
+    tp = types[key]
+    origin = typing.get_origin(tp)
+    try:
+        if tp is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if tp in (int, float, str):
+            if tp is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return tp(value)
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if isinstance(value, str):
+                value = [v for v in value.replace(" ", "").split(",") if v]
+            elem = args[0] if args else str
+            return tuple(elem(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{config_cls.__name__}.{key}: expected {getattr(tp, '__name__', tp)}, "
+                         f"got {value!r}") from None
+    return value
+
+
+def resolve(name: str, preset: str = "small", **overrides: Any):
+    """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied."""
+    ent = entry(name)
+    if preset not in ent.presets:
+        raise ValueError(f"unknown preset {preset!r} for model {name!r}; "
+                         f"expected one of {sorted(ent.presets)}")
+    values = dict(ent.presets[preset])
+    for key, value in overrides.items():
+        if key in ("model", "preset"):
+            continue
+        values[key] = coerce(ent.config_cls, key, value)
+    values["preset"] = preset
+    cfg = ent.config_cls(**values)
+    validate = getattr(cfg, "validate", None)
+    if validate is not None:
+        validate()
+    return cfg
+
+
+def build(name: str, preset: str = "small", **overrides: Any):
+    """Builds model ``name`` from its ``preset`` config with ``overrides``.
+
+    >>> model = zoo.build("vgan", preset="tiny", streams=1)
+    """
+    cfg = resolve(name, preset, **overrides)
+    return entry(name).builder(cfg)
+
+
+def to_dict(cfg) -> Dict[str, Any]:
+    d = dataclasses.asdict(cfg)
+    d["model"] = getattr(cfg, "model_name", None) or type(cfg).__name__
+    return d
+
+
+def to_json(cfg) -> str:
+    return json.dumps(to_dict(cfg), indent=2, sort_keys=True)
+
+
+def from_dict(d: Mapping[str, Any]):
+    """Rebuilds the config saved by :func:`to_dict` (``model`` and ``preset`` keys select it)."""
+    d = dict(d)
+    name = d.pop("model")
+    preset = d.pop("preset", "small")
+    return resolve(name, preset, **d)
+
+
+def build_from_dict(d: Mapping[str, Any]):
+    cfg = from_dict(d)
+    return entry(cfg.model_name).builder(cfg)

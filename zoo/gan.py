@@ -1,0 +1,280 @@
+"""The adversarial model every GAN of the zoo is trained as.
+
+``AdversarialModel`` is a ``keras.Model`` subclass after the Keras idiom
+(keras-io ``dcgan_overriding_train_step``): ``compile(g_optimizer=...,
+d_optimizer=..., loss=...)``, a custom ``train_step`` with its own gradient
+tapes, and losses reported through ``keras.metrics.Mean`` trackers so that
+``fit`` prints them. A paper's model differs only where the paper differs, by
+overriding the hooks:
+
+- ``generator_inputs(data, seed)``: what the generator consumes (default: a
+  latent drawn from ``sample_latent``);
+- ``generate(inputs, training)``: a dict with at least ``"video"``;
+- ``discriminate(video, data, training)``: logits, or a dict of logits for
+  several discriminators (their adversarial losses are summed);
+- ``generator_loss_terms`` / ``discriminator_loss_terms``: extra per-example
+  terms (VGAN's mask sparsity, MVT's motion constraint), reported by name;
+- ``after_discriminator_update()``: e.g. weight or singular-value clipping.
+
+Distribution. The step runs unchanged under the default strategy,
+``MirroredStrategy`` and ``MultiWorkerMirroredStrategy``: per-example losses are
+summed and divided by the *global* batch size (Keras' TF optimizer then sums the
+replicas' gradients, so the loss is scaled once), batch norm is synchronized
+(``zoo.layers.batch_norm``), and every draw of noise comes from stateless ops
+seeded by (config seed, step, draw) -- each replica takes its own rows of one
+global draw, so replicas never share noise and N replicas reproduce one
+device exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import keras
+import tensorflow as tf
+
+from zoo import losses as losses_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """One served function: named inputs -> dict of named outputs.
+
+    ``fn(**inputs)`` must be traceable by ``tf.function`` with ``inputs``' specs.
+    The export layer (``export/``) writes every signature a model declares.
+    """
+    fn: Callable[..., Dict[str, tf.Tensor]]
+    inputs: Mapping[str, tf.TensorSpec]
+    doc: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageGenerator:
+    """The zoo's image-generator interface (consumed by TGAN, STGAN, traversal).
+
+    ``model(z)`` maps latents ``z`` float32 [B, latent_dim] drawn from
+    ``latent_distribution`` ("normal": N(0, I); "uniform": U(-1, 1)) to images
+    float32 [B, H, W, C] in [-1, 1].
+    """
+    model: keras.Model
+    latent_dim: int
+    latent_distribution: str
+    image_shape: Tuple[int, int, int]
+
+
+def draw_latent(distribution: str, shape, seed) -> tf.Tensor:
+    """A stateless draw from one of the zoo's latent distributions."""
+    seed = as_seed(seed)
+    if distribution == "normal":
+        return tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)
+    if distribution == "uniform":
+        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0, dtype=tf.float32)
+    raise ValueError(f"unknown latent distribution {distribution!r}; expected 'normal' or 'uniform'")
+
+
+def as_seed(seed) -> tf.Tensor:
+    """An int or a shape-[2] seed -> an int64 shape-[2] stateless seed."""
+    if isinstance(seed, (int,)) or (hasattr(seed, "shape") and len(seed.shape) == 0):
+        return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    return tf.cast(seed, tf.int64)
+
+
+def fold_in(seed, *data) -> tf.Tensor:
+    seed = as_seed(seed)
+    for d in data:
+        seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(d, tf.int64))
+    return seed
+
+
+def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
+    """``draw(global_batch)`` then keep this replica's rows.
+
+    Every replica computes the same global draw from the same stateless seed
+    and slices its own block of ``local_batch`` rows, so replicas never share
+    noise and the union over replicas equals a single-device draw.
+    """
+    ctx = tf.distribute.get_replica_context()
+    n = ctx.num_replicas_in_sync if ctx is not None else 1
+    if n == 1:
+        return draw(local_batch)
+    rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
+    local_batch = tf.cast(local_batch, tf.int32)
+    full = draw(local_batch * n)
+    return full[rid * local_batch:(rid + 1) * local_batch]
+
+
+def to_uint8(video: tf.Tensor) -> tf.Tensor:
+    """float [-1, 1] -> uint8 [0, 255] (the zoo's edge format)."""
+    video = tf.clip_by_value(tf.cast(video, tf.float32), -1.0, 1.0)
+    return tf.cast(tf.round((video + 1.0) * 127.5), tf.uint8)
+
+
+class AdversarialModel(keras.Model):
+    """A generator and its discriminator(s), trained by ``train_step``.
+
+    Subclasses create ``self.generator`` and ``self.discriminator`` (any Keras
+    layers or models) in ``__init__`` and override the hooks listed in the
+    module docstring. ``config`` is the model's frozen dataclass config; the
+    fields used here are ``seed``, ``latent_dim``, ``loss``, ``d_steps`` and the
+    optimizer settings (``g_learning_rate``, ``d_learning_rate``, ``beta1``,
+    ``beta2``).
+    """
+
+    latent_distribution = "normal"
+    #: names of the extra loss terms the subclass reports (besides d_loss, g_loss)
+    extra_loss_names: Tuple[str, ...] = ()
+
+    def __init__(self, config, **kwargs):
+        kwargs.setdefault("name", getattr(config, "model_name", "gan"))
+        super().__init__(**kwargs)
+        self.config = config
+        self.trackers = {n: keras.metrics.Mean(name=n)
+                         for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
+        self.loss_family = losses_lib.get(getattr(config, "loss", "non_saturating"))
+        self.d_steps = int(getattr(config, "d_steps", 1))
+
+    # ------------------------------------------------------------------ latents
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    def sample_latent(self, batch_size, seed) -> tf.Tensor:
+        """z ~ p(z), float32 [batch_size, latent_dim], a pure function of ``seed``."""
+        return draw_latent(self.latent_distribution, [batch_size, self.latent_dim], seed)
+
+    # -------------------------------------------------------------------- hooks
+    def generator_inputs(self, data: Dict[str, tf.Tensor], seed) -> Any:
+        local_batch = tf.shape(data["video"])[0]
+        return replica_rows(lambda n: self.sample_latent(n, seed), local_batch)
+
+    def generate(self, inputs, training: bool = False) -> Dict[str, tf.Tensor]:
+        return {"video": tf.cast(self.generator(inputs, training=training), tf.float32)}
+
+    def discriminate(self, video, data, training: bool = False):
+        return self.discriminator(video, training=training)
+
+    def generator_loss_terms(self, data, outputs, fake_logits) -> Dict[str, tf.Tensor]:
+        """Extra per-example generator terms (already weighted), by tracker name."""
+        return {}
+
+    def discriminator_loss_terms(self, data, real_logits, fake_logits) -> Dict[str, tf.Tensor]:
+        return {}
+
+    def after_discriminator_update(self) -> None:
+        """Called after each discriminator update (e.g. clipping for WGAN)."""
+
+    @property
+    def generator_variables(self):
+        return self.generator.trainable_variables
+
+    @property
+    def discriminator_variables(self):
+        return self.discriminator.trainable_variables
+
+    # ----------------------------------------------------------------- training
+    def compile(self, g_optimizer=None, d_optimizer=None, loss=None, d_steps=None, **kwargs):
+        """Optimizers default to the config's Adam settings; call inside the strategy scope."""
+        cfg = self.config
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(
+            cfg.g_learning_rate, beta_1=cfg.beta1, beta_2=getattr(cfg, "beta2", 0.999))
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(
+            cfg.d_learning_rate, beta_1=cfg.beta1, beta_2=getattr(cfg, "beta2", 0.999))
+        if loss is not None:
+            self.loss_family = losses_lib.get(loss)
+        if d_steps is not None:
+            self.d_steps = int(d_steps)
+        if self.d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {self.d_steps}")
+        # XLA makes 3D convolutions 10-100x slower on CPU (BUILD_NOTES.md).
+        kwargs.setdefault("jit_compile", False)
+        super().compile(**kwargs)
+        # Build optimizer slots now (inside the caller's strategy scope), so
+        # that checkpoints restore them before the first step.
+        self.g_optimizer.build(self.generator_variables)
+        self.d_optimizer.build(self.discriminator_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def step(self) -> tf.Variable:
+        """Completed training steps (one generator update each)."""
+        return self.g_optimizer.iterations
+
+    def step_seed(self, step, draw: int) -> tf.Tensor:
+        return fold_in(int(getattr(self.config, "seed", 0)), step, draw)
+
+    def _adversarial(self, fn, *logits) -> tf.Tensor:
+        if isinstance(logits[0], Mapping):
+            return tf.add_n([fn(*(l[k] for l in logits)) for k in sorted(logits[0])])
+        return fn(*logits)
+
+    @staticmethod
+    def _global_mean(per_example: tf.Tensor) -> tf.Tensor:
+        ctx = tf.distribute.get_replica_context()
+        n = ctx.num_replicas_in_sync if ctx is not None else 1
+        global_batch = tf.cast(tf.shape(per_example)[0] * n, tf.float32)
+        return tf.reduce_sum(per_example) / global_batch
+
+    def _update_trackers(self, terms: Dict[str, tf.Tensor]) -> None:
+        for name, value in terms.items():
+            if name in self.trackers:
+                self.trackers[name].update_state(tf.reduce_mean(value))
+
+    # No data-dependent Python control flow here: skip AutoGraph's conversion.
+    @tf.autograph.experimental.do_not_convert
+    def train_step(self, data):
+        if not isinstance(data, Mapping):  # (video, label) tuples or bare videos
+            data = {"video": data[0] if isinstance(data, (tuple, list)) else data}
+        data = dict(data)
+        data["video"] = tf.cast(data["video"], tf.float32)
+        step = self.step
+        d_vars = self.discriminator_variables
+        g_vars = self.generator_variables
+
+        with tf.GradientTape() as g_tape:
+            for k in range(self.d_steps):
+                inputs = self.generator_inputs(data, self.step_seed(step, k))
+                if k == self.d_steps - 1:
+                    outputs = self.generate(inputs, training=True)  # reused by the G update
+                else:
+                    with g_tape.stop_recording():
+                        outputs = self.generate(inputs, training=True)
+                fake = tf.stop_gradient(outputs["video"])
+                with g_tape.stop_recording():
+                    with tf.GradientTape() as d_tape:
+                        real_logits = self.discriminate(data["video"], data, training=True)
+                        fake_logits = self.discriminate(fake, data, training=True)
+                        d_terms = {"d_loss": self._adversarial(self.loss_family.discriminator,
+                                                               real_logits, fake_logits)}
+                        d_terms.update(self.discriminator_loss_terms(data, real_logits, fake_logits))
+                        d_loss = tf.add_n([self._global_mean(t) for t in d_terms.values()])
+                    d_grads = d_tape.gradient(d_loss, d_vars)
+                    self.d_optimizer.apply(d_grads, d_vars)
+                    self.after_discriminator_update()
+            fake_logits = self.discriminate(outputs["video"], data, training=True)
+            g_terms = {"g_loss": self._adversarial(self.loss_family.generator, fake_logits)}
+            g_terms.update(self.generator_loss_terms(data, outputs, fake_logits))
+            g_loss = tf.add_n([self._global_mean(t) for t in g_terms.values()])
+        g_grads = g_tape.gradient(g_loss, g_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
+
+        self._update_trackers({**d_terms, **g_terms})
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    # ------------------------------------------------------------------ serving
+    def call(self, inputs, training: bool = False):
+        return self.generate(inputs, training=training)["video"]
+
+    def signatures(self) -> Dict[str, Signature]:
+        """What an export of this model serves; ``serving_default`` is z -> uint8 video."""
+        spec = {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}
+        return {"serving_default": Signature(
+            fn=lambda z: {"video": to_uint8(self.generate(z, training=False)["video"])},
+            inputs=spec,
+            doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]")}
+
+    def image_generator(self) -> Optional[ImageGenerator]:
+        """This model's image generator in the zoo's interface, if it has one."""
+        return None

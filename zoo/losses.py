@@ -1,0 +1,88 @@
+"""Adversarial loss families.
+
+Every function returns a *per-example* loss of shape [batch] (logits of any
+shape [batch, ...] are averaged over their non-batch axes); the training step
+sums per-example losses and divides by the global batch size, so that a loss
+is scaled exactly once under any ``tf.distribute`` strategy.
+
+Families (``get(name)``):
+
+- ``minimax``: Goodfellow et al. (2014), equation 1 of the VGAN paper, written
+  from logits for numerical stability: D minimises
+  ``softplus(-D(x)) + softplus(D(G(z)))``; G minimises ``log(1 - D(G(z)))``
+  = ``-softplus(D(G(z)))`` (saturating).
+- ``non_saturating``: same discriminator; G minimises ``-log D(G(z))`` =
+  ``softplus(-D(G(z)))``. This is what DCGAN's and VGAN's Torch code actually
+  optimise (the generator is trained with the "real" label).
+- ``hinge``: Lim & Ye (2017), Miyato et al. (2018); MVT-GAN's equations 2-3.
+- ``wasserstein``: Arjovsky et al. (2017); D (the critic) minimises
+  ``D(G(z)) - D(x)``, G minimises ``-D(G(z))``. Needs a Lipschitz constraint
+  elsewhere (weight or singular value clipping, gradient penalty).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict
+
+import tensorflow as tf
+
+
+def per_example(x: tf.Tensor) -> tf.Tensor:
+    """Averages a [batch, ...] tensor over its non-batch axes, in float32."""
+    x = tf.cast(x, tf.float32)
+    if x.shape.rank is not None and x.shape.rank <= 1:
+        return x
+    return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+def bce_discriminator(real_logits, fake_logits):
+    """-log sigmoid(real) - log(1 - sigmoid(fake)), from logits."""
+    return per_example(tf.nn.softplus(-tf.cast(real_logits, tf.float32))) + \
+        per_example(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+
+
+def minimax_generator(fake_logits):
+    """log(1 - sigmoid(fake)) = -softplus(fake): the saturating generator loss."""
+    return per_example(-tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+
+
+def non_saturating_generator(fake_logits):
+    """-log sigmoid(fake) = softplus(-fake)."""
+    return per_example(tf.nn.softplus(-tf.cast(fake_logits, tf.float32)))
+
+
+def hinge_discriminator(real_logits, fake_logits):
+    return per_example(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))) + \
+        per_example(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32)))
+
+
+def linear_generator(fake_logits):
+    """-D(G(z)): the generator loss of both hinge and Wasserstein GANs."""
+    return per_example(-tf.cast(fake_logits, tf.float32))
+
+
+def wasserstein_discriminator(real_logits, fake_logits):
+    return per_example(tf.cast(fake_logits, tf.float32)) - per_example(tf.cast(real_logits, tf.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossFamily:
+    name: str
+    discriminator: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+    generator: Callable[[tf.Tensor], tf.Tensor]
+
+
+FAMILIES: Dict[str, LossFamily] = {
+    "minimax": LossFamily("minimax", bce_discriminator, minimax_generator),
+    "non_saturating": LossFamily("non_saturating", bce_discriminator, non_saturating_generator),
+    "hinge": LossFamily("hinge", hinge_discriminator, linear_generator),
+    "wasserstein": LossFamily("wasserstein", wasserstein_discriminator, linear_generator),
+}
+
+
+def get(name: str) -> LossFamily:
+    if isinstance(name, LossFamily):
+        return name
+    if name not in FAMILIES:
+        raise ValueError(f"unknown adversarial loss {name!r}; expected one of {sorted(FAMILIES)}")
+    return FAMILIES[name]

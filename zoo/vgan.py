@@ -1,0 +1,390 @@
+"""VGAN: Vondrick, Pirsiavash & Torralba, "Generating Videos with Scene Dynamics", NIPS 2016.
+
+papers/vgan-scene-dynamics.md. Symbols: G(z) (section 2.2, Figure 1), f(z) the
+foreground stream, m(z) the mask, b(z) the background stream, D (section 2.3).
+
+- Generator (2.2): a 3D fractionally strided foreground stream, first layer
+  2x4x4 (time x height x width) from z, then 4x4x4 stride 2 layers with
+  512-256-128-64 channels (64x64, 32 frames); the mask m(z) shares everything
+  but the last layer (one channel, sigmoid); the background b(z) is a 2D
+  DCGAN-style stream replicated over time; G2(z) = m*f + (1-m)*b (eq. 2).
+  ``streams=1`` is the one-stream baseline (f alone).
+- Discriminator (2.3): five-layer 3D conv net mirroring the foreground stream,
+  BN on every layer but the first, leaky ReLU 0.2, one real/fake logit.
+- Training: mask sparsity lambda*|m|_1 with lambda = 0.1; weights N(0, 0.01);
+  Adam 2e-4, beta1 0.5; batch 64; 100-d z ~ N(0, I). The official Torch code
+  (main.lua) uses ``nn.L1Penalty(0.1, sizeAverage=true)``, i.e. lambda times the
+  *mean* |m|, BN gammas drawn from N(1, 0.02) and zero biases; we do the same.
+  Its generator is trained with the "real" label (the non-saturating loss).
+- Future generation (3.4): an image encoder in front of the generator ("a
+  five-layer convolutional network ... encodes the image into the latent
+  space"), trained from scratch with an extra first-frame reconstruction term.
+  The paper's text says L1 while its equation 3 is squared L2; the official
+  code (main_conditional.lua) uses L1 (``nn.AbsCriterion``) with lambda = 10
+  and batch 32, so ``future_loss`` defaults to L1 with weight 10. (That code's
+  encoder stops at a 4x4x1024 map; we follow the paper and encode to z.)
+- Representation learning (3.3): :func:`make_classifier` replaces D's last
+  layer with a K-way classifier and adds dropout to the penultimate layer.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar, Dict, List, Tuple
+
+import keras
+import tensorflow as tf
+
+from zoo import config as config_lib
+from zoo import gan
+from zoo.layers import batch_norm, normal_init
+
+
+@dataclasses.dataclass(frozen=True)
+class VGANConfig:
+    model_name: ClassVar[str] = "vgan"
+    preset: str = "small"
+    seed: int = 0
+    frames: int = 32             # T
+    size: int = 64               # H = W
+    channels: int = 3
+    latent_dim: int = 100        # z in R^100, N(0, I)
+    base_filters: int = 64       # channels of the last hidden layer (paper: 512-256-128-64)
+    streams: int = 2             # 2: G2 (eq. 2); 1: one-stream baseline
+    mask_weight: float = 0.1     # lambda of the mask sparsity prior
+    init_stddev: float = 0.01    # N(0, 0.01) weights
+    loss: str = "non_saturating"
+    d_steps: int = 1
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 64
+    future: bool = False         # section 3.4: image -> video
+    future_weight: float = 10.0  # lambda of eq. 3 (official code)
+    future_loss: str = "l1"      # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
+    precision: str = "float32"   # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
+
+    @property
+    def num_upsamplings(self) -> int:
+        return int(round(math.log2(self.size / 4)))
+
+    @property
+    def first_frames(self) -> int:
+        """Temporal size of the first volume (2 in Figure 1)."""
+        return self.frames // (2 ** self.num_upsamplings)
+
+    @property
+    def hidden_channels(self) -> Tuple[int, ...]:
+        n = self.num_upsamplings
+        return tuple(self.base_filters * 2 ** (n - 1 - i) for i in range(n))
+
+    @property
+    def dtype_policy(self) -> str:
+        return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[self.precision]
+
+    def validate(self) -> None:
+        def bad(msg):
+            raise ValueError(f"VGANConfig: {msg}")
+        if self.size < 8 or 4 * 2 ** self.num_upsamplings != self.size:
+            bad(f"size must be 4 * 2**k with k >= 1 (8, 16, 32, 64, 128...), got {self.size}")
+        n = 2 ** self.num_upsamplings
+        if self.frames < n or self.frames % n:
+            bad(f"frames must be a positive multiple of {n} for size {self.size}, got {self.frames}")
+        if self.streams not in (1, 2):
+            bad(f"streams must be 1 or 2, got {self.streams}")
+        if self.precision not in ("float32", "bfloat16"):
+            bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        if self.future_loss not in ("l1", "l2"):
+            bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
+        for name in ("latent_dim", "base_filters", "batch_size", "d_steps", "channels"):
+            if getattr(self, name) < 1:
+                bad(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+PRESETS = {
+    # Section 2.2-2.3 and the official main.lua: 64x64, 32 frames, 512-256-128-64, batch 64.
+    "paper": dict(frames=32, size=64, base_filters=64, batch_size=64),
+    # Minutes on two CPU cores: 32x32, 16 frames, 128-64-32 channels.
+    "small": dict(frames=16, size=32, base_filters=32, batch_size=16),
+    # Unit tests.
+    "tiny": dict(frames=8, size=16, base_filters=4, batch_size=4, latent_dim=8),
+}
+
+
+# Convolutions followed by batch norm have no bias (``use_bias=False``): BN
+# removes any per-channel offset, so the official code's zero-initialised
+# biases there never change the output; their gradient is analytically zero
+# and only float noise, which Adam would blow up into lr-sized steps.
+def _conv3d_t(filters, kernel, strides, cfg, padding="same", name=None, dtype=None, use_bias=False):
+    return keras.layers.Conv3DTranspose(
+        filters, kernel, strides=strides, padding=padding, kernel_initializer=normal_init(cfg.init_stddev),
+        use_bias=use_bias, name=name, dtype=dtype or cfg.dtype_policy)
+
+
+def _conv2d_t(filters, kernel, strides, cfg, padding="same", name=None, dtype=None, use_bias=False):
+    return keras.layers.Conv2DTranspose(
+        filters, kernel, strides=strides, padding=padding, kernel_initializer=normal_init(cfg.init_stddev),
+        use_bias=use_bias, name=name, dtype=dtype or cfg.dtype_policy)
+
+
+def _bn(cfg, name, epsilon=1e-5):
+    # Official code: BN gamma ~ N(1, 0.02), beta = 0.
+    return batch_norm(name=name, epsilon=epsilon, gamma_stddev=0.02, dtype=cfg.dtype_policy)
+
+
+class _Stack(keras.Model):
+    """A sequence of layers whose per-layer output shapes can be listed (Figure 1 tests)."""
+
+    def build(self, input_shape):
+        # Create every weight with one forward pass on zeros (batch 1).
+        self.call(tf.zeros([1] + list(input_shape[1:])))
+
+    def layer_shapes(self, x) -> List[Tuple[str, tuple]]:
+        """(layer name, output shape) for every weighted layer, in order."""
+        trace: List[Tuple[str, tuple]] = []
+        self.call(x, trace=trace)
+        return trace
+
+    def _run(self, x, layers, training, trace=None):
+        for layer in layers:
+            x = layer(x, training=training) if isinstance(layer, keras.layers.BatchNormalization) else layer(x)
+            if trace is not None and not isinstance(layer, (keras.layers.BatchNormalization,
+                                                             keras.layers.Activation, keras.layers.LeakyReLU,
+                                                             keras.layers.ReLU, keras.layers.Dropout)):
+                trace.append((layer.name, tuple(x.shape)))
+        return x
+
+
+class BackgroundStream(_Stack):
+    """b(z): z [B, d] -> image [B, H, W, 3] in [-1, 1] (DCGAN generator, Figure 1 bottom).
+
+    In the zoo's image-generator interface (see ``zoo.gan.ImageGenerator``).
+    """
+
+    def __init__(self, cfg: VGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        ch = cfg.hidden_channels
+        self.reshape = keras.layers.Reshape((1, 1, cfg.latent_dim))
+        layers: List[keras.layers.Layer] = [
+            _conv2d_t(ch[0], 4, 1, cfg, padding="valid", name="bg_deconv0"), _bn(cfg, "bg_bn0"),
+            keras.layers.ReLU(dtype=cfg.dtype_policy)]
+        for i, c in enumerate(ch[1:], start=1):
+            layers += [_conv2d_t(c, 4, 2, cfg, name=f"bg_deconv{i}"), _bn(cfg, f"bg_bn{i}"),
+                       keras.layers.ReLU(dtype=cfg.dtype_policy)]
+        layers.append(_conv2d_t(cfg.channels, 4, 2, cfg, name="bg_out", use_bias=True))
+        self.stack = layers
+
+    def call(self, z, training=False, trace=None):
+        x = self._run(self.reshape(z), self.stack, training, trace)
+        return tf.tanh(tf.cast(x, tf.float32))
+
+
+class VGANGenerator(_Stack):
+    """G(z) of Figure 1; returns a dict with ``video`` and, for two streams,
+    ``foreground`` f(z), ``mask`` m(z) and ``background`` b(z) (one image)."""
+
+    def __init__(self, cfg: VGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        ch = cfg.hidden_channels
+        self.reshape = keras.layers.Reshape((1, 1, 1, cfg.latent_dim))
+        trunk: List[keras.layers.Layer] = [
+            _conv3d_t(ch[0], (cfg.first_frames, 4, 4), 1, cfg, padding="valid", name="fg_deconv0"),
+            _bn(cfg, "fg_bn0"), keras.layers.ReLU(dtype=cfg.dtype_policy)]
+        for i, c in enumerate(ch[1:], start=1):
+            trunk += [_conv3d_t(c, 4, 2, cfg, name=f"fg_deconv{i}"), _bn(cfg, f"fg_bn{i}"),
+                      keras.layers.ReLU(dtype=cfg.dtype_policy)]
+        self.trunk = trunk
+        self.video_out = _conv3d_t(cfg.channels, 4, 2, cfg, name="fg_out", use_bias=True)
+        if cfg.streams == 2:
+            self.mask_out = _conv3d_t(1, 4, 2, cfg, name="mask_out", use_bias=True)
+            self.background = BackgroundStream(cfg, name="background_stream")
+
+    def call(self, z, training=False, trace=None):
+        h = self._run(self.reshape(z), self.trunk, training, trace)
+        f = tf.tanh(tf.cast(self.video_out(h), tf.float32))
+        if trace is not None:
+            trace.append(("fg_out", tuple(f.shape)))
+        if self.cfg.streams == 1:
+            return {"video": f}
+        m = tf.sigmoid(tf.cast(self.mask_out(h), tf.float32))
+        b = (self.background(z, training=training) if trace is None
+             else self.background.call(z, training=training, trace=trace))
+        if trace is not None:
+            trace.append(("mask_out", tuple(m.shape)))
+        video = compose(m, f, b)
+        return {"video": video, "foreground": f, "mask": m, "background": b}
+
+
+def compose(mask, foreground, background):
+    """Equation 2: m * f + (1 - m) * b, with b [B, H, W, C] replicated over time."""
+    return mask * foreground + (1.0 - mask) * background[:, None]
+
+
+class VGANDiscriminator(_Stack):
+    """D (section 2.3): 3D convs 4x4x4 stride 2 (64-128-256-512), BN except the
+    first layer, leaky ReLU 0.2, then a (T/16)x4x4 valid conv to one logit."""
+
+    def __init__(self, cfg: VGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        layers: List[keras.layers.Layer] = []
+        for i, c in enumerate(reversed(cfg.hidden_channels)):
+            layers.append(keras.layers.Conv3D(c, 4, strides=2, padding="same", name=f"d_conv{i}",
+                                              kernel_initializer=normal_init(cfg.init_stddev),
+                                              use_bias=(i == 0), dtype=cfg.dtype_policy))
+            if i > 0:
+                layers.append(_bn(cfg, f"d_bn{i}", epsilon=1e-3))  # official code: eps 1e-3 in D
+            layers.append(keras.layers.LeakyReLU(0.2, dtype=cfg.dtype_policy))
+        self.trunk = layers
+        self.logit = keras.layers.Conv3D(1, (cfg.first_frames, 4, 4), padding="valid", name="d_logit",
+                                         kernel_initializer=normal_init(cfg.init_stddev), dtype="float32")
+        self.flatten = keras.layers.Flatten(dtype="float32")
+
+    def features(self, video, training=False, trace=None):
+        """Penultimate activations [B, T/16, 4, 4, 512] (representation learning, 3.3)."""
+        return self._run(video, self.trunk, training, trace)
+
+    def call(self, video, training=False, trace=None):
+        h = self.features(video, training, trace)
+        logits = self.flatten(self.logit(h))
+        if trace is not None:
+            trace.append(("d_logit", tuple(logits.shape)))
+        return logits
+
+
+class ImageEncoder(_Stack):
+    """Section 3.4: a five-layer 2D conv net, image x0 [B, H, W, 3] -> z [B, d]."""
+
+    def __init__(self, cfg: VGANConfig, **kwargs):
+        super().__init__(**kwargs)
+        layers: List[keras.layers.Layer] = []
+        for i, c in enumerate(reversed(cfg.hidden_channels)):
+            layers.append(keras.layers.Conv2D(c, 4, strides=2, padding="same", name=f"enc_conv{i}",
+                                              kernel_initializer=normal_init(cfg.init_stddev),
+                                              use_bias=(i == 0), dtype=cfg.dtype_policy))
+            if i > 0:
+                layers.append(_bn(cfg, f"enc_bn{i}", epsilon=1e-3))
+            layers.append(keras.layers.ReLU(dtype=cfg.dtype_policy))  # official encoder: ReLU
+        layers.append(keras.layers.Conv2D(cfg.latent_dim, 4, padding="valid", name="enc_out",
+                                          kernel_initializer=normal_init(cfg.init_stddev), dtype="float32"))
+        layers.append(keras.layers.Flatten(dtype="float32"))
+        self.stack = layers
+
+    def call(self, image, training=False, trace=None):
+        return self._run(image, self.stack, training, trace)
+
+
+class VGAN(gan.AdversarialModel):
+    """The VGAN adversarial model (two- or one-stream; optionally image-conditioned)."""
+
+    def __init__(self, config: VGANConfig, **kwargs):
+        names = []
+        if config.streams == 2:
+            names.append("mask_l1")
+        if config.future:
+            names.append("first_frame")
+        self.extra_loss_names = tuple(names)
+        super().__init__(config, **kwargs)
+        self.generator = VGANGenerator(config, name="video_generator")
+        self.discriminator = VGANDiscriminator(config, name="video_discriminator")
+        self.encoder = ImageEncoder(config, name="image_encoder") if config.future else None
+        self.build_networks()
+
+    def build_networks(self) -> None:
+        cfg = self.config
+        z = tf.zeros([1, cfg.latent_dim])
+        out = self.generator(z)
+        self.discriminator(out["video"])
+        if self.encoder is not None:
+            self.encoder(out["video"][:, 0])
+        self.built = True  # every weight exists; fit() must not try to build from data
+
+    @property
+    def generator_variables(self):
+        v = list(self.generator.trainable_variables)
+        if self.encoder is not None:
+            v += self.encoder.trainable_variables
+        return v
+
+    def generator_inputs(self, data, seed):
+        if self.config.future:
+            return data["video"][:, 0]  # x0: the first frame conditions the generator
+        return super().generator_inputs(data, seed)
+
+    def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
+        z = self.encoder(inputs, training=training) if self.config.future else inputs
+        return self.generator(z, training=training)
+
+    def generator_loss_terms(self, data, outputs, fake_logits):
+        cfg = self.config
+        terms = {}
+        if cfg.streams == 2:
+            terms["mask_l1"] = cfg.mask_weight * mask_sparsity(outputs["mask"])
+        if cfg.future:
+            diff = outputs["video"][:, 0] - data["video"][:, 0]
+            err = tf.abs(diff) if cfg.future_loss == "l1" else tf.square(diff)
+            terms["first_frame"] = cfg.future_weight * tf.reduce_mean(err, axis=[1, 2, 3])
+        return terms
+
+    def signatures(self):
+        sigs = super().signatures()
+        if self.config.future:
+            cfg = self.config
+            sigs["future"] = gan.Signature(
+                fn=lambda image: {"video": gan.to_uint8(self.generate(image, training=False)["video"])},
+                inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32,
+                                               name="image")},
+                doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
+        return sigs
+
+    def image_generator(self):
+        if self.config.streams != 2:
+            return None
+        cfg = self.config
+        return gan.ImageGenerator(model=self.generator.background, latent_dim=cfg.latent_dim,
+                                  latent_distribution=self.latent_distribution,
+                                  image_shape=(cfg.size, cfg.size, cfg.channels))
+
+
+def mask_sparsity(mask) -> tf.Tensor:
+    """Per-example mean |m| (official code: ``nn.L1Penalty(lambda, sizeAverage=true)``)."""
+    return tf.reduce_mean(tf.abs(tf.reshape(mask, [tf.shape(mask)[0], -1])), axis=1)
+
+
+class VideoClassifier(keras.Model):
+    """Section 3.3: D's trunk, dropout on the penultimate layer, a K-way last layer.
+
+    Shares (does not copy) the trunk layers of ``discriminator``, so fine-tuning
+    starts from the adversarially learned weights.
+    """
+
+    def __init__(self, discriminator: VGANDiscriminator, num_classes: int, dropout: float = 0.5,
+                 **kwargs):
+        super().__init__(**kwargs)
+        cfg = discriminator.cfg
+        self.trunk = discriminator
+        self.dropout = keras.layers.Dropout(dropout)
+        self.classifier = keras.layers.Conv3D(num_classes, (cfg.first_frames, 4, 4), padding="valid",
+                                              name="class_logits", dtype="float32",
+                                              kernel_initializer=normal_init(cfg.init_stddev))
+        self.flatten = keras.layers.Flatten(dtype="float32")
+        self.num_classes = int(num_classes)
+
+    def call(self, video, training=False):
+        h = self.trunk.features(video, training=training)
+        return self.flatten(self.classifier(self.dropout(h, training=training)))
+
+
+def make_classifier(model: VGAN, num_classes: int, dropout: float = 0.5) -> VideoClassifier:
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    clf = VideoClassifier(model.discriminator, num_classes, dropout, name="vgan_classifier")
+    cfg = model.config
+    clf(tf.zeros([1, cfg.frames, cfg.size, cfg.size, cfg.channels]))
+    return clf
+
+
+config_lib.register("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0])
