@@ -24,3 +24,149 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
     init = "ones" if gamma_stddev is None else keras.initializers.RandomNormal(1.0, gamma_stddev)
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=epsilon, synchronized=True,
                                            gamma_initializer=init, name=name, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Stride-2, kernel-4 convolutions written as stride-1 convolutions.
+#
+# On CPU, TensorFlow 2.21's gradients of *strided* 3D convolutions (and the
+# transposed 3D convolution, which is such a gradient) are ~100x slower than
+# the stride-1 forward convolution (measured: benchmarks/conv_ops.py). The
+# DCGAN-family layers (kernel 4, stride 2, "same" padding) are re-expressed
+# exactly as a stride-1 2x2x2 convolution on a space-to-depth (down) or
+# depth-to-space (up) rearrangement, whose forward and backward passes are all
+# fast stride-1 ops. The kernels keep Keras' shapes and meaning
+# (Conv3D: [4,4,4,in,out]; Conv3DTranspose: [4,4,4,out,in]), so weights are
+# interchangeable with ``keras.layers.Conv3D`` / ``Conv3DTranspose`` and the
+# layers are tested against them.
+#
+# 1-D derivation (TF "SAME", k=4, s=2, one pad before and after):
+#   down: y[i] = sum_k x[2i+k-1] w[k]; with xp = pad(x, 1) in blocks of two,
+#         y[i] = sum_{t,p in {0,1}} block(xp, i+t)[p] w[2t+p].
+#   up:   out[2m] = x[m-1] w[3] + x[m] w[1],  out[2m+1] = x[m] w[2] + x[m+1] w[0];
+#         with xp = pad(x, 1), phase a of out[2m+a] is a 2-tap conv of xp at m+a
+#         with taps w[_UP_TAPS[a]].
+# ---------------------------------------------------------------------------
+_UP_TAPS = ((3, 1), (2, 0))
+
+
+def _conv_nd(x, kernel, rank):
+    return (tf.nn.conv3d if rank == 3 else tf.nn.conv2d)(x, kernel, [1] * (rank + 2), "VALID")
+
+
+class _Stride2Conv(keras.layers.Layer):
+    def __init__(self, rank: int, filters: int, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if rank not in (2, 3):
+            raise ValueError(f"rank must be 2 or 3, got {rank}")
+        self.rank = rank
+        self.filters = int(filters)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def _check_input(self, shape):
+        spatial = shape[1:1 + self.rank]
+        if len(shape) != self.rank + 2:
+            raise ValueError(f"{self.name}: expected a rank-{self.rank + 2} input, got shape {shape}")
+        return spatial
+
+    def _add_bias(self, y):
+        return y + self.bias if self.use_bias else y
+
+    def get_config(self):
+        return {**super().get_config(), "rank": self.rank, "filters": self.filters, "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
+class DownConv(_Stride2Conv):
+    """``Conv{2,3}D(filters, 4, strides=2, padding="same")``, computed with stride-1 ops.
+
+    Kernel [4]*rank + [in, out], as Keras' ConvND. Spatial sizes must be even.
+    """
+
+    def build(self, input_shape):
+        cin = input_shape[-1]
+        self.kernel = self.add_weight(name="kernel", shape=(4,) * self.rank + (cin, self.filters),
+                                      initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def call(self, x):
+        r = self.rank
+        shape = tf.shape(x)
+        cin = x.shape[-1]
+        xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
+        n = [(shape[1 + d] + 2) // 2 for d in range(r)]  # blocks per dimension
+        # space-to-depth: [B, 2N1, 2N2, (2N3), C] -> [B, N1, N2, (N3), 2*2*(2)*C]
+        split = [shape[0]]
+        for d in range(r):
+            split += [n[d], 2]
+        xb = tf.reshape(xp, split + [cin])
+        perm = [0] + [1 + 2 * d for d in range(r)] + [2 + 2 * d for d in range(r)] + [1 + 2 * r]
+        xb = tf.reshape(tf.transpose(xb, perm), [shape[0]] + n + [(2 ** r) * cin])
+        # kernel [4]*r + [in, out] -> [2]*r (t) + [2]*r (p) + [in, out] -> [2]*r + [2^r*in, out]
+        k = tf.reshape(self.kernel, [2, 2] * r + [cin, self.filters])
+        kperm = [2 * d for d in range(r)] + [2 * d + 1 for d in range(r)] + [2 * r, 2 * r + 1]
+        k = tf.reshape(tf.transpose(k, kperm), [2] * r + [(2 ** r) * cin, self.filters])
+        return self._add_bias(_conv_nd(xb, tf.cast(k, xb.dtype), r))
+
+    def compute_output_shape(self, input_shape):
+        spatial = [None if s is None else s // 2 for s in input_shape[1:-1]]
+        return (input_shape[0], *spatial, self.filters)
+
+
+class UpConv(_Stride2Conv):
+    """``Conv{2,3}DTranspose(filters, 4, strides=2, padding="same")`` with stride-1 ops.
+
+    Kernel [4]*rank + [out, in], as Keras' ConvNDTranspose.
+    """
+
+    def build(self, input_shape):
+        cin = input_shape[-1]
+        self.kernel = self.add_weight(name="kernel", shape=(4,) * self.rank + (self.filters, cin),
+                                      initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def _phase_kernel(self, cin):
+        r, cout = self.rank, self.filters
+        k = self.kernel
+        # Along each 4-wide axis, phase a takes taps _UP_TAPS[a] = (3 - a, 1 - a), i.e. k[3-a::-2].
+        # Strided slices (not tf.gather) keep the kernel's gradient dense.
+        for d in range(r):  # axis 2d is the d-th 4-wide axis after earlier splits -> [phase, tap]
+            phases = []
+            for a in range(2):
+                sl = [slice(None)] * len(k.shape)
+                sl[2 * d] = slice(_UP_TAPS[a][0], None, -2)
+                phases.append(k[tuple(sl)])
+            k = tf.stack(phases, axis=2 * d)
+        # k: [a1, t1, a2, t2, (a3, t3), out, in] -> [t..., in, a..., out]
+        perm = [2 * d + 1 for d in range(r)] + [2 * r + 1] + [2 * d for d in range(r)] + [2 * r]
+        return tf.reshape(tf.transpose(k, perm), [2] * r + [cin, (2 ** r) * cout])
+
+    def call(self, x):
+        r, cout = self.rank, self.filters
+        shape = tf.shape(x)
+        cin = x.shape[-1]
+        n = [shape[1 + d] for d in range(r)]
+        xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
+        c = _conv_nd(xp, tf.cast(self._phase_kernel(cin), xp.dtype), r)  # [B, n+1..., 2^r*out]
+        c = tf.reshape(c, [shape[0]] + [m + 1 for m in n] + [2] * r + [cout])
+        # Phase a of dimension d reads position m + a: shift phase 1 by one.
+        for d in range(r):
+            axis, phase_axis = 1 + d, 1 + r + d
+            lo = tf.gather(tf.gather(c, tf.range(n[d]), axis=axis), [0], axis=phase_axis)
+            hi = tf.gather(tf.gather(c, tf.range(1, n[d] + 1), axis=axis), [1], axis=phase_axis)
+            c = tf.concat([lo, hi], axis=phase_axis)
+        # [B, n1.., a1.., out] -> [B, n1, a1, n2, a2, ..., out] -> [B, 2n1, 2n2, ..., out]
+        perm = [0]
+        for d in range(r):
+            perm += [1 + d, 1 + r + d]
+        perm.append(1 + 2 * r)
+        out = tf.reshape(tf.transpose(c, perm), [shape[0]] + [2 * m for m in n] + [cout])
+        return self._add_bias(out)
+
+    def compute_output_shape(self, input_shape):
+        spatial = [None if s is None else s * 2 for s in input_shape[1:-1]]
+        return (input_shape[0], *spatial, self.filters)

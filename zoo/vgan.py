@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
-from zoo.layers import batch_norm, normal_init
+from zoo.layers import DownConv, UpConv, batch_norm, normal_init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,16 +116,25 @@ PRESETS = {
 # removes any per-channel offset, so the official code's zero-initialised
 # biases there never change the output; their gradient is analytically zero
 # and only float noise, which Adam would blow up into lr-sized steps.
-def _conv3d_t(filters, kernel, strides, cfg, padding="same", name=None, dtype=None, use_bias=False):
-    return keras.layers.Conv3DTranspose(
-        filters, kernel, strides=strides, padding=padding, kernel_initializer=normal_init(cfg.init_stddev),
-        use_bias=use_bias, name=name, dtype=dtype or cfg.dtype_policy)
+#
+# Stride-2 layers are zoo.layers.UpConv / DownConv: exactly Keras'
+# Conv{2,3}DTranspose / Conv{2,3}D (kernel 4, stride 2, "same"), computed with
+# stride-1 ops because TF's strided 3D convolution gradients are ~100x slower
+# on CPU. The first (valid, 1x1 input) layers stay Keras layers.
+def _up(rank, filters, cfg, name, use_bias=False, dtype=None):
+    return UpConv(rank, filters, use_bias=use_bias, kernel_initializer=normal_init(cfg.init_stddev),
+                  name=name, dtype=dtype or cfg.dtype_policy)
 
 
-def _conv2d_t(filters, kernel, strides, cfg, padding="same", name=None, dtype=None, use_bias=False):
-    return keras.layers.Conv2DTranspose(
-        filters, kernel, strides=strides, padding=padding, kernel_initializer=normal_init(cfg.init_stddev),
-        use_bias=use_bias, name=name, dtype=dtype or cfg.dtype_policy)
+def _down(rank, filters, cfg, name, use_bias=False):
+    return DownConv(rank, filters, use_bias=use_bias, kernel_initializer=normal_init(cfg.init_stddev),
+                    name=name, dtype=cfg.dtype_policy)
+
+
+def _first(rank, filters, kernel, cfg, name):
+    cls = keras.layers.Conv3DTranspose if rank == 3 else keras.layers.Conv2DTranspose
+    return cls(filters, kernel, padding="valid", use_bias=False, kernel_initializer=normal_init(cfg.init_stddev),
+               name=name, dtype=cfg.dtype_policy)
 
 
 def _bn(cfg, name, epsilon=1e-5):
@@ -168,12 +177,12 @@ class BackgroundStream(_Stack):
         ch = cfg.hidden_channels
         self.reshape = keras.layers.Reshape((1, 1, cfg.latent_dim))
         layers: List[keras.layers.Layer] = [
-            _conv2d_t(ch[0], 4, 1, cfg, padding="valid", name="bg_deconv0"), _bn(cfg, "bg_bn0"),
+            _first(2, ch[0], 4, cfg, "bg_deconv0"), _bn(cfg, "bg_bn0"),
             keras.layers.ReLU(dtype=cfg.dtype_policy)]
         for i, c in enumerate(ch[1:], start=1):
-            layers += [_conv2d_t(c, 4, 2, cfg, name=f"bg_deconv{i}"), _bn(cfg, f"bg_bn{i}"),
+            layers += [_up(2, c, cfg, f"bg_deconv{i}"), _bn(cfg, f"bg_bn{i}"),
                        keras.layers.ReLU(dtype=cfg.dtype_policy)]
-        layers.append(_conv2d_t(cfg.channels, 4, 2, cfg, name="bg_out", use_bias=True))
+        layers.append(_up(2, cfg.channels, cfg, "bg_out", use_bias=True))
         self.stack = layers
 
     def call(self, z, training=False, trace=None):
@@ -191,15 +200,15 @@ class VGANGenerator(_Stack):
         ch = cfg.hidden_channels
         self.reshape = keras.layers.Reshape((1, 1, 1, cfg.latent_dim))
         trunk: List[keras.layers.Layer] = [
-            _conv3d_t(ch[0], (cfg.first_frames, 4, 4), 1, cfg, padding="valid", name="fg_deconv0"),
+            _first(3, ch[0], (cfg.first_frames, 4, 4), cfg, "fg_deconv0"),
             _bn(cfg, "fg_bn0"), keras.layers.ReLU(dtype=cfg.dtype_policy)]
         for i, c in enumerate(ch[1:], start=1):
-            trunk += [_conv3d_t(c, 4, 2, cfg, name=f"fg_deconv{i}"), _bn(cfg, f"fg_bn{i}"),
+            trunk += [_up(3, c, cfg, f"fg_deconv{i}"), _bn(cfg, f"fg_bn{i}"),
                       keras.layers.ReLU(dtype=cfg.dtype_policy)]
         self.trunk = trunk
-        self.video_out = _conv3d_t(cfg.channels, 4, 2, cfg, name="fg_out", use_bias=True)
+        self.video_out = _up(3, cfg.channels, cfg, "fg_out", use_bias=True)
         if cfg.streams == 2:
-            self.mask_out = _conv3d_t(1, 4, 2, cfg, name="mask_out", use_bias=True)
+            self.mask_out = _up(3, 1, cfg, "mask_out", use_bias=True)
             self.background = BackgroundStream(cfg, name="background_stream")
 
     def call(self, z, training=False, trace=None):
@@ -232,9 +241,7 @@ class VGANDiscriminator(_Stack):
         self.cfg = cfg
         layers: List[keras.layers.Layer] = []
         for i, c in enumerate(reversed(cfg.hidden_channels)):
-            layers.append(keras.layers.Conv3D(c, 4, strides=2, padding="same", name=f"d_conv{i}",
-                                              kernel_initializer=normal_init(cfg.init_stddev),
-                                              use_bias=(i == 0), dtype=cfg.dtype_policy))
+            layers.append(_down(3, c, cfg, f"d_conv{i}", use_bias=(i == 0)))
             if i > 0:
                 layers.append(_bn(cfg, f"d_bn{i}", epsilon=1e-3))  # official code: eps 1e-3 in D
             layers.append(keras.layers.LeakyReLU(0.2, dtype=cfg.dtype_policy))
@@ -262,9 +269,7 @@ class ImageEncoder(_Stack):
         super().__init__(**kwargs)
         layers: List[keras.layers.Layer] = []
         for i, c in enumerate(reversed(cfg.hidden_channels)):
-            layers.append(keras.layers.Conv2D(c, 4, strides=2, padding="same", name=f"enc_conv{i}",
-                                              kernel_initializer=normal_init(cfg.init_stddev),
-                                              use_bias=(i == 0), dtype=cfg.dtype_policy))
+            layers.append(_down(2, c, cfg, f"enc_conv{i}", use_bias=(i == 0)))
             if i > 0:
                 layers.append(_bn(cfg, f"enc_bn{i}", epsilon=1e-3))
             layers.append(keras.layers.ReLU(dtype=cfg.dtype_policy))  # official encoder: ReLU
@@ -333,6 +338,10 @@ class VGAN(gan.AdversarialModel):
         sigs = super().signatures()
         if self.config.future:
             cfg = self.config
+            # The generator itself still maps z to a video; the encoder only feeds it.
+            sigs["serving_default"] = gan.Signature(
+                fn=lambda z: {"video": gan.to_uint8(self.generator(z, training=False)["video"])},
+                inputs=sigs["serving_default"].inputs, doc=sigs["serving_default"].doc)
             sigs["future"] = gan.Signature(
                 fn=lambda image: {"video": gan.to_uint8(self.generate(image, training=False)["video"])},
                 inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32,
