@@ -1,0 +1,30 @@
+"""Exports of zoo generators: SavedModels for TF Serving, TF Hub modules, loading them back.
+
+Public API::
+
+    export_saved_model(model, base_dir, name=None, version=None, extra_files=None) -> str
+        <base_dir>/<name>/<version>/ (TF Serving layout) + <base_dir>/models.config
+    export_image_generator(image_generator_or_model, out_dir) -> str
+        a TF2 Hub module implementing the zoo's image-generator interface
+    load(handle_or_path)                      hub.load of any zoo export
+    load_image_generator(handle_or_path, expected_latent_dim=None, trainable=True)
+        -> ImageGeneratorLayer (a Keras 3 layer)
+    read_metadata(loaded) -> dict             the metadata() constants of a loaded export
+    validate_inputs(signature_fn, inputs)     named, typed check of served inputs
+    run_signature(loaded, inputs, signature_name="serving_default")
+
+``python -m export --run_dir=RUN --export_dir=BASE [--hub_dir=DIR]`` exports a
+trained run (see ``export/__main__.py``); ``export.runs`` reads run folders.
+"""
+from export.hub import (INTERFACE, ImageGeneratorLayer, batch_norm_parameters, export_image_generator, load,
+                        load_image_generator)
+from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, existing_versions,
+                                export_saved_model, models_config_text, next_version, read_metadata,
+                                run_signature, validate_inputs, write_models_config)
+
+__all__ = [
+    "CONFIG_ASSET", "INTERFACE", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer",
+    "batch_norm_parameters", "existing_versions", "export_image_generator", "export_saved_model", "load",
+    "load_image_generator", "models_config_text", "next_version", "read_metadata", "run_signature",
+    "validate_inputs", "write_models_config",
+]

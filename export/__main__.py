@@ -1,0 +1,100 @@
+"""Exports a trained run: ``python -m export --run_dir=RUN --export_dir=BASE``.
+
+Flags: ``--run_dir`` and ``--export_dir`` (required), ``--name``,
+``--version``, ``--hub_dir``, ``--checkpoint``. Rebuilds the model from
+``RUN/config.json`` and its latest checkpoint (or ``--checkpoint``) with
+``export.runs.load_run``, writes the serving export ``BASE/<name>/<version>/``
+(+ ``BASE/models.config``) and, with ``--hub_dir``, the image-generator TF Hub
+module; prints one ``<artifact>: <path>`` line per file or folder written.
+
+Flags are checked before anything is written (missing flags, a folder that
+is not a run, a missing checkpoint, a bad name, a version that exists, a
+non-empty hub folder, a model without an image generator): the command then
+stops with a usage error (exit status 1).
+
+The flags are defined only when this file runs as the program, so
+:func:`export_run` can be imported (by tests, by trainers) without claiming
+flag names.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+import tensorflow as tf
+from absl import app, flags
+
+from export import hub, runs, saved_model
+
+
+def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
+                     hub_dir: Optional[str] = None, checkpoint: Optional[str] = None):
+    """Checks the arguments of :func:`export_run` and loads the run's model; writes nothing.
+
+    Returns ``(model, name)``. Raises ``ValueError`` naming the argument.
+    """
+    model_config = runs.read_config(run_dir)["model"]
+    if checkpoint is not None:
+        if not tf.io.gfile.exists(checkpoint + ".index"):
+            raise ValueError(f"--checkpoint={checkpoint}: expected a checkpoint prefix "
+                             f"({checkpoint}.index does not exist)")
+    elif runs.latest_checkpoint(run_dir) is None:
+        raise ValueError(f"--run_dir={run_dir} has no checkpoint under {runs.CHECKPOINT_DIR}/")
+    name = saved_model.check_name(name or model_config["model"])
+    if version is not None:
+        if int(version) < 1:
+            raise ValueError(f"--version={version}: expected a positive integer")
+        path = os.path.join(export_dir, name, str(version))
+        if tf.io.gfile.exists(path):
+            raise ValueError(f"--version={version}: {path} already exists")
+    if hub_dir is not None and tf.io.gfile.exists(hub_dir) and not saved_model.is_empty_dir(hub_dir):
+        raise ValueError(f"--hub_dir={hub_dir} exists and is not empty")
+    model = runs.load_run(run_dir, checkpoint)
+    if hub_dir is not None and model.image_generator() is None:
+        raise ValueError(f"--hub_dir={hub_dir}: the {name!r} model of {run_dir} has no image generator "
+                         "(e.g. a one-stream VGAN)")
+    return model, name
+
+
+def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
+               hub_dir: Optional[str] = None, checkpoint: Optional[str] = None) -> Dict[str, str]:
+    """Exports a run folder; returns ``{"saved_model", "models_config"[, "hub_module"]: path}``."""
+    model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint)
+    return _export(model, export_dir, name, version, hub_dir)
+
+
+def _export(model, export_dir, name, version, hub_dir) -> Dict[str, str]:
+    paths = {"saved_model": saved_model.export_saved_model(model, export_dir, name=name, version=version),
+             "models_config": os.path.join(export_dir, saved_model.MODELS_CONFIG)}
+    if hub_dir is not None:
+        paths["hub_module"] = hub.export_image_generator(model, hub_dir)
+    return paths
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("run_dir", None, "Run folder written by a trainer (config.json, checkpoints/).")
+    flags.DEFINE_string("export_dir", None, "TF Serving base folder: writes <export_dir>/<name>/<version>/.")
+    flags.DEFINE_string("name", None, "Model folder name; defaults to the config's model name (e.g. 'vgan').")
+    flags.DEFINE_integer("version", None, "Version to write (>= 1); defaults to the largest existing + 1.",
+                         lower_bound=1)
+    flags.DEFINE_string("hub_dir", None, "Also write the image-generator TF Hub module here (new or empty).")
+    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix to export; defaults to the run's latest.")
+    flags.mark_flags_as_required(["run_dir", "export_dir"])
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    f = flags.FLAGS
+    try:
+        model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint)
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
+    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir).items():
+        print(f"{artifact}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,494 @@
+"""SavedModel exports of zoo generators, in the TF Serving layout.
+
+``export_saved_model(model, base_dir)`` writes::
+
+    <base_dir>/models.config             ModelServerConfig (text format): every model folder
+    <base_dir>/<name>/<version>/         one SavedModel (tag "serve")
+        saved_model.pb                   graph, signatures, the object graph below
+        variables/                       the generator-side weights
+        assets/zoo_config.json           zoo.to_json(model.config): enough to rebuild the model
+        <extra files>                    e.g. assets.extra/tf_serving_warmup_requests
+
+The SavedModel serves two kinds of client:
+
+- **TF Serving** (and ``saved_model_cli run``) uses the *signatures*: every
+  ``model.signatures()`` entry (``serving_default``: ``z`` -> uint8 ``video``;
+  VGAN future models also ``future``: ``image`` -> uint8 ``video``) with the
+  inputs and outputs named as the model names them. TF Serving loads every
+  all-digit ``<version>`` folder under ``base_path`` (the newest by default)
+  and ignores the others, so a half-written ``.tmp-*`` folder is never served.
+  Served inputs are checked in the graph: a tensor of the wrong shape stops at
+  an assertion that names the signature, the input and the expected spec
+  (the C++ session that TF Serving runs does not check fed shapes itself).
+- **Python** (``hub.load(path)``, ``tf.saved_model.load``) uses the object
+  graph, a reusable SavedModel in the TF2 Hub format:
+
+  - ``__call__(x, training=False)``: the float32 video in [-1, 1], i.e.
+    ``model(x, training=training)`` for the model's main input (see
+    :func:`call_input`); traced for ``training`` False and True (True uses
+    batch statistics and updates the batch-norm moving averages);
+  - ``variables`` / ``trainable_variables``: the generator-side variables
+    (those the exported functions read; never the discriminator's) and the
+    subset Keras trains, so the module can be fine-tuned;
+  - ``regularization_losses``: an empty list (TF2 Hub format);
+  - ``metadata()``: a ``tf.function`` without inputs returning constant
+    tensors (interface, model_name, latent_dim, latent_distribution,
+    call_input, signatures_json, config_json) -- readable after ``hub.load``
+    without touching files (:func:`read_metadata`);
+  - ``config_asset``: the tracked ``assets/zoo_config.json`` (``asset_path``).
+
+Writes are atomic: a version is built in ``<base>/<name>/.tmp-<version>-<random>``
+and renamed into place at the end; a failure removes the temporary folder and
+an existing version is never overwritten. Paths may be any ``tf.io.gfile``
+path (on object stores such as GCS the final rename is a copy, so there it is
+atomic only as far as TF Serving ignores the ``.tmp-*`` name).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo
+from zoo.gan import Signature
+
+#: ``metadata()["interface"]`` of a serving export (image-generator modules: ``export.hub.INTERFACE``).
+SERVING_INTERFACE = "zoo.saved_model/1"
+#: The resolved config inside every serving export (``assets/<CONFIG_ASSET>``).
+CONFIG_ASSET = "zoo_config.json"
+#: TF Serving's model config file written under ``base_dir``.
+MODELS_CONFIG = "models.config"
+#: Prefix of the temporary folders that atomic writes rename into place.
+TMP_PREFIX = ".tmp-"
+
+
+# ---------------------------------------------------------------- atomic writes
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _absolute(path: str) -> str:
+    """An absolute path for local paths; URLs (gs://, s3://, ...) unchanged."""
+    return path if _is_url(path) else os.path.abspath(path)
+
+
+def is_empty_dir(path: str) -> bool:
+    return tf.io.gfile.isdir(path) and not tf.io.gfile.listdir(path)
+
+
+@contextlib.contextmanager
+def atomic_directory(final_dir: str, tmp_name: Optional[str] = None,
+                     replace_empty: bool = False) -> Iterator[str]:
+    """Yields a temporary sibling of ``final_dir``; renames it to ``final_dir`` on success.
+
+    The temporary folder is ``<parent>/.tmp-<tmp_name or basename>-<random>``.
+    If the body raises, the temporary folder is removed and ``final_dir`` is
+    untouched. ``final_dir`` is never overwritten: a ``ValueError`` is raised
+    if it exists (an empty folder is accepted and replaced when
+    ``replace_empty``).
+    """
+    final_dir = final_dir.rstrip("/")
+    parent, base = os.path.split(final_dir)
+    tmp = os.path.join(parent, f"{TMP_PREFIX}{tmp_name or base}-{uuid.uuid4().hex[:8]}")
+    tf.io.gfile.makedirs(tmp)
+    try:
+        yield tmp
+        if tf.io.gfile.exists(final_dir):
+            if not (replace_empty and is_empty_dir(final_dir)):
+                raise ValueError(f"{final_dir} already exists; refusing to overwrite it")
+            tf.io.gfile.rmtree(final_dir)
+        tf.io.gfile.rename(tmp, final_dir, overwrite=False)
+    except BaseException:
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.rmtree(tmp)
+        raise
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Writes ``text`` to ``path`` through a temporary file and a rename."""
+    tmp = os.path.join(os.path.dirname(path), f"{TMP_PREFIX}{os.path.basename(path)}-{uuid.uuid4().hex[:8]}")
+    try:
+        with tf.io.gfile.GFile(tmp, "w") as f:
+            f.write(text)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+    except BaseException:
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.remove(tmp)
+        raise
+
+
+def check_extra_files(extra_files: Optional[Mapping[str, Any]]) -> Dict[str, bytes]:
+    """``{relative path: str | bytes}`` -> ``{normalized relative path: bytes}``; ``ValueError`` for escaping paths."""
+    checked = {}
+    for rel, content in (extra_files or {}).items():
+        norm = os.path.normpath(rel)
+        if os.path.isabs(rel) or _is_url(rel) or norm == "." or norm.startswith(".."):
+            raise ValueError(f"extra_files key {rel!r}: expected a path relative to the export folder "
+                             "(e.g. 'assets.extra/tf_serving_warmup_requests')")
+        checked[norm] = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    return checked
+
+
+def _write_extra_files(export_dir: str, extra_files: Mapping[str, bytes]) -> None:
+    for rel, content in extra_files.items():
+        path = os.path.join(export_dir, rel)
+        tf.io.gfile.makedirs(os.path.dirname(path))
+        with tf.io.gfile.GFile(path, "wb") as f:
+            f.write(content)
+
+
+# ---------------------------------------------------------------- served inputs
+def describe_spec(spec: tf.TensorSpec) -> str:
+    """``float32 [None, 8]``: how a spec reads in error messages."""
+    dims = "unknown rank" if spec.shape.rank is None else str(spec.shape.as_list())
+    return f"{spec.dtype.name} {dims}"
+
+
+def checked_input(x: tf.Tensor, name: str, spec: tf.TensorSpec, where: str) -> tf.Tensor:
+    """``x`` behind a runtime assertion that its shape matches ``spec``.
+
+    Inside a traced function the static shape is the spec's, but a served
+    tensor (TF Serving's C++ session, a restored signature called eagerly)
+    is fed without a shape check; the assertion stops it with a message
+    naming ``where`` (the signature), the input and the expected spec,
+    before any layer sees it. Wrong ranks are caught too (the shape is
+    padded before indexing).
+    """
+    if spec.shape.rank is None:
+        return x
+    rank = spec.shape.rank
+    known = [(i, d) for i, d in enumerate(spec.shape.as_list()) if d is not None]
+    shape = tf.shape(x)
+    ok = tf.equal(tf.size(shape), rank)
+    if known:
+        padded = tf.concat([shape, tf.fill([rank], -1)], axis=0)[:rank]
+        actual = tf.gather(padded, [i for i, _ in known])
+        ok = tf.logical_and(ok, tf.reduce_all(tf.equal(actual, [d for _, d in known])))
+    check = tf.debugging.Assert(ok, [f"{where}: input '{name}' must be {describe_spec(spec)}; got shape",
+                                     shape])
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
+def validate_inputs(function, inputs: Mapping[str, Any], where: str = "signature") -> Dict[str, tf.Tensor]:
+    """Checks ``inputs`` against a (loaded) signature's named input specs.
+
+    ``function`` is a concrete function with keyword inputs, e.g.
+    ``hub.load(path).signatures["serving_default"]``. Returns the inputs as
+    tensors. Raises ``ValueError`` naming the input, the expected spec and
+    what came, for a missing or unexpected name, a wrong dtype (never cast
+    silently, like TF Serving) or an incompatible shape.
+    """
+    specs = function.structured_input_signature[1]
+    missing = sorted(set(specs) - set(inputs))
+    unexpected = sorted(set(inputs) - set(specs))
+    if missing or unexpected:
+        raise ValueError(f"{where}: expected inputs {sorted(specs)}, got {sorted(inputs)} "
+                         f"(missing {missing}, unexpected {unexpected})")
+    tensors = {}
+    for name, spec in specs.items():
+        value = inputs[name]
+        tensor = value if isinstance(value, tf.Tensor) else tf.convert_to_tensor(np.asarray(value))
+        if tensor.dtype != spec.dtype or not spec.shape.is_compatible_with(tensor.shape):
+            raise ValueError(f"{where}: input '{name}' must be {describe_spec(spec)}, "
+                             f"got {tensor.dtype.name} {tensor.shape.as_list()}")
+        tensors[name] = tensor
+    return tensors
+
+
+def run_signature(loaded, inputs: Mapping[str, Any], signature_name: str = "serving_default"
+                  ) -> Dict[str, tf.Tensor]:
+    """Runs one signature of a loaded export on validated ``inputs`` (a Python stand-in for Predict)."""
+    if signature_name not in loaded.signatures:
+        raise ValueError(f"no signature {signature_name!r}; expected one of {sorted(loaded.signatures)}")
+    function = loaded.signatures[signature_name]
+    return function(**validate_inputs(function, inputs, where=f"signature '{signature_name}'"))
+
+
+# ---------------------------------------------------------------- the exported module
+def metadata_function(values: Mapping[str, Any]) -> tf.types.experimental.GenericFunction:
+    """A ``tf.function`` without inputs returning ``values`` as constant tensors.
+
+    Constants, not variables: metadata can be read after ``hub.load`` without
+    files, never shows up among the module's variables, and cannot be
+    assigned or trained by accident.
+    """
+    frozen = dict(values)
+
+    @tf.function(input_signature=[])
+    def metadata():
+        return {k: tf.constant(v) for k, v in frozen.items()}
+
+    metadata.get_concrete_function()
+    return metadata
+
+
+def read_metadata(loaded) -> Dict[str, Any]:
+    """``loaded.metadata()`` as Python values (str, int, tuple of ints)."""
+    if not hasattr(loaded, "metadata"):
+        raise ValueError("this SavedModel has no metadata() function: it was not written by export/")
+    out = {}
+    for key, tensor in loaded.metadata().items():
+        value = tensor.numpy()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        elif isinstance(value, np.ndarray):
+            value = tuple(value.tolist())
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def _tf_variable(v) -> tf.Variable:
+    """The ``tf.Variable`` behind a Keras 3 variable (what traced functions capture)."""
+    return v.value if isinstance(v, keras.Variable) else v
+
+
+def captured_variables(functions: Iterable) -> List[tf.Variable]:
+    """The variables the concrete ``functions`` read, deduplicated, sorted by name."""
+    found: Dict[int, tf.Variable] = {}
+    for fn in functions:
+        for v in fn.variables:
+            found.setdefault(id(v), v)
+    return sorted(found.values(), key=lambda v: v.name)
+
+
+def signature_function(name: str, signature: Signature):
+    """``signature`` as a concrete function with named inputs and named outputs.
+
+    Each input passes :func:`checked_input`; the outputs are the dict the
+    zoo function returns (their keys become the SignatureDef output names).
+    """
+    specs = {key: tf.TensorSpec(spec.shape, spec.dtype, name=key) for key, spec in signature.inputs.items()}
+
+    def serve(**inputs):
+        inputs = {k: checked_input(v, k, specs[k], f"signature '{name}'") for k, v in inputs.items()}
+        outputs = signature.fn(**inputs)
+        if not isinstance(outputs, Mapping):
+            raise ValueError(f"signature {name!r} must return a dict of named tensors, got {type(outputs)}")
+        return dict(outputs)
+
+    try:
+        return tf.function(serve).get_concrete_function(**specs)
+    except Exception as e:  # noqa: BLE001 - any tracing failure is reported with the signature's spec
+        raise ValueError(f"signature {name!r} cannot be traced with inputs "
+                         f"{ {k: describe_spec(s) for k, s in specs.items()} }: {e}") from e
+
+
+class ExportedModule(tf.Module):
+    """What an export saves: a reusable SavedModel in the TF2 Hub format.
+
+    ``variables`` and ``trainable_variables`` are explicit lists here (they
+    shadow ``tf.Module``'s computed properties) because the TF2 Hub format
+    requires them as saved attributes.
+    """
+
+    variables = None
+    trainable_variables = None
+
+    def __init__(self, call: Callable, call_spec: tf.TensorSpec, trainable: Sequence,
+                 metadata: Mapping[str, Any], assets: Mapping[str, str] = (),
+                 extra_functions: Sequence = (), name: Optional[str] = None):
+        """Traces ``call(x, training)`` for both ``training`` values on ``call_spec``.
+
+        Args:
+          call: ``(x, training) -> float32 tensor``.
+          call_spec: the input spec of ``__call__`` (its name is the argument's).
+          trainable: variables (Keras or tf) that fine-tuning may change.
+          metadata: constants returned by ``metadata()``.
+          assets: ``{attribute: local file}``: each file is copied to ``assets/``
+            and tracked as that attribute (``loaded.<attribute>.asset_path``).
+          extra_functions: other concrete functions saved with the module (its
+            signatures): their variables are part of ``variables`` as well.
+        """
+        super().__init__(name=name)
+        input_name = call_spec.name or "x"
+        spec = tf.TensorSpec(call_spec.shape, call_spec.dtype, name=input_name)
+
+        @tf.function
+        def __call__(x, training=False):
+            x = checked_input(x, input_name, spec, "__call__")
+            return tf.cast(call(x, training), tf.float32)
+
+        traced = [__call__.get_concrete_function(spec, training) for training in (False, True)]
+        self.__call__ = __call__
+        all_vars = captured_variables(list(traced) + list(extra_functions))
+        trainable_ids = {id(_tf_variable(v)) for v in trainable}
+        self.variables = all_vars
+        self.trainable_variables = [v for v in all_vars if id(v) in trainable_ids]
+        self.regularization_losses = []
+        self.metadata = metadata_function(metadata)
+        for attribute, path in dict(assets).items():
+            setattr(self, attribute, tf.saved_model.Asset(path))
+
+
+def save_module(module: ExportedModule, export_dir: str, signatures: Mapping[str, Any],
+                extra_files: Optional[Mapping[str, Any]] = None) -> None:
+    """``tf.saved_model.save`` (which copies the tracked assets) plus ``extra_files``, into ``export_dir``."""
+    tf.saved_model.save(module, export_dir, signatures=dict(signatures))
+    _write_extra_files(export_dir, check_extra_files(extra_files))
+
+
+@contextlib.contextmanager
+def staged_json(filename: str, text: str) -> Iterator[str]:
+    """A local file holding ``text`` (the source ``tf.saved_model.Asset`` copies into ``assets/``)."""
+    with tempfile.TemporaryDirectory(prefix="zoo-export-") as tmp:
+        path = os.path.join(tmp, filename)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        yield path
+
+
+# ---------------------------------------------------------------- serving export
+def call_input(model, signatures: Mapping[str, Signature]) -> Tuple[str, tf.TensorSpec]:
+    """The (name, spec) of the input ``model(x)`` takes: the model's main input.
+
+    The zoo's protocol names served inputs but not the one ``model.call``
+    takes (``z`` for most models, ``image`` for a VGAN future model), so the
+    single-input signatures are tried in order, ``serving_default`` first,
+    and the first one ``model(x, training=False)`` traces with wins.
+    """
+    order = sorted(signatures, key=lambda n: n != "serving_default")
+    errors = []
+    for sig_name in order:
+        inputs = signatures[sig_name].inputs
+        if len(inputs) != 1:
+            continue
+        (name, spec), = inputs.items()
+        try:
+            tf.function(lambda x: model(x, training=False)).get_concrete_function(
+                tf.TensorSpec(spec.shape, spec.dtype, name=name))
+            return name, spec
+        except Exception as e:  # noqa: BLE001 - try the next candidate
+            errors.append(f"{sig_name}.{name} {describe_spec(spec)}: {type(e).__name__}: {str(e)[:200]}")
+    raise ValueError(f"model {getattr(model, 'name', model)!r}: model(x) accepts none of its signatures' "
+                     f"single inputs; tried: {errors or 'no single-input signature'}")
+
+
+def existing_versions(model_dir: str) -> List[int]:
+    """The integer version folders of ``<base_dir>/<name>`` (what TF Serving would load)."""
+    if not tf.io.gfile.isdir(model_dir):
+        return []
+    names = (n.rstrip("/") for n in tf.io.gfile.listdir(model_dir))
+    return sorted(int(n) for n in names if n.isdigit() and tf.io.gfile.isdir(os.path.join(model_dir, n)))
+
+
+def next_version(base_dir: str, name: str) -> int:
+    """1 + the largest existing version of ``<base_dir>/<name>``, 1 for the first."""
+    versions = existing_versions(os.path.join(base_dir, name))
+    return versions[-1] + 1 if versions else 1
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can be a TF Serving model folder (not a version, not hidden), else ``ValueError``."""
+    if not name or "/" in name or "\\" in name or name.startswith(".") or name.isdigit():
+        raise ValueError(f"model name {name!r}: expected a folder name that is not all digits and "
+                         "does not start with '.' (e.g. 'vgan')")
+    return name
+
+
+def _check_version(version) -> int:
+    if isinstance(version, bool) or not str(version).isdigit() or int(version) < 1:
+        raise ValueError(f"version {version!r}: expected a positive integer")
+    return int(version)
+
+
+def export_saved_model(model, base_dir: str, name: Optional[str] = None, version: Optional[int] = None,
+                       extra_files: Optional[Mapping[str, Any]] = None) -> str:
+    """Exports ``model``'s signatures as ``<base_dir>/<name>/<version>/`` and refreshes ``models.config``.
+
+    Args:
+      model: a zoo model: ``model.signatures()``, ``model(x, training=...)``,
+        ``model.config`` (see ``zoo.gan.AdversarialModel``).
+      base_dir: the TF Serving model base folder (any ``tf.io.gfile`` path).
+      name: the model folder; defaults to ``model.config.model_name``.
+      version: a positive integer; defaults to the largest existing version + 1
+        (1 for the first). An existing version is never overwritten.
+      extra_files: ``{path relative to the version folder: str | bytes}``,
+        e.g. ``{"assets.extra/tf_serving_warmup_requests": data}``.
+
+    Returns:
+      The path of the new version folder. See the module docstring for its
+      contents. Raises ``ValueError`` for a bad name/version, an existing
+      version, or a signature that does not trace with its declared inputs.
+    """
+    config = model.config
+    name = check_name(name if name is not None else config.model_name)
+    check_extra_files(extra_files)
+    model_dir = os.path.join(base_dir, name)
+    version = next_version(base_dir, name) if version is None else _check_version(version)
+    export_dir = os.path.join(model_dir, str(version))
+    if tf.io.gfile.exists(export_dir):
+        raise ValueError(f"{export_dir} already exists; versions are never overwritten "
+                         f"(existing versions: {existing_versions(model_dir)})")
+
+    signatures = model.signatures()
+    if "serving_default" not in signatures:
+        raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
+    concrete = {n: signature_function(n, s) for n, s in signatures.items()}
+    input_name, input_spec = call_input(model, signatures)
+    config_json = zoo.to_json(config)
+    metadata = {
+        "interface": SERVING_INTERFACE,
+        "model_name": config.model_name,
+        "latent_dim": int(getattr(model, "latent_dim", getattr(config, "latent_dim", 0))),
+        "latent_distribution": str(getattr(model, "latent_distribution", "")),
+        "call_input": input_name,
+        "signatures_json": json.dumps({n: {"inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
+                                           "doc": s.doc} for n, s in signatures.items()}, sort_keys=True),
+        "config_json": config_json,
+    }
+    with staged_json(CONFIG_ASSET, config_json) as asset:
+        module = ExportedModule(
+            call=lambda x, training: model(x, training=training),
+            call_spec=tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
+            trainable=model.trainable_variables, metadata=metadata, assets={"config_asset": asset},
+            extra_functions=list(concrete.values()), name=f"{name}_export")
+        with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
+            save_module(module, tmp, concrete, extra_files=extra_files)
+    write_models_config(base_dir)
+    return export_dir
+
+
+# ---------------------------------------------------------------- models.config
+def _quote(text: str) -> str:
+    """A protobuf text-format string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def model_names(base_dir: str) -> List[str]:
+    """Model folders under ``base_dir`` that hold at least one version, sorted."""
+    if not tf.io.gfile.isdir(base_dir):
+        return []
+    names = sorted(n.rstrip("/") for n in tf.io.gfile.listdir(base_dir))
+    return [n for n in names if not n.startswith(".") and existing_versions(os.path.join(base_dir, n))]
+
+
+def models_config_text(base_dir: str) -> str:
+    """TF Serving's ``ModelServerConfig`` in text format, one entry per model folder.
+
+    ``tensorflow_model_server --model_config_file=<base_dir>/models.config``
+    serves the newest version of each model (the default version policy).
+    """
+    entries = "".join(
+        "  config {\n"
+        f"    name: {_quote(n)}\n"
+        f"    base_path: {_quote(_absolute(os.path.join(base_dir, n)))}\n"
+        '    model_platform: "tensorflow"\n'
+        "  }\n" for n in model_names(base_dir))
+    return "model_config_list {\n" + entries + "}\n"
+
+
+def write_models_config(base_dir: str) -> str:
+    """Writes (atomically) ``<base_dir>/models.config`` listing every model folder; returns its path."""
+    path = os.path.join(base_dir, MODELS_CONFIG)
+    write_text_atomically(path, models_config_text(base_dir))
+    return path

@@ -1,0 +1,83 @@
+"""Shared fixtures of the export tests: tiny VGANs, their exports, command-line helpers.
+
+Exports are session-scoped (each costs seconds on two CPU cores); tests that
+change an export (fine-tuning, fit) load their own copy with ``hub.load``,
+which never shares variables with other loads.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import tensorflow as tf
+
+import export
+import zoo
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def prime(model):
+    """One training-mode forward pass so the batch-norm moving statistics are not the initial ones."""
+    inputs = model.sample_latent(4, 7)
+    if model.config.future:
+        inputs = tf.random.stateless_uniform([4, model.config.size, model.config.size, model.config.channels],
+                                             seed=[7, 0], minval=-1.0, maxval=1.0)
+    model(inputs, training=True)
+    return model
+
+
+@pytest.fixture(scope="session")
+def model():
+    return prime(zoo.build("vgan", preset="tiny"))
+
+
+@pytest.fixture(scope="session")
+def latent(model):
+    return model.sample_latent(3, 11)
+
+
+@pytest.fixture(scope="session")
+def export_base(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("exports"))
+
+
+@pytest.fixture(scope="session")
+def exported(model, export_base):
+    """The first serving export of ``model``: ``<export_base>/vgan/1``."""
+    return export.export_saved_model(model, export_base)
+
+
+@pytest.fixture(scope="session")
+def loaded(exported):
+    return export.load(exported)
+
+
+@pytest.fixture(scope="session")
+def future_model():
+    return prime(zoo.build("vgan", preset="tiny", future=True))
+
+
+@pytest.fixture(scope="session")
+def hub_module(model, tmp_path_factory):
+    """VGAN's background stream b(z) as an image-generator hub module."""
+    return export.export_image_generator(model, str(tmp_path_factory.mktemp("hub") / "background"))
+
+
+def _run_commands(*commands, timeout=240):
+    """Runs the command lines one after the other; [(exit status, stdout + stderr)]."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    results = []
+    for args in commands:
+        proc = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=env, cwd=REPO, timeout=timeout)
+        results.append((proc.returncode, proc.stdout))
+    return results
+
+
+@pytest.fixture(scope="session")
+def run_commands():
+    """``run_commands(args, ...) -> [(exit status, output)]``: quiet TF logs, from the repo root."""
+    return _run_commands
