@@ -47,6 +47,10 @@ class TrainingError(RuntimeError):
     """Training stopped for a reason the user must see (e.g. a non-finite loss)."""
 
 
+class SetupError(ValueError):
+    """The run cannot start as asked (a run folder with another config, a bad strategy...)."""
+
+
 # ---------------------------------------------------------------------- flags
 def define_common_flags(default_dataset: str = "bouncing_balls") -> None:
     flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
@@ -351,7 +355,12 @@ class Trainer:
         """
         import keras
         import tensorflow as tf
-        self.setup()
+        try:
+            self.setup()
+        except SetupError:
+            raise
+        except ValueError as e:  # a user-facing problem found before the first step
+            raise SetupError(str(e)) from e
         remaining = self.opts.steps - self.start_step
         if remaining <= 0:
             print(f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
@@ -423,6 +432,9 @@ def main(model_name: str, argv: Optional[List[str]] = None) -> None:
     """Entry point of ``python -m trainers.<model>``."""
 
     def _main(argv):
+        if FLAGS["verbosity"].using_default_value:
+            # TF's checkpoint and SavedModel INFO lines drown the progress bar.
+            logging.getLogger("tensorflow").setLevel(logging.WARNING)
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments: {argv[1:]}")
         opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
@@ -436,5 +448,8 @@ def main(model_name: str, argv: Optional[List[str]] = None) -> None:
         except TrainingError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(1)
+        except SetupError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
 
     app.run(_main, argv=argv)

@@ -1,0 +1,140 @@
+"""The shared trainer (trainers/common.py) driving VGAN: resuming, the NaN guard, the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export import runs
+from trainers import common
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _options(run_dir, **kw):
+    kw.setdefault("steps", 6)
+    kw.setdefault("checkpoint_every", 2)
+    kw.setdefault("sample_every", 100)
+    kw.setdefault("num_samples", 4)
+    return common.RunOptions(run_dir=str(run_dir), verbose=0, **kw)
+
+
+def _weights(trainer):
+    return {v.path: v.numpy() for v in trainer.model.weights}
+
+
+class Kill(Exception):
+    pass
+
+
+def _kill_at(step):
+    def cb(trainer, s, logs):
+        if s == step:
+            raise Kill(f"killed at step {s}")
+    return cb
+
+
+@pytest.mark.slow
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
+    whole = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "whole"))
+    whole.run()
+
+    killed = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "resumed"), step_callbacks=[_kill_at(5)])
+    with pytest.raises(Kill):
+        killed.run()
+    assert runs.latest_checkpoint(str(tmp_path / "resumed")).endswith("ckpt-4")
+
+    resumed = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "resumed"))
+    resumed.run()
+    assert resumed.start_step == 4 and int(resumed.model.step) == 6
+    a, b = _weights(whole), _weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], atol=1e-6, err_msg=k)
+    # optimizer state came back too: both finished with the same moments
+    assert int(resumed.model.d_optimizer.iterations) == int(whole.model.d_optimizer.iterations) == 6
+
+
+def _poisoned_from(step):
+    """A dataset_fn whose batches turn NaN from ``step`` on (1-based)."""
+    def dataset_fn(cfg, opts, start_step, global_batch):
+        shape = [global_batch, cfg.frames, cfg.size, cfg.size, cfg.channels]
+
+        def make(i):
+            video = tf.random.stateless_uniform(shape, seed=tf.stack([i, 0]), minval=-1.0, maxval=1.0)
+            return {"video": tf.where(i + 1 >= step, video * float("nan"), video)}
+        return tf.data.Dataset.range(start_step, 10_000).map(make)
+    return dataset_fn
+
+
+def test_non_finite_loss_stops_without_a_poisoned_checkpoint(tmp_path):
+    trainer = common.Trainer("vgan", "tiny", {}, _options(tmp_path, steps=8), dataset_fn=_poisoned_from(3))
+    with pytest.raises(common.TrainingError, match=r"non-finite loss at step 3: .*last good checkpoint is .*ckpt-2"):
+        trainer.run()
+    assert runs.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(runs.latest_checkpoint(str(tmp_path)))
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            assert np.isfinite(value).all(), name
+
+
+def test_a_run_folder_refuses_another_config(tmp_path):
+    common.Trainer("vgan", "tiny", {}, _options(tmp_path, steps=1)).run()
+    with pytest.raises(ValueError, match=r"holds a run with another config; differing fields .*'streams': \(2, 1\)"):
+        common.Trainer("vgan", "tiny", {"streams": 1}, _options(tmp_path, steps=2)).run()
+
+
+def test_options_are_validated_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="--steps must be >= 1"):
+        common.Trainer("vgan", "tiny", {}, _options(tmp_path, steps=0))
+    with pytest.raises(ValueError, match="unknown --dataset 'ucf'"):
+        common.Trainer("vgan", "tiny", {}, _options(tmp_path, dataset="ucf"))
+    with pytest.raises(ValueError, match="--run_dir is required"):
+        common.Trainer("vgan", "tiny", {}, common.RunOptions(run_dir=""))
+    assert not os.listdir(tmp_path)
+
+
+def _cli(*args, env=None, timeout=300):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "trainers.vgan", *map(str, args)], cwd=REPO, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "exports"
+    proc = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--checkpoint_every=2", "--sample_every=2",
+                "--num_samples=4", f"--export_dir={export_dir}", "--frames=16", "--seed=3")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "ETA" in proc.stdout or "step" in proc.stdout
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["model"]["frames"] == 16 and saved["model"]["seed"] == 3 and saved["trainer"]["steps"] == 4
+    assert sorted(os.listdir(run_dir / "samples")) == ["step_0000002.gif", "step_0000004.gif"]
+    assert runs.latest_checkpoint(str(run_dir)).endswith("ckpt-4")
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir / "logs"))
+    assert (export_dir / "vgan" / "1" / "saved_model.pb").exists()
+    # rerunning the finished command trains nothing more
+    again = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--frames=16", "--seed=3")
+    assert again.returncode == 0 and "nothing to train" in again.stdout
+
+
+@pytest.mark.slow
+def test_cli_errors_are_clear_and_early(tmp_path):
+    cases = [
+        (["--preset=huge"], "unknown preset 'huge'"),
+        (["--size=24"], "size must be 4 * 2**k"),
+        (["--dataset=kinetics"], "unknown --dataset 'kinetics'"),
+        (["--strategy=tpu"], "--strategy"),
+        (["--steps=0"], "--steps must be >= 1"),
+        (["--strategy=multi_worker"], "needs TF_CONFIG"),
+    ]
+    for args, message in cases:
+        proc = _cli(f"--run_dir={tmp_path / 'run'}", "--preset=tiny", *args, env={"TF_CONFIG": ""})
+        assert proc.returncode != 0, args
+        assert message in proc.stdout, (args, proc.stdout[-2000:])
+        assert "Traceback" not in proc.stdout, (args, proc.stdout[-2000:])
+    assert not (tmp_path / "run" / "checkpoints").exists()
