@@ -1,0 +1,46 @@
+"""The registry: presets, overrides, validation, and configs that rebuild models."""
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import config as config_lib
+
+
+def test_registry_lists_vgan_and_its_presets():
+    assert "vgan" in zoo.names()
+    for preset in ("paper", "small", "tiny"):
+        assert zoo.resolve("vgan", preset).preset == preset
+    paper = zoo.resolve("vgan", "paper")
+    assert (paper.frames, paper.size, paper.latent_dim, paper.batch_size) == (32, 64, 100, 64)
+    assert paper.hidden_channels == (512, 256, 128, 64)
+
+
+def test_overrides_are_coerced_and_validated():
+    cfg = zoo.resolve("vgan", "tiny", frames="16", future="true", mask_weight="0.5")
+    assert (cfg.frames, cfg.future, cfg.mask_weight) == (16, True, 0.5)
+    with pytest.raises(ValueError, match="has no field 'framez'"):
+        zoo.resolve("vgan", "tiny", framez=3)
+    with pytest.raises(ValueError, match="size must be 4 \\* 2\\*\\*k"):
+        zoo.resolve("vgan", "tiny", size=24)
+    with pytest.raises(ValueError, match="frames must be a positive multiple of 4"):
+        zoo.resolve("vgan", "tiny", frames=6)
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        zoo.resolve("vgan", "huge")
+    with pytest.raises(ValueError, match="unknown model 'vgan2'"):
+        zoo.resolve("vgan2", "tiny")
+    with pytest.raises(ValueError, match="VGANConfig.frames: expected int"):
+        zoo.resolve("vgan", "tiny", frames="many")
+
+
+def test_saved_config_rebuilds_the_same_model():
+    cfg = zoo.resolve("vgan", "tiny", streams=1, seed=3)
+    d = json.loads(zoo.to_json(cfg))
+    assert d["model"] == "vgan"
+    assert zoo.from_dict(d) == cfg
+    a, b = zoo.build("vgan", preset="tiny", streams=1, seed=3), zoo.build_from_dict(d)
+    assert [v.path for v in a.weights] == [v.path for v in b.weights]
+    assert [tuple(v.shape) for v in a.weights] == [tuple(v.shape) for v in b.weights]
+    with pytest.raises(ValueError):
+        config_lib.from_dict({"model": "vgan", "nonsense": 1})

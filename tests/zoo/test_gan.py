@@ -1,0 +1,145 @@
+"""The adversarial training step: updates, loss families, and equivalence across strategies.
+
+The strategy tests run tests/zoo/strategy_worker.py in subprocesses, because
+logical CPU devices and TF_CONFIG must be set before TensorFlow starts.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import gan
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "strategy_worker.py")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _batch(cfg, seed=0):
+    return {"video": tf.random.stateless_uniform([cfg.batch_size, cfg.frames, cfg.size, cfg.size, cfg.channels],
+                                                 seed=[seed, 1], minval=-1.0, maxval=1.0)}
+
+
+def _snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def test_train_step_updates_both_players_and_reports_losses():
+    model = zoo.build("vgan", preset="tiny")
+    model.compile()
+    g0, d0 = _snapshot(model.generator_variables), _snapshot(model.discriminator_variables)
+    logs = model.train_step(_batch(model.config))
+    assert set(logs) == {"d_loss", "g_loss", "mask_l1"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert int(model.step) == 1 and int(model.d_optimizer.iterations) == 1
+    assert all(_changed(d0, model.discriminator_variables))
+    assert all(_changed(g0, model.generator_variables))
+
+
+def test_d_steps_and_loss_family_from_compile():
+    model = zoo.build("vgan", preset="tiny", loss="hinge")
+    model.compile(d_steps=3)
+    model.train_step(_batch(model.config))
+    assert int(model.step) == 1 and int(model.d_optimizer.iterations) == 3
+    assert model.loss_family.name == "hinge"
+    model.compile(loss="wasserstein", d_steps=1)
+    assert model.loss_family.name == "wasserstein"
+    with pytest.raises(ValueError, match="d_steps must be >= 1"):
+        model.compile(d_steps=0)
+
+
+def test_noise_is_a_function_of_seed_and_step():
+    model = zoo.build("vgan", preset="tiny")
+    a = model.sample_latent(4, model.step_seed(0, 0))
+    np.testing.assert_array_equal(a.numpy(), model.sample_latent(4, model.step_seed(0, 0)).numpy())
+    assert not np.allclose(a.numpy(), model.sample_latent(4, model.step_seed(1, 0)).numpy())
+    assert not np.allclose(a.numpy(), model.sample_latent(4, model.step_seed(0, 1)).numpy())
+    u = gan.draw_latent("uniform", [1000], 3).numpy()
+    assert u.min() >= -1 and u.max() <= 1 and abs(u.mean()) < 0.1
+    with pytest.raises(ValueError, match="unknown latent distribution"):
+        gan.draw_latent("cauchy", [2], 0)
+
+
+def test_fit_runs_the_custom_step():
+    model = zoo.build("vgan", preset="tiny")
+    model.compile()
+    ds = tf.data.Dataset.from_tensor_slices(_batch(model.config)).batch(2)
+    history = model.fit(ds, epochs=1, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss", "mask_l1"}
+    assert int(model.step) == 2
+
+
+def test_to_uint8_edges():
+    np.testing.assert_array_equal(gan.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(),
+                                  [0, 0, 128, 255, 255])
+
+
+# ------------------------------------------------------------------ strategies
+def _worker(mode, out, env=None, steps=2):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
+    return subprocess.Popen([sys.executable, WORKER, mode, str(out), str(steps)], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _weights(path):
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _max_diff(a, b):
+    assert a.keys() == b.keys()
+    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+
+
+@pytest.fixture(scope="module")
+def single_device(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default") / "w.npz"
+    _finish(_worker("default", out))
+    return _weights(out)
+
+
+@pytest.mark.slow
+def test_mirrored_two_replicas_equal_one_device(single_device, tmp_path):
+    info = _finish(_worker("mirrored2", tmp_path / "w.npz"))
+    assert info["replicas"] == 2
+    # Same global batch, own noise per replica, synchronized BN, loss scaled once:
+    # only float summation order differs.
+    assert _max_diff(_weights(tmp_path / "w.npz"), single_device) < 1e-6
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_end_identical(single_device, tmp_path):
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+    procs = [_worker("multi_worker", tmp_path / f"w{i}.npz",
+                     env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
+             for i in range(2)]
+    infos = [_finish(p) for p in procs]
+    assert [i["replicas"] for i in infos] == [2, 2]
+    w0, w1 = _weights(tmp_path / "w0.npz"), _weights(tmp_path / "w1.npz")
+    assert _max_diff(w0, w1) == 0.0
+    assert _max_diff(w0, single_device) < 1e-6  # and they trained like one device with the global batch

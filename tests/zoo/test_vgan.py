@@ -1,0 +1,166 @@
+"""VGAN (Vondrick et al. 2016) against the paper: Figure 1 shapes, equation 2, the losses."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import vgan
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return zoo.build("vgan", preset="paper")
+
+
+def test_figure_1_generator_shapes(paper):
+    z = tf.zeros([1, 100])
+    shapes = dict(paper.generator.layer_shapes(z))
+    # Foreground stream: 2x4x4x512 -> 4x8x8x256 -> 8x16x16x128 -> 16x32x32x64 -> 32x64x64x3
+    assert shapes["fg_deconv0"] == (1, 2, 4, 4, 512)
+    assert shapes["fg_deconv1"] == (1, 4, 8, 8, 256)
+    assert shapes["fg_deconv2"] == (1, 8, 16, 16, 128)
+    assert shapes["fg_deconv3"] == (1, 16, 32, 32, 64)
+    assert shapes["fg_out"] == (1, 32, 64, 64, 3)
+    assert shapes["mask_out"] == (1, 32, 64, 64, 1)
+    # Background stream (2D): 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3
+    assert [shapes[f"bg_deconv{i}"] for i in range(4)] == [
+        (1, 4, 4, 512), (1, 8, 8, 256), (1, 16, 16, 128), (1, 32, 32, 64)]
+    assert shapes["bg_out"] == (1, 64, 64, 3)
+    # First layer 2x4x4 kernel on a 1x1x1 input; the rest 4x4x4, stride 2.
+    fg0 = paper.generator.trunk[0]
+    assert tuple(fg0.kernel.shape) == (2, 4, 4, 512, 100)
+    assert tuple(paper.generator.trunk[3].kernel.shape) == (4, 4, 4, 256, 512)
+
+
+def test_figure_1_discriminator_shapes(paper):
+    shapes = paper.discriminator.layer_shapes(tf.zeros([1, 32, 64, 64, 3]))
+    assert shapes == [("d_conv0", (1, 16, 32, 32, 64)), ("d_conv1", (1, 8, 16, 16, 128)),
+                      ("d_conv2", (1, 4, 8, 8, 256)), ("d_conv3", (1, 2, 4, 4, 512)), ("d_logit", (1, 1))]
+    bns = [l.name for l in paper.discriminator.trunk if "bn" in l.name]
+    assert bns == ["d_bn1", "d_bn2", "d_bn3"]  # batch norm on every layer but the first
+
+
+def test_paper_hyperparameters(paper):
+    cfg = paper.config
+    assert (cfg.latent_dim, cfg.mask_weight, cfg.init_stddev, cfg.batch_size) == (100, 0.1, 0.01, 64)
+    paper.compile()
+    assert float(paper.g_optimizer.learning_rate) == pytest.approx(2e-4)
+    assert float(paper.d_optimizer.beta_1) == pytest.approx(0.5)
+    kernel = paper.discriminator.trunk[0].kernel.numpy()
+    assert kernel.std() == pytest.approx(0.01, rel=0.05) and abs(kernel.mean()) < 1e-3
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return zoo.build("vgan", preset="tiny")
+
+
+def test_two_stream_composition_is_equation_2(tiny):
+    z = tiny.sample_latent(3, 1)
+    out = tiny.generator(z, training=False)
+    m, f, b, video = (out[k].numpy() for k in ("mask", "foreground", "background", "video"))
+    assert m.shape == (3, 8, 16, 16, 1) and f.shape == (3, 8, 16, 16, 3) and b.shape == (3, 16, 16, 3)
+    assert m.min() >= 0 and m.max() <= 1 and np.abs(f).max() <= 1 and np.abs(b).max() <= 1
+    np.testing.assert_allclose(video, m * f + (1 - m) * b[:, None], atol=1e-6)
+    # the same background image behind every frame
+    bg_only = vgan.compose(tf.zeros_like(out["mask"]), out["foreground"], out["background"]).numpy()
+    for t in range(1, bg_only.shape[1]):
+        np.testing.assert_array_equal(bg_only[:, t], bg_only[:, 0])
+    np.testing.assert_allclose(tiny(z).numpy(), video, atol=1e-6)
+
+
+def test_mask_sparsity_loss(tiny):
+    mask = tf.constant(np.linspace(0, 1, 2 * 8 * 16 * 16).reshape(2, 8, 16, 16, 1), tf.float32)
+    m = mask.numpy()
+    np.testing.assert_allclose(vgan.mask_sparsity(mask).numpy(), np.abs(m).reshape(2, -1).mean(1), rtol=1e-6)
+    terms = tiny.generator_loss_terms({}, {"mask": mask}, None)
+    np.testing.assert_allclose(terms["mask_l1"].numpy(), 0.1 * m.reshape(2, -1).mean(1), rtol=1e-6)
+
+
+def test_one_stream_variant():
+    model = zoo.build("vgan", preset="tiny", streams=1)
+    out = model.generator(model.sample_latent(2, 0))
+    assert set(out) == {"video"} and out["video"].shape == (2, 8, 16, 16, 3)
+    assert model.extra_loss_names == () and model.image_generator() is None
+    assert not any("mask" in v.path or "bg_" in v.path for v in model.weights)
+
+
+def test_background_stream_is_an_image_generator(tiny):
+    ig = tiny.image_generator()
+    assert (ig.latent_dim, ig.latent_distribution, ig.image_shape) == (8, "normal", (16, 16, 3))
+    z = tiny.sample_latent(2, 3)
+    np.testing.assert_allclose(ig.model(z).numpy(), tiny.generator(z)["background"].numpy(), atol=1e-6)
+
+
+def _clips(cfg, n=8):
+    from zoo import data
+    ds = data.load("bouncing_balls", split="train", frames=cfg.frames, size=cfg.size, seed=0)
+    return ds.take(n).batch(cfg.batch_size)  # the train split repeats forever
+
+
+def test_short_training_changes_weights_and_keeps_losses_finite():
+    model = zoo.build("vgan", preset="tiny")
+    model.compile()
+    before = {v.path: v.numpy().copy() for v in model.trainable_weights}
+    history = model.fit(_clips(model.config, 12), epochs=1, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    after = {v.path: v.numpy() for v in model.trainable_weights}
+    unchanged = [p for p, w in before.items() if np.array_equal(w, after[p])]
+    assert not unchanged
+    assert all(np.isfinite(w).all() for w in after.values())
+
+
+def test_future_generation_from_the_first_frame():
+    model = zoo.build("vgan", preset="tiny", future=True)
+    cfg = model.config
+    assert model.extra_loss_names == ("mask_l1", "first_frame")
+    batch = next(iter(_clips(cfg, 4)))
+    image = batch["video"][:, 0]
+    np.testing.assert_array_equal(model.generator_inputs(batch, 0).numpy(), image.numpy())
+    out = model.generate(image)
+    assert out["video"].shape == (4, 8, 16, 16, 3)
+    terms = model.generator_loss_terms(batch, out, None)
+    want = 10.0 * np.abs(out["video"].numpy()[:, 0] - image.numpy()).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["first_frame"].numpy(), want, rtol=1e-5)
+    model.compile()
+    enc0 = [v.numpy().copy() for v in model.encoder.trainable_variables]
+    logs = model.train_step(batch)
+    assert np.isfinite(float(logs["first_frame"]))
+    assert all(not np.array_equal(a, v.numpy()) for a, v in zip(enc0, model.encoder.trainable_variables))
+    assert set(model.signatures()) == {"serving_default", "future"}
+
+
+def test_discriminator_fine_tuned_as_classifier():
+    """Section 3.3: D's last layer replaced by a K-way softmax, trained on labelled clips."""
+    model = zoo.build("vgan", preset="tiny")
+    clf = vgan.make_classifier(model, num_classes=6, dropout=0.5)
+    # the trunk is shared, not copied
+    trunk_ids = {id(v) for v in model.discriminator.trainable_variables if "d_logit" not in v.path}
+    assert trunk_ids <= {id(v) for v in clf.trainable_variables}
+    assert not any("d_logit" in v.path for v in clf.trainable_variables if id(v) in trunk_ids)
+    from zoo import data
+    ds = data.load("synthetic_actions", split="train", frames=8, size=16, seed=0).take(16)
+    ds = ds.map(lambda x: (x["video"], x["label"])).batch(8)
+    import keras
+    clf.compile(optimizer=keras.optimizers.Adam(1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    before = model.discriminator.trunk[0].kernel.numpy().copy()
+    history = clf.fit(ds, epochs=2, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    assert clf.predict(ds, verbose=0).shape == (16, 6)
+    assert not np.array_equal(before, model.discriminator.trunk[0].kernel.numpy())
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        vgan.make_classifier(model, num_classes=1)
+
+
+def test_bfloat16_precision_keeps_outputs_and_losses_float32():
+    model = zoo.build("vgan", preset="tiny", precision="bfloat16")
+    assert model.generator.trunk[0].compute_dtype == "bfloat16"
+    assert model.generator.trunk[0].kernel.dtype == "float32"  # float32 master weights
+    z = model.sample_latent(2, 0)
+    assert model.generate(z)["video"].dtype == tf.float32
+    assert model.discriminator(model.generate(z)["video"]).dtype == tf.float32
+    model.compile()
+    cfg = model.config
+    logs = model.train_step({"video": tf.zeros([4, cfg.frames, cfg.size, cfg.size, 3])})
+    assert all(v.dtype == tf.float32 and np.isfinite(float(v)) for v in logs.values())
