@@ -27,18 +27,21 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
 
 
 # ---------------------------------------------------------------------------
-# Stride-2, kernel-4 convolutions written as stride-1 convolutions.
+# Stride-2, kernel-4 convolutions, two implementations.
 #
-# On CPU, TensorFlow 2.21's gradients of *strided* 3D convolutions (and the
-# transposed 3D convolution, which is such a gradient) are ~100x slower than
-# the stride-1 forward convolution (measured: benchmarks/conv_ops.py). The
-# DCGAN-family layers (kernel 4, stride 2, "same" padding) are re-expressed
-# exactly as a stride-1 2x2x2 convolution on a space-to-depth (down) or
-# depth-to-space (up) rearrangement, whose forward and backward passes are all
-# fast stride-1 ops. The kernels keep Keras' shapes and meaning
-# (Conv3D: [4,4,4,in,out]; Conv3DTranspose: [4,4,4,out,in]), so weights are
-# interchangeable with ``keras.layers.Conv3D`` / ``Conv3DTranspose`` and the
-# layers are tested against them.
+# ``conv_impl="keras"``: Keras' Conv{2,3}D / Conv{2,3}DTranspose (kernel 4,
+# stride 2, "same"), the DCGAN-family layers.
+# ``conv_impl="stride1"``: the same functions, computed exactly as a stride-1
+# 2x2(x2) convolution on a space-to-depth (down) or depth-to-space (up)
+# rearrangement (DownConv / UpConv below). On some CPUs TensorFlow 2.21's
+# gradients of strided 3D convolutions, and the transposed 3D convolution,
+# take a path ~100x slower than a stride-1 convolution (seen on an AVX-512
+# machine: conv3d_transpose 1.14 s vs conv3d 0.011 s for [16,4,8,8,64]);
+# there the rewrite made a VGAN step ~35x faster. On the reference AVX2
+# machine Keras' layers are the faster ones (BUILD_NOTES.md), hence the
+# default. ``python benchmarks/conv_ops.py`` tells which wins on a machine.
+# Both keep Keras' kernel shapes and weight names (Conv3D: [4,4,4,in,out];
+# Conv3DTranspose: [4,4,4,out,in]), so checkpoints are interchangeable.
 #
 # 1-D derivation (TF "SAME", k=4, s=2, one pad before and after):
 #   down: y[i] = sum_k x[2i+k-1] w[k]; with xp = pad(x, 1) in blocks of two,
@@ -47,6 +50,36 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
 #         with xp = pad(x, 1), phase a of out[2m+a] is a 2-tap conv of xp at m+a
 #         with taps w[_UP_TAPS[a]].
 # ---------------------------------------------------------------------------
+CONV_IMPLS = ("keras", "stride1")
+
+
+def down_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
+              kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+    """``Conv{rank}D(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
+    if impl == "stride1":
+        return DownConv(rank, filters, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
+    _check_impl(impl)
+    cls = {2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
+    return cls(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=kernel_initializer,
+               **kwargs)
+
+
+def up_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
+            kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+    """``Conv{rank}DTranspose(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
+    if impl == "stride1":
+        return UpConv(rank, filters, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
+    _check_impl(impl)
+    cls = {2: keras.layers.Conv2DTranspose, 3: keras.layers.Conv3DTranspose}[rank]
+    return cls(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=kernel_initializer,
+               **kwargs)
+
+
+def _check_impl(impl: str) -> None:
+    if impl not in CONV_IMPLS:
+        raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
+
+
 _UP_TAPS = ((3, 1), (2, 0))
 
 

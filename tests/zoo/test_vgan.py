@@ -69,6 +69,19 @@ def test_two_stream_composition_is_equation_2(tiny):
     np.testing.assert_allclose(tiny(z).numpy(), video, atol=1e-6)
 
 
+def test_conv_implementations_are_interchangeable(tiny):
+    """conv_impl="stride1" computes the same network with the same (Keras-shaped, same-named) weights."""
+    other = zoo.build("vgan", preset="tiny", conv_impl="stride1")
+    assert [(v.path, tuple(v.shape)) for v in other.weights] == [(v.path, tuple(v.shape)) for v in tiny.weights]
+    other.set_weights(tiny.get_weights())
+    z = tiny.sample_latent(2, 4)
+    video = tiny(z).numpy()
+    np.testing.assert_allclose(other(z).numpy(), video, atol=1e-5)
+    np.testing.assert_allclose(other.discriminator(video).numpy(), tiny.discriminator(video).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="conv_impl must be one of"):
+        zoo.resolve("vgan", "tiny", conv_impl="fft")
+
+
 def test_mask_sparsity_loss(tiny):
     mask = tf.constant(np.linspace(0, 1, 2 * 8 * 16 * 16).reshape(2, 8, 16, 16, 1), tf.float32)
     m = mask.numpy()
