@@ -10,24 +10,12 @@ The shapes are layers of VGAN's ``small`` preset.
 """
 import argparse
 import json
-import statistics
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from vgan_bench import _median_time as _time  # this folder is on sys.path when run as a script
 from zoo.layers import DownConv, UpConv
-
-
-def _time(fn, reps):
-    fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def compare(kind, x_shape, filters, reps):

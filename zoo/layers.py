@@ -56,23 +56,22 @@ CONV_IMPLS = ("keras", "stride1")
 def down_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
               kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
     """``Conv{rank}D(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
-    if impl == "stride1":
-        return DownConv(rank, filters, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
-    _check_impl(impl)
-    cls = {2: keras.layers.Conv2D, 3: keras.layers.Conv3D}[rank]
-    return cls(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=kernel_initializer,
-               **kwargs)
+    return _stride2("down", rank, filters, impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
 
 
 def up_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
             kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
     """``Conv{rank}DTranspose(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
-    if impl == "stride1":
-        return UpConv(rank, filters, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
+    return _stride2("up", rank, filters, impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
+
+
+def _stride2(direction: str, rank: int, filters: int, impl: str, **kwargs) -> keras.layers.Layer:
     _check_impl(impl)
-    cls = {2: keras.layers.Conv2DTranspose, 3: keras.layers.Conv3DTranspose}[rank]
-    return cls(filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=kernel_initializer,
-               **kwargs)
+    if impl == "stride1":
+        return {"down": DownConv, "up": UpConv}[direction](rank, filters, **kwargs)
+    cls = {("down", 2): keras.layers.Conv2D, ("down", 3): keras.layers.Conv3D,
+           ("up", 2): keras.layers.Conv2DTranspose, ("up", 3): keras.layers.Conv3DTranspose}[(direction, rank)]
+    return cls(filters, 4, strides=2, padding="same", **kwargs)
 
 
 def _check_impl(impl: str) -> None:
