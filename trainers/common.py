@@ -432,8 +432,10 @@ def main(model_name: str, argv: Optional[List[str]] = None) -> None:
     """Entry point of ``python -m trainers.<model>``."""
 
     def _main(argv):
-        if FLAGS["verbosity"].using_default_value:
+        if FLAGS.verbosity <= 0:  # absl's default (-1, WARNING) unless --verbosity asks for more
             # TF's checkpoint and SavedModel INFO lines drown the progress bar.
+            from absl import logging as absl_logging
+            absl_logging.set_verbosity(absl_logging.WARNING)
             logging.getLogger("tensorflow").setLevel(logging.WARNING)
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments: {argv[1:]}")
