@@ -126,23 +126,21 @@ def run_train(args, batch: int) -> dict:
         times.append(time.perf_counter() - t)
     sec = statistics.median(times)
     flops = step_flops(model, batch)
-    out = {"bench": "train_step", "model": "vgan", "preset": args.preset, "precision": args.precision,
+    return {"bench": "train_step", "model": "vgan", "preset": args.preset, "precision": args.precision,
            "conv_impl": args.conv_impl,
            "batch": batch, "steps_timed": len(times), "sec_per_step": round(sec, 3),
            "first_step_sec": round(first, 1), "gflop_per_step": round(flops / 1e9, 1),
            "achieved_gflops": round(flops / sec / 1e9, 1), "videos_per_sec": round(batch / sec, 2),
            "peak_rss_gib": round(_peak_rss_gib(), 2)}
-    return out
 
 
 def run_generate(args, batch: int) -> dict:
     import tensorflow as tf
-    import tensorflow_hub as hub  # noqa: F401  (what a downstream user loads with)
     import export
     import zoo
     model = zoo.build("vgan", preset=args.preset, precision=args.precision, conv_impl=args.conv_impl)
     z = model.sample_latent(batch, 0)
-    keras_fn = tf.function(lambda z: model.generator(z, training=False)["video"])
+    keras_fn = tf.function(lambda z: model.video_from_latent(z, training=False))
     with tempfile.TemporaryDirectory() as tmp:
         loaded = export.load(export.export_saved_model(model, tmp))
         serve = loaded.signatures["serving_default"]

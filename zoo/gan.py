@@ -10,6 +10,8 @@ overriding the hooks:
 - ``generator_inputs(data, seed)``: what the generator consumes (default: a
   latent drawn from ``sample_latent``);
 - ``generate(inputs, training)``: a dict with at least ``"video"``;
+- ``video_from_latent(z, training)``: G(z), what ``serving_default`` serves
+  (default: ``generate(z)["video"]``);
 - ``discriminate(video, data, training)``: logits, or a dict of logits for
   several discriminators (their adversarial losses are summed);
 - ``generator_loss_terms`` / ``discriminator_loss_terms``: extra per-example
@@ -153,6 +155,11 @@ class AdversarialModel(keras.Model):
     def discriminate(self, video, data, training: bool = False):
         return self.discriminator(video, training=training)
 
+    def video_from_latent(self, z, training: bool = False) -> tf.Tensor:
+        """G(z) as a float32 video: what ``serving_default`` serves. Models whose
+        ``generate`` takes another input (VGAN's future mode) override it."""
+        return tf.cast(self.generate(z, training=training)["video"], tf.float32)
+
     def generator_loss_terms(self, data, outputs, fake_logits) -> Dict[str, tf.Tensor]:
         """Extra per-example generator terms (already weighted), by tracker name."""
         return {}
@@ -271,7 +278,7 @@ class AdversarialModel(keras.Model):
         """What an export of this model serves; ``serving_default`` is z -> uint8 video."""
         spec = {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}
         return {"serving_default": Signature(
-            fn=lambda z: {"video": to_uint8(self.generate(z, training=False)["video"])},
+            fn=lambda z: {"video": to_uint8(self.video_from_latent(z, training=False))},
             inputs=spec,
             doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]")}
 

@@ -97,12 +97,6 @@ class _Stride2Conv(keras.layers.Layer):
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-    def _check_input(self, shape):
-        spatial = shape[1:1 + self.rank]
-        if len(shape) != self.rank + 2:
-            raise ValueError(f"{self.name}: expected a rank-{self.rank + 2} input, got shape {shape}")
-        return spatial
-
     def _add_bias(self, y):
         return y + self.bias if self.use_bias else y
 

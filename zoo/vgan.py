@@ -124,9 +124,9 @@ PRESETS = {
 # Conv{2,3}D(Transpose) (kernel 4, stride 2, "same") or their exact stride-1
 # rewrite (``conv_impl="stride1"``), faster on CPUs where TF's strided 3D
 # convolution gradients are slow. The first (valid, 1x1 input) layers are Keras layers.
-def _up(rank, filters, cfg, name, use_bias=False, dtype=None):
+def _up(rank, filters, cfg, name, use_bias=False):
     return up_conv(rank, filters, cfg.conv_impl, use_bias=use_bias, kernel_initializer=normal_init(cfg.init_stddev),
-                   name=name, dtype=dtype or cfg.dtype_policy)
+                   name=name, dtype=cfg.dtype_policy)
 
 
 def _down(rank, filters, cfg, name, use_bias=False):
@@ -326,6 +326,10 @@ class VGAN(gan.AdversarialModel):
         z = self.encoder(inputs, training=training) if self.config.future else inputs
         return self.generator(z, training=training)
 
+    def video_from_latent(self, z, training=False):
+        # The generator maps z to a video in every mode; a future model's encoder only feeds it.
+        return self.generator(z, training=training)["video"]
+
     def generator_loss_terms(self, data, outputs, fake_logits):
         cfg = self.config
         terms = {}
@@ -341,10 +345,6 @@ class VGAN(gan.AdversarialModel):
         sigs = super().signatures()
         if self.config.future:
             cfg = self.config
-            # The generator itself still maps z to a video; the encoder only feeds it.
-            sigs["serving_default"] = gan.Signature(
-                fn=lambda z: {"video": gan.to_uint8(self.generator(z, training=False)["video"])},
-                inputs=sigs["serving_default"].inputs, doc=sigs["serving_default"].doc)
             sigs["future"] = gan.Signature(
                 fn=lambda image: {"video": gan.to_uint8(self.generate(image, training=False)["video"])},
                 inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32,
