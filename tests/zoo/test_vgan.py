@@ -145,13 +145,14 @@ def test_future_generation_from_the_first_frame():
 
 def test_discriminator_fine_tuned_as_classifier():
     """Section 3.3: D's last layer replaced by a K-way softmax, trained on labelled clips."""
+    from zoo import data
     model = zoo.build("vgan", preset="tiny")
-    clf = vgan.make_classifier(model, num_classes=6, dropout=0.5)
+    num_classes = len(data.class_names("synthetic_actions"))
+    clf = vgan.make_classifier(model, num_classes=num_classes, dropout=0.5)
     # the trunk is shared, not copied
     trunk_ids = {id(v) for v in model.discriminator.trainable_variables if "d_logit" not in v.path}
     assert trunk_ids <= {id(v) for v in clf.trainable_variables}
     assert not any("d_logit" in v.path for v in clf.trainable_variables if id(v) in trunk_ids)
-    from zoo import data
     ds = data.load("synthetic_actions", split="train", frames=8, size=16, seed=0).take(16)
     ds = ds.map(lambda x: (x["video"], x["label"])).batch(8)
     import keras
@@ -160,7 +161,7 @@ def test_discriminator_fine_tuned_as_classifier():
     before = model.discriminator.trunk[0].kernel.numpy().copy()
     history = clf.fit(ds, epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()
-    assert clf.predict(ds, verbose=0).shape == (16, 6)
+    assert clf.predict(ds, verbose=0).shape == (16, num_classes)
     assert not np.array_equal(before, model.discriminator.trunk[0].kernel.numpy())
     with pytest.raises(ValueError, match="num_classes must be >= 2"):
         vgan.make_classifier(model, num_classes=1)

@@ -3,15 +3,18 @@
 Every data set yields ``{"video": float32 [T, H, W, C] in [-1, 1], "label": int32 []}``
 (channels-last, ``label = -1`` where there is none), unbatched: the trainer batches.
 
-=================  ==========================================================  ============
-name               what                                                        data_dir
-=================  ==========================================================  ============
-bouncing_balls     Sutskever et al.'s bouncing balls (RTRBM, TSBN, traversal)  ignored
-moving_digits      Moving MNIST (Srivastava et al. 2015), fonts or MNIST       optional
-synthetic_actions  labelled: one ball moving right/left/down/up/(counter)clock  ignored
-video_folder       a UCF-101-layout folder of videos (class folders, lists)    required
-tfrecord           sharded TFRecords of clips, as the folder cache writes      required
-=================  ==========================================================  ============
+=================  ============================================================  ============
+name               what                                                          data_dir
+=================  ============================================================  ============
+bouncing_balls     Sutskever et al.'s bouncing balls (RTRBM, TSBN, traversal)    ignored
+moving_digits      Moving MNIST (Srivastava et al. 2015), fonts or MNIST         optional
+synthetic_actions  labelled, 10 motions (runs, circles, zooms, bounce, shake) of  ignored
+                   a random shape, color and background; only motion tells
+video_folder       a UCF-101-layout folder of videos (class folders, lists)      required
+tfrecord           sharded TFRecords of clips, as the folder cache writes        required
+=================  ============================================================  ============
+
+:func:`class_names` gives the label names of a data set (empty for the unlabelled ones).
 
 Determinism: a stream is a pure function of ``(name, options, seed)``;
 ``load(..., start=k)`` yields what ``load(...).skip(k)`` yields, so a resumed run
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import tensorflow as tf
 
@@ -33,7 +36,7 @@ from zoo.data.video_io import (VideoDecodeError, read_video, to_float, to_uint8,
                                write_gif, write_video)
 
 __all__ = [
-    "DATASETS", "SPLITS", "load", "options", "to_uint8", "to_float", "read_video", "write_video", "write_gif",
+    "DATASETS", "SPLITS", "load", "options", "class_names", "to_uint8", "to_float", "read_video", "write_video", "write_gif",
     "video_grid", "VideoDecodeError", "build_cache", "scan_folder",
 ]
 
@@ -61,6 +64,55 @@ def options(name: str) -> Dict[str, object]:
         raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
     params = inspect.signature(_LOADERS[name]).parameters.values()
     return {p.name: p.default for p in params if p.name not in _COMMON}
+
+
+def _check_options(name: str, opts) -> None:
+    accepted = options(name)
+    unknown = sorted(set(opts) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; "
+                         f"expected some of {sorted(accepted)}")
+
+
+def _cached_classes(data_dir: Optional[str]) -> Tuple[str, ...]:
+    """The classes recorded in a TFRecord cache's manifest (train's, else another split's)."""
+    if not data_dir:
+        raise ValueError("the 'tfrecord' data set needs data_dir: a folder of <split>-*.tfrecord shards")
+    for split in ("train",) + tuple(s for s in SPLITS if s != "train"):
+        path = folder.manifest_path(data_dir, split)
+        if tf.io.gfile.exists(path):
+            manifest = folder._read_json(path)
+            classes = manifest.get("settings", {}).get("classes", manifest.get("classes"))
+            if classes is not None:
+                return tuple(str(c) for c in classes)
+    raise ValueError(f"no class names for TFRecords in {data_dir!r}: expected a "
+                     f"<split>-manifest.json with 'classes' (as build_cache writes) for one of {SPLITS}")
+
+
+def class_names(name: str, data_dir: Optional[str] = None, **opts) -> Tuple[str, ...]:
+    """The label names of data set ``name``, in label order (label ``k`` is ``names[k]``).
+
+    ``synthetic_actions``: its ``actions`` (option; default all of ``synthetic.ACTIONS``);
+    ``video_folder``: the classes of ``data_dir`` (``classInd.txt`` or the class folders);
+    ``tfrecord``: the classes in the cache manifest in ``data_dir``; ``bouncing_balls`` and
+    ``moving_digits``: ``()`` (unlabelled).
+
+    Raises:
+      ValueError: for an unknown data set or option, a missing ``data_dir``, or a TFRecord
+        folder without a manifest.
+    """
+    if name not in _LOADERS:
+        raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
+    _check_options(name, opts)
+    if name == "synthetic_actions":
+        return synthetic.action_names(opts.get("actions"))
+    if name == "video_folder":
+        if not data_dir:
+            raise ValueError("the 'video_folder' data set needs data_dir: <data_dir>/<ClassName>/<videos>")
+        return tuple(folder.list_classes(data_dir))
+    if name == "tfrecord":
+        return _cached_classes(data_dir)
+    return ()
 
 
 def load(name: str, *, split: str = "train", frames: int, size: int,
@@ -98,10 +150,6 @@ def load(name: str, *, split: str = "train", frames: int, size: int,
         raise ValueError(f"channels must be 1 or 3, got {channels!r}")
     if num_examples is not None:
         num_examples = _int("num_examples", num_examples, 1)
-    accepted = options(name)
-    unknown = sorted(set(opts) - set(accepted))
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; "
-                         f"expected some of {sorted(accepted)}")
+    _check_options(name, opts)
     return _LOADERS[name](split=split, frames=frames, size=size, data_dir=data_dir, seed=seed,
                           start=start, channels=int(channels), num_examples=num_examples, **opts)

@@ -14,9 +14,15 @@ Three data sets, generated on the fly; two from the video-generation literature:
   overlaid by ``max``. The digits are rendered from a font with per-sample affine
   jitter, or taken from MNIST files, or the clips are served from the released
   ``mnist_test_seq.npy`` when ``data_dir`` holds them.
-* ``synthetic_actions``: a labelled set whose classes differ only by motion (a ball
-  moving right, left, down, up, clockwise, counterclockwise), for conditional models
-  and for sanity checks of video classifiers.
+* ``synthetic_actions``: a labelled benchmark whose 10 classes (:data:`ACTIONS`) differ
+  only by motion: one object moving right, left, down or up, circling clockwise or
+  counterclockwise, zooming in or out, falling and bouncing on a floor, or shaking
+  sideways. Shape (:data:`SHAPES`), color, background (a static gradient or
+  low-frequency texture, kept at a luminance gap from the object), size range and
+  placement are drawn the same way for every class, and a random frame's size and
+  position have nearly the same distribution in every class, so a classifier must use
+  time to score well. Train and test are fixed by the seed; any frame count and size.
+  For conditional models and for checking video classifiers.
 
 Every element ``i`` of a stream is computed directly from ``(seed, split, i)``
 (:func:`sample_rng`), so ``load(..., start=k)`` is exactly ``load(...).skip(k)``
@@ -29,7 +35,7 @@ import colorsys
 import functools
 import gzip
 import io
-from typing import Callable, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -224,63 +230,274 @@ def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optiona
 
 # --------------------------------------------------------------------------- synthetic actions
 
-ACTIONS = ("right", "left", "down", "up", "clockwise", "counterclockwise")
-_DIRECTIONS = {"right": (0.0, 1.0), "left": (0.0, -1.0), "down": (1.0, 0.0), "up": (-1.0, 0.0)}
+ACTIONS = ("right", "left", "down", "up", "clockwise", "counterclockwise",
+           "zoom_in", "zoom_out", "bounce", "shake")
+SHAPES = ("disc", "square", "triangle", "diamond", "ring", "cross")
+SCALE_RANGE = (0.7, 1.4)  # object size relative to the `radius` option, the same for every class
+_EXTENT = 1.2  # how far any shape reaches from its center, in units of its size
+_MAX_RUN_STEP = 0.1  # frame sides per frame, straight runs
+_MAX_ZOOM_STEP = 0.12  # log-size per frame, zooms
+_MAX_TURN_STEP = 0.5  # radians per frame, circles
+_MAX_DROP_STEP = 0.06  # drop height per frame of clip, bounces
+_LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, as video_io.match_channels
+_MIN_CONTRAST = 0.3  # luminance gap between the object and every background pixel
 
 
-def action_trajectory(rng: np.random.Generator, frames: int, action: str,
-                      radius: float = 0.125) -> np.ndarray:
-    """Centers ``[frames, 1, 2]`` (y, x) of one ball performing ``action`` (one of
-    :data:`ACTIONS`): a straight run that stays inside the frame (random start, lane and
-    speed) or a circle (random center, radius, phase and angular speed; clockwise as seen
-    on screen, y pointing down)."""
-    low, high = radius, 1.0 - radius
-    if action in _DIRECTIONS:
-        direction = np.array(_DIRECTIONS[action])
-        speed = min(rng.uniform(0.03, 0.07), (high - low) / max(frames - 1, 1))
-        travel = speed * (frames - 1)
-        along = rng.uniform(low, high - travel)  # where the run starts, on the positive side
-        lane = rng.uniform(low, high)
-        axis = int(np.argmax(np.abs(direction)))
-        steps = speed * np.arange(frames)
-        out = np.empty((frames, 2))
-        out[:, axis] = along + steps if direction[axis] > 0 else (high + low - along) - steps
-        out[:, 1 - axis] = lane
-        return out[:, None]
-    if action not in ("clockwise", "counterclockwise"):
+class ActionClip(NamedTuple):
+    """One synthetic-actions clip and what made it (for tests and inspection)."""
+    label: int  # index of ``action`` in the ``actions`` it was drawn from
+    action: str
+    video: np.ndarray  # uint8 [T, size, size, 3]
+    coverage: np.ndarray  # float32 [T, size, size]: the object's anti-aliased mask in [0, 1]
+    centers: np.ndarray  # [T, 2] (y, x) in frame sides
+    sizes: np.ndarray  # [T] object size (a disc's radius) in frame sides
+    shape: str  # one of SHAPES
+
+
+def action_names(actions: Union[None, str, Sequence[str]] = None) -> Tuple[str, ...]:
+    """The action names ``actions`` selects, in label order: all :data:`ACTIONS` for None,
+    else a comma-separated string or a sequence of names."""
+    if actions is None:
+        return ACTIONS
+    names = actions.split(",") if isinstance(actions, str) else actions
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"synthetic_actions: actions must be names from {ACTIONS}, got {actions!r}")
+    names = tuple(n.strip() for n in names if n.strip())
+    unknown = [n for n in names if n not in ACTIONS]
+    if unknown:
+        raise ValueError(f"synthetic_actions: unknown action(s) {unknown}; expected a comma-separated "
+                         f"subset of {ACTIONS}")
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"synthetic_actions: actions must name at least one action, each once; "
+                         f"got {actions!r}")
+    return names
+
+
+def _frame_times(frames: int) -> np.ndarray:
+    return np.arange(frames) / max(frames - 1, 1)
+
+
+def _random_frame_time(rng: np.random.Generator, frames: int) -> float:
+    return rng.integers(frames) / max(frames - 1, 1)
+
+
+def _run(rng: np.random.Generator, low: float, high: float, cap: float) -> Tuple[float, float]:
+    """A straight run ``(start, length)`` inside ``[low, high]``, length at most ``cap``."""
+    length = rng.uniform(0.5, 1.0) * min(high - low, cap)
+    return rng.uniform(low, high - length), length
+
+
+def _still(rng: np.random.Generator, low: float, high: float, frames: int) -> float:
+    """A coordinate that does not move: where a random straight run is at a random frame, so
+    that its distribution is the one a moving coordinate has in a random frame."""
+    start, length = _run(rng, low, high, _MAX_RUN_STEP * (frames - 1))
+    return start + length * _random_frame_time(rng, frames)
+
+
+def _bounce_height(t: np.ndarray, drop: float, t_hit: float, restitution: float) -> np.ndarray:
+    """Height above the floor of a ball let go at rest from ``drop`` at time 0 that first hits
+    the floor at ``t_hit`` and rebounds with ``restitution`` (clip time in [0, 1])."""
+    gravity = 2 * drop / t_hit ** 2
+    height = np.where(t < t_hit, drop - 0.5 * gravity * t ** 2, 0.0)
+    landed, speed = t_hit, restitution * gravity * t_hit
+    for _ in range(64):
+        if landed >= 1 or speed < 1e-6:
+            break
+        flight = 2 * speed / gravity
+        s = t - landed
+        airborne = (s >= 0) & (s < flight)
+        height[airborne] = speed * s[airborne] - 0.5 * gravity * s[airborne] ** 2
+        landed, speed = landed + flight, speed * restitution
+    return height
+
+
+def action_motion(rng: np.random.Generator, frames: int, action: str,
+                  radius: float = 0.125) -> Tuple[np.ndarray, np.ndarray]:
+    """The path of an object performing ``action``: centers ``[frames, 2]`` (y, x) and sizes
+    ``[frames]``, in frame sides (y points down).
+
+    The object stays inside the frame. Motions span the clip whatever its length (at most
+    a fixed step per frame): straight runs; arcs of 0.75 to 1.5 pi around a fixed center;
+    zooms by 1.4x to 2x; a drop from rest under gravity onto a floor, hit at an inner frame
+    35-65% into the clip, with rebounds; a horizontal oscillation of 2.5 to 4 frames per
+    half-period around a fixed center. Every class draws its size path the same way and
+    takes the size at a random frame where it does not zoom, and a still coordinate is
+    where a random straight run is at a random frame, so one frame's size and position
+    tell little about the class.
+    """
+    if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
-    circle = rng.uniform(0.1, max(0.1, min(0.25, 0.5 - radius)))
-    center = rng.uniform(low + circle, high - circle, size=2)
-    omega = rng.uniform(0.2, 0.4) * (1 if action == "clockwise" else -1)
-    phase = rng.uniform(0, 2 * np.pi) + omega * np.arange(frames)
-    return (center + circle * np.stack([np.sin(phase), np.cos(phase)], axis=-1))[:, None]
+    t = _frame_times(frames)
+    steps = frames - 1
+    log_low, log_high = np.log(SCALE_RANGE)
+    zoom = rng.uniform(0.5, 1.0) * min(log_high - log_low, _MAX_ZOOM_STEP * steps)
+    log_start = rng.uniform(log_low, log_high - zoom)
+    at = _random_frame_time(rng, frames)
+    log_size = {"zoom_in": log_start + zoom * t,
+                "zoom_out": log_start + zoom * (1 - t)}.get(action, np.full(frames, log_start + zoom * at))
+    sizes = radius * np.exp(log_size)
+
+    low = radius * SCALE_RANGE[1] * _EXTENT
+    high = 1.0 - low
+    y = np.full(frames, _still(rng, low, high, frames))
+    x = np.full(frames, _still(rng, low, high, frames))
+    if action in ("right", "left", "down", "up"):
+        start, length = _run(rng, low, high, _MAX_RUN_STEP * steps)
+        forward = action in ("right", "down")
+        along = start + length * (t if forward else 1 - t)
+        if action in ("right", "left"):
+            x = along
+        else:
+            y = along
+    elif action in ("clockwise", "counterclockwise"):
+        circle = rng.uniform(0.5, 1.0) * min(0.2, (high - low) / 2)
+        cy, cx = rng.uniform(low + circle, high - circle, size=2)
+        sweep = min(rng.uniform(0.75, 1.5) * np.pi, _MAX_TURN_STEP * steps)
+        angle = rng.uniform(0, 2 * np.pi) + sweep * t * (1 if action == "clockwise" else -1)
+        y, x = cy + circle * np.sin(angle), cx + circle * np.cos(angle)  # y down: clockwise on screen
+    elif action == "bounce":
+        drop = rng.uniform(0.5, 1.0) * min(high - low, _MAX_DROP_STEP * steps)
+        t_hit, restitution = rng.uniform(0.35, 0.65), rng.uniform(0.65, 0.85)
+        if steps >= 2:  # the first impact falls on an inner frame: the lowest one shows it
+            t_hit = min(max(round(t_hit * steps), 1), steps - 1) / steps
+        height = _bounce_height(t, drop, t_hit, restitution)
+        # the path's mean height goes where a still y would be (the ball spends more time
+        # high than low), as near as the floor in [low + drop, high] allows
+        floor = np.clip(y[0] + height.mean(), low + drop, high)
+        y = floor - height
+    elif action == "shake":
+        amplitude = min(rng.uniform(0.06, 0.12), (high - low) / 2)
+        half_period, phase = rng.uniform(2.5, 4.0), rng.uniform(0, 2 * np.pi)
+        center = rng.uniform(low + amplitude, high - amplitude)
+        x = center + amplitude * np.sin(np.pi * np.arange(frames) / half_period + phase)
+    return np.stack([y, x], axis=-1), sizes
+
+
+def _color_with_luma(rng: np.random.Generator, luma: float) -> np.ndarray:
+    """A random color (any hue, some saturation) of BT.601 luminance ``luma``."""
+    base = np.array(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.0, 0.8), 1.0))
+    have = float(base @ _LUMA)
+    if luma <= have:
+        return base * (luma / have)
+    return base + (1 - base) * (luma - have) / (1 - have)
+
+
+def random_background(rng: np.random.Generator, size: int, object_luma: float) -> np.ndarray:
+    """A static background float32 ``[size, size, 3]`` in [0, 1]: a color blended toward a
+    second one along a random linear gradient or two random low-frequency waves. Both
+    colors, and so every pixel, keep a luminance gap of at least 0.3 to ``object_luma``
+    (darker or lighter, at random where both fit)."""
+    dark = max(object_luma - _MIN_CONTRAST, 0.0)
+    light = max(1.0 - object_luma - _MIN_CONTRAST, 0.0)
+    if rng.random() * (dark + light) < dark:
+        band = (0.0, dark)
+    else:
+        band = (1.0 - light, 1.0)
+    first, second = (_color_with_luma(rng, rng.uniform(*band)) for _ in range(2))
+    grid = (np.arange(size, dtype=np.float32) + 0.5) / size - 0.5
+    yy, xx = grid[:, None], grid[None, :]
+    angle, phases = rng.uniform(0, 2 * np.pi), rng.uniform(0, 2 * np.pi, size=2)
+    waves = rng.uniform(1.0, 3.0, size=2) * 2 * np.pi  # cycles per frame side
+    directions = rng.uniform(0, 2 * np.pi, size=2)
+    if rng.random() < 0.5:  # linear gradient across the whole frame
+        dy, dx = np.sin(angle), np.cos(angle)
+        blend = (yy * dy + xx * dx) / (abs(dy) + abs(dx)) + 0.5
+    else:  # low-frequency texture
+        blend = 0.5 + 0.25 * sum(np.cos(k * (yy * np.sin(d) + xx * np.cos(d)) + p)
+                                 for k, d, p in zip(waves, directions, phases))
+    blend = np.clip(blend, 0.0, 1.0).astype(np.float32)[..., None]
+    return (first + (second - first) * blend).astype(np.float32)
+
+
+def shape_distance(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Signed distance (negative inside) to ``shape`` at points ``(u, v)`` (x right, y down) in
+    units of the object's size: a unit disc, a square, an equilateral triangle and a diamond
+    reaching 1.2, a ring (radii 1 and 0.5), a cross of arms 1.1 long and 0.76 wide."""
+    if shape == "disc":
+        return np.sqrt(u * u + v * v) - 1.0
+    if shape == "square":
+        return np.maximum(np.abs(u), np.abs(v)) - _EXTENT / np.sqrt(2)
+    if shape == "diamond":
+        return (np.abs(u) + np.abs(v) - _EXTENT) / np.sqrt(2)
+    if shape == "triangle":  # circumradius 1.2, inradius 0.6, apex up
+        half = np.sqrt(3) / 2
+        return np.maximum(np.maximum(v, half * u - 0.5 * v), -half * u - 0.5 * v) - _EXTENT / 2
+    if shape == "ring":
+        return np.abs(np.sqrt(u * u + v * v) - 0.75) - 0.25
+    if shape == "cross":
+        au, av = np.abs(u), np.abs(v)
+        return np.minimum(np.maximum(au - 1.1, av - 0.38), np.maximum(au - 0.38, av - 1.1))
+    raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+
+
+def render_shape(shape: str, centers: np.ndarray, sizes: np.ndarray, size: int,
+                 angle: float = 0.0) -> np.ndarray:
+    """Anti-aliased coverage float32 ``[T, size, size]`` in [0, 1] of ``shape`` at ``centers
+    [T, 2]`` (y, x) with ``sizes [T]`` (frame sides), turned by ``angle``; edges are about one
+    pixel soft: ``clip(0.5 - signed distance in pixels, 0, 1)``."""
+    grid = (np.arange(size, dtype=np.float32) + 0.5) / size
+    centers = np.asarray(centers, np.float32)
+    scale = (1.0 / np.asarray(sizes, np.float32))[:, None, None]
+    dy = (grid[None, :, None] - centers[:, 0, None, None]) * scale  # [T, size, 1]
+    dx = (grid[None, None, :] - centers[:, 1, None, None]) * scale  # [T, 1, size]
+    cos, sin = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    distance = shape_distance(shape, dx * cos + dy * sin, dy * cos - dx * sin)
+    pixels = (np.asarray(sizes, np.float32) * size)[:, None, None]
+    return np.clip(0.5 - distance * pixels, 0.0, 1.0)
+
+
+def synthetic_action_clip(rng: np.random.Generator, frames: int, size: int,
+                          actions: Tuple[str, ...] = ACTIONS, radius: float = 0.125,
+                          plain: bool = False) -> ActionClip:
+    """One clip of the ``synthetic_actions`` set: a uniform label into ``actions``, then an
+    appearance drawn the same way whatever the label (shape, turn, color, background; all
+    drawn even when ``plain`` replaces them by a white disc on black), then the motion."""
+    label = int(rng.integers(len(actions)))
+    shape = SHAPES[rng.integers(len(SHAPES))]
+    angle = rng.uniform(0, 2 * np.pi)
+    color = np.array(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.7, 1.0), rng.uniform(0.75, 1.0)),
+                     np.float32)
+    background = random_background(rng, size, float(color @ _LUMA))
+    centers, sizes = action_motion(rng, frames, actions[label], radius)
+    if plain:
+        shape, angle, color = "disc", 0.0, np.ones(3, np.float32)
+        background = np.zeros((size, size, 3), np.float32)
+    coverage = render_shape(shape, centers, sizes, size, angle)
+    alpha = coverage[..., None]
+    video = background + (color - background) * alpha
+    video = (video * 255 + 0.5).astype(np.uint8)
+    return ActionClip(label, actions[label], video, coverage, centers, sizes, shape)
 
 
 def load_synthetic_actions(*, split: str, frames: int, size: int, data_dir: Optional[str],
                            seed: int, start: int, channels: int, num_examples: Optional[int],
-                           radius: float = 0.125, color: bool = False) -> tf.data.Dataset:
-    """A labelled set whose classes differ only by motion: one ball moving right, left,
-    down, up, clockwise or counterclockwise (label = index in :data:`ACTIONS`, uniform).
-    Rendered like ``bouncing_balls``; for conditional models and for checking video
-    classifiers. ``data_dir`` is ignored.
+                           radius: float = 0.125, plain: bool = False,
+                           actions: Union[None, str, Sequence[str]] = None) -> tf.data.Dataset:
+    """A labelled set whose classes differ only by motion (see :func:`action_motion`): one
+    object moving right, left, down, up, clockwise, counterclockwise, zooming in, zooming
+    out, bouncing on a floor or shaking sideways (label = index in ``actions``, uniform).
+    Shape, color, background, size range and placement are drawn the same way for every
+    class, so a classifier must use time to score well. ``data_dir`` is ignored.
 
     Options:
-      radius: ball radius as a fraction of the frame side (default 1/8).
-      color: a random saturated color instead of white (default False).
+      radius: base object size as a fraction of the frame side, in (0, 0.25] (default 1/8);
+        each clip's size ranges over 0.7x to 1.4x of it.
+      plain: a white disc on black instead of a random shape, color and background
+        (default False); labels and motions are those of ``plain=False``.
+      actions: the classes, a comma-separated string or sequence of names from
+        :data:`ACTIONS` (default None: all); labels index them in the order given.
     """
     del data_dir
-    if not 0 < float(radius) < 0.35:
-        raise ValueError(f"synthetic_actions: radius must be in (0, 0.35), got {radius!r}")
-    radius, color = float(radius), bool(color)
+    if isinstance(radius, bool) or not 0 < float(radius) <= 0.25:
+        raise ValueError(f"synthetic_actions: radius must be in (0, 0.25] of the frame side, got {radius!r}")
+    radius, plain, names = float(radius), bool(plain), action_names(actions)
 
     def make_example(rng):
-        label = int(rng.integers(len(ACTIONS)))
-        positions = action_trajectory(rng, frames, ACTIONS[label], radius)
-        colors = np.array([colorsys.hsv_to_rgb(rng.random(), 1.0, 1.0)]) if color else None
-        return render_balls(positions, size, radius, colors), label
+        clip = synthetic_action_clip(rng, frames, size, names, radius, plain)
+        return clip.video, clip.label
 
     return _generated_stream(make_example, split=split, seed=seed, start=start,
-                             num_examples=num_examples, shape=(frames, size, size, 3 if color else 1),
+                             num_examples=num_examples, shape=(frames, size, size, 3),
                              channels=channels)
 
 

@@ -1,4 +1,5 @@
-"""Tests of zoo.data.load for the generated sets (bouncing balls, moving digits)."""
+"""Tests of zoo.data.load for the generated sets (bouncing balls, moving digits, synthetic
+actions) and of zoo.data.class_names."""
 import gzip
 import itertools
 
@@ -35,7 +36,7 @@ def test_elements_have_the_contract_shape_dtype_and_range(name, opts, channels):
     video = example["video"]
     assert video.shape == (FRAMES, SIZE, SIZE, channels) and video.dtype == np.float32
     assert video.min() >= -1.0 and video.max() <= 1.0
-    assert video.max() > 0.0  # something is drawn
+    assert video.max() - video.min() > 0.2  # something is drawn
     if name == "synthetic_actions":
         assert 0 <= example["label"] < len(synthetic.ACTIONS)
     else:
@@ -60,7 +61,9 @@ def test_stream_is_a_function_of_the_seed(name):
 @pytest.mark.parametrize("name,split,num_examples", [("bouncing_balls", "train", None),
                                                      ("moving_digits", "train", None),
                                                      ("bouncing_balls", "train", 3),
-                                                     ("moving_digits", "test", 8)])
+                                                     ("moving_digits", "test", 8),
+                                                     ("synthetic_actions", "test", 8),
+                                                     ("synthetic_actions", "train", 4)])
 def test_start_equals_skip(name, split, num_examples):
     kwargs = dict(split=split, frames=FRAMES, size=SIZE, seed=7, num_examples=num_examples)
     skipped = first(data.load(name, **kwargs).skip(5), 3)
@@ -102,26 +105,6 @@ def test_bouncing_balls_stay_in_bounds_collide_and_move():
     (example,) = first(data.load("bouncing_balls", frames=4, size=32), 1)
     video = example["video"]
     assert all(not np.array_equal(video[t], video[t + 1]) for t in range(3))
-
-
-def test_synthetic_actions_move_as_their_label_says():
-    examples = first(data.load("synthetic_actions", split="test", frames=8, size=32,
-                               num_examples=24), 24)
-    assert {int(e["label"]) for e in examples} == set(range(len(synthetic.ACTIONS)))
-    for e in examples:
-        weight = (e["video"][..., 0] + 1) / 2  # [T, H, W] in [0, 1]
-        grid = np.arange(32)
-        centroid = np.stack([(weight.sum(2) * grid).sum(1), (weight.sum(1) * grid).sum(1)], -1)
-        centroid /= weight.sum((1, 2))[:, None]  # [T, (y, x)]
-        dy, dx = centroid[-1] - centroid[0]
-        action = synthetic.ACTIONS[e["label"]]
-        if action in ("right", "left", "down", "up"):
-            moved = {"right": dx, "left": -dx, "down": dy, "up": -dy}[action]
-            assert moved > 1.0 and abs(dy if action in ("right", "left") else dx) < 0.5
-        else:  # the cross product of successive steps gives the turning sense
-            steps = np.diff(centroid, axis=0)
-            turn = np.sum(steps[:-1, 1] * steps[1:, 0] - steps[:-1, 0] * steps[1:, 1])
-            assert (turn > 0) == (action == "clockwise")
 
 
 def test_balls_that_do_not_fit_are_a_value_error():
@@ -213,3 +196,214 @@ def test_mnist_glyphs_from_data_dir_are_used(tmp_path, layout):
 def test_moving_digits_with_an_empty_data_dir_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="mnist_test_seq.npy"):
         data.load("moving_digits", frames=4, size=32, data_dir=str(tmp_path))
+
+
+# --------------------------------------------------------------------------- synthetic actions
+
+def action_clip(action, index, frames=16, size=32, **kwargs):
+    """A synthetic-actions clip performing ``action`` (its own one-action subset)."""
+    rng = synthetic.sample_rng(0, "test", index)
+    return synthetic.synthetic_action_clip(rng, frames, size, actions=(action,), **kwargs)
+
+
+def centroids(coverage):
+    """Object centroids [T, (y, x)] in pixels, from a coverage mask [T, H, W]."""
+    grid = np.arange(coverage.shape[1])
+    total = coverage.sum((1, 2))
+    return np.stack([(coverage.sum(2) * grid).sum(1), (coverage.sum(1) * grid).sum(1)], -1) / total[:, None]
+
+
+def reversals(steps, tiny=0.05):
+    signs = np.sign(steps[np.abs(steps) > tiny])
+    return int(np.sum(signs[1:] != signs[:-1]))
+
+
+def test_synthetic_actions_has_many_classes_all_in_a_test_split_roughly_uniform():
+    assert len(synthetic.ACTIONS) >= 8
+    assert synthetic.ACTIONS[:6] == ("right", "left", "down", "up", "clockwise", "counterclockwise")
+    labels = [int(e["label"]) for e in first(data.load("synthetic_actions", split="test", frames=2,
+                                                       size=8, num_examples=200), 300)]
+    assert len(labels) == 200
+    counts = np.bincount(labels, minlength=len(synthetic.ACTIONS))
+    assert len(counts) == len(synthetic.ACTIONS) and counts.min() >= 1
+    expected = 200 / len(synthetic.ACTIONS)
+    assert counts.min() > expected / 3 and counts.max() < expected * 2
+
+
+@pytest.mark.parametrize("action", synthetic.ACTIONS)
+def test_every_action_moves_as_its_name_says(action):
+    for index in range(6):
+        clip = action_clip(action, index)
+        assert clip.label == 0 and clip.action == action
+        path = centroids(clip.coverage)  # [T, (y, x)] pixels
+        area = clip.coverage.sum((1, 2))
+        dy, dx = np.diff(path, axis=0).T
+        still = lambda d: np.abs(d).max() < 0.05  # noqa: E731  (pixels per frame)
+        if action in ("right", "left", "down", "up"):
+            along, across = (dx, dy) if action in ("right", "left") else (dy, dx)
+            sign = 1 if action in ("right", "down") else -1
+            assert (sign * along > 0).all() and sign * along.sum() > 4, (index, along)
+            assert still(across) and area.std() < 0.02 * area.mean()
+        elif action in ("clockwise", "counterclockwise"):  # the cross product gives the turning sense
+            turn = dx[:-1] * dy[1:] - dy[:-1] * dx[1:]  # > 0: clockwise on screen (y down)
+            assert ((turn > 0) if action == "clockwise" else (turn < 0)).all(), (index, turn)
+            assert np.abs(path - path.mean(0)).max() > 2
+        elif action in ("zoom_in", "zoom_out"):
+            growth = np.diff(area) if action == "zoom_in" else -np.diff(area)
+            assert (growth > 0).mean() >= 0.9 and area.max() > 1.35 * area.min(), (index, area)
+            assert still(dx) and still(dy)
+        elif action == "bounce":
+            low = int(np.argmax(path[:, 0]))  # y points down: the lowest point
+            assert 0 < low < len(path) - 1, (index, path[:, 0])
+            assert dy[low - 1] > 0 and dy[low] < 0  # falls onto the floor, then rises
+            assert path[low, 0] - path[0, 0] > 3  # a visible fall
+            falling = dy[:low - 1]  # the steps before the one that may hold the impact
+            assert falling[-1] > falling[0] + 1 and np.diff(falling).mean() > 0.1  # gravity
+            assert still(dx) and area.std() < 0.02 * area.mean()
+        else:  # shake
+            assert reversals(dx) >= 2 and np.abs(dx).max() > 1, (index, dx)
+            assert still(dy) and area.std() < 0.02 * area.mean()
+
+
+def test_synthetic_actions_loader_serves_the_clips_of_synthetic_action_clip():
+    loaded = first(data.load("synthetic_actions", split="test", frames=5, size=16, seed=4,
+                             num_examples=3), 3)
+    for i, e in enumerate(loaded):
+        clip = synthetic.synthetic_action_clip(synthetic.sample_rng(4, "test", i), 5, 16)
+        np.testing.assert_array_equal(data.to_uint8(e["video"]), clip.video)
+        assert e["label"] == clip.label == synthetic.ACTIONS.index(clip.action)
+
+
+def test_synthetic_actions_appearance_varies_across_clips():
+    clips = [synthetic.synthetic_action_clip(synthetic.sample_rng(0, "train", i), 2, 16)
+             for i in range(40)]
+    corners = {tuple(c.video[0, 0, 0]) for c in clips}
+    assert len(corners) >= 30  # backgrounds differ
+    assert len({c.shape for c in clips}) >= 4
+    assert len({tuple(c.video[0, 15, 0]) for c in clips} | corners) > len(corners)  # not flat
+    objects = set()
+    for c in clips:
+        inside = c.coverage[0] > 0.99
+        if inside.any():
+            objects.add(tuple(c.video[0][inside][0]))
+            lum = lambda rgb: rgb.astype(float) @ [0.299, 0.587, 0.114]  # noqa: E731
+            gap = np.abs(lum(c.video[0][c.coverage[0] == 0]) - lum(c.video[0][inside][0]))
+            assert gap.min() > 0.25 * 255  # the object stands out from every background pixel
+    assert len(objects) >= 20
+
+
+def test_synthetic_actions_appearance_does_not_depend_on_the_label():
+    frames, n = 8, 1500
+    rng = np.random.default_rng(0)
+    stats = {a: [] for a in synthetic.ACTIONS}
+    for i in range(n):
+        clip = synthetic.synthetic_action_clip(synthetic.sample_rng(1, "train", i), frames, 16)
+        t = rng.integers(frames)
+        stats[clip.action].append((clip.coverage[t].sum(), *clip.centers[t],
+                                   clip.video[t, 0, 0].mean(), synthetic.SHAPES.index(clip.shape) == 0))
+    everything = np.concatenate([np.array(v, float) for v in stats.values()])
+    overall, spread = everything.mean(0), everything.std(0)
+    for action, values in stats.items():
+        values = np.array(values, float)
+        assert len(values) > n / len(synthetic.ACTIONS) / 2
+        # area of a random frame, its y and x, the background corner, the share of discs
+        tolerance = 4.5 * spread / np.sqrt(len(values))
+        assert (np.abs(values.mean(0) - overall) < tolerance).all(), (action, values.mean(0), overall)
+
+
+def test_an_action_subset_relabels_in_the_order_given():
+    assert data.class_names("synthetic_actions", actions="up,zoom_in") == ("up", "zoom_in")
+    assert data.class_names("synthetic_actions", actions=["zoom_in", " up"]) == ("zoom_in", "up")
+    examples = first(data.load("synthetic_actions", split="test", frames=8, size=32,
+                               num_examples=12, actions="up,zoom_in"), 12)
+    assert {int(e["label"]) for e in examples} == {0, 1}
+    for i, e in enumerate(examples):
+        clip = synthetic.synthetic_action_clip(synthetic.sample_rng(0, "test", i), 8, 32, ("up", "zoom_in"))
+        np.testing.assert_array_equal(data.to_uint8(e["video"]), clip.video)
+        path, area = centroids(clip.coverage), clip.coverage.sum((1, 2))
+        if e["label"] == 0:
+            assert clip.action == "up" and (np.diff(path[:, 0]) < 0).all()
+        else:
+            assert clip.action == "zoom_in" and area[-1] > 1.35 * area[0]
+
+
+@pytest.mark.parametrize("actions", ["up,jump", ["jump", "up"]])
+def test_an_unknown_action_is_a_value_error_naming_it(actions):
+    with pytest.raises(ValueError, match=r"unknown action\(s\) \['jump'\].*zoom_in"):
+        data.load("synthetic_actions", frames=2, size=8, actions=actions)
+    with pytest.raises(ValueError, match="'jump'"):
+        data.class_names("synthetic_actions", actions=actions)
+    with pytest.raises(ValueError, match="at least one action, each once"):
+        data.load("synthetic_actions", frames=2, size=8, actions="up,up")
+
+
+@pytest.mark.parametrize("radius", [0.0, 0.3, -0.1])
+def test_synthetic_actions_radius_is_validated(radius):
+    with pytest.raises(ValueError, match="radius must be in"):
+        data.load("synthetic_actions", frames=2, size=8, radius=radius)
+
+
+def test_synthetic_actions_splits_differ_and_are_each_fixed_by_the_seed():
+    def clips(split, seed):
+        return first(data.load("synthetic_actions", split=split, frames=3, size=16, seed=seed,
+                               num_examples=4), 4)
+    train, test = clips("train", 5), clips("test", 5)
+    assert_same(train, clips("train", 5))
+    assert_same(test, clips("test", 5))
+    train_videos = {e["video"].tobytes() for e in train}
+    assert not train_videos & {e["video"].tobytes() for e in test}
+    assert not train_videos & {e["video"].tobytes() for e in clips("train", 6)}
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_synthetic_actions_of_one_frame_and_small_frames(channels):
+    examples = first(data.load("synthetic_actions", split="test", frames=1, size=8,
+                               channels=channels, num_examples=20), 20)
+    assert all(e["video"].shape == (1, 8, 8, channels) for e in examples)
+    assert len({int(e["label"]) for e in examples}) > 3
+    for action in synthetic.ACTIONS:
+        for frames in (1, 2, 3):
+            clip = action_clip(action, 0, frames=frames, size=8)
+            assert clip.video.shape == (frames, 8, 8, 3) and np.isfinite(clip.centers).all()
+            assert (clip.coverage.sum((1, 2)) > 0).all()
+
+
+def test_plain_synthetic_actions_are_a_white_disc_on_black_with_the_same_motion():
+    plain = first(data.load("synthetic_actions", frames=4, size=16, plain=True), 4)
+    fancy = first(data.load("synthetic_actions", frames=4, size=16), 4)
+    for p, f in zip(plain, fancy):
+        video = data.to_uint8(p["video"])
+        np.testing.assert_array_equal(video[..., 0], video[..., 2])
+        assert video[:, 0, 0].max() == 0 and video.max() == 255
+        assert p["label"] == f["label"]
+
+
+# --------------------------------------------------------------------------- class names
+
+def test_class_names_of_the_generated_sets():
+    assert data.class_names("synthetic_actions") == synthetic.ACTIONS
+    assert data.class_names("bouncing_balls") == ()
+    assert data.class_names("moving_digits", num_digits=1) == ()
+    with pytest.raises(ValueError, match="unknown data set 'mnist'"):
+        data.class_names("mnist")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['color'\]"):
+        data.class_names("synthetic_actions", color=True)
+
+
+def test_class_names_of_a_video_folder_and_its_tfrecord_cache(tmp_path):
+    root, cache = tmp_path / "videos", tmp_path / "cache"
+    for relpath in ("Walk/v_Walk_g01_c01.avi", "Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi"):
+        (root / relpath).parent.mkdir(parents=True)
+        video_io.write_video(str(root / relpath), np.full((2, 16, 16, 3), 100, np.uint8))
+    (root / "Empty").mkdir()
+    assert data.class_names("video_folder", str(root)) == ("Jump", "Run", "Walk")
+    (root / "classInd.txt").write_text("1 Walk\n2 Run\n3 Jump\n")
+    assert data.class_names("video_folder", data_dir=str(root)) == ("Walk", "Run", "Jump")
+    with pytest.raises(ValueError, match="needs data_dir"):
+        data.class_names("video_folder")
+    with pytest.raises(ValueError, match="no class names for TFRecords in .*cache"):
+        data.class_names("tfrecord", str(cache))
+    (tmp_path / "all.txt").write_text("Walk/v_Walk_g01_c01.avi\nRun/v_Run_g01_c01.avi\n")
+    data.build_cache(str(root), str(cache), split="test", frames=2, size=8,
+                     split_file=str(tmp_path / "all.txt"))  # no train manifest: test's is read
+    assert data.class_names("tfrecord", str(cache)) == ("Walk", "Run", "Jump")
