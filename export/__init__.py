@@ -9,6 +9,11 @@ Public API::
     load(handle_or_path)                      hub.load of any zoo export
     load_image_generator(handle_or_path, expected_latent_dim=None, trainable=True)
         -> ImageGeneratorLayer (a Keras 3 layer)
+    export_hub_module(model, out_dir)         any zoo model (e.g. a classifier) as a hub module
+    export_image_features(layer, image_shape, out_dir) / load_image_features(handle, trainable=True)
+                                              TGAN's D1' (images -> feature maps) as a hub module / Keras layer
+    load_video_classifier(handle_or_path)     a classifier export -> zoo.metrics.FeatureNetwork
+    load_i3d(handle=zoo.metrics.I3D_HANDLE)   the reference FVD network -> zoo.metrics.FeatureNetwork
     read_metadata(loaded) -> dict             the metadata() constants of a loaded export
     validate_inputs(signature_fn, inputs)     named, typed check of served inputs
     run_signature(loaded, inputs, signature_name="serving_default")
@@ -16,15 +21,16 @@ Public API::
 ``python -m export --run_dir=RUN --export_dir=BASE [--hub_dir=DIR]`` exports a
 trained run (see ``export/__main__.py``); ``export.runs`` reads run folders.
 """
-from export.hub import (INTERFACE, ImageGeneratorLayer, batch_norm_parameters, export_image_generator, load,
-                        load_image_generator)
+from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, INTERFACE, ImageFeaturesLayer, ImageGeneratorLayer,
+                        batch_norm_parameters, export_hub_module, export_image_features, export_image_generator, load,
+                        load_i3d, load_image_features, load_image_generator, load_video_classifier)
 from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, existing_versions,
                                 export_saved_model, models_config_text, next_version, read_metadata,
                                 run_signature, validate_inputs, write_models_config)
 
 __all__ = [
-    "CONFIG_ASSET", "INTERFACE", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer",
-    "batch_norm_parameters", "existing_versions", "export_image_generator", "export_saved_model", "load",
-    "load_image_generator", "models_config_text", "next_version", "read_metadata", "run_signature",
+    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "INTERFACE", "ImageFeaturesLayer", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer",
+    "batch_norm_parameters", "existing_versions", "export_hub_module", "export_image_features", "export_image_generator", "export_saved_model", "load",
+    "load_i3d", "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text", "next_version", "read_metadata", "run_signature",
     "validate_inputs", "write_models_config",
 ]

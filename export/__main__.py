@@ -50,7 +50,7 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
     if hub_dir is not None and tf.io.gfile.exists(hub_dir) and not saved_model.is_empty_dir(hub_dir):
         raise ValueError(f"--hub_dir={hub_dir} exists and is not empty")
     model = runs.load_run(run_dir, checkpoint)
-    if hub_dir is not None and model.image_generator() is None:
+    if hub_dir is not None and hasattr(model, "image_generator") and model.image_generator() is None:
         raise ValueError(f"--hub_dir={hub_dir}: the {name!r} model of {run_dir} has no image generator "
                          "(e.g. a one-stream VGAN)")
     return model, name
@@ -60,14 +60,24 @@ def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, versio
                hub_dir: Optional[str] = None, checkpoint: Optional[str] = None) -> Dict[str, str]:
     """Exports a run folder; returns ``{"saved_model", "models_config"[, "hub_module"]: path}``."""
     model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint)
-    return _export(model, export_dir, name, version, hub_dir)
+    return _export(model, export_dir, name, version, hub_dir, _run_files(run_dir))
 
 
-def _export(model, export_dir, name, version, hub_dir) -> Dict[str, str]:
-    paths = {"saved_model": saved_model.export_saved_model(model, export_dir, name=name, version=version),
+def _run_files(run_dir: str) -> Dict[str, str]:
+    """Files of the run that travel with its exports (a classifier's test report)."""
+    report = os.path.join(run_dir, runs.REPORT_FILE)
+    if tf.io.gfile.exists(report):
+        with tf.io.gfile.GFile(report) as f:
+            return {hub.CLASSIFIER_REPORT: f.read()}
+    return {}
+
+
+def _export(model, export_dir, name, version, hub_dir, extra_files=None) -> Dict[str, str]:
+    paths = {"saved_model": saved_model.export_saved_model(model, export_dir, name=name, version=version,
+                                                           extra_files=extra_files),
              "models_config": os.path.join(export_dir, saved_model.MODELS_CONFIG)}
     if hub_dir is not None:
-        paths["hub_module"] = hub.export_image_generator(model, hub_dir)
+        paths["hub_module"] = hub.export_reusable_module(model, hub_dir, extra_files=extra_files)
     return paths
 
 
@@ -90,7 +100,7 @@ def main(argv: List[str]) -> int:
         model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint)
     except ValueError as e:
         raise app.UsageError(str(e)) from None
-    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir).items():
+    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, _run_files(f.run_dir)).items():
         print(f"{artifact}: {path}")
     return 0
 

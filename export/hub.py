@@ -31,6 +31,7 @@ Keras'. ``hub.KerasLayer`` cannot be used inside Keras 3 models.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -42,8 +43,24 @@ from keras.src.saving import serialization_lib
 from export import saved_model as sm
 from zoo.gan import ImageGenerator, Signature
 
+
+class _QuietCustomGradientWarnings(logging.Filter):
+    """Drops TF's "Importing a function ... with ops with unsaved custom gradients" warnings:
+    one per batch-norm function of every zoo export (Keras' synchronized batch norm
+    traces an internal custom gradient); exports are read for inference or, for image
+    generators, differentiated through their saved ``__call__`` (tested)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "with ops with unsaved custom gradients" not in record.getMessage()
+
+
+logging.getLogger("absl").addFilter(_QuietCustomGradientWarnings())
+
 #: Name and version of the image-generator interface (``metadata()["interface"]``).
 INTERFACE = "zoo.image_generator/1"
+#: The image-features interface: D1' of TGAN (images -> per-frame feature maps).
+FEATURES_INTERFACE = "zoo.image_features/1"
+_INTERFACE_NAMES = {INTERFACE: "image-generator", FEATURES_INTERFACE: "image-features"}
 #: The interface metadata as a JSON asset inside every image-generator module.
 INTERFACE_ASSET = "zoo_image_generator.json"
 
@@ -129,17 +146,17 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
 
 
 # ---------------------------------------------------------------- loading the interface
-def interface_metadata(module, handle: str) -> Dict[str, Any]:
-    """The interface metadata of a loaded module; ``ValueError`` if it does not implement it."""
+def interface_metadata(module, handle: str, interface: str = INTERFACE) -> Dict[str, Any]:
+    """The interface metadata of a loaded module; ``ValueError`` if it does not implement ``interface``."""
     try:
         meta = sm.read_metadata(module)
     except ValueError:
         meta = {}
     actual = meta.get("interface")
     missing = [a for a in ("__call__", "variables", "trainable_variables") if not hasattr(module, a)]
-    if actual != INTERFACE or missing:
-        raise ValueError(f"{handle!r} does not implement the image-generator interface: expected "
-                         f"interface {INTERFACE!r}, got {actual!r}"
+    if actual != interface or missing:
+        raise ValueError(f"{handle!r} does not implement the {_INTERFACE_NAMES.get(interface, interface)} "
+                         f"interface: expected interface {interface!r}, got {actual!r}"
                          f"{'; missing attributes ' + str(missing) if missing else ''}")
     return meta
 
@@ -172,8 +189,43 @@ def _check_trainable(trainable: TrainableMode) -> TrainableMode:
     raise ValueError(f"trainable must be True, False or 'batch_norm', got {trainable!r}")
 
 
+class _ModuleLayer(keras.layers.Layer):
+    """A loaded interface module as a Keras 3 layer (see :class:`ImageGeneratorLayer`)."""
+
+    interface = ""
+
+    def __init__(self, handle: str, trainable: TrainableMode = True, name: Optional[str] = None, **kwargs):
+        mode = _check_trainable(trainable)
+        kwargs["dtype"] = "float32"
+        super().__init__(trainable=mode is not False, name=name, **kwargs)
+        self.handle = os.fspath(handle)
+        self.trainable_mode = mode
+        self._module = load(self.handle)
+        self.metadata = interface_metadata(self._module, self.handle, self.interface)
+        trainable_ids = {id(v) for v in self._module.trainable_variables}
+        bn = batch_norm_parameters([v.name for v in self._module.variables])
+        for v in self._module.variables:
+            train = id(v) in trainable_ids and (mode != "batch_norm" or _variable_name(v) in bn)
+            self._track_variable(keras.Variable(
+                initializer=v, trainable=train, dtype=v.dtype, shape=v.shape,
+                name=_variable_name(v).replace("/", "_")))  # Keras names cannot contain "/"
+        self._build_at_init()
+
+    def get_config(self):
+        return {**super().get_config(), "handle": self.handle, "trainable": self.trainable_mode}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Like ``TFSMLayer``: loading an external SavedModel runs its graph, so only when unsafe."""
+        safe = safe_mode if safe_mode is not None else serialization_lib.in_safe_mode()
+        if safe is not False:
+            raise ValueError(f"deserializing a {cls.__name__} loads the SavedModel at "
+                             f"{config.get('handle')!r}; pass safe_mode=False if you trust it")
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable(package="zoo_export")
-class ImageGeneratorLayer(keras.layers.Layer):
+class ImageGeneratorLayer(_ModuleLayer):
     """A loaded image-generator module as a Keras 3 layer: ``layer(z, training=...)`` -> images.
 
     Attributes ``latent_dim``, ``latent_distribution``, ``image_shape`` and
@@ -193,31 +245,19 @@ class ImageGeneratorLayer(keras.layers.Layer):
     policy is, as the module does.
     """
 
+    interface = INTERFACE
+
     def __init__(self, handle: str, expected_latent_dim: Optional[int] = None,
                  trainable: TrainableMode = True, name: Optional[str] = None, **kwargs):
-        mode = _check_trainable(trainable)
-        kwargs["dtype"] = "float32"
-        super().__init__(trainable=mode is not False, name=name, **kwargs)
-        self.handle = os.fspath(handle)
+        super().__init__(handle, trainable=trainable, name=name, **kwargs)
+        meta = self.metadata
         self.expected_latent_dim = expected_latent_dim
-        self.trainable_mode = mode
-        self._module = load(self.handle)
-        meta = interface_metadata(self._module, self.handle)
         self.latent_dim = int(meta["latent_dim"])
         self.latent_distribution = str(meta["latent_distribution"])
         self.image_shape: Tuple[int, ...] = tuple(int(d) for d in meta["image_shape"])
         if expected_latent_dim is not None and int(expected_latent_dim) != self.latent_dim:
             raise ValueError(f"{self.handle!r}: expected latent_dim {int(expected_latent_dim)}, "
                              f"got {self.latent_dim}")
-
-        trainable_ids = {id(v) for v in self._module.trainable_variables}
-        bn = batch_norm_parameters([v.name for v in self._module.variables])
-        for v in self._module.variables:
-            train = id(v) in trainable_ids and (mode != "batch_norm" or _variable_name(v) in bn)
-            self._track_variable(keras.Variable(
-                initializer=v, trainable=train, dtype=v.dtype, shape=v.shape,
-                name=_variable_name(v).replace("/", "_")))  # Keras names cannot contain "/"
-        self._build_at_init()
 
     def call(self, z, training=False):
         if z.shape.rank is not None and (z.shape.rank != 2 or z.shape[-1] not in (None, self.latent_dim)):
@@ -229,17 +269,64 @@ class ImageGeneratorLayer(keras.layers.Layer):
         return (input_shape[0],) + self.image_shape
 
     def get_config(self):
-        return {**super().get_config(), "handle": self.handle,
-                "expected_latent_dim": self.expected_latent_dim, "trainable": self.trainable_mode}
+        return {**super().get_config(), "expected_latent_dim": self.expected_latent_dim}
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=None):
-        """Like ``TFSMLayer``: loading an external SavedModel runs its graph, so only when unsafe."""
-        safe = safe_mode if safe_mode is not None else serialization_lib.in_safe_mode()
-        if safe is not False:
-            raise ValueError("deserializing an ImageGeneratorLayer loads the SavedModel at "
-                             f"{config.get('handle')!r}; pass safe_mode=False if you trust it")
-        return cls(**config)
+
+@keras.saving.register_keras_serializable(package="zoo_export")
+class ImageFeaturesLayer(_ModuleLayer):
+    """A loaded image-features module (``FEATURES_INTERFACE``; TGAN's D1') as a Keras 3 layer:
+    ``layer(images, training=...)`` -> feature maps; ``image_shape`` / ``feature_shape``
+    from its metadata; ``trainable`` as for :class:`ImageGeneratorLayer`."""
+
+    interface = FEATURES_INTERFACE
+
+    def __init__(self, handle: str, trainable: TrainableMode = True, name: Optional[str] = None, **kwargs):
+        super().__init__(handle, trainable=trainable, name=name, **kwargs)
+        self.image_shape: Tuple[int, ...] = tuple(int(d) for d in self.metadata["image_shape"])
+        self.feature_shape: Tuple[int, ...] = tuple(int(d) for d in self.metadata["feature_shape"])
+
+    def call(self, images, training=False):
+        if images.shape.rank is not None and tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(f"{self.name}: input images must be float32 [batch, "
+                             f"{', '.join(map(str, self.image_shape))}], got shape {tuple(images.shape)}")
+        return self._module(tf.cast(images, tf.float32), training=bool(training))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.feature_shape
+
+
+def export_image_features(features_layer, image_shape, out_dir: str) -> str:
+    """Writes an image feature extractor (TGAN's D1': images -> feature maps) as a TF Hub
+    module implementing ``FEATURES_INTERFACE`` in ``out_dir``: ``__call__(images, training)``,
+    ``variables`` / ``trainable_variables``, ``serving_default`` (``image`` -> ``features``)
+    and ``metadata()`` (interface, image_shape, feature_shape). Atomic; a non-empty
+    ``out_dir`` is refused."""
+    out_dir = os.fspath(out_dir).rstrip("/")
+    if tf.io.gfile.exists(out_dir) and not sm.is_empty_dir(out_dir):
+        raise ValueError(f"{out_dir} exists and is not empty; refusing to overwrite a hub module")
+    image_shape = tuple(int(d) for d in image_shape)
+    spec = tf.TensorSpec((None,) + image_shape, tf.float32, name="image")
+    feature_shape = tuple(int(d) for d in features_layer(tf.zeros((1,) + image_shape), training=False).shape[1:])
+
+    def features(images, training):
+        return tf.cast(features_layer(images, training=training), tf.float32)
+
+    serving = sm.signature_function("serving_default", Signature(
+        fn=lambda image: {"features": features(image, False)}, inputs={"image": spec},
+        doc="image float32 [batch, H, W, C] in [-1, 1] -> features float32 [batch, ...]"))
+    meta = {"interface": FEATURES_INTERFACE, "image_shape": list(image_shape), "feature_shape": list(feature_shape)}
+    module = sm.ExportedModule(call=features, call_spec=spec, trainable=features_layer.trainable_variables,
+                               metadata=meta, extra_functions=[serving], name="image_features")
+    with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
+        sm.save_module(module, tmp, {"serving_default": serving})
+    return out_dir
+
+
+def load_image_features(handle_or_path: str, trainable: TrainableMode = True,
+                        name: Optional[str] = None) -> ImageFeaturesLayer:
+    """Loads an image-features module (Hub handle or path) as a Keras 3 layer; ``ValueError``
+    naming the handle when it does not implement ``FEATURES_INTERFACE``."""
+    return ImageFeaturesLayer(handle_or_path, trainable=trainable, name=name)
 
 
 def load_image_generator(handle_or_path: str, expected_latent_dim: Optional[int] = None,
@@ -252,3 +339,93 @@ def load_image_generator(handle_or_path: str, expected_latent_dim: Optional[int]
     """
     return ImageGeneratorLayer(handle_or_path, expected_latent_dim=expected_latent_dim,
                                trainable=trainable, name=name)
+
+
+# ---------------------------------------------------------------- any zoo model as a hub module
+def export_hub_module(model, out_dir: str, extra_files=None) -> str:
+    """Writes ``model``'s export (the same module as a serving version: signatures,
+    ``__call__``, variables, metadata) as a TF Hub module in ``out_dir``, atomically;
+    an existing non-empty ``out_dir`` is refused. A classifier's module serves
+    ``video -> logits, probabilities, features`` (see ``zoo.classifiers``)."""
+    out_dir = os.fspath(out_dir).rstrip("/")
+    if tf.io.gfile.exists(out_dir) and not sm.is_empty_dir(out_dir):
+        raise ValueError(f"{out_dir} exists and is not empty; refusing to overwrite a hub module")
+    sm.check_extra_files(extra_files)
+    with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
+        sm.save_model_module(model, tmp, extra_files=extra_files)
+    return out_dir
+
+
+def export_reusable_module(model, out_dir: str, extra_files=None) -> str:
+    """The hub module a run leaves with ``--hub_dir``: a GAN's image generator
+    (:func:`export_image_generator`), a classifier whole (:func:`export_hub_module`)."""
+    if hasattr(model, "image_generator"):
+        return export_image_generator(model, out_dir)
+    return export_hub_module(model, out_dir, extra_files=extra_files)
+
+
+# ---------------------------------------------------------------- feature networks for the metrics
+#: Where a classifier export keeps the test accuracy its trainer measured.
+CLASSIFIER_REPORT = "assets.extra/classifier_report.json"
+
+
+def load_video_classifier(handle_or_path: str):
+    """A zoo classifier export (hub module or serving version) as a ``zoo.metrics.FeatureNetwork``.
+
+    Raises ``ValueError`` naming the handle when it is not a classifier export.
+    The network's ``info`` records the handle, architecture, classes, config and
+    (when the trainer wrote it) the classifier's own test accuracy.
+    """
+    from zoo import metrics
+    handle = os.fspath(handle_or_path)
+    module = load(handle)
+    try:
+        meta = sm.read_metadata(module)
+    except ValueError:
+        meta = {}
+    if "classifier_arch" not in meta:
+        raise ValueError(f"{handle!r} is not a zoo video classifier export (expected metadata "
+                         f"'classifier_arch', written by `python -m trainers.classifier`); got "
+                         f"{meta.get('model_name') or 'no zoo metadata'}")
+    signature = module.signatures["serving_default"]
+    frames, size, _, channels = (int(d) for d in meta["input_shape"])
+    outputs = tuple(o for o in json.loads(meta["outputs_json"]) if o != "probabilities")
+    info = {"handle": handle, "arch": meta["classifier_arch"], "num_classes": int(meta["num_classes"]),
+            "class_names": json.loads(meta["class_names_json"]), "input_shape": list(meta["input_shape"]),
+            "config": json.loads(meta["config_json"])}
+    report = os.path.join(handle, CLASSIFIER_REPORT)
+    if _is_local(handle) and tf.io.gfile.exists(report):
+        with tf.io.gfile.GFile(report) as f:
+            info["report"] = json.load(f)
+    return metrics.FeatureNetwork(name=meta["classifier_arch"], fn=lambda v: signature(video=v), size=size,
+                                  frames=frames, channels=channels, outputs=outputs, info=info)
+
+
+def load_i3d(handle: Optional[str] = None):
+    """The I3D network of the reference FVD as a ``zoo.metrics.FeatureNetwork`` (400 logits).
+
+    ``handle`` defaults to ``zoo.metrics.I3D_HANDLE`` (tfhub.dev; needs the network or a
+    filled ``TFHUB_CACHE_DIR``); a local folder holding the unpacked module works the same.
+    Its ``default`` signature takes ``[B, T, 224, 224, 3]`` in [-1, 1]; ``FeatureNetwork``
+    resizes frames bilinearly to 224 as the reference code does. A module that cannot be
+    loaded raises ``ValueError`` naming the handle and what to do, not a stack trace.
+    """
+    from zoo import metrics
+    handle = os.fspath(handle or metrics.I3D_HANDLE)
+    try:
+        module = hub.load(handle)
+        signature = module.signatures["default"]
+    except Exception as e:  # noqa: BLE001 - any failure here means "no usable I3D"
+        reason = (str(e).strip().splitlines() or [""])[0][:300]
+        raise ValueError(
+            f"FVD with I3D needs the TF Hub module {handle!r} (I3D trained on Kinetics-400, the network of "
+            f"the reference FVD), and it could not be loaded: {type(e).__name__}: {reason}. Without network "
+            "access, download it elsewhere (https://tfhub.dev/deepmind/i3d-kinetics-400/1?tf-hub-format="
+            "compressed), unpack it and pass the folder (--i3d=/path/to/i3d), or use fvd_local_16f "
+            "with a classifier the zoo trained.") from None
+    (input_name,) = signature.structured_input_signature[1].keys()
+    return metrics.FeatureNetwork(
+        name="i3d", fn=lambda v: {"logits": signature(**{input_name: v})["default"]}, size=metrics.I3D_SIZE,
+        frames=None, outputs=("logits",), batch_size=16,
+        info={"handle": handle, "arch": "i3d", "preprocessing": "first N frames, bilinear resize to 224x224, "
+                                                                  "values in [-1, 1]", "features": "400 logits"})

@@ -4,6 +4,7 @@ Layout (DESIGN.md, "Runs and artifacts")::
 
     <run_dir>/config.json      {"model": <zoo.to_dict(config)>, "trainer": {...flags...}}
     <run_dir>/checkpoints/     tf.train.Checkpoint(weights={path: variable}, g_optimizer, d_optimizer)
+                           (a classifier: weights, optimizer)
 
 The checkpoint holds every weight of the model by its Keras path (trainable
 weights and batch-norm moving statistics alike; Keras 3 layers do not expose
@@ -24,6 +25,8 @@ import zoo
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
+#: A classifier run's test report (written by trainers.classifier, carried into its exports).
+REPORT_FILE = "report.json"
 
 
 def read_config(run_dir: str) -> Dict[str, Any]:
@@ -50,7 +53,7 @@ def checkpoint(model) -> tf.train.Checkpoint:
     if len(weights) != len(model.weights):
         raise ValueError(f"{model.name}: weight paths are not unique; give every layer a unique name")
     objects = {"weights": weights}
-    for name in ("g_optimizer", "d_optimizer"):
+    for name in ("g_optimizer", "d_optimizer", "optimizer"):
         if getattr(model, name, None) is not None:
             objects[name] = getattr(model, name)
     return tf.train.Checkpoint(**objects)
@@ -60,10 +63,30 @@ def latest_checkpoint(run_dir: str) -> Optional[str]:
     return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
 
 
+def build_model(cfg):
+    """``zoo``'s builder for ``cfg`` with the pretrained pieces its config names loaded.
+
+    Config fields ``image_generator_handle`` / ``image_features_handle`` (TGAN's
+    step two) are hub handles or paths, loaded here as Keras layers whose batch-norm
+    gamma/beta train and whose other weights are frozen (TGAN section 5.2); zoo itself
+    never loads a handle. The trainers and :func:`load_run` both build through here.
+    """
+    from export import hub
+    pieces = {}
+    if getattr(cfg, "image_generator_handle", ""):
+        pieces["image_generator"] = hub.load_image_generator(
+            cfg.image_generator_handle, expected_latent_dim=getattr(cfg, "image_latent_dim", None),
+            trainable="batch_norm", name="image_generator")
+    if getattr(cfg, "image_features_handle", ""):
+        pieces["image_features"] = hub.load_image_features(cfg.image_features_handle, trainable="batch_norm",
+                                                           name="image_features")
+    return zoo.entry(cfg.model_name).builder(cfg, **pieces)
+
+
 def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
     """Rebuilds the model of a run folder and restores its latest (or given) checkpoint."""
     cfg = read_config(run_dir)
-    model = zoo.build_from_dict(cfg["model"])
+    model = build_model(zoo.from_dict(cfg["model"]))
     path = checkpoint_path or latest_checkpoint(run_dir)
     if path is None:
         raise ValueError(f"run folder {run_dir!r} has no checkpoint under {CHECKPOINT_DIR}/")

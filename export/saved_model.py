@@ -300,7 +300,8 @@ class ExportedModule(tf.Module):
         """Traces ``call(x, training)`` for both ``training`` values on ``call_spec``.
 
         Args:
-          call: ``(x, training) -> float32 tensor``.
+          call: ``(x, training) -> tensor`` or a dict of tensors (a classifier's
+            logits and features), returned as float32.
           call_spec: the input spec of ``__call__`` (its name is the argument's).
           trainable: variables (Keras or tf) that fine-tuning may change.
           metadata: constants returned by ``metadata()``.
@@ -316,7 +317,7 @@ class ExportedModule(tf.Module):
         @tf.function
         def __call__(x, training=False):
             x = checked_input(x, input_name, spec, "__call__")
-            return tf.cast(call(x, training), tf.float32)
+            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), call(x, training))
 
         traced = [__call__.get_concrete_function(spec, training) for training in (False, True)]
         self.__call__ = __call__
@@ -430,6 +431,19 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
         raise ValueError(f"{export_dir} already exists; versions are never overwritten "
                          f"(existing versions: {existing_versions(model_dir)})")
 
+    with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
+        save_model_module(model, tmp, name=name, extra_files=extra_files)
+    write_models_config(base_dir)
+    return export_dir
+
+
+def save_model_module(model, out_dir: str, name: Optional[str] = None,
+                      extra_files: Optional[Mapping[str, Any]] = None) -> None:
+    """Writes ``model``'s export (signatures, ``__call__``, variables, metadata, config
+    asset; see the module docstring) into the existing folder ``out_dir`` (not atomic:
+    callers write into a temporary folder, see :func:`export_saved_model`)."""
+    config = model.config
+    name = name or config.model_name
     signatures = model.signatures()
     if "serving_default" not in signatures:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
@@ -446,16 +460,16 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
                                            "doc": s.doc} for n, s in signatures.items()}, sort_keys=True),
         "config_json": config_json,
     }
+    # Model-specific constants (a classifier's architecture, classes, input shape).
+    extra = getattr(model, "export_metadata", None)
+    metadata.update(extra() if extra is not None else {})
     with staged_json(CONFIG_ASSET, config_json) as asset:
         module = ExportedModule(
             call=lambda x, training: model(x, training=training),
             call_spec=tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
             trainable=model.trainable_variables, metadata=metadata, assets={"config_asset": asset},
             extra_functions=list(concrete.values()), name=f"{name}_export")
-        with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
-            save_module(module, tmp, concrete, extra_files=extra_files)
-    write_models_config(base_dir)
-    return export_dir
+        save_module(module, out_dir, concrete, extra_files=extra_files)
 
 
 # ---------------------------------------------------------------- models.config

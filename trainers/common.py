@@ -12,7 +12,9 @@ Common flags (the same name in every trainer): ``--dataset``, ``--data_dir``,
 ``--preset``, ``--batch_size``, ``--steps``, ``--run_dir``, ``--strategy``
 (default, mirrored, multi_worker), ``--seed``, ``--export_dir``, plus
 ``--hub_dir``, ``--checkpoint_every``, ``--sample_every``, ``--log_every``,
-``--num_samples``. Every field of the model's config is a flag too
+``--num_samples``, and ``--eval_metrics`` / ``--eval_every`` / ``--eval_samples`` /
+``--eval_c3d`` / ``--eval_lrcn`` (cheap metrics of ``zoo.metrics`` logged to
+TensorBoard during training). Every field of the model's config is a flag too
 (``--frames``, ``--streams``, ...); unset fields keep the preset's value.
 
 Resuming: rerunning the same command continues from the latest checkpoint in
@@ -68,6 +70,12 @@ def define_common_flags(default_dataset: str = "bouncing_balls") -> None:
     flags.DEFINE_integer("sample_every", 500, "Write a sample GIF and TensorBoard video every N steps (and at the end).")
     flags.DEFINE_integer("log_every", 10, "Write losses to TensorBoard every N steps.")
     flags.DEFINE_integer("num_samples", 16, "Videos in each sample grid.")
+    flags.DEFINE_list("eval_metrics", [], "Metrics (zoo.metrics, cheap ones) computed every --eval_every steps "
+                      "and logged to TensorBoard as metrics/<name>, e.g. fvd_local_16f,kid.")
+    flags.DEFINE_integer("eval_every", 500, "Steps between two --eval_metrics evaluations.")
+    flags.DEFINE_integer("eval_samples", 64, "Generated (and real) clips per --eval_metrics evaluation.")
+    flags.DEFINE_string("eval_c3d", None, "C3D classifier export (trainers.classifier) for --eval_metrics.")
+    flags.DEFINE_string("eval_lrcn", None, "LRCN classifier export for --eval_metrics (is_lrcn, fid_frames).")
     flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 1 progress bar, 2 one line per epoch, 0 silent.")
 
 
@@ -81,7 +89,7 @@ def define_config_flags(model_name: str) -> None:
     ent = zoo.config.entry(model_name)
     hints = typing.get_type_hints(ent.config_cls)
     for f in dataclasses.fields(ent.config_cls):
-        if f.name in _COMMON_CONFIG_FIELDS:
+        if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
             continue
         tp = hints[f.name]
         help_ = f"{ent.config_cls.__name__}.{f.name} (default: the preset's value, {f.default!r} in the dataclass)."
@@ -118,8 +126,11 @@ def config_overrides(model_name: str) -> Dict[str, Any]:
 
 def trainer_options() -> Dict[str, Any]:
     names = ("dataset", "data_dir", "steps", "strategy", "checkpoint_every", "sample_every",
-             "log_every", "num_samples", "export_dir", "hub_dir", "export_name")
-    return {n: getattr(FLAGS, n) for n in names}
+             "log_every", "num_samples", "export_dir", "hub_dir", "export_name", "eval_every", "eval_samples",
+             "eval_c3d", "eval_lrcn")
+    out = {n: getattr(FLAGS, n) for n in names}
+    out["eval_metrics"] = tuple(FLAGS.eval_metrics)
+    return out
 
 
 # -------------------------------------------------------------- the run itself
@@ -138,6 +149,11 @@ class RunOptions:
     export_dir: Optional[str] = None
     hub_dir: Optional[str] = None
     export_name: Optional[str] = None
+    eval_metrics: Sequence[str] = ()
+    eval_every: int = 500
+    eval_samples: int = 64
+    eval_c3d: Optional[str] = None
+    eval_lrcn: Optional[str] = None
     verbose: int = 1
 
     def validate(self) -> None:
@@ -147,12 +163,14 @@ class RunOptions:
             bad("--run_dir is required: the folder for config.json, checkpoints/, logs/ and samples/")
         if self.strategy not in STRATEGIES:
             bad(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        for name in ("steps", "checkpoint_every", "sample_every", "log_every", "num_samples"):
+        for name in ("steps", "checkpoint_every", "sample_every", "log_every", "num_samples", "eval_every",
+                     "eval_samples"):
             if getattr(self, name) < 1:
                 bad(f"--{name} must be >= 1, got {getattr(self, name)}")
 
     def trainer_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
+        d["eval_metrics"] = list(d["eval_metrics"])
         d.pop("run_dir")
         d.pop("verbose")
         return d
@@ -239,7 +257,7 @@ class Trainer:
         import tensorflow as tf
         if tf.io.gfile.exists(path):
             saved = runs.read_config(self.opts.run_dir).get("model", {})
-            current = zoo.to_dict(self.cfg)
+            current = json.loads(zoo.to_json(self.cfg))  # tuples as the saved JSON lists
             diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
             if diff:
                 raise ValueError(
@@ -254,6 +272,9 @@ class Trainer:
         keras.mixed_precision.set_global_policy(self.cfg.dtype_policy if hasattr(self.cfg, "dtype_policy")
                                                 else "float32")
         self._check_run_dir()
+        if self.opts.hub_dir and tf.io.gfile.exists(self.opts.hub_dir) and tf.io.gfile.listdir(self.opts.hub_dir):
+            raise ValueError(f"--hub_dir {self.opts.hub_dir!r} exists and is not empty; hub modules are never "
+                             "overwritten: choose a new folder (checked before training, not after)")
         self.out_dir = worker_dir(self.opts.run_dir, self.strategy)
         self.chief = is_chief(self.strategy)
         tf.io.gfile.makedirs(self.out_dir)
@@ -264,7 +285,7 @@ class Trainer:
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
         with self.strategy.scope():
-            self.model = zoo.entry(self.model_name).builder(self.cfg)
+            self.model = runs.build_model(self.cfg)
             self.model.compile()
         self.ckpt = runs.checkpoint(self.model)
         self.manager = tf.train.CheckpointManager(
@@ -280,9 +301,31 @@ class Trainer:
         self.writer = tf.summary.create_file_writer(os.path.join(self.out_dir, "logs"))
         # Fixed latents for samples, so that GIFs over training are comparable.
         self.sample_inputs = self._sample_inputs()
+        if self.opts.eval_metrics:
+            self.step_callbacks.append(self._metric_callback())
+
+    def _metric_callback(self):
+        """``--eval_metrics`` as a step callback (zoo.metrics.MetricCallback) against the training data."""
+        import export
+        from zoo import data as data_lib
+        from zoo import metrics
+        networks = {role: export.load_video_classifier(handle)
+                    for role, handle in (("c3d", self.opts.eval_c3d), ("lrcn", self.opts.eval_lrcn)) if handle}
+        needed = {r for n in self.opts.eval_metrics for r in metrics.get(n).networks}
+        missing = sorted(needed - set(networks))
+        if missing:
+            raise ValueError(f"--eval_metrics={','.join(self.opts.eval_metrics)} needs "
+                             f"{', '.join('--eval_' + r for r in missing)} (a classifier export)")
+        real = data_lib.load(self.opts.dataset, split="train", frames=self.cfg.frames, size=self.cfg.size,
+                             data_dir=self.opts.data_dir, seed=self.cfg.seed + 1, channels=self.cfg.channels)
+        return metrics.MetricCallback(self.opts.eval_metrics, networks, metrics.dataset_source(real),
+                                      every=self.opts.eval_every, num_samples=self.opts.eval_samples,
+                                      seed=self.cfg.seed)
 
     def _sample_inputs(self):
         import tensorflow as tf
+        if not hasattr(self.model, "generate"):  # a classifier: nothing to sample
+            return None
         n = self.opts.num_samples
         if getattr(self.cfg, "future", False):
             ds = self.dataset_fn(self.cfg, self.opts, 0, n)
@@ -316,6 +359,8 @@ class Trainer:
         import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
+        if self.sample_inputs is None:
+            return None
         outputs = self.model.generate(self.sample_inputs, training=False)
         video = data_lib.to_uint8(outputs["video"].numpy())
         grid = data_lib.video_grid(video)
@@ -400,18 +445,29 @@ class Trainer:
             self.writer.flush()
             if self.failure:
                 raise TrainingError(self.failure)
+        self.after_training()
         return self.export()
+
+    def after_training(self) -> None:
+        """Called once training reached ``--steps`` (also on a rerun of a finished run),
+        before the export; e.g. the classifier trainer measures test accuracy here."""
+
+    def export_extra_files(self) -> Dict[str, Any]:
+        """Files written into every export of the run (relative path -> content)."""
+        return {}
 
     def export(self) -> Dict[str, str]:
         out = {}
         if not self.chief:
             return out
         import export as export_lib
+        extra = self.export_extra_files()
         if self.opts.export_dir:
             out["saved_model"] = export_lib.export_saved_model(
-                self.model, self.opts.export_dir, name=self.opts.export_name)
+                self.model, self.opts.export_dir, name=self.opts.export_name, extra_files=extra)
         if self.opts.hub_dir:
-            out["hub_module"] = export_lib.export_image_generator(self.model, self.opts.hub_dir)
+            out["hub_module"] = export_lib.hub.export_reusable_module(self.model, self.opts.hub_dir,
+                                                                       extra_files=extra)
         for k, v in out.items():
             print(f"{k}: {v}")
         return out
@@ -428,8 +484,10 @@ def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: i
 
 
 # ------------------------------------------------------------------ the CLI
-def main(model_name: str, argv: Optional[List[str]] = None) -> None:
-    """Entry point of ``python -m trainers.<model>``."""
+def main(model_name: str, argv: Optional[List[str]] = None,
+         make_trainer: Optional[Callable[[RunOptions], "Trainer"]] = None) -> None:
+    """Entry point of ``python -m trainers.<model>``; ``make_trainer(options)`` replaces
+    the default ``Trainer(model_name, --preset, <config flags>, options)``."""
 
     def _main(argv):
         if FLAGS.verbosity <= 0:  # absl's default (-1, WARNING) unless --verbosity asks for more
@@ -441,7 +499,8 @@ def main(model_name: str, argv: Optional[List[str]] = None) -> None:
             raise app.UsageError(f"unexpected arguments: {argv[1:]}")
         opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
         try:
-            trainer = Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts)
+            trainer = (make_trainer(opts) if make_trainer is not None
+                       else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)

@@ -282,6 +282,16 @@ class AdversarialModel(keras.Model):
             inputs=spec,
             doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]")}
 
+    def discriminator_features(self, video, training: bool = False) -> tf.Tensor:
+        """The discriminator's penultimate features of ``video``, flattened to ``[B, F]``:
+        what a linear probe reads (VGAN section 3.3, TGAN section 5.4). Needs a
+        discriminator with a ``features(video, training)`` method."""
+        features = getattr(self.discriminator, "features", None)
+        if features is None:
+            raise ValueError(f"model {self.name!r}: its discriminator has no features() method to probe")
+        h = tf.cast(features(video, training=training), tf.float32)
+        return tf.reshape(h, [tf.shape(h)[0], -1])
+
     def image_generator(self) -> Optional[ImageGenerator]:
         """This model's image generator in the zoo's interface, if it has one."""
         return None

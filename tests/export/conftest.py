@@ -1,4 +1,4 @@
-"""Shared fixtures of the export tests: tiny VGANs, their exports, command-line helpers.
+"""Shared fixtures of the export tests: tiny VGANs, their exports, and their exports (the command-line helper ``run_commands`` is in tests/conftest.py).
 
 Exports are session-scoped (each costs seconds on two CPU cores); tests that
 change an export (fine-tuning, fit) load their own copy with ``hub.load``,
@@ -6,17 +6,11 @@ which never shares variables with other loads.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 import tensorflow as tf
 
 import export
 import zoo
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def prime(model):
     """One training-mode forward pass so the batch-norm moving statistics are not the initial ones."""
@@ -63,21 +57,3 @@ def future_model():
 def hub_module(model, tmp_path_factory):
     """VGAN's background stream b(z) as an image-generator hub module."""
     return export.export_image_generator(model, str(tmp_path_factory.mktemp("hub") / "background"))
-
-
-def _run_commands(*commands, timeout=240):
-    """Runs the command lines one after the other; [(exit status, stdout + stderr)]."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    results = []
-    for args in commands:
-        proc = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env, cwd=REPO, timeout=timeout)
-        results.append((proc.returncode, proc.stdout))
-    return results
-
-
-@pytest.fixture(scope="session")
-def run_commands():
-    """``run_commands(args, ...) -> [(exit status, output)]``: quiet TF logs, from the repo root."""
-    return _run_commands

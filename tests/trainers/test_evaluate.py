@@ -1,0 +1,47 @@
+"""python -m trainers.evaluate: a JSON report for a generator export, baselines and clear errors."""
+import json
+import sys
+
+import pytest
+
+import export
+import zoo
+
+
+@pytest.fixture(scope="module")
+def generator_export(tmp_path_factory):
+    model = zoo.build("vgan", preset="tiny")  # 8 frames of 16x16, as the tiny C3D takes
+    return export.export_saved_model(model, str(tmp_path_factory.mktemp("exports")))
+
+
+@pytest.mark.slow
+def test_evaluate_writes_a_report_and_real_beats_noise(generator_export, c3d_hub, tmp_path, run_commands):
+    common = [f"--c3d={c3d_hub}", "--metrics=fvd_local_8f,kid,is_c3d,nn_pixels", "--num_samples=48"]
+    runs = run_commands(
+        [sys.executable, "-m", "trainers.evaluate", f"--generator={generator_export}",
+         f"--output={tmp_path / 'gen.json'}"] + common,
+        [sys.executable, "-m", "trainers.evaluate", "--generator=dataset:synthetic_actions",
+         f"--output={tmp_path / 'real.json'}"] + common,
+        [sys.executable, "-m", "trainers.evaluate", "--generator=noise", f"--output={tmp_path / 'noise.json'}"]
+        + common)
+    for code, out in runs:
+        assert code == 0, out
+    gen, real, noise = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("gen", "real", "noise"))
+    assert gen["generator"]["model_name"] == "vgan" and gen["real"]["frames"] == 8 and gen["real"]["size"] == 16
+    assert set(gen["metrics"]) == {"fvd_local_8f", "kid", "is_c3d", "nn_pixels"}
+    assert gen["metrics"]["fvd_local_8f"]["networks"]["c3d"]["handle"] == c3d_hub
+    assert gen["metrics"]["fvd_local_8f"]["networks"]["c3d"]["report"]["test_accuracy"] > 0.3
+    for name in ("fvd_local_8f", "kid"):
+        assert real["metrics"][name]["value"] < noise["metrics"][name]["value"]
+        assert real["metrics"][name]["value"] < gen["metrics"][name]["value"]  # an untrained generator
+
+
+@pytest.mark.slow
+def test_evaluate_errors_name_what_is_missing(generator_export, run_commands):
+    base = [sys.executable, "-m", "trainers.evaluate", f"--generator={generator_export}", "--num_samples=8"]
+    results = run_commands(base + ["--metrics=kid"], base + ["--metrics=fvd_i3d_8f", "--i3d=http://127.0.0.1:9/i3d"],
+                           base + ["--metrics=fid"], base[:3] + ["--generator=/nonexistent", "--metrics=nn_pixels"])
+    expected = ["missing network(s): --c3d", "FVD with I3D needs the TF Hub module 'http://127.0.0.1:9/i3d'",
+                "unknown metric 'fid'", "is not a SavedModel"]
+    for (code, out), text in zip(results, expected):
+        assert code == 2 and text in out and "Traceback" not in out, out

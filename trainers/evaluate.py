@@ -1,0 +1,180 @@
+"""Measure a generator: ``python -m trainers.evaluate --generator=EXPORT --real=DATASET --metrics=...``.
+
+Writes a JSON report (``--output``; also printed) with one entry per metric of
+``zoo.metrics`` (``fvd_local_16f``, ``is_c3d``, ``kid``, ``fid_frames``,
+``fvd_i3d_16f``, ``s3``, ``probe``, ``nn_pixels``, ``nn_c3d``...): its value,
+details, what it depends on, and the provenance of every network it used.
+
+- ``--generator``: a serving export of a zoo generator (``<export_dir>/<name>/<version>``,
+  or a hub handle); ``dataset:<name>`` measures another stream of a data set
+  (the real-vs-real baseline), ``noise`` uniform noise (the floor).
+- ``--real``: the data set compared against (``zoo.data``), at the generator's
+  frame count and size; its train split is the reference, its test split the
+  held-out data (S3, probe, nearest neighbours).
+- Networks, each a hub module or path: ``--c3d`` and ``--lrcn`` (classifiers
+  from ``python -m trainers.classifier``), ``--i3d`` (default: the tfhub.dev
+  I3D of the reference FVD, loaded only when a metric needs it), ``--probe``
+  (a classifier export, or a GAN run folder whose discriminator is probed).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("generator", None, "Serving export or hub handle of a zoo generator; or dataset:<name>; or noise.")
+flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
+flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
+flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
+flags.DEFINE_string("c3d", None, "C3D classifier export (hub module or path): fvd_local_*, is_c3d, kid, nn_c3d.")
+flags.DEFINE_string("lrcn", None, "LRCN classifier export: is_lrcn, fid_frames.")
+flags.DEFINE_string("i3d", None, "I3D handle or folder for fvd_i3d_* (default: zoo.metrics.I3D_HANDLE).")
+flags.DEFINE_string("probe", None, "Features to probe: a classifier export, or a GAN run folder (its discriminator).")
+flags.DEFINE_integer("num_samples", 256, "Clips per source (generated, real train, real test).")
+flags.DEFINE_integer("batch_size", 16, "Generation batch size.")
+flags.DEFINE_integer("seed", 0, "Seed of the latents and of the real streams.")
+flags.DEFINE_integer("splits", 10, "Inception Score splits.")
+flags.DEFINE_integer("classifier_steps", 300, "Training steps of each S3 classifier.")
+flags.DEFINE_integer("frames", None, "Clip length (default: the generator's).")
+flags.DEFINE_integer("size", None, "Frame size (default: the generator's).")
+flags.DEFINE_integer("channels", None, "Channels (default: the generator's).")
+flags.DEFINE_string("output", None, "Where to write the JSON report.")
+
+
+def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
+               seed: int, batch_size: int, data_dir: Optional[str]):
+    """(clip source, provenance, (frames, size, channels)) of ``--generator``."""
+    import tensorflow as tf
+    from zoo import data, metrics
+    if spec == "noise" or spec.startswith("dataset:"):
+        if frames is None or size is None:
+            raise ValueError(f"--generator={spec} needs --frames and --size")
+        shape = (frames, size, channels or 3)
+        if spec == "noise":
+            return metrics.noise_source((frames, size, size, shape[2]), seed=seed), {"kind": "noise"}, shape
+        name = spec.split(":", 1)[1]
+        stream = data.load(name, split="train", frames=frames, size=size, data_dir=data_dir, seed=seed + 1,
+                           channels=shape[2])
+        return metrics.dataset_source(stream), {"kind": "dataset", "dataset": name, "seed": seed + 1}, shape
+    import export
+    loaded = export.load(spec)
+    meta = export.read_metadata(loaded)
+    if meta.get("interface") != export.SERVING_INTERFACE or "classifier_arch" in meta:
+        raise ValueError(f"--generator {spec!r} is not a zoo generator export (expected interface "
+                         f"{export.SERVING_INTERFACE!r} with a video serving_default), got "
+                         f"{meta.get('interface')!r} {meta.get('model_name', '')!r}")
+    config = json.loads(meta["config_json"])
+    shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
+    signature = loaded.signatures["serving_default"]
+    inputs = signature.structured_input_signature[1]
+    num_classes = None
+    if "label" in inputs:
+        num_classes = int(config["num_classes"])
+
+        def generate(z, label):
+            return signature(z=z, label=tf.cast(label, inputs["label"].dtype))["video"]
+    else:
+        def generate(z):
+            return signature(z=z)["video"]
+    source = metrics.generator_source(generate, int(meta["latent_dim"]), meta["latent_distribution"],
+                                      num_classes=num_classes, seed=seed, batch_size=batch_size)
+    return source, {"kind": "export", "handle": spec, "model_name": meta["model_name"], "config": config}, shape
+
+
+def _probe_network(spec: str):
+    import tensorflow as tf
+    import export
+    from export import runs
+    from zoo import metrics
+    if tf.io.gfile.exists(os.path.join(spec, runs.CONFIG_FILE)):
+        model = runs.load_run(spec)
+        c = model.config
+        fn = tf.function(lambda v: {"features": model.discriminator_features(v, training=False)})
+        return metrics.FeatureNetwork("discriminator", fn, size=c.size, frames=c.frames, channels=c.channels,
+                                      outputs=("features",),
+                                      info={"run_dir": spec, "checkpoint": runs.latest_checkpoint(spec),
+                                            "model": c.model_name, "features": "discriminator penultimate"})
+    return export.load_video_classifier(spec)
+
+
+def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Optional[str] = None,
+             c3d: Optional[str] = None, lrcn: Optional[str] = None, i3d: Optional[str] = None,
+             probe: Optional[str] = None, num_samples: int = 256, batch_size: int = 16, seed: int = 0,
+             splits: int = 10, classifier_steps: int = 300, frames: Optional[int] = None,
+             size: Optional[int] = None, channels: Optional[int] = None) -> Dict[str, Any]:
+    """The report ``python -m trainers.evaluate`` writes (see the module docstring)."""
+    import export
+    from zoo import data, metrics
+    wanted = [metrics.get(n) for n in metric_names]  # unknown names fail first
+    roles = {r for m in wanted for r in m.networks}
+    networks = {}
+    for role, handle in (("c3d", c3d), ("lrcn", lrcn)):
+        if handle:
+            networks[role] = export.load_video_classifier(handle)
+            if networks[role].name != role:
+                raise ValueError(f"--{role} {handle!r} is a {networks[role].name} classifier, not a {role}")
+    if "i3d" in roles:
+        networks["i3d"] = export.load_i3d(i3d)
+    if probe:
+        networks["probe"] = _probe_network(probe)
+    missing = sorted(r for r in roles if r not in networks)
+    if missing:
+        needs = {r: [m.name for m in wanted if r in m.networks] for r in missing}
+        raise ValueError(f"missing network(s): {', '.join('--' + r for r in missing)} (needed by {needs})")
+    if frames is None and size is None and (generator == "noise" or generator.startswith("dataset:")):
+        ref = networks.get("c3d") or networks.get("lrcn")
+        if ref is not None:
+            frames, size, channels = ref.frames, ref.size, channels or ref.channels
+    source, provenance, (t, s, c) = _generator(generator, frames, size, channels, seed, batch_size, data_dir)
+
+    def stream(split):
+        return metrics.dataset_source(data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed,
+                                                channels=c))
+    evaluator = metrics.Evaluator(source, stream("train"), stream("test"), networks=networks,
+                                  num_samples=num_samples, splits=splits, seed=seed,
+                                  classifier_steps=classifier_steps)
+    results = metrics.compute(metric_names, evaluator)
+    return {"generator": provenance, "real": {"dataset": real, "data_dir": data_dir, "seed": seed, "frames": t,
+                                              "size": s, "channels": c, "reference_split": "train",
+                                              "held_out_split": "test"},
+            "num_samples": num_samples, "seed": seed, "metrics": results,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.verbosity <= 0:
+        import logging
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.ERROR)  # hub.load's warnings about custom gradients
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        if not FLAGS.generator:
+            raise ValueError("--generator is required: a generator export, dataset:<name> or noise")
+        report = evaluate(FLAGS.generator, FLAGS.real, FLAGS.metrics, data_dir=FLAGS.data_dir, c3d=FLAGS.c3d,
+                          lrcn=FLAGS.lrcn, i3d=FLAGS.i3d, probe=FLAGS.probe, num_samples=FLAGS.num_samples,
+                          batch_size=FLAGS.batch_size, seed=FLAGS.seed, splits=FLAGS.splits,
+                          classifier_steps=FLAGS.classifier_steps, frames=FLAGS.frames, size=FLAGS.size,
+                          channels=FLAGS.channels)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    text = json.dumps(report, indent=2, sort_keys=True)
+    if FLAGS.output:
+        from export import saved_model
+        directory = os.path.dirname(FLAGS.output)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        saved_model.write_text_atomically(FLAGS.output, text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
