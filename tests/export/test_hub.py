@@ -142,3 +142,24 @@ def test_layer_in_a_functional_model_fit(hub_module):
     # Every trainable weight moved; training=True also updated the moving statistics.
     assert {w.name for w in layer.trainable_weights} <= changed
     assert any(n.endswith("moving_mean") for n in changed)
+
+
+# ---------------------------------------------------------------- image features (TGAN's D1')
+def test_image_features_module_round_trip_and_batch_norm_mode(hub_module, tmp_path):
+    cfg = zoo.resolve("tgan", "tiny")
+    stage_one = zoo.build("tgan", preset="tiny")
+    images = tf.random.stateless_uniform([3, cfg.size, cfg.size, cfg.channels], seed=[3, 4], minval=-1, maxval=1)
+    want = stage_one.image_features()(images, training=False).numpy()
+    path = export.export_image_features(stage_one.image_features(), (cfg.size, cfg.size, cfg.channels),
+                                        str(tmp_path / "d1"))
+    layer = export.load_image_features(path, trainable="batch_norm")
+    assert layer.image_shape == (16, 16, 3) and layer.feature_shape == want.shape[1:]
+    np.testing.assert_allclose(layer(images).numpy(), want, atol=1e-5)
+    trained = [w.name for w in layer.trainable_weights]
+    assert trained and all(n.endswith(("_gamma", "_beta")) for n in trained), trained
+    served = export.load(path).signatures["serving_default"](image=images)["features"]
+    np.testing.assert_allclose(served, want, atol=1e-5)
+    with pytest.raises(ValueError, match="does not implement the image-features interface"):
+        export.load_image_features(hub_module)
+    with pytest.raises(ValueError, match="input images must be float32"):
+        layer(tf.zeros([1, 8, 8, 3]))

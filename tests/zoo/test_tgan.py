@@ -1,0 +1,315 @@
+"""TGAN (Saito et al. 2017) against the paper: Table 1 shapes, the two-step training,
+section 4's applications (the bilinear filter, long videos, eq. 3), 5.2's noise, SVC."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import gan, tgan
+
+
+def _cfg(preset="tiny", **kw):
+    return zoo.resolve("tgan", preset, **kw)
+
+
+def _batch(cfg, n=None, seed=0):
+    n = n or cfg.batch_size
+    return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
+                                                 seed=[seed, 1], minval=-1, maxval=1)}
+
+
+# ------------------------------------------------------------------ Table 1
+def test_table_1_shapes_at_the_paper_preset():
+    cfg = _cfg("paper")
+    assert (cfg.frames, cfg.size, cfg.latent_dim, cfg.image_latent_dim, cfg.feature_dim) == (16, 48, 100, 128,
+                                                                                              512 * 6 * 6)
+    g0 = tgan.TemporalGenerator(cfg)
+    assert g0.layer_shapes(tf.zeros([2, 100])) == [
+        ("g0_deconv0", (2, 1, 512)), ("g0_deconv1", (2, 2, 256)), ("g0_deconv2", (2, 4, 128)),
+        ("g0_deconv3", (2, 8, 128)), ("g0_upsample", (2, 16, 128))]
+    g1 = tgan.FrameGenerator(cfg)
+    assert g1.layer_shapes(tf.zeros([2, 128])) == [
+        ("g1_linear", (2, 6, 6, 512)), ("g1_deconv1", (2, 12, 12, 256)), ("g1_deconv2", (2, 24, 24, 128)),
+        ("g1_deconv3", (2, 48, 48, 64)), ("g1_out", (2, 48, 48, 3))]
+    d1 = tgan.ImageDiscriminator(cfg)
+    assert d1.layer_shapes(tf.zeros([2, 48, 48, 3])) == [
+        ("d1_conv0", (2, 48, 48, 64)), ("d1_conv1", (2, 24, 24, 128)), ("d1_conv2", (2, 12, 12, 256)),
+        ("d1_conv3", (2, 6, 6, 512)), ("d1_logit", (2, 1))]
+    assert tuple(d1.features(tf.zeros([2, 48, 48, 3])).shape) == (2, 6, 6, 512)
+    d0 = tgan.TemporalDiscriminator(cfg)
+    assert d0.layer_shapes(tf.zeros([2, 16, 6, 6, 512])) == [
+        ("d0_conv0", (2, 8, 128)), ("d0_conv1", (2, 4, 256)), ("d0_conv2", (2, 2, 512)), ("d0_logit", (2, 1, 1))]
+    assert tuple(d0(tf.zeros([2, 16, 6 * 6 * 512])).shape) == (2, 1)
+    # kernels: deconv(1, 512) on a length-1 map, then kernel 4; D1's first conv 3x3
+    assert tuple(g0.deconvs[0].kernel.shape) == (1, 512, 100) and tuple(g0.deconvs[1].kernel.shape) == (4, 256, 512)
+    assert tuple(d1.trunk.convs[0].kernel.shape) == (3, 3, 3, 64) and tuple(g1.out.kernel.shape) == (3, 3, 3, 64)
+    # BN on all but the first discriminator layers; no gamma in the noisy paper discriminators (5.2)
+    assert [b.name for b in d1.trunk.bns if b] == ["d1_bn1", "d1_bn2", "d1_bn3"]
+    assert [b.name for b in d0.bns if b] == ["d0_bn1", "d0_bn2"]
+    assert cfg.d_noise == 0.3 and all(b.gamma is None for b in d1.trunk.bns[1:] + d0.bns[1:])
+    assert all(b.gamma is not None for b in g0.bns + g1.bns)
+    # N(0, 0.02) weights
+    k = d0.convs[0].kernel.numpy()
+    assert k.std() == pytest.approx(0.02, rel=0.02) and abs(k.mean()) < 1e-3
+
+
+def test_paper_hyperparameters_and_presets():
+    cfg = _cfg("paper")
+    assert (cfg.g_learning_rate, cfg.d_learning_rate, cfg.beta1, cfg.init_stddev) == (2e-4, 2e-4, 0.5, 0.02)
+    assert (cfg.loss, cfg.objective, cfg.batch_size, cfg.svc_every) == ("minimax", "gan", 32, 5)
+    assert cfg.long_sigma == pytest.approx(math.sqrt(0.1))  # sigma^2 = 0.1 (section 5.3.1)
+    mnist = _cfg("mnist")
+    assert mnist.size == 64 and mnist.first_size == 8 and mnist.d_noise == 0.3
+    assert _cfg("small").size == 32 and _cfg("small").first_size == 4
+    assert "tgan" in zoo.names()
+    assert isinstance(zoo.build("tgan", preset="tiny"), tgan.TGANImage)
+
+
+# ------------------------------------------------------------------ the bilinear filter
+def test_temporal_upsample_by_hand():
+    x = tf.constant([0.0, 4.0, 8.0])[None, :, None]
+    np.testing.assert_allclose(tgan.temporal_upsample(x, 2)[0, :, 0], [0, 1, 3, 5, 7, 8], atol=1e-6)
+    np.testing.assert_allclose(tgan.temporal_upsample(x, 3)[0, :, 0], [0, 0, 4 / 3, 8 / 3, 4, 16 / 3, 20 / 3, 8, 8],
+                               atol=1e-6)
+    np.testing.assert_array_equal(tgan.temporal_upsample(x, 1), x)
+    # = TF's bilinear resize (half-pixel centers, clamped edges) along time, per channel and example
+    y = tf.random.stateless_uniform([2, 5, 3], seed=[0, 1])
+    want = tf.image.resize(y[:, :, None, :], [20, 1], "bilinear")[:, :, 0, :]
+    np.testing.assert_allclose(tgan.temporal_upsample(y, 4), want, atol=1e-6)
+    with pytest.raises(ValueError, match="factor must be a positive integer, got 0"):
+        tgan.temporal_upsample(x, 0)
+
+
+# ------------------------------------------------------------------ video stage: G0, applications
+@pytest.fixture(scope="module")
+def video_model():
+    return zoo.build("tgan", preset="tiny", stage="video")
+
+
+def test_g0_segments_are_one_map(video_model):
+    cfg = video_model.config
+    g0 = video_model.temporal_generator
+    z = video_model.sample_long_latent(2, 3, seed=0)
+    shapes = dict(g0.layer_shapes(z))
+    assert shapes["g0_deconv0"] == (2, 3, 4 * cfg.g0_width) and shapes["g0_deconv3"] == (2, 24, cfg.image_latent_dim)
+    latents = g0(z).numpy()
+    assert latents.shape == (2, 48, cfg.image_latent_dim) and np.abs(latents).max() < 1  # tanh range of z1
+    # The deconvolutions mix neighbouring segments (a consistent long video), not far ones.
+    z2 = tf.concat([z[:, :1], z[:, 1:2] + 0.5, z[:, 2:]], axis=1)
+    z1 = tf.concat([z[:, :1] + 0.5, z[:, 1:]], axis=1)
+    assert not np.allclose(g0(z2).numpy()[:, 1:16], latents[:, 1:16])
+    np.testing.assert_allclose(g0(z1).numpy()[:, 32:], latents[:, 32:], atol=1e-6)
+    video = video_model.long_video(z).numpy()
+    assert video.shape == (2, 48, cfg.size, cfg.size, cfg.channels)
+    np.testing.assert_allclose(video, video_model.render(g0(z)).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="expected z0 of shape"):
+        video_model.long_video(z[:, 0])
+
+
+def test_interpolation_passes_through_the_generated_frames(video_model):
+    z = video_model.sample_latent(2, 5)
+    out = video_model.generate(z)
+    base = out["latents"].numpy()
+    assert out["video"].shape == (2, 16, 16, 16, 3) and base.shape == (2, 16, 8)
+    for k in (2, 3, 4):
+        assert video_model.interpolate(z, k).shape == (2, 16 * k, 16, 16, 3)
+    tri = video_model.latent_trajectory(z, 3).numpy()
+    np.testing.assert_array_equal(tri[:, 1::3], base)  # odd factor: frame 3j + 1 is frame j
+    np.testing.assert_allclose(video_model.interpolate(z, 3).numpy()[:, 1::3], out["video"].numpy(), atol=1e-6)
+    two = video_model.latent_trajectory(z, 2).numpy()  # even factor: between consecutive latents
+    np.testing.assert_allclose(two[:, 1:-1:2], 0.75 * base[:, :-1] + 0.25 * base[:, 1:], atol=1e-6)
+    np.testing.assert_allclose(two[:, 2::2], 0.25 * base[:, :-1] + 0.75 * base[:, 1:], atol=1e-6)
+    np.testing.assert_array_equal(two[:, [0, -1]], base[:, [0, -1]])
+    np.testing.assert_allclose(video_model.interpolate(z, 1).numpy(), out["video"].numpy(), atol=1e-6)
+
+
+def test_sample_long_latent_is_equation_3(video_model):
+    z = video_model.sample_long_latent(4000, 3, seed=7, sigma=0.5).numpy()
+    assert z.shape == (4000, 3, 8)
+    assert z[:, 0].min() >= -1 and z[:, 0].max() <= 1 and abs(z[:, 0].std() - 1 / math.sqrt(3)) < 0.01
+    d = np.diff(z, axis=1)
+    assert abs(d.std() - 0.5) < 0.01 and abs(d.mean()) < 0.01
+    assert abs(np.corrcoef(d[:, 0].ravel(), d[:, 1].ravel())[0, 1]) < 0.03  # independent steps
+    np.testing.assert_array_equal(video_model.sample_long_latent(4, 3, seed=7, sigma=0.5), z[:4])
+    default = video_model.sample_long_latent(4000, 2, seed=1).numpy()
+    assert abs(np.diff(default, axis=1).std() - math.sqrt(0.1)) < 0.01
+
+
+# ------------------------------------------------------------------ training both stages
+def _snapshot(variables):
+    return {v.path: v.numpy().copy() for v in variables}
+
+
+def test_image_stage_trains_g1_and_d1_on_all_frames():
+    model = zoo.build("tgan", preset="tiny", stage="image")
+    cfg = model.config
+    data = _batch(cfg)
+    z = model.generator_inputs(data, 0)
+    assert z.shape == (2, 16, cfg.image_latent_dim) and np.abs(z.numpy()).max() <= 1
+    assert model.discriminate(data["video"], data).shape == (2, 16)  # one logit per frame
+    assert model.generate(z)["video"].shape == (2, 16, 16, 16, 3)
+    model.compile()
+    before = _snapshot(model.generator_variables + model.discriminator_variables)
+    logs = model.train_step(data)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    after = _snapshot(model.generator_variables + model.discriminator_variables)
+    assert [p for p in before if np.array_equal(before[p], after[p])] == []
+    # the pieces step two loads
+    ig = model.image_generator()
+    assert (ig.latent_dim, ig.latent_distribution, ig.image_shape) == (8, "uniform", (16, 16, 3))
+    zs = model.sample_latent(3, 1)
+    np.testing.assert_allclose(ig.model(zs).numpy(), model(zs).numpy(), atol=1e-6)
+    feats = model.image_features()
+    assert feats(model(zs)).shape == (3, 2, 2, 8 * cfg.d1_width)
+    assert not any("d1_logit" in v.path for v in feats.weights)
+    assert model.discriminator_features(data["video"]).shape == (2, 2 * 2 * 8 * cfg.d1_width)
+
+
+@pytest.fixture(scope="module")
+def trained_video():
+    model = zoo.build("tgan", preset="tiny", stage="video")
+    model.compile()
+    before = _snapshot(model.weights)
+    logs = model.train_step(_batch(model.config))
+    return model, logs, before, _snapshot(model.weights)
+
+
+def test_video_stage_trains_g0_d0_and_only_batch_norms_of_g1_d1(trained_video):
+    model, logs, before, after = trained_video
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    changed = {p for p in before if not np.array_equal(before[p], after[p])}
+    for v in model.temporal_generator.trainable_variables + model.temporal_discriminator.trainable_variables:
+        assert v.path in changed, v.path
+    frozen = [v.path for v in model.frame_generator.weights + model.frame_features.weights
+              if "kernel" in v.path or "bias" in v.path]
+    assert frozen and not changed & set(frozen)
+    bn = [v.path for v in model.frame_generator.weights + model.frame_features.weights
+          if v.path.endswith(("gamma", "beta"))]
+    assert bn and set(bn) <= changed
+    assert {v.path for v in model.generator_variables} == {
+        v.path for v in model.temporal_generator.trainable_variables} | {p for p in bn if "image_generator" in p}
+
+
+def test_passed_image_networks():
+    cfg = _cfg(stage="video")
+    stage_one = zoo.build("tgan", preset="tiny", stage="image")
+    g1 = tgan.freeze_except_batch_norm(stage_one.generator)
+    d1 = tgan.freeze_except_batch_norm(stage_one.image_features())
+    model = tgan.TGAN(cfg, image_generator=stage_one.image_generator(), image_features=d1)
+    assert model.frame_generator is g1 and model.frame_features is d1 and model.image_features() is d1
+    assert {v.path for v in model.generator_variables if "image_generator" in v.path} == {
+        v.path for v in g1.weights if v.path.endswith(("gamma", "beta"))}
+    assert model.generate(model.sample_latent(2, 0))["video"].shape == (2, 16, 16, 16, 3)
+    with pytest.raises(ValueError, match="expected a built layer"):
+        tgan.freeze_except_batch_norm(tgan.FrameGenerator(cfg))
+    # a G1 of the wrong latent size, told by its latent_dim or by a trial call
+    wrong = tgan.FrameGenerator(_cfg(image_latent_dim=6))
+    with pytest.raises(ValueError, match=r"expected latent size image_latent_dim=8 \(G0's output\), got 6"):
+        tgan.TGAN(cfg, image_generator=wrong)
+    import keras
+    plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16 * 16 * 3), keras.layers.Reshape((16, 16, 3))])
+    with pytest.raises(ValueError, match=r"image_generator: expected a layer mapping z1 \[N, 8\]"):
+        tgan.TGAN(cfg, image_generator=plain)
+    small = tgan.FrameGenerator(_cfg(size=8))
+    with pytest.raises(ValueError, match=r"expected images of shape \[N, 16, 16, 3\].*got \[1, 8, 8, 3\]"):
+        tgan.TGAN(cfg, image_generator=small)
+
+
+# ------------------------------------------------------------------ 5.2: noise in D
+def test_discriminator_noise_only_in_training():
+    model = zoo.build("tgan", preset="tiny", stage="video", d_noise=0.3)
+    video = _batch(model.config)["video"]
+    d = model.discriminator
+    a, b = tf.constant([1, 2], tf.int64), tf.constant([3, 4], tf.int64)
+    np.testing.assert_array_equal(d(video, training=False, noise_seed=a), d(video, training=False, noise_seed=b))
+    np.testing.assert_array_equal(d(video, training=False), d(video, training=False))
+    np.testing.assert_array_equal(d(video, training=True, noise_seed=a), d(video, training=True, noise_seed=a))
+    assert not np.allclose(d(video, training=True, noise_seed=a), d(video, training=True, noise_seed=b))
+    with pytest.raises(ValueError, match="needs a noise_seed in training"):
+        d(video, training=True)
+    # the model draws a new noise for every discriminator call of a step, from (seed, step, call)
+    assert not np.allclose(model.discriminate(video, {}, training=True), model.discriminate(video, {}, training=True))
+    # without noise, the same batch gives the same training-mode output whatever the seed
+    quiet = zoo.build("tgan", preset="tiny", stage="image").discriminator
+    frames = video[:, 0]
+    np.testing.assert_array_equal(quiet(frames, training=True, noise_seed=a), quiet(frames, training=True, noise_seed=b))
+
+
+# ------------------------------------------------------------------ WGAN + singular value clipping
+def test_singular_value_clipping_every_svc_every_updates():
+    model = zoo.build("tgan", preset="tiny", stage="video", objective="wgan_svc", loss="wasserstein", svc_every=3)
+    model.compile()
+    kernels, bns = model.svc_targets()
+    assert len(kernels) == 4 and len(bns) == 5  # D0's 4 kernels; D0's 2 and D1''s 3 batch norms (gamma only)
+    frozen = model.frame_features.convs[1].kernel
+    assert all(k is not frozen for k in kernels)
+    for k in kernels:
+        k.assign(k * 200.0)
+    for bn in bns:
+        bn.gamma.assign(tf.fill(bn.gamma.shape, 50.0))
+    frozen_before = frozen.numpy().copy()
+    before = _snapshot(kernels + [bn.gamma for bn in bns])
+    clip = tf.function(model.after_discriminator_update)
+    model.d_optimizer.iterations.assign(4)
+    clip()
+    assert all(np.array_equal(before[v.path], v.numpy()) for v in kernels + [bn.gamma for bn in bns])
+    model.d_optimizer.iterations.assign(6)
+    clip()
+    for k in kernels:
+        m = k.numpy().reshape(-1, k.shape[-1])
+        assert np.linalg.svd(m, compute_uv=False).max() <= 1 + 1e-5, k.path
+        assert np.linalg.svd(m, compute_uv=False).max() >= 1 - 1e-4  # clipped, not shrunk
+    for bn in bns:
+        std = np.sqrt(bn.moving_variance.numpy())
+        np.testing.assert_allclose(bn.gamma.numpy(), std, rtol=1e-6)  # 50 > std: clipped to std
+    np.testing.assert_array_equal(frozen.numpy(), frozen_before)
+    logs = model.train_step(_batch(model.config))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+
+
+def test_clip_singular_values():
+    kernel = tf.random.stateless_normal([4, 6, 5], seed=[0, 3]) * 3
+    s = np.linalg.svd(kernel.numpy().reshape(-1, 5), compute_uv=False)
+    clipped = tgan.clip_singular_values(kernel).numpy()
+    assert clipped.shape == (4, 6, 5)
+    np.testing.assert_allclose(np.linalg.svd(clipped.reshape(-1, 5), compute_uv=False), np.minimum(s, 1), atol=1e-5)
+    small = kernel * 1e-3
+    np.testing.assert_allclose(tgan.clip_singular_values(small), small, atol=1e-6)
+    gamma = tgan.clip_batch_norm_gamma(tf.constant([-1.0, 0.5, 3.0]), tf.constant([1.0, 1.0, 4.0]))
+    np.testing.assert_allclose(gamma, [0.01, 0.5, 2.0])
+
+
+# ------------------------------------------------------------------ configs, serving
+@pytest.mark.parametrize("override, message", [
+    (dict(frames=8), "frames must be 16"),
+    (dict(size=20), "size must be a positive multiple of 8 .*got 20"),
+    (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
+    (dict(objective="wgan"), "objective must be one of"),
+    (dict(objective="wgan_svc"), "loss must be 'wasserstein' with objective 'wgan_svc', got 'minimax'"),
+    (dict(loss="l2"), "loss must be one of .*got 'l2'"),
+    (dict(d_noise=-0.1), "d_noise must be >= 0, got -0.1"),
+    (dict(g1_width=0), "g1_width must be >= 1, got 0"),
+])
+def test_validate_names_field_expected_and_got(override, message):
+    with pytest.raises(ValueError, match=message):
+        _cfg(**override)
+
+
+def test_signatures_trace_and_serve(video_model):
+    from export import saved_model as sm
+    image_model = zoo.build("tgan", preset="tiny", stage="image")
+    (name, sig), = image_model.signatures().items()
+    out = sm.signature_function(name, sig)(z=image_model.sample_latent(3, 0))
+    assert name == "serving_default" and out["image"].dtype == tf.uint8 and out["image"].shape == (3, 16, 16, 3)
+    model = tgan.TGAN(_cfg(stage="video", interpolation_factor=2, long_segments=3))
+    sigs = model.signatures()
+    assert set(sigs) == {"serving_default", "interpolate", "long_video"}
+    z = model.sample_latent(2, 0)
+    zl = model.sample_long_latent(2, 3, 0)
+    for name, z_in, frames in (("serving_default", z, 16), ("interpolate", z, 32), ("long_video", zl, 48)):
+        video = sm.signature_function(name, sigs[name])(z=z_in)["video"]
+        assert video.dtype == tf.uint8 and video.shape == (2, frames, 16, 16, 3), name
+    np.testing.assert_array_equal(sm.signature_function("x", sigs["long_video"])(z=zl)["video"],
+                                  gan.to_uint8(model.long_video(zl)))
