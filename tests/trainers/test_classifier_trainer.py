@@ -45,3 +45,28 @@ def test_classifier_cli_errors_are_clear(tmp_path, run_commands):
     for (code, out), expected in zip(results, ["has no labels", "do not apply to --arch=c3d",
                                                "--num_classes=3 but data set 'synthetic_actions' has 10 classes"]):
         assert code == 2 and expected in out and "Traceback" not in out, out
+
+
+def test_classifier_trains_on_a_ucf101_layout_folder(tmp_path):
+    """Any labelled data set of the zoo: class folders give the classes, the test split is held out."""
+    from trainers.classifier import ClassifierTrainer
+    from trainers import common
+    from zoo.data import video_io
+    import numpy as np
+    colors = {"Alpha": (255, 0, 0), "Beta": (0, 255, 0)}
+    for name, color in colors.items():
+        for g in range(1, 9):  # UCF-101 names; the zoo's hash holdout splits the groups
+            video = np.zeros((10, 24, 24, 3), np.uint8)
+            for t in range(10):
+                video[t, 4:14, t:t + 10] = color
+            (tmp_path / "ucf" / name).mkdir(parents=True, exist_ok=True)
+            video_io.write_video(str(tmp_path / "ucf" / name / f"v_{name}_g{g:02d}_c01.mp4"), video)
+    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(tmp_path / "ucf"),
+                                steps=3, checkpoint_every=3, verbose=0, hub_dir=str(tmp_path / "hub"))
+    trainer = ClassifierTrainer("lrcn", "tiny", {}, options)
+    trainer.run()
+    assert trainer.cfg.class_names == ("Alpha", "Beta") and trainer.cfg.num_classes == 2
+    test_videos = len(data.scan_folder(str(tmp_path / "ucf"), split="test").good)
+    assert test_videos >= 1 and trainer.report["test_examples"] >= test_videos
+    net = export.load_video_classifier(str(tmp_path / "hub"))
+    assert net.info["class_names"] == ["Alpha", "Beta"] and "frame_features" in net.outputs
