@@ -29,8 +29,9 @@ from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, 
                                 run_signature, validate_inputs, write_models_config)
 
 __all__ = [
-    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "INTERFACE", "ImageFeaturesLayer", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer",
-    "batch_norm_parameters", "existing_versions", "export_hub_module", "export_image_features", "export_image_generator", "export_saved_model", "load",
-    "load_i3d", "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text", "next_version", "read_metadata", "run_signature",
-    "validate_inputs", "write_models_config",
+    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "INTERFACE", "ImageFeaturesLayer",
+    "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer", "batch_norm_parameters", "existing_versions",
+    "export_hub_module", "export_image_features", "export_image_generator", "export_saved_model", "load",
+    "load_i3d", "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text",
+    "next_version", "read_metadata", "run_signature", "validate_inputs", "write_models_config",
 ]

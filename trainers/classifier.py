@@ -30,11 +30,15 @@ from trainers import common
 FLAGS = flags.FLAGS
 ARCHS = ("c3d", "lrcn")
 
-flags.DEFINE_enum("arch", "c3d", list(ARCHS), "Classifier architecture (zoo.classifiers).")
-flags.DEFINE_integer("test_examples", 512, "Test clips scored at the end (generated data sets; folders: all).")
-common.define_common_flags(default_dataset="synthetic_actions")
-for _arch in ARCHS:
-    common.define_config_flags(_arch)
+
+def define_flags() -> None:
+    """The CLI's flags (defined by ``__main__`` only, so that tests can import the trainer
+    next to other command modules)."""
+    flags.DEFINE_enum("arch", "c3d", list(ARCHS), "Classifier architecture (zoo.classifiers).")
+    flags.DEFINE_integer("test_examples", 512, "Test clips scored at the end (generated data sets; folders: all).")
+    common.define_common_flags(default_dataset="synthetic_actions")
+    for arch in ARCHS:
+        common.define_config_flags(arch)
 
 
 class ClassifierTrainer(common.Trainer):
@@ -102,4 +106,5 @@ def make_trainer(options: common.RunOptions) -> ClassifierTrainer:
 
 
 if __name__ == "__main__":
+    define_flags()
     common.main("classifier", make_trainer=make_trainer)

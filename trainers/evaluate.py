@@ -28,23 +28,28 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("generator", None, "Serving export or hub handle of a zoo generator; or dataset:<name>; or noise.")
-flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
-flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
-flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
-flags.DEFINE_string("c3d", None, "C3D classifier export (hub module or path): fvd_local_*, is_c3d, kid, nn_c3d.")
-flags.DEFINE_string("lrcn", None, "LRCN classifier export: is_lrcn, fid_frames.")
-flags.DEFINE_string("i3d", None, "I3D handle or folder for fvd_i3d_* (default: zoo.metrics.I3D_HANDLE).")
-flags.DEFINE_string("probe", None, "Features to probe: a classifier export, or a GAN run folder (its discriminator).")
-flags.DEFINE_integer("num_samples", 256, "Clips per source (generated, real train, real test).")
-flags.DEFINE_integer("batch_size", 16, "Generation batch size.")
-flags.DEFINE_integer("seed", 0, "Seed of the latents and of the real streams.")
-flags.DEFINE_integer("splits", 10, "Inception Score splits.")
-flags.DEFINE_integer("classifier_steps", 300, "Training steps of each S3 classifier.")
-flags.DEFINE_integer("frames", None, "Clip length (default: the generator's).")
-flags.DEFINE_integer("size", None, "Frame size (default: the generator's).")
-flags.DEFINE_integer("channels", None, "Channels (default: the generator's).")
-flags.DEFINE_string("output", None, "Where to write the JSON report.")
+def define_flags() -> None:
+    """The CLI's flags (defined by ``__main__`` only, so that importing :func:`evaluate` next to
+    a trainer module, which defines its own ``--data_dir``, does not clash)."""
+    flags.DEFINE_string("generator", None,
+                        "Serving export or hub handle of a zoo generator; or dataset:<name>; or noise.")
+    flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
+    flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
+    flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
+    flags.DEFINE_string("c3d", None, "C3D classifier export (hub module or path): fvd_local_*, is_c3d, kid, nn_c3d.")
+    flags.DEFINE_string("lrcn", None, "LRCN classifier export: is_lrcn, fid_frames.")
+    flags.DEFINE_string("i3d", None, "I3D handle or folder for fvd_i3d_* (default: zoo.metrics.I3D_HANDLE).")
+    flags.DEFINE_string("probe", None,
+                        "Features to probe: a classifier export, or a GAN run folder (its discriminator).")
+    flags.DEFINE_integer("num_samples", 256, "Clips per source (generated, real train, real test).")
+    flags.DEFINE_integer("batch_size", 16, "Generation batch size.")
+    flags.DEFINE_integer("seed", 0, "Seed of the latents and of the real streams.")
+    flags.DEFINE_integer("splits", 10, "Inception Score splits.")
+    flags.DEFINE_integer("classifier_steps", 300, "Training steps of each S3 classifier.")
+    flags.DEFINE_integer("frames", None, "Clip length (default: the generator's).")
+    flags.DEFINE_integer("size", None, "Frame size (default: the generator's).")
+    flags.DEFINE_integer("channels", None, "Channels (default: the generator's).")
+    flags.DEFINE_string("output", None, "Where to write the JSON report.")
 
 
 def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
@@ -177,4 +182,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

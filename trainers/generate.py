@@ -22,16 +22,19 @@ import sys
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A serving export of a zoo generator (path or hub handle).")
-flags.DEFINE_string("signature", "serving_default", "The signature to run.")
-flags.DEFINE_string("out_dir", None, "Where the videos go (created).")
-flags.DEFINE_integer("num_videos", 4, "Videos to write.")
-flags.DEFINE_integer("seed", 0, "Seed of the latents.")
-flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Video file format.")
-flags.DEFINE_float("fps", 8, "Frames per second of the files.")
-flags.DEFINE_float("walk_sigma", None, "Sigma of the random walk for latent sequences (default: config long_sigma).")
-flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
-flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
+def define_flags() -> None:
+    """The CLI's flags (defined by ``__main__`` only: importing the module defines none)."""
+    flags.DEFINE_string("model", None, "A serving export of a zoo generator (path or hub handle).")
+    flags.DEFINE_string("signature", "serving_default", "The signature to run.")
+    flags.DEFINE_string("out_dir", None, "Where the videos go (created).")
+    flags.DEFINE_integer("num_videos", 4, "Videos to write.")
+    flags.DEFINE_integer("seed", 0, "Seed of the latents.")
+    flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Video file format.")
+    flags.DEFINE_float("fps", 8, "Frames per second of the files.")
+    flags.DEFINE_float("walk_sigma", None,
+                       "Sigma of the random walk for latent sequences (default: config long_sigma).")
+    flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
+    flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
 
 
 def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None):
@@ -115,4 +118,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
