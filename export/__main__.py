@@ -47,8 +47,8 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
         path = os.path.join(export_dir, name, str(version))
         if tf.io.gfile.exists(path):
             raise ValueError(f"--version={version}: {path} already exists")
-    if hub_dir is not None and tf.io.gfile.exists(hub_dir) and not saved_model.is_empty_dir(hub_dir):
-        raise ValueError(f"--hub_dir={hub_dir} exists and is not empty")
+    if hub_dir is not None:
+        saved_model.check_new_module_dir(hub_dir, "--hub_dir")
     model = runs.load_run(run_dir, checkpoint)
     if hub_dir is not None and hasattr(model, "image_generator") and model.image_generator() is None:
         raise ValueError(f"--hub_dir={hub_dir}: the {name!r} model of {run_dir} has no image generator "

@@ -88,6 +88,26 @@ def load(handle_or_path: str):
     return hub.load(handle)
 
 
+def load_generator(handle_or_path: str):
+    """A serving export of a zoo generator: ``(loaded, metadata, config dict)``.
+
+    ``ValueError`` naming the handle for anything else (an image-generator or
+    classifier module, a foreign SavedModel). Used by ``trainers.evaluate`` and
+    ``trainers.generate``.
+    """
+    handle = os.fspath(handle_or_path)
+    loaded = load(handle)
+    try:
+        meta = sm.read_metadata(loaded)
+    except ValueError:
+        meta = {}
+    if meta.get("interface") != sm.SERVING_INTERFACE or "classifier_arch" in meta:
+        raise ValueError(f"{handle!r} is not a zoo generator export (expected interface "
+                         f"{sm.SERVING_INTERFACE!r} serving videos), got {meta.get('interface')!r} "
+                         f"{meta.get('model_name', '')!r}")
+    return loaded, meta, json.loads(meta["config_json"])
+
+
 # ---------------------------------------------------------------- export
 def image_generator_metadata(image_generator: ImageGenerator) -> Dict[str, Any]:
     """The interface metadata of ``image_generator`` (what ``metadata()`` returns)."""
@@ -122,9 +142,7 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
     ``ValueError``. Returns ``out_dir``.
     """
     image_generator = _as_image_generator(image_generator)
-    out_dir = os.fspath(out_dir).rstrip("/")
-    if tf.io.gfile.exists(out_dir) and not sm.is_empty_dir(out_dir):
-        raise ValueError(f"{out_dir} exists and is not empty; refusing to overwrite a hub module")
+    out_dir = sm.check_new_module_dir(out_dir)
     generator = image_generator.model
     meta = image_generator_metadata(image_generator)
     spec = tf.TensorSpec([None, meta["latent_dim"]], tf.float32, name="z")
@@ -301,9 +319,7 @@ def export_image_features(features_layer, image_shape, out_dir: str) -> str:
     ``variables`` / ``trainable_variables``, ``serving_default`` (``image`` -> ``features``)
     and ``metadata()`` (interface, image_shape, feature_shape). Atomic; a non-empty
     ``out_dir`` is refused."""
-    out_dir = os.fspath(out_dir).rstrip("/")
-    if tf.io.gfile.exists(out_dir) and not sm.is_empty_dir(out_dir):
-        raise ValueError(f"{out_dir} exists and is not empty; refusing to overwrite a hub module")
+    out_dir = sm.check_new_module_dir(out_dir)
     image_shape = tuple(int(d) for d in image_shape)
     spec = tf.TensorSpec((None,) + image_shape, tf.float32, name="image")
     feature_shape = tuple(int(d) for d in features_layer(tf.zeros((1,) + image_shape), training=False).shape[1:])
@@ -347,9 +363,7 @@ def export_hub_module(model, out_dir: str, extra_files=None) -> str:
     ``__call__``, variables, metadata) as a TF Hub module in ``out_dir``, atomically;
     an existing non-empty ``out_dir`` is refused. A classifier's module serves
     ``video -> logits, probabilities, features`` (see ``zoo.classifiers``)."""
-    out_dir = os.fspath(out_dir).rstrip("/")
-    if tf.io.gfile.exists(out_dir) and not sm.is_empty_dir(out_dir):
-        raise ValueError(f"{out_dir} exists and is not empty; refusing to overwrite a hub module")
+    out_dir = sm.check_new_module_dir(out_dir)
     sm.check_extra_files(extra_files)
     with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
         sm.save_model_module(model, tmp, extra_files=extra_files)

@@ -83,6 +83,17 @@ def is_empty_dir(path: str) -> bool:
     return tf.io.gfile.isdir(path) and not tf.io.gfile.listdir(path)
 
 
+def check_new_module_dir(path: str, what: str = "") -> str:
+    """``path`` (without a trailing "/") if a hub module may be written there: it does not
+    exist or is an empty folder; else ``ValueError`` (``what`` names the flag, e.g. "--hub_dir").
+    Modules are never overwritten, so callers check this before doing any work."""
+    path = os.fspath(path).rstrip("/")
+    if tf.io.gfile.exists(path) and not is_empty_dir(path):
+        raise ValueError(f"{what + ' ' if what else ''}{path} exists and is not empty; hub modules are never "
+                         "overwritten: choose a new folder")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_directory(final_dir: str, tmp_name: Optional[str] = None,
                      replace_empty: bool = False) -> Iterator[str]:

@@ -267,14 +267,14 @@ class Trainer:
     def setup(self):
         import keras
         import tensorflow as tf
+        import export as export_lib
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
         keras.mixed_precision.set_global_policy(self.cfg.dtype_policy if hasattr(self.cfg, "dtype_policy")
                                                 else "float32")
         self._check_run_dir()
-        if self.opts.hub_dir and tf.io.gfile.exists(self.opts.hub_dir) and tf.io.gfile.listdir(self.opts.hub_dir):
-            raise ValueError(f"--hub_dir {self.opts.hub_dir!r} exists and is not empty; hub modules are never "
-                             "overwritten: choose a new folder (checked before training, not after)")
+        if self.opts.hub_dir:  # checked before training, not after
+            export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")
         self.out_dir = worker_dir(self.opts.run_dir, self.strategy)
         self.chief = is_chief(self.strategy)
         tf.io.gfile.makedirs(self.out_dir)

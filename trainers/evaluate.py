@@ -68,13 +68,7 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
                            channels=shape[2])
         return metrics.dataset_source(stream), {"kind": "dataset", "dataset": name, "seed": seed + 1}, shape
     import export
-    loaded = export.load(spec)
-    meta = export.read_metadata(loaded)
-    if meta.get("interface") != export.SERVING_INTERFACE or "classifier_arch" in meta:
-        raise ValueError(f"--generator {spec!r} is not a zoo generator export (expected interface "
-                         f"{export.SERVING_INTERFACE!r} with a video serving_default), got "
-                         f"{meta.get('interface')!r} {meta.get('model_name', '')!r}")
-    config = json.loads(meta["config_json"])
+    loaded, meta, config = export.hub.load_generator(spec)
     shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
     signature = loaded.signatures["serving_default"]
     inputs = signature.structured_input_signature[1]

@@ -15,7 +15,6 @@ and a grid of all of them (``grid.gif``):
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -70,16 +69,12 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     """Writes the videos; returns their paths (the grid last)."""
     import export
     from zoo import data
-    loaded = export.load(model)
-    meta = export.read_metadata(loaded)
-    if meta.get("interface") != export.SERVING_INTERFACE:
-        raise ValueError(f"{model!r} is not a zoo generator export (interface {meta.get('interface')!r})")
+    loaded, meta, config = export.hub.load_generator(model)
     if signature_name not in loaded.signatures:
         raise ValueError(f"{model!r} has no signature {signature_name!r}; expected one of {sorted(loaded.signatures)}")
     if num_videos < 1:
         raise ValueError(f"--num_videos must be >= 1, got {num_videos}")
     signature = loaded.signatures[signature_name]
-    config = json.loads(meta["config_json"])
     inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label)
     videos = export.run_signature(loaded, inputs, signature_name)["video"].numpy()
     os.makedirs(out_dir, exist_ok=True)

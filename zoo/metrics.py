@@ -51,6 +51,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.data import video_io
+
 __all__ = [
     "feature_statistics",
     "frechet_distance",
@@ -745,9 +747,7 @@ class FeatureNetwork:
 
     def prepare(self, video) -> tf.Tensor:
         video = tf.convert_to_tensor(video)
-        if video.dtype == tf.uint8:
-            video = tf.cast(video, tf.float32) / 127.5 - 1.0
-        video = tf.cast(video, tf.float32)
+        video = video_io.to_float(video) if video.dtype == tf.uint8 else tf.cast(video, tf.float32)
         if video.shape.rank != 5:
             raise ValueError(f"{self.name}: expected videos [batch, frames, height, width, channels], "
                              f"got shape {video.shape}")
@@ -761,12 +761,7 @@ class FeatureNetwork:
             frames = tf.image.resize(tf.reshape(video, [-1, h, w, c]), [self.size, self.size], method="bilinear")
             video = tf.reshape(frames, [-1, t, self.size, self.size, c])
         if c != self.channels:
-            if c == 1:
-                video = tf.tile(video, [1, 1, 1, 1, self.channels])
-            elif self.channels == 1:
-                video = tf.reduce_sum(video * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
-            else:
-                raise ValueError(f"{self.name} takes {self.channels}-channel videos; got {c} channels")
+            video = video_io.match_channels(video, self.channels)  # gray -> RGB, RGB -> luminance
         return video
 
     def __call__(self, videos: np.ndarray, outputs: Sequence[str] = ()) -> Dict[str, np.ndarray]:
@@ -809,17 +804,16 @@ class Clips:
         return bool(len(self.labels)) and int(self.labels.min()) >= 0
 
     def float_videos(self) -> np.ndarray:
-        return self.videos.astype(np.float32) / 127.5 - 1.0
+        return video_io.to_float(self.videos)
 
 
 ClipSource = Callable[[int], Clips]
 
 
 def _uint8(video) -> np.ndarray:
+    """Clips as stored: uint8 as they come, float [-1, 1] converted."""
     video = np.asarray(video)
-    if video.dtype == np.uint8:
-        return video
-    return np.round((np.clip(video, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    return video if video.dtype == np.uint8 else video_io.to_uint8(video)
 
 
 def dataset_source(dataset: tf.data.Dataset) -> ClipSource:
@@ -1016,7 +1010,7 @@ def _labelled(ev: Evaluator, source: str) -> Clips:
 def _clips_dataset(clips: Clips, seed: int) -> tf.data.Dataset:
     data = tf.data.Dataset.from_tensor_slices({"video": clips.videos, "label": clips.labels.astype(np.int32)})
     data = data.shuffle(len(clips.videos), seed=seed, reshuffle_each_iteration=True).repeat()
-    return data.map(lambda e: {"video": tf.cast(e["video"], tf.float32) / 127.5 - 1.0, "label": e["label"]})
+    return data.map(lambda e: {"video": video_io.to_float(e["video"]), "label": e["label"]})
 
 
 def _s3(ev: Evaluator) -> Dict[str, Any]:
