@@ -97,10 +97,7 @@ def load_generator(handle_or_path: str):
     """
     handle = os.fspath(handle_or_path)
     loaded = load(handle)
-    try:
-        meta = sm.read_metadata(loaded)
-    except ValueError:
-        meta = {}
+    meta = _metadata_or_empty(loaded)
     if meta.get("interface") != sm.SERVING_INTERFACE or "classifier_arch" in meta:
         raise ValueError(f"{handle!r} is not a zoo generator export (expected interface "
                          f"{sm.SERVING_INTERFACE!r} serving videos), got {meta.get('interface')!r} "
@@ -164,12 +161,17 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
 
 
 # ---------------------------------------------------------------- loading the interface
+def _metadata_or_empty(module) -> Dict[str, Any]:
+    """``module.metadata()`` as a dict, empty for a SavedModel the zoo did not write."""
+    try:
+        return sm.read_metadata(module)
+    except ValueError:
+        return {}
+
+
 def interface_metadata(module, handle: str, interface: str = INTERFACE) -> Dict[str, Any]:
     """The interface metadata of a loaded module; ``ValueError`` if it does not implement ``interface``."""
-    try:
-        meta = sm.read_metadata(module)
-    except ValueError:
-        meta = {}
+    meta = _metadata_or_empty(module)
     actual = meta.get("interface")
     missing = [a for a in ("__call__", "variables", "trainable_variables") if not hasattr(module, a)]
     if actual != interface or missing:
@@ -393,10 +395,7 @@ def load_video_classifier(handle_or_path: str):
     from zoo import metrics
     handle = os.fspath(handle_or_path)
     module = load(handle)
-    try:
-        meta = sm.read_metadata(module)
-    except ValueError:
-        meta = {}
+    meta = _metadata_or_empty(module)
     if "classifier_arch" not in meta:
         raise ValueError(f"{handle!r} is not a zoo video classifier export (expected metadata "
                          f"'classifier_arch', written by `python -m trainers.classifier`); got "
