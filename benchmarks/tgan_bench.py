@@ -11,28 +11,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def emit(**line):
-    print(json.dumps(line, sort_keys=True), flush=True)
-
-
-def _median(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import emit, median_seconds, peak_rss_gib  # noqa: E402
 
 
 def main(argv=None):
@@ -54,16 +39,16 @@ def main(argv=None):
         batch = {"video": tf.random.stateless_uniform([cfg.batch_size, cfg.frames, cfg.size, cfg.size, cfg.channels],
                                                       seed=[1, 2], minval=-1, maxval=1)}
         step = tf.function(model.train_step)
-        seconds = _median(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
+        seconds = median_seconds(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
         emit(bench="train_step", model="tgan", stage=stage, preset=args.preset, batch_size=cfg.batch_size,
              frames=cfg.frames, size=cfg.size, seconds=round(seconds, 3),
-             peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, 2))
+             peak_rss_gib=peak_rss_gib())
 
     long = tf.function(lambda z: model.long_video(z, training=False))
     for n in (int(s) for s in args.segments.split(",")):
         for b in (1, args.gen_batch):
             z = model.sample_long_latent(b, n, [3, n])
-            seconds = _median(lambda: long(z).numpy(), args.steps)
+            seconds = median_seconds(lambda: long(z).numpy(), args.steps)
             emit(bench="long_video", model="tgan", preset=args.preset, segments=n, batch=b, frames=16 * n,
                  seconds=round(seconds, 4), frames_per_s=round(b * 16 * n / seconds, 1))
 

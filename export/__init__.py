@@ -12,6 +12,8 @@ Public API::
     export_hub_module(model, out_dir)         any zoo model (e.g. a classifier) as a hub module
     export_image_features(layer, image_shape, out_dir) / load_image_features(handle, trainable=True)
                                               TGAN's D1' (images -> feature maps) as a hub module / Keras layer
+    export_flow_estimator(pair_flow, frame_shape, out_dir) / load_flow_estimator(handle)
+                                              MVT's optical flow (zoo.optical_flow/1) as a hub module / callable
     load_video_classifier(handle_or_path)     a classifier export -> zoo.metrics.FeatureNetwork
     load_i3d(handle=zoo.metrics.I3D_HANDLE)   the reference FVD network -> zoo.metrics.FeatureNetwork
     read_metadata(loaded) -> dict             the metadata() constants of a loaded export
@@ -21,17 +23,19 @@ Public API::
 ``python -m export --run_dir=RUN --export_dir=BASE [--hub_dir=DIR]`` exports a
 trained run (see ``export/__main__.py``); ``export.runs`` reads run folders.
 """
-from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, INTERFACE, ImageFeaturesLayer, ImageGeneratorLayer,
-                        batch_norm_parameters, export_hub_module, export_image_features, export_image_generator, load,
-                        load_i3d, load_image_features, load_image_generator, load_video_classifier)
+from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, FLOW_INTERFACE, INTERFACE, ImageFeaturesLayer,
+                        ImageGeneratorLayer, batch_norm_parameters, export_flow_estimator, export_hub_module,
+                        export_image_features, export_image_generator, load, load_flow_estimator, load_i3d,
+                        load_image_features, load_image_generator, load_video_classifier)
 from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, existing_versions,
                                 export_saved_model, models_config_text, next_version, read_metadata,
                                 run_signature, validate_inputs, write_models_config)
 
 __all__ = [
-    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "INTERFACE", "ImageFeaturesLayer",
-    "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer", "batch_norm_parameters", "existing_versions",
-    "export_hub_module", "export_image_features", "export_image_generator", "export_saved_model", "load",
-    "load_i3d", "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text",
+    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "FLOW_INTERFACE", "INTERFACE",
+    "ImageFeaturesLayer", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer", "batch_norm_parameters",
+    "existing_versions", "export_flow_estimator", "export_hub_module", "export_image_features",
+    "export_image_generator", "export_saved_model", "load", "load_flow_estimator", "load_i3d",
+    "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text",
     "next_version", "read_metadata", "run_signature", "validate_inputs", "write_models_config",
 ]

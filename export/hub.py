@@ -60,6 +60,8 @@ logging.getLogger("absl").addFilter(_QuietCustomGradientWarnings())
 INTERFACE = "zoo.image_generator/1"
 #: The image-features interface: D1' of TGAN (images -> per-frame feature maps).
 FEATURES_INTERFACE = "zoo.image_features/1"
+#: MVT's motion constraint: a pairwise optical-flow estimator (see export_flow_estimator).
+FLOW_INTERFACE = "zoo.optical_flow/1"
 _INTERFACE_NAMES = {INTERFACE: "image-generator", FEATURES_INTERFACE: "image-features"}
 #: The interface metadata as a JSON asset inside every image-generator module.
 INTERFACE_ASSET = "zoo_image_generator.json"
@@ -374,10 +376,62 @@ def export_hub_module(model, out_dir: str, extra_files=None) -> str:
 
 def export_reusable_module(model, out_dir: str, extra_files=None) -> str:
     """The hub module a run leaves with ``--hub_dir``: a GAN's image generator
-    (:func:`export_image_generator`), a classifier whole (:func:`export_hub_module`)."""
-    if hasattr(model, "image_generator"):
+    (:func:`export_image_generator`); a model without one (a classifier, MVT's
+    class-conditional video generator) whole (:func:`export_hub_module`)."""
+    get = getattr(model, "image_generator", None)
+    if get is not None and get() is not None:
         return export_image_generator(model, out_dir)
     return export_hub_module(model, out_dir, extra_files=extra_files)
+
+
+# ---------------------------------------------------------------- optical flow (MVT's motion constraint)
+def export_flow_estimator(pair_flow, frame_shape, out_dir: str) -> str:
+    """Writes a pairwise optical-flow estimator as a TF Hub module implementing
+    ``FLOW_INTERFACE`` in ``out_dir`` (atomic; a non-empty ``out_dir`` is refused):
+    ``__call__(pair)`` with ``pair`` float32 [N, 2, H, W, C] in [-1, 1] (first, second
+    frame) -> flow float32 [N, h, w, 2] (x then y, pixels), ``serving_default``
+    (``pair`` -> ``flow``), ``variables`` / ``trainable_variables`` (a network's
+    weights; none for zoo.mvt.LucasKanadeFlow) and ``metadata()``. ``pair_flow(first,
+    second)`` is the estimator (e.g. ``zoo.mvt.LucasKanadeFlow(...).pairs``, or a
+    wrapped PWC-Net); ``frame_shape`` is (H, W, C), which may hold ``None``."""
+    out_dir = sm.check_new_module_dir(out_dir)
+    shape = tuple(None if d is None else int(d) for d in frame_shape)
+    spec = tf.TensorSpec((None, 2) + shape, tf.float32, name="pair")
+
+    def flow(pair, training=False):
+        return tf.cast(pair_flow(pair[:, 0], pair[:, 1]), tf.float32)
+
+    serving = sm.signature_function("serving_default", Signature(
+        fn=lambda pair: {"flow": flow(pair)}, inputs={"pair": spec},
+        doc="pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)"))
+    meta = {"interface": FLOW_INTERFACE, "frame_shape": [-1 if d is None else d for d in shape]}
+    variables = list(getattr(pair_flow, "trainable_variables", []) or
+                     getattr(getattr(pair_flow, "__self__", None), "trainable_variables", []) or [])
+    module = sm.ExportedModule(call=flow, call_spec=spec, trainable=variables, metadata=meta,
+                               extra_functions=[serving], name="optical_flow")
+    with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
+        sm.save_module(module, tmp, {"serving_default": serving})
+    return out_dir
+
+
+def load_flow_estimator(handle_or_path: str):
+    """An optical-flow module (Hub handle or path, ``FLOW_INTERFACE``) as the callable
+    zoo.mvt takes: ``flow(video [B, T, H, W, C]) -> flows [B, T-1, h, w, 2]``,
+    differentiable with respect to the video. ``ValueError`` naming the handle for
+    anything else."""
+    from zoo import mvt
+    handle = os.fspath(handle_or_path)
+    module = load(handle)
+    meta = _metadata_or_empty(module)
+    if meta.get("interface") != FLOW_INTERFACE:
+        raise ValueError(f"{handle!r} is not an optical-flow module (expected interface {FLOW_INTERFACE!r}, "
+                         f"written by export.hub.export_flow_estimator), got {meta.get('interface')!r}")
+
+    def flow(video):
+        return mvt.video_flow(lambda a, b: module(tf.stack([a, b], axis=1)), video)
+    flow.handle = handle
+    flow.module = module
+    return flow
 
 
 # ---------------------------------------------------------------- feature networks for the metrics

@@ -313,7 +313,8 @@ class ExportedModule(tf.Module):
         Args:
           call: ``(x, training) -> tensor`` or a dict of tensors (a classifier's
             logits and features), returned as float32.
-          call_spec: the input spec of ``__call__`` (its name is the argument's).
+          call_spec: the input spec of ``__call__`` (its name is the argument's), or a
+            dict of named specs: ``__call__`` then takes a dict of tensors.
           trainable: variables (Keras or tf) that fine-tuning may change.
           metadata: constants returned by ``metadata()``.
           assets: ``{attribute: local file}``: each file is copied to ``assets/``
@@ -322,13 +323,21 @@ class ExportedModule(tf.Module):
             signatures): their variables are part of ``variables`` as well.
         """
         super().__init__(name=name)
-        input_name = call_spec.name or "x"
-        spec = tf.TensorSpec(call_spec.shape, call_spec.dtype, name=input_name)
+        if isinstance(call_spec, Mapping):  # several named inputs (a conditional generator's z and label)
+            spec = {k: tf.TensorSpec(v.shape, v.dtype, name=k) for k, v in call_spec.items()}
+
+            def checked(x):
+                return {k: checked_input(x[k], k, s, "__call__") for k, s in spec.items()}
+        else:
+            input_name = call_spec.name or "x"
+            spec = tf.TensorSpec(call_spec.shape, call_spec.dtype, name=input_name)
+
+            def checked(x):
+                return checked_input(x, input_name, spec, "__call__")
 
         @tf.function
         def __call__(x, training=False):
-            x = checked_input(x, input_name, spec, "__call__")
-            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), call(x, training))
+            return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), call(checked(x), training))
 
         traced = [__call__.get_concrete_function(spec, training) for training in (False, True)]
         self.__call__ = __call__
@@ -366,8 +375,13 @@ def call_input(model, signatures: Mapping[str, Signature]) -> Tuple[str, tf.Tens
     The zoo's protocol names served inputs but not the one ``model.call``
     takes (``z`` for most models, ``image`` for a VGAN future model), so the
     single-input signatures are tried in order, ``serving_default`` first,
-    and the first one ``model(x, training=False)`` traces with wins.
+    and the first one ``model(x, training=False)`` traces with wins. A model
+    whose call takes several inputs says so: ``model.call_inputs()`` returns
+    their specs by name, and the spec returned is that dict (named ``inputs``).
     """
+    explicit = getattr(model, "call_inputs", None)
+    if explicit is not None:  # a model whose call takes a dict of inputs (zoo.mvt: z and label)
+        return "inputs", dict(explicit())
     order = sorted(signatures, key=lambda n: n != "serving_default")
     errors = []
     for sig_name in order:
@@ -477,7 +491,8 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
     with staged_json(CONFIG_ASSET, config_json) as asset:
         module = ExportedModule(
             call=lambda x, training: model(x, training=training),
-            call_spec=tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
+            call_spec=input_spec if isinstance(input_spec, Mapping) else
+            tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
             trainable=model.trainable_variables, metadata=metadata, assets={"config_asset": asset},
             extra_functions=list(concrete.values()), name=f"{name}_export")
         save_module(module, out_dir, concrete, extra_files=extra_files)

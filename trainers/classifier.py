@@ -47,19 +47,7 @@ class ClassifierTrainer(common.Trainer):
 
     def __init__(self, arch: str, preset: str, overrides: Dict[str, Any], options: common.RunOptions,
                  test_examples: int = 512, **kwargs):
-        from zoo import data as data_lib
-        if options.dataset not in data_lib.DATASETS:
-            raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
-        names = tuple(data_lib.class_names(options.dataset, data_dir=options.data_dir))
-        if not names:
-            raise ValueError(f"data set {options.dataset!r} has no labels; a classifier needs a labelled one "
-                             "(synthetic_actions, video_folder, tfrecord)")
-        overrides = dict(overrides)
-        given = overrides.get("num_classes")
-        if given is not None and int(given) != len(names):
-            raise ValueError(f"--num_classes={given} but data set {options.dataset!r} has {len(names)} classes")
-        overrides["num_classes"] = len(names)
-        overrides.setdefault("class_names", names)
+        overrides = common.with_dataset_classes(overrides, options, "a classifier")
         if test_examples < 1:
             raise ValueError(f"--test_examples must be >= 1, got {test_examples}")
         self.test_examples = int(test_examples)

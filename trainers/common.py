@@ -223,6 +223,26 @@ def build_dataset(cfg, opts: RunOptions, start_step: int, global_batch: int):
     return ds.batch(global_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: str) -> Dict[str, Any]:
+    """``overrides`` with ``num_classes`` and ``class_names`` of the labelled data set ``--dataset``
+    (a classifier, a class-conditional GAN); ``ValueError`` for an unlabelled data set
+    or a ``--num_classes`` that disagrees with it. ``what`` names the model in errors."""
+    from zoo import data as data_lib
+    if options.dataset not in data_lib.DATASETS:
+        raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
+    names = tuple(data_lib.class_names(options.dataset, data_dir=options.data_dir))
+    if not names:
+        raise ValueError(f"data set {options.dataset!r} has no labels; {what} needs a labelled one "
+                         "(synthetic_actions, video_folder, tfrecord)")
+    overrides = dict(overrides)
+    given = overrides.get("num_classes")
+    if given is not None and int(given) != len(names):
+        raise ValueError(f"--num_classes={given} but data set {options.dataset!r} has {len(names)} classes")
+    overrides["num_classes"] = len(names)
+    overrides.setdefault("class_names", names)
+    return overrides
+
+
 def _all_finite(variables) -> bool:
     import numpy as np
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
@@ -330,7 +350,7 @@ class Trainer:
         if getattr(self.cfg, "future", False):
             ds = self.dataset_fn(self.cfg, self.opts, 0, n)
             return next(iter(ds))["video"][:, 0]
-        return self.model.sample_latent(n, tf.constant([self.cfg.seed, 12345], tf.int64))
+        return self.model.sample_inputs(n, tf.constant([self.cfg.seed, 12345], tf.int64))
 
     # .............................................................. per step
     def _check_finite(self, step: int, logs: Dict[str, float]) -> bool:

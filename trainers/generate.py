@@ -11,7 +11,13 @@ and a grid of all of them (``grid.gif``):
   ``--num_videos`` rows, a pure function of ``--seed``. A sequence of latents
   (``z`` of shape [batch, N, K], TGAN's ``long_video``) is a Gaussian random walk
   z^{n+1} ~ N(z^n, sigma^2 I) (TGAN eq. 3) with ``--walk_sigma`` (default: the
-  model config's ``long_sigma``). A ``label`` input takes ``--label``.
+  model config's ``long_sigma``). A ``label`` input takes ``--label`` (default: video
+  i gets class i % num_classes).
+- Interpolations (a signature with an ``alpha`` input, MVT's ``class_interpolation``
+  and ``intra_class_interpolation``, section 6.4): the ``--num_videos`` videos are one
+  path, alpha = 0 .. 1 in equal steps. ``z`` is one draw shared by all of them,
+  ``z_a`` / ``z_b`` two draws; ``label`` is ``--label`` (default 0), ``label_a`` /
+  ``label_b`` are ``--label`` / ``--label_b`` (default 0 and 1).
 """
 from __future__ import annotations
 
@@ -33,16 +39,38 @@ def define_flags() -> None:
     flags.DEFINE_float("walk_sigma", None,
                        "Sigma of the random walk for latent sequences (default: config long_sigma).")
     flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
+    flags.DEFINE_integer("label_b", None, "The second class of a class interpolation (default 1).")
     flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
 
 
-def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None):
+def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None):
     """The named inputs of ``signature`` for ``num`` videos (see the module docstring)."""
     import numpy as np
     import tensorflow as tf
     from zoo.gan import draw_latent
+    specs = signature.structured_input_signature[1]
+    classes = int(config.get("num_classes", 1))
+    if "alpha" in specs:  # an interpolation path of num videos
+        fixed = {"label": 0 if label is None else label, "label_a": 0 if label is None else label,
+                 "label_b": (1 % classes) if label_b is None else label_b}
+        inputs = {}
+        for name, spec in specs.items():
+            shape = spec.shape.as_list()
+            if name == "alpha":
+                inputs[name] = tf.constant(np.linspace(0.0, 1.0, num), spec.dtype)
+            elif name in ("z", "z_a", "z_b") and len(shape) == 2:
+                one = draw_latent(meta["latent_distribution"], [1, shape[1]], [seed, int(name == "z_b")])
+                inputs[name] = tf.repeat(one, num, axis=0)
+            elif name in fixed:
+                if not 0 <= fixed[name] < classes:
+                    raise ValueError(f"--label / --label_b must be in 0..{classes - 1}, got {fixed[name]}")
+                inputs[name] = tf.fill([num], tf.constant(fixed[name], spec.dtype))
+            else:
+                raise ValueError(f"signature input {name!r} {shape}: don't know how to draw it for an "
+                                 "interpolation; expected alpha, z, z_a, z_b, label, label_a or label_b")
+        return inputs
     inputs = {}
-    for name, spec in signature.structured_input_signature[1].items():
+    for name, spec in specs.items():
         shape = spec.shape.as_list()
         if name == "z" and len(shape) == 2:
             inputs[name] = draw_latent(meta["latent_distribution"], [num, shape[1]], [seed, 0])
@@ -56,7 +84,8 @@ def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, l
             steps = tf.random.stateless_normal([num, shape[1] - 1, shape[2]], seed=[seed, 1]) * float(sigma)
             inputs[name] = tf.cumsum(tf.concat([start, steps], axis=1), axis=1)
         elif name == "label":
-            classes = int(config.get("num_classes", 1))
+            if label is not None and not 0 <= label < classes:
+                raise ValueError(f"--label must be in 0..{classes - 1}, got {label}")
             values = np.full([num], label) if label is not None else np.arange(num) % classes
             inputs[name] = tf.constant(values, spec.dtype)
         else:
@@ -65,7 +94,7 @@ def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, l
 
 
 def generate(model: str, out_dir: str, signature_name: str = "serving_default", num_videos: int = 4,
-             seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None):
+             seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None, label_b=None):
     """Writes the videos; returns their paths (the grid last)."""
     import export
     from zoo import data
@@ -75,7 +104,7 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     if num_videos < 1:
         raise ValueError(f"--num_videos must be >= 1, got {num_videos}")
     signature = loaded.signatures[signature_name]
-    inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label)
+    inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label, label_b)
     videos = export.run_signature(loaded, inputs, signature_name)["video"].numpy()
     os.makedirs(out_dir, exist_ok=True)
     paths = []
@@ -104,7 +133,7 @@ def main(argv):
         if not FLAGS.out_dir:
             raise ValueError("--out_dir is required")
         paths = generate(FLAGS.model, FLAGS.out_dir, FLAGS.signature, FLAGS.num_videos, FLAGS.seed, FLAGS.format,
-                         FLAGS.fps, FLAGS.walk_sigma, FLAGS.label)
+                         FLAGS.fps, FLAGS.walk_sigma, FLAGS.label, FLAGS.label_b)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -14,6 +14,8 @@ overriding the hooks:
   (default: ``generate(z)["video"]``);
 - ``discriminate(video, data, training)``: logits, or a dict of logits for
   several discriminators (their adversarial losses are summed);
+- ``fake_data(data, inputs)``: what a generated batch is judged with (default:
+  ``data``; a class-conditional model puts its generated labels in);
 - ``generator_loss_terms`` / ``discriminator_loss_terms``: extra per-example
   terms (VGAN's mask sparsity, MVT's motion constraint), reported by name;
 - ``after_discriminator_update()``: e.g. weight or singular-value clipping.
@@ -30,6 +32,7 @@ device exactly.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import keras
@@ -123,6 +126,8 @@ class AdversarialModel(keras.Model):
     """
 
     latent_distribution = "normal"
+    #: draw ids of :meth:`call_seed` (the latents use 0..d_steps-1)
+    _CALL_DRAWS = 1 << 20
     #: names of the extra loss terms the subclass reports (besides d_loss, g_loss)
     extra_loss_names: Tuple[str, ...] = ()
 
@@ -134,6 +139,9 @@ class AdversarialModel(keras.Model):
                          for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
         self.loss_family = losses_lib.get(getattr(config, "loss", "non_saturating"))
         self.d_steps = int(getattr(config, "d_steps", 1))
+        # The k-th call_seed() of a step draws k. Counted per thread: MirroredStrategy
+        # runs (and traces) each replica's step in its own thread.
+        object.__setattr__(self, "_seed_calls", threading.local())
 
     # ------------------------------------------------------------------ latents
     @property
@@ -145,6 +153,22 @@ class AdversarialModel(keras.Model):
         return draw_latent(self.latent_distribution, [batch_size, self.latent_dim], seed)
 
     # -------------------------------------------------------------------- hooks
+    def sample_inputs(self, batch_size, seed) -> Any:
+        """Generator inputs for ``batch_size`` samples outside training (sample grids, metrics);
+        default: ``sample_latent``. Conditional models add their labels."""
+        return self.sample_latent(batch_size, seed)
+
+    def call_seed(self) -> tf.Tensor:
+        """A stateless seed for one random draw inside a training step: a function of
+        (config seed, step, how many call_seed() calls came before in this step), so
+        that each call site of a step draws differently and a resumed run repeats
+        an uninterrupted one. Replicas get the same seed (draw global, keep rows:
+        :func:`replica_rows`)."""
+        k = getattr(self._seed_calls, "count", 0)
+        self._seed_calls.count = k + 1
+        step = self.step if getattr(self, "g_optimizer", None) is not None else 0
+        return self.step_seed(step, self._CALL_DRAWS + k)
+
     def generator_inputs(self, data: Dict[str, tf.Tensor], seed) -> Any:
         local_batch = tf.shape(data["video"])[0]
         return replica_rows(lambda n: self.sample_latent(n, seed), local_batch)
@@ -154,6 +178,10 @@ class AdversarialModel(keras.Model):
 
     def discriminate(self, video, data, training: bool = False):
         return self.discriminator(video, training=training)
+
+    def fake_data(self, data, inputs):
+        """The ``data`` a generated batch from ``inputs`` is discriminated with."""
+        return data
 
     def video_from_latent(self, z, training: bool = False) -> tf.Tensor:
         """G(z) as a float32 video: what ``serving_default`` serves. Models whose
@@ -236,6 +264,7 @@ class AdversarialModel(keras.Model):
             data = {"video": data[0] if isinstance(data, (tuple, list)) else data}
         data = dict(data)
         data["video"] = tf.cast(data["video"], tf.float32)
+        self._seed_calls.count = 0
         step = self.step
         d_vars = self.discriminator_variables
         g_vars = self.generator_variables
@@ -249,10 +278,11 @@ class AdversarialModel(keras.Model):
                     with g_tape.stop_recording():
                         outputs = self.generate(inputs, training=True)
                 fake = tf.stop_gradient(outputs["video"])
+                fake_data = self.fake_data(data, inputs)
                 with g_tape.stop_recording():
                     with tf.GradientTape() as d_tape:
                         real_logits = self.discriminate(data["video"], data, training=True)
-                        fake_logits = self.discriminate(fake, data, training=True)
+                        fake_logits = self.discriminate(fake, fake_data, training=True)
                         d_terms = {"d_loss": self._adversarial(self.loss_family.discriminator,
                                                                real_logits, fake_logits)}
                         d_terms.update(self.discriminator_loss_terms(data, real_logits, fake_logits))
@@ -260,7 +290,7 @@ class AdversarialModel(keras.Model):
                     d_grads = d_tape.gradient(d_loss, d_vars)
                     self.d_optimizer.apply(d_grads, d_vars)
                     self.after_discriminator_update()
-            fake_logits = self.discriminate(outputs["video"], data, training=True)
+            fake_logits = self.discriminate(outputs["video"], fake_data, training=True)
             g_terms = {"g_loss": self._adversarial(self.loss_family.generator, fake_logits)}
             g_terms.update(self.generator_loss_terms(data, outputs, fake_logits))
             g_loss = tf.add_n([self._global_mean(t) for t in g_terms.values()])

@@ -196,3 +196,204 @@ class UpConv(_Stride2Conv):
     def compute_output_shape(self, input_shape):
         spatial = [None if s is None else s * 2 for s in input_shape[1:-1]]
         return (input_shape[0], *spatial, self.filters)
+
+
+# ---------------------------------------------------------------------------
+# Spectral normalization (Miyato et al. 2018), the BigGAN/SAGAN building blocks
+# and the temporal shift (Lin et al. 2019): the MVT-GAN networks (zoo/mvt.py).
+# ---------------------------------------------------------------------------
+def _l2_normalize(x, eps=1e-12):
+    return x / (tf.norm(x) + eps)
+
+
+class _SpectralNormalized(keras.layers.Layer):
+    """A layer whose kernel is used as ``W / sigma(W)``, ``sigma`` from one power iteration.
+
+    As ``torch.nn.utils.spectral_norm`` (what SAGAN/BigGAN/MVT's code uses), not
+    Keras' ``SpectralNormalization`` wrapper, which overwrites the kernel with its
+    normalized value and passes no gradient through sigma: here the kernel is
+    stored raw, the gradient flows through ``W / sigma(W)`` (u and v held
+    constant), and the power-iteration vector ``u`` (one per layer, shape
+    [1, out]) is updated only in training. The kernel is read as a matrix
+    ``[-1, out]``. Under a ``tf.distribute`` strategy every replica computes the
+    same ``u`` from the same weights; its variable is mean-aggregated.
+    """
+
+    def _add_spectral_vector(self, out_dim: int) -> None:
+        self.sn_u = self.add_weight(name="sn_u", shape=(1, out_dim), trainable=False, aggregation="mean",
+                                    initializer=keras.initializers.RandomNormal(0.0, 1.0))
+
+    def sigma(self, kernel=None, training=False) -> tf.Tensor:
+        """The spectral-norm estimate of the kernel (updates ``u`` when ``training``)."""
+        kernel = self.kernel if kernel is None else kernel
+        w = tf.reshape(tf.cast(kernel, tf.float32), [-1, kernel.shape[-1]])
+        u = tf.cast(self.sn_u, tf.float32)
+        v = tf.stop_gradient(_l2_normalize(tf.matmul(u, w, transpose_b=True)))
+        u = tf.stop_gradient(_l2_normalize(tf.matmul(v, w)))
+        if training:
+            self.sn_u.assign(u)
+        return tf.reshape(tf.matmul(tf.matmul(v, w), u, transpose_b=True), [])
+
+    def normalized_kernel(self, training=False) -> tf.Tensor:
+        return self.kernel / tf.cast(self.sigma(training=training), self.kernel.dtype)
+
+
+class SNDense(_SpectralNormalized):
+    """``Dense(units)`` with a spectrally normalized kernel. Xavier-uniform init (as the MVT code)."""
+
+    def __init__(self, units: int, use_bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
+                                      initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
+        self._add_spectral_vector(self.units)
+
+    def call(self, x, training=False):
+        y = tf.matmul(x, tf.cast(self.normalized_kernel(training), x.dtype)) if x.shape.rank == 2 else \
+            tf.tensordot(x, tf.cast(self.normalized_kernel(training), x.dtype), 1)
+        return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+
+class SNConv(_SpectralNormalized):
+    """``Conv{1,2,3}D(filters, kernel_size, strides, padding)`` with a spectrally normalized kernel."""
+
+    def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "same",
+                 use_bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if rank not in (1, 2, 3):
+            raise ValueError(f"SNConv: rank must be 1, 2 or 3, got {rank}")
+        self.rank = rank
+        self.filters = int(filters)
+        self.kernel_size = _tuple(kernel_size, rank)
+        self.strides = _tuple(strides, rank)
+        self.padding = padding.upper()
+        self.use_bias = use_bias
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (input_shape[-1], self.filters),
+                                      initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias \
+            else None
+        self._add_spectral_vector(self.filters)
+
+    def call(self, x, training=False):
+        k = tf.cast(self.normalized_kernel(training), x.dtype)
+        strides = (1,) + self.strides + (1,)
+        if self.rank == 1:
+            y = tf.nn.conv1d(x, k, strides[1], self.padding)
+        elif self.rank == 2:
+            y = tf.nn.conv2d(x, k, strides, self.padding)
+        else:
+            y = tf.nn.conv3d(x, k, strides, self.padding)
+        return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
+
+
+def _tuple(value, rank):
+    return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * rank
+
+
+class SNEmbedding(_SpectralNormalized):
+    """``Embedding(num, dim)`` with a spectrally normalized table (the MVT code's ``sn_embedding``).
+
+    ``call(ids)`` looks rows up; ``table(training)`` is the normalized table, e.g. for
+    interpolating two class embeddings.
+    """
+
+    def __init__(self, num: int, dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num, self.dim = int(num), int(dim)
+
+    def build(self, input_shape=None):
+        self.kernel = self.add_weight(name="embeddings", shape=(self.num, self.dim), initializer="glorot_uniform")
+        self._add_spectral_vector(self.dim)
+
+    def table(self, training=False):
+        return self.normalized_kernel(training)
+
+    def call(self, ids, training=False):
+        return tf.gather(self.table(training), tf.cast(ids, tf.int32))
+
+
+class ConditionalBatchNorm(keras.layers.Layer):
+    """BigGAN's conditional batch norm: ``BN(x) * (1 + gain(c)) + bias(c)`` (MVT section 4.1.3).
+
+    Batch norm without its own scale/offset (synchronized across replicas); the
+    per-example gain and bias are spectrally normalized linear maps of the
+    condition ``c`` [N, d] (MVT: the frame code Z_F = [z_gru, e(y)]).
+    Momentum 0.999 (the MVT code's PyTorch momentum 0.001).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bn = keras.layers.BatchNormalization(momentum=0.999, epsilon=1e-5, center=False, scale=False,
+                                                  synchronized=True, name="bn")
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.gain = SNDense(channels, name="gain")
+        self.bias = SNDense(channels, name="bias")
+
+    def call(self, x, condition, training=False):
+        h = self.bn(x, training=training)
+        shape = [-1] + [1] * (x.shape.rank - 2) + [x.shape[-1]]
+        gain = tf.reshape(self.gain(condition, training=training), shape)
+        bias = tf.reshape(self.bias(condition, training=training), shape)
+        return h * (1.0 + tf.cast(gain, h.dtype)) + tf.cast(bias, h.dtype)
+
+
+class SelfAttention2D(keras.layers.Layer):
+    """SAGAN's self-attention (Zhang et al. 2019) on [N, H, W, C] maps, as BigGAN/MVT use it.
+
+    theta (C/8), phi (C/8, 2x2 max-pooled), g (C/2, pooled), softmax over the
+    pooled positions, an output 1x1 conv back to C, all spectrally normalized,
+    and ``x + sigma * attention`` with a learned ``sigma`` that starts at 0.
+    H and W must be even.
+    """
+
+    def build(self, input_shape):
+        c = int(input_shape[-1])
+        if c < 8:
+            raise ValueError(f"SelfAttention2D: expected at least 8 channels, got {c}")
+        self.theta = SNConv(2, c // 8, 1, use_bias=False, name="theta")
+        self.phi = SNConv(2, c // 8, 1, use_bias=False, name="phi")
+        self.g = SNConv(2, c // 2, 1, use_bias=False, name="g")
+        self.out = SNConv(2, c, 1, use_bias=False, name="out")
+        self.sigma_gain = self.add_weight(name="sigma", shape=(), initializer="zeros")
+
+    def call(self, x, training=False):
+        shape = tf.shape(x)
+        n, h, w, c = shape[0], shape[1], shape[2], x.shape[-1]
+        theta = tf.reshape(self.theta(x, training=training), [n, h * w, c // 8])
+        pool = lambda t: tf.nn.max_pool2d(t, 2, 2, "VALID")  # noqa: E731
+        phi = tf.reshape(pool(self.phi(x, training=training)), [n, -1, c // 8])
+        g = tf.reshape(pool(self.g(x, training=training)), [n, -1, c // 2])
+        attn = tf.nn.softmax(tf.matmul(theta, phi, transpose_b=True), axis=-1)  # [N, HW, HW/4]
+        o = tf.reshape(tf.matmul(attn, g), [n, h, w, c // 2])
+        return x + tf.cast(self.sigma_gain, x.dtype) * self.out(o, training=training)
+
+
+def temporal_shift(x, frames: int, fold_div: int = 3) -> tf.Tensor:
+    """Lin et al.'s temporal shift (TSM) on per-frame maps ``x`` [B*T, H, W, C] (T = ``frames``).
+
+    With ``fold = C // fold_div``: channels ``[0, fold)`` of frame t take frame t+1's
+    (shifted back in time), channels ``[fold, 2 fold)`` take frame t-1's (shifted
+    forward), zeros where there is no neighbour (the last / first frame); the
+    rest are unchanged. Differentiable, no weights. As MVT's TSA blocks
+    (section 4.1.3, Figure 4b) and their code's ``shift(..., fold_div)``.
+    """
+    c = x.shape[-1]
+    fold = c // int(fold_div)
+    shape = tf.shape(x)
+    v = tf.reshape(x, tf.concat([[-1, frames], shape[1:]], 0))  # [B, T, H, W, C]
+    zeros = tf.zeros_like(v[:, :1, ..., :fold])
+    back = tf.concat([v[:, 1:, ..., :fold], zeros], axis=1)
+    forward = tf.concat([zeros, v[:, :-1, ..., fold:2 * fold]], axis=1)
+    out = tf.concat([back, forward, v[..., 2 * fold:]], axis=-1)
+    return tf.reshape(out, shape)

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from typing import ClassVar, Dict, List, Optional, Tuple
 
 import keras
@@ -566,27 +565,11 @@ class _TGANBase(gan.AdversarialModel):
     """What both stages share: uniform latents, seeded discriminator noise, SVC."""
 
     latent_distribution = "uniform"
-    _NOISE_DRAWS = 1 << 20  # draw ids of D's noise (the latents use 0..d_steps-1)
-
-    def __init__(self, config: TGANConfig, **kwargs):
-        super().__init__(config, **kwargs)
-        # The k-th discriminator call of a step draws noise k. Counted per thread:
-        # MirroredStrategy runs (and traces) each replica's step in its own thread.
-        object.__setattr__(self, "_noise_calls", threading.local())
-
-    @tf.autograph.experimental.do_not_convert
-    def train_step(self, data):
-        self._noise_calls.count = 0
-        return super().train_step(data)
-
     def _noise_seed(self, training):
         """The stateless seed of D's noise for this call: (config seed, step, call of the step)."""
         if not training or self.config.d_noise <= 0:
             return None
-        k = getattr(self._noise_calls, "count", 0)
-        self._noise_calls.count = k + 1
-        step = self.step if getattr(self, "g_optimizer", None) is not None else 0
-        return self.step_seed(step, self._NOISE_DRAWS + k)
+        return self.call_seed()
 
     # ............................................................ SVC (wgan_svc)
     def _discriminator_layers(self) -> list:

@@ -1,8 +1,9 @@
-"""Runs a few VGAN training steps under a given strategy and prints the final
-weights' fingerprint as JSON. Used by tests/zoo/test_gan.py in subprocesses,
-because logical devices and TF_CONFIG must be set before TensorFlow starts.
+"""Runs a few training steps of a tiny model (VGAN by default; ``mvt``: MVT-TSA with
+the motion constraint, labelled clips) under a given strategy and prints the final
+weights' fingerprint as JSON. Used by tests/zoo/test_gan.py and test_mvt.py in
+subprocesses, because logical devices and TF_CONFIG must be set before TensorFlow starts.
 
-    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps]
+    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt]
 """
 import json
 import os
@@ -17,6 +18,7 @@ import tensorflow as tf  # noqa: E402
 def main():
     mode, out = sys.argv[1], sys.argv[2]
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    model_name = sys.argv[4] if len(sys.argv) > 4 else "vgan"
     tf.config.experimental.enable_op_determinism()
     if mode == "mirrored2":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -32,12 +34,16 @@ def main():
     import zoo
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = zoo.build("vgan", preset="tiny", batch_size=4)
+        extra = {"motion_weight": 1.0} if model_name == "mvt" else {}
+        model = zoo.build(model_name, preset="tiny", batch_size=4, **extra)
         model.compile()
     cfg = model.config
     videos = tf.random.stateless_uniform([steps * cfg.batch_size, cfg.frames, cfg.size, cfg.size, 3],
                                          seed=[1, 2], minval=-1, maxval=1)
-    ds = tf.data.Dataset.from_tensor_slices({"video": videos}).batch(cfg.batch_size)
+    batch = {"video": videos}
+    if model_name == "mvt":  # labels 0, 1, 0, 2, ...: same-class pairs within and across replicas
+        batch["label"] = tf.constant([(i // 2) % 3 * (i % 2) for i in range(steps * cfg.batch_size)], tf.int32)
+    ds = tf.data.Dataset.from_tensor_slices(batch).batch(cfg.batch_size)
     if mode == "multi_worker":
         opts = tf.data.Options()
         opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -84,9 +84,9 @@ def test_to_uint8_edges():
 
 
 # ------------------------------------------------------------------ strategies
-def _worker(mode, out, env=None, steps=2):
+def _worker(mode, out, env=None, steps=2, model="vgan"):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
-    return subprocess.Popen([sys.executable, WORKER, mode, str(out), str(steps)], env=env, cwd=REPO,
+    return subprocess.Popen([sys.executable, WORKER, mode, str(out), str(steps), model], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -1,0 +1,286 @@
+"""MVT-GAN / MVT-TSA (Munoz et al. 2020) against the paper: the multivariate latent (4.1.1),
+the GRU sequence generator (4.1.2), the temporal shift (Figure 4b), spectral and
+conditional batch normalization, the two projection discriminators (4.2), the motion
+constraint (4.3), the presets of 6.2 and the served interpolations (6.4)."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import layers, mvt
+
+
+def _cfg(preset="tiny", **kw):
+    return zoo.resolve("mvt", preset, **kw)
+
+
+def _batch(cfg, n=None, seed=0):
+    n = n or cfg.batch_size
+    video = tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1],
+                                        minval=-1, maxval=1)
+    return {"video": video, "label": tf.constant(np.arange(n) % cfg.num_classes, tf.int32)}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return zoo.build("mvt", preset="tiny")
+
+
+# ------------------------------------------------------------------ layers
+def test_temporal_shift_moves_exactly_the_chosen_channels_by_one_frame():
+    b, t, h, w, c = 2, 5, 3, 3, 12
+    x = tf.random.stateless_normal([b, t, h, w, c], seed=[0, 1])
+    out = layers.temporal_shift(tf.reshape(x, [b * t, h, w, c]), t, fold_div=4).numpy().reshape(b, t, h, w, c)
+    x = x.numpy()
+    fold = c // 4  # 3 channels each way
+    np.testing.assert_array_equal(out[:, :-1, ..., :fold], x[:, 1:, ..., :fold])  # frame t takes t+1
+    np.testing.assert_array_equal(out[:, -1, ..., :fold], 0.0)  # nothing after the last frame
+    np.testing.assert_array_equal(out[:, 1:, ..., fold:2 * fold], x[:, :-1, ..., fold:2 * fold])  # t takes t-1
+    np.testing.assert_array_equal(out[:, 0, ..., fold:2 * fold], 0.0)  # nothing before the first
+    np.testing.assert_array_equal(out[..., 2 * fold:], x[..., 2 * fold:])  # the rest untouched
+    # videos of the batch never mix
+    y = layers.temporal_shift(tf.reshape(tf.concat([x[:1], 0 * x[1:]], 0), [b * t, h, w, c]), t, 4)
+    assert np.all(y.numpy().reshape(b, t, h, w, c)[1] == 0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.SNDense(7), lambda: layers.SNConv(2, 6, 3), lambda: layers.SNConv(3, 5, 4, strides=2),
+    lambda: layers.SNEmbedding(9, 6)])
+def test_spectral_normalization_keeps_the_largest_singular_value_near_one(make):
+    layer = make()
+    shape = {layers.SNDense: [2, 11], layers.SNEmbedding: [2]}.get(type(layer), None)
+    x = tf.zeros(shape) if shape else tf.zeros([1, 8, 8, 8, 4] if layer.rank == 3 else [1, 8, 8, 4])
+    layer(tf.cast(x, tf.int32) if isinstance(layer, layers.SNEmbedding) else x)
+    layer.kernel.assign(layer.kernel * 25.0)  # far from normalized
+    for _ in range(30):  # power iterations happen in training calls
+        layer.sigma(training=True)
+    w = layer.normalized_kernel().numpy().reshape(-1, layer.kernel.shape[-1])
+    assert np.linalg.svd(w, compute_uv=False)[0] == pytest.approx(1.0, abs=0.02)
+    # the gradient flows through sigma (torch's spectral_norm, not a stop-gradient rescale)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(layer.normalized_kernel())
+    assert np.all(np.isfinite(tape.gradient(y, layer.kernel).numpy()))
+    u = layer.sn_u.numpy().copy()
+    layer.sigma(training=False)
+    np.testing.assert_array_equal(layer.sn_u.numpy(), u)  # inference does not move u
+
+
+def test_conditional_batch_norm_depends_on_the_condition():
+    cbn = layers.ConditionalBatchNorm()
+    x = tf.random.stateless_normal([4, 5, 5, 8], seed=[1, 2])
+    a, b = tf.ones([4, 6]), -tf.ones([4, 6])
+    ya, yb = cbn(x, a), cbn(x, b)
+    assert float(tf.reduce_max(tf.abs(ya - yb))) > 1e-2
+    # per-example: changing one example's condition changes that example only
+    c = tf.concat([a[:1] * 3.0, a[1:]], 0)
+    yc = cbn(x, c)
+    assert float(tf.reduce_max(tf.abs(yc[0] - ya[0]))) > 1e-2
+    np.testing.assert_allclose(yc[1:].numpy(), ya[1:].numpy(), atol=1e-6)
+
+
+def test_the_generator_depends_on_the_label_through_conditional_bn(tiny):
+    z = tiny.sample_latent(3, 0)
+    v0 = tiny({"z": z, "label": tf.constant([0, 0, 0])})
+    v1 = tiny({"z": z, "label": tf.constant([0, 1, 2])})
+    np.testing.assert_allclose(v0[0].numpy(), v1[0].numpy(), atol=1e-6)
+    assert float(tf.reduce_max(tf.abs(v0[1:] - v1[1:]))) > 1e-4
+    # every residual block's batch norms are conditional (on Z_F = [z_gru, e(y)])
+    blocks = tiny.frame_generator.blocks_
+    assert all(isinstance(bl.cbn1, layers.ConditionalBatchNorm) and isinstance(bl.cbn2, layers.ConditionalBatchNorm)
+               for bl in blocks)
+    with pytest.raises(ValueError, match="'label'"):
+        tiny.generate(z)
+
+
+# --------------------------------------------------------------- generator
+def test_multivariate_latent_and_the_sequence_generator():
+    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16,
+               batch_size=2)
+    assert cfg.latent_dims == (20, 20, 80) and cfg.latent_dim == 120 and cfg.latent_sigmas == (0.5, 1.0, 2.0)
+    seq = mvt.SequenceGenerator(cfg)
+    z = tf.random.stateless_normal([4000, 120], seed=[3, 4])
+    zabc = seq.multivariate(z).numpy()
+    stds = [zabc[:, :20].std(), zabc[:, 20:40].std(), zabc[:, 40:].std()]
+    np.testing.assert_allclose(stds, [0.5, 1.0, 2.0], rtol=0.03)
+    codes = seq(z[:3])
+    assert tuple(codes.shape) == (3, 16, 120)  # [B, T, d]
+    assert len(seq.cell.weights) and seq.cell.units == 16
+    # the recurrence: each frame's code differs from the previous
+    assert float(tf.reduce_min(tf.reduce_mean(tf.abs(codes[:, 1:] - codes[:, :-1]), axis=[0, 2]))) > 1e-4
+    assert _cfg("mvt").latent_sigmas == (1.0, 1.0, 1.0)
+
+
+def test_paper_image_generator_blocks_and_discriminator_shapes():
+    for preset, size, s in (("mvt", 96, 3), ("mvt_tsa", 128, 4)):
+        cfg = _cfg(preset)
+        assert (cfg.size, cfg.first_size, cfg.blocks, cfg.frames) == (size, s, 5, 16)
+    cfg = _cfg("mvt_tsa", size=64, first_size=2, g_width=2, d_width=4, video_d_width=2, gru_units=8,
+               latent_dims=(2, 2, 4), embedding_dim=4)
+    g = mvt.ImageGenerator(cfg)
+    assert g.widths == [32, 16, 8, 4, 2]  # 16w 8w 4w 2w w
+    assert [bl.temporal for bl in g.blocks_] == [True, True, False, False, False]  # TSA: the first two
+    assert g.attention_after == 2  # a quarter of the output size
+    video = g(tf.zeros([2, 16, 8 + 4]))
+    assert tuple(video.shape) == (2, 16, 64, 64, 3)
+    assert float(tf.reduce_max(tf.abs(video))) <= 1.0
+    d = mvt.ImageDiscriminator(cfg)
+    assert tuple(d(tf.zeros([3, 64, 64, 3]), tf.zeros([3], tf.int32)).shape) == (3, 1)
+    assert tuple(d.features(tf.zeros([3, 64, 64, 3])).shape) == (3, 4 * 16)
+    for factorized in (True, False):
+        vd = mvt.VideoDiscriminator(zoo.resolve("mvt", "tiny", video_d_factorized=factorized))
+        assert tuple(vd(tf.zeros([2, 8, 16, 16, 3]), tf.zeros([2], tf.int32)).shape) == (2, 1)
+        assert tuple(vd.features(tf.zeros([2, 8, 16, 16, 3])).shape) == (2, 8 * 4)
+    hyper = _cfg("paper")
+    assert (hyper.g_learning_rate, hyper.d_learning_rate, hyper.beta1, hyper.beta2, hyper.loss) == \
+        (5e-5, 2e-4, 0.0, 0.9, "hinge")
+    assert (hyper.embedding_dim, hyper.gru_units, hyper.image_frames, hyper.temporal_blocks) == (120, 2048, 8, 2)
+
+
+def test_projection_discriminator_uses_the_label():
+    cfg = _cfg()
+    d = mvt.ImageDiscriminator(cfg)
+    x = tf.random.stateless_uniform([2, 16, 16, 3], seed=[5, 6], minval=-1, maxval=1)
+    a = d(x, tf.constant([0, 0]))
+    b = d(x, tf.constant([0, 3]))
+    assert float(a[0, 0]) == pytest.approx(float(b[0, 0]), abs=1e-6) and abs(float(a[1, 0] - b[1, 0])) > 1e-6
+
+
+def test_the_image_discriminator_sees_only_n_frames(tiny):
+    cfg = tiny.config
+    data = _batch(cfg, 3)
+    for training in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(data["video"])
+            if training:
+                tiny._seed_calls.count = 0
+                idx = tiny.frame_indices(3, training=True)
+                tiny._seed_calls.count = 0  # discriminate() draws the same frames
+            else:
+                idx = tiny.frame_indices(3)
+            logits = tiny.discriminate(data["video"], data, training=training)
+            image = tf.reduce_sum(logits["image"])
+        assert tuple(logits["image"].shape) == (3, cfg.image_frames) and tuple(logits["video"].shape) == (3, 1)
+        grad = tape.gradient(image, data["video"]).numpy()
+        touched = np.abs(grad).reshape(3, cfg.frames, -1).sum(-1) > 0
+        for b in range(3):
+            assert set(np.flatnonzero(touched[b])) == set(idx.numpy()[b].tolist())
+        assert touched.sum() <= 3 * cfg.image_frames < 3 * cfg.frames
+
+
+# ---------------------------------------------------------------- motion (4.3)
+def _translating(shift_x, shift_y, frames=4, size=32):
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    video = [np.sin(2 * np.pi * (xx - shift_x * t) / 16.0) * np.cos(2 * np.pi * (yy - shift_y * t) / 20.0)
+             for t in range(frames)]
+    return np.stack(video)[None, ..., None].repeat(3, axis=-1) * 0.8
+
+
+def test_lucas_kanade_recovers_a_translation():
+    flow = mvt.LucasKanadeFlow(window=7)(tf.constant(_translating(0.8, -0.5))).numpy()
+    assert flow.shape == (1, 3, 32, 32, 2)
+    inner = flow[:, :, 6:-6, 6:-6]
+    np.testing.assert_allclose(np.median(inner[..., 0]), 0.8, atol=0.15)
+    np.testing.assert_allclose(np.median(inner[..., 1]), -0.5, atol=0.15)
+    pooled = mvt.LucasKanadeFlow(window=3, downsample=2)(tf.constant(_translating(1.6, 0.0))).numpy()
+    assert pooled.shape == (1, 3, 16, 16, 2)
+    np.testing.assert_allclose(np.median(pooled[:, :, 3:-3, 3:-3, 0]), 1.6, atol=0.3)
+    # differentiable with respect to the video
+    video = tf.Variable(_translating(0.8, 0.0))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(mvt.LucasKanadeFlow()(video) ** 2)
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(y, video)))) > 0
+
+
+def test_motion_constraint_is_equation_6():
+    cfg = _cfg(motion_weight=2.0)
+    model = mvt.MVT(cfg)
+    data = {"video": tf.constant(np.concatenate([_translating(0.8, 0.0, cfg.frames, 16),
+                                                 _translating(-0.8, 0.0, cfg.frames, 16)])),
+            "label": tf.constant([3, 5])}
+    # a generated batch moving as its class's real clip: L_M = 1, no penalty
+    same = model.generator_loss_terms(data, {"video": data["video"], "label": data["label"]}, None)["motion"]
+    np.testing.assert_allclose(same.numpy(), [0.0, 0.0], atol=1e-5)
+    # moving the opposite way: cosine -1, alpha (1 - (-1)) = 4 on average
+    swapped = {"video": tf.reverse(data["video"], [0]), "label": data["label"]}
+    np.testing.assert_allclose(float(tf.reduce_mean(model.generator_loss_terms(data, swapped, None)["motion"])),
+                               4.0, rtol=0.05)
+    # only pairs of the same class count; none: no term
+    other = {"video": data["video"], "label": tf.constant([0, 1])}
+    np.testing.assert_array_equal(model.generator_loss_terms(data, other, None)["motion"].numpy(), [0.0, 0.0])
+    # equation 5 by hand on random flows
+    f, r = np.random.default_rng(0).normal(size=(2, 4, 10))
+    fl, rl = np.array([0, 1, 1, 2]), np.array([1, 1, 0, 3])
+    sim, mask = mvt.motion_similarity(f, r, fl, rl)
+    cos = (f / np.linalg.norm(f, axis=1, keepdims=True)) @ (r / np.linalg.norm(r, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(sim.numpy(), cos, atol=1e-5)
+    np.testing.assert_array_equal(mask.numpy(), fl[:, None] == rl[None, :])
+    assert _cfg("mvt").motion_weight == 0 and _cfg("mvt_mc").motion_weight == 1.0
+
+
+# ------------------------------------------------------------- the presets
+@pytest.mark.parametrize("preset", ["mvt", "mvt_mc", "mvt_var", "mvt_tsa"])
+def test_the_four_configurations_build_and_train_a_step(preset):
+    """Section 6.2's configurations with their distinguishing settings, shrunk to 16x16."""
+    paper = _cfg(preset)
+    cfg = _cfg(preset, num_classes=4, size=16, first_size=4, frames=8, latent_dims=(2, 2, 4), embedding_dim=4,
+               gru_units=8, g_width=4, d_width=4, video_d_width=4, image_frames=2, batch_size=2, d_steps=1,
+               temporal_blocks=min(paper.temporal_blocks, 2))
+    assert (cfg.latent_sigmas, cfg.motion_weight) == (paper.latent_sigmas, paper.motion_weight)
+    model = mvt.MVT(cfg)
+    assert [bl.temporal for bl in model.frame_generator.blocks_] == [preset == "mvt_tsa"] * 2
+    model.compile()
+    before = [v.numpy().copy() for v in model.generator_variables]
+    logs = model.train_step(_batch(cfg, 2))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert ("motion" in logs and float(logs["motion"]) > 0) == (preset == "mvt_mc")
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.generator_variables))
+    assert int(model.step) == 1
+
+
+def test_config_errors_name_what_was_expected():
+    with pytest.raises(ValueError, match="first_size"):
+        _cfg(size=40)
+    with pytest.raises(ValueError, match="latent_dims"):
+        _cfg(latent_sigmas=(1.0, 2.0))
+    with pytest.raises(ValueError, match="image_frames"):
+        _cfg(image_frames=9)
+    with pytest.raises(ValueError, match="fake_labels"):
+        _cfg(fake_labels="real")
+
+
+# ----------------------------------------------------------------- serving
+def test_signatures_and_interpolations(tiny):
+    sigs = tiny.signatures()
+    assert set(sigs) == {"serving_default", "class_interpolation", "intra_class_interpolation"}
+    z = tiny.sample_latent(2, 1)
+    z2 = tiny.sample_latent(2, 2)
+    base = sigs["serving_default"].fn(z=z, label=tf.constant([1, 4]))["video"]
+    assert base.dtype == tf.uint8 and tuple(base.shape) == (2, 8, 16, 16, 3)
+    ci = sigs["class_interpolation"].fn
+    zero, one = tf.zeros([2]), tf.ones([2])
+    np.testing.assert_array_equal(ci(z=z, label_a=tf.constant([1, 4]), label_b=tf.constant([0, 0]),
+                                     alpha=zero)["video"].numpy(), base.numpy())
+    np.testing.assert_array_equal(ci(z=z, label_a=tf.constant([0, 0]), label_b=tf.constant([1, 4]),
+                                     alpha=one)["video"].numpy(), base.numpy())
+    half = ci(z=z, label_a=tf.constant([1, 4]), label_b=tf.constant([0, 0]), alpha=0.5 * one)["video"]
+    assert not np.array_equal(half.numpy(), base.numpy())
+    ii = sigs["intra_class_interpolation"].fn
+    np.testing.assert_array_equal(ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=zero)["video"].numpy(),
+                                  base.numpy())
+    other = sigs["serving_default"].fn(z=z2, label=tf.constant([1, 4]))["video"]
+    np.testing.assert_array_equal(ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=one)["video"].numpy(),
+                                  other.numpy())
+    assert tiny.sample_inputs(12, 0)["label"].numpy().tolist() == [i % 10 for i in range(12)]
+
+
+@pytest.mark.slow
+def test_mirrored_two_replicas_equal_one_device_with_the_motion_constraint(tmp_path):
+    """The motion term pairs each generated clip with the real clips of its class in the
+    *global* batch (gathered across replicas), so two replicas train like one device."""
+    from test_gan import _finish, _max_diff, _weights, _worker  # tests/zoo is on sys.path (rootdir-less tests)
+    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
+    procs = [_worker("default", one, model="mvt"), _worker("mirrored2", two, model="mvt")]
+    infos = [_finish(p) for p in procs]
+    assert [i["replicas"] for i in infos] == [1, 2]
+    assert all(v[-1] > 0 for i in infos for k, v in i["losses"].items() if k == "motion")
+    assert _max_diff(_weights(two), _weights(one)) < 1e-5
