@@ -48,7 +48,7 @@ def test_cli_export_generate_and_evaluate(tmp_path, run_commands, c3d_hub):
     assert module.trainable_variables and export.read_metadata(module)["num_classes"] == 10
 
     report = evaluate_cli.evaluate(str(serving / "mvt" / "1"), "synthetic_actions", ["s3", "is_c3d"],
-                                   c3d=c3d_hub, num_samples=40, batch_size=8, classifier_steps=100, splits=2)
+                                   c3d=c3d_hub, num_samples=40, batch_size=8, classifier_steps=40, splits=2)
     assert np.isfinite(report["metrics"]["s3"]["value"]) and report["metrics"]["is_c3d"]["value"] >= 1.0
 
 
@@ -83,15 +83,12 @@ def test_flow_estimator_from_a_hub_module(tmp_path):
 def test_trainer_takes_the_classes_of_a_folder(tmp_path):
     for name in ("Walk", "Run"):
         os.makedirs(tmp_path / "videos" / name)
-        for i in range(2):
-            clip = (np.random.default_rng(i).uniform(0, 255, (10, 20, 20, 3))).astype(np.uint8)
-            data.write_video(str(tmp_path / "videos" / name / f"{name}_{i}.mp4"), clip)
+        clip = (np.random.default_rng(0).uniform(0, 255, (10, 20, 20, 3))).astype(np.uint8)
+        data.write_video(str(tmp_path / "videos" / name / f"{name}_0.mp4"), clip)
     options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder",
                                 data_dir=str(tmp_path / "videos"), steps=1, verbose=0)
     from trainers.mvt import MVTTrainer
-    trainer = MVTTrainer("tiny", {}, options)
+    trainer = MVTTrainer("tiny", {}, options)  # training itself: test_cli_export_generate_and_evaluate
     assert (trainer.cfg.num_classes, trainer.cfg.class_names) == (2, ("Run", "Walk"))
-    trainer.run()
-    assert int(trainer.model.step) == 1
     with pytest.raises(ValueError, match="--num_classes=5"):
         MVTTrainer("tiny", {"num_classes": 5}, options)
