@@ -27,10 +27,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def emit(**line):
-    print(json.dumps(line, sort_keys=True), flush=True)
+from timing import emit  # noqa: E402
 
 
 def _values(report):

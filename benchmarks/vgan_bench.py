@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,20 +37,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def _peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB on Linux
-
-
-def _median_time(fn, reps: int) -> float:
-    fn()  # warm-up (tracing, oneDNN primitive creation)
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from timing import median_seconds, peak_rss_gib  # noqa: E402
 
 
 # ------------------------------------------------------------------ FLOPs
@@ -94,13 +82,13 @@ def run_gemm(args) -> dict:
     a = tf.random.normal([n, n])
     b = tf.random.normal([n, n])
     mm = tf.function(lambda: tf.matmul(a, b))
-    t_mm = _median_time(lambda: mm().numpy(), 5)
+    t_mm = median_seconds(lambda: mm().numpy(), 5)
     # 1x1 convolution as the same-size GEMM: [1, H, W, n] x [1, 1, n, n], H*W = n
     side = int(n ** 0.5)
     x = tf.random.normal([1, side, n // side, n])
     w = tf.random.normal([1, 1, n, n])
     conv = tf.function(lambda: tf.nn.conv2d(x, w, 1, "VALID"))
-    t_conv = _median_time(lambda: conv().numpy(), 5)
+    t_conv = median_seconds(lambda: conv().numpy(), 5)
     flops = 2.0 * n ** 3
     mm_g, conv_g = flops / t_mm / 1e9, 2.0 * side * (n // side) * n * n / t_conv / 1e9
     return {"bench": "gemm", "n": n, "matmul_gflops": round(mm_g, 1), "conv1x1_gflops": round(conv_g, 1),
@@ -131,7 +119,7 @@ def run_train(args, batch: int) -> dict:
            "batch": batch, "steps_timed": len(times), "sec_per_step": round(sec, 3),
            "first_step_sec": round(first, 1), "gflop_per_step": round(flops / 1e9, 1),
            "achieved_gflops": round(flops / sec / 1e9, 1), "videos_per_sec": round(batch / sec, 2),
-           "peak_rss_gib": round(_peak_rss_gib(), 2)}
+           "peak_rss_gib": peak_rss_gib()}
 
 
 def run_generate(args, batch: int) -> dict:
@@ -166,7 +154,7 @@ def run_generate(args, batch: int) -> dict:
             "batch": batch, "keras_tf_function_videos_per_sec": rate(t_keras),
             "keras_eager_videos_per_sec": rate(t_eager), "saved_model_call_videos_per_sec": rate(t_hub),
             "saved_model_serving_default_videos_per_sec": rate(t_sig),
-            "export_vs_keras": round(t_keras / min(t_hub, t_sig), 3), "peak_rss_gib": round(_peak_rss_gib(), 2)}
+            "export_vs_keras": round(t_keras / min(t_hub, t_sig), 3), "peak_rss_gib": peak_rss_gib()}
 
 
 def _child(args, what: str) -> dict:

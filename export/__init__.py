@@ -12,8 +12,8 @@ Public API::
     export_hub_module(model, out_dir)         any zoo model (e.g. a classifier) as a hub module
     export_image_features(layer, image_shape, out_dir) / load_image_features(handle, trainable=True)
                                               TGAN's D1' (images -> feature maps) as a hub module / Keras layer
-    export_flow_estimator(pair_flow, frame_shape, out_dir) / load_flow_estimator(handle)
-                                              MVT's optical flow (zoo.optical_flow/1) as a hub module / callable
+    export_flow_estimator(pair_flow, frame_shape, out_dir, trainable_variables=())
+    load_flow_estimator(handle)               MVT's optical flow (zoo.optical_flow/1) as a hub module / callable
     load_video_classifier(handle_or_path)     a classifier export -> zoo.metrics.FeatureNetwork
     load_i3d(handle=zoo.metrics.I3D_HANDLE)   the reference FVD network -> zoo.metrics.FeatureNetwork
     read_metadata(loaded) -> dict             the metadata() constants of a loaded export

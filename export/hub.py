@@ -385,15 +385,15 @@ def export_reusable_module(model, out_dir: str, extra_files=None) -> str:
 
 
 # ---------------------------------------------------------------- optical flow (MVT's motion constraint)
-def export_flow_estimator(pair_flow, frame_shape, out_dir: str) -> str:
+def export_flow_estimator(pair_flow, frame_shape, out_dir: str, trainable_variables=()) -> str:
     """Writes a pairwise optical-flow estimator as a TF Hub module implementing
     ``FLOW_INTERFACE`` in ``out_dir`` (atomic; a non-empty ``out_dir`` is refused):
     ``__call__(pair)`` with ``pair`` float32 [N, 2, H, W, C] in [-1, 1] (first, second
     frame) -> flow float32 [N, h, w, 2] (x then y, pixels), ``serving_default``
-    (``pair`` -> ``flow``), ``variables`` / ``trainable_variables`` (a network's
-    weights; none for zoo.mvt.LucasKanadeFlow) and ``metadata()``. ``pair_flow(first,
-    second)`` is the estimator (e.g. ``zoo.mvt.LucasKanadeFlow(...).pairs``, or a
-    wrapped PWC-Net); ``frame_shape`` is (H, W, C), which may hold ``None``."""
+    (``pair`` -> ``flow``), ``variables`` / ``trainable_variables`` and ``metadata()``.
+    ``pair_flow(first, second)`` is the estimator (e.g. ``zoo.mvt.LucasKanadeFlow(...).pairs``,
+    or a wrapped PWC-Net, whose weights fine-tuning may change go in
+    ``trainable_variables``); ``frame_shape`` is (H, W, C), which may hold ``None``."""
     out_dir = sm.check_new_module_dir(out_dir)
     shape = tuple(None if d is None else int(d) for d in frame_shape)
     spec = tf.TensorSpec((None, 2) + shape, tf.float32, name="pair")
@@ -405,9 +405,7 @@ def export_flow_estimator(pair_flow, frame_shape, out_dir: str) -> str:
         fn=lambda pair: {"flow": flow(pair)}, inputs={"pair": spec},
         doc="pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)"))
     meta = {"interface": FLOW_INTERFACE, "frame_shape": [-1 if d is None else d for d in shape]}
-    variables = list(getattr(pair_flow, "trainable_variables", []) or
-                     getattr(getattr(pair_flow, "__self__", None), "trainable_variables", []) or [])
-    module = sm.ExportedModule(call=flow, call_spec=spec, trainable=variables, metadata=meta,
+    module = sm.ExportedModule(call=flow, call_spec=spec, trainable=list(trainable_variables), metadata=meta,
                                extra_functions=[serving], name="optical_flow")
     with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
         sm.save_module(module, tmp, {"serving_default": serving})

@@ -253,8 +253,7 @@ class SNDense(_SpectralNormalized):
         self._add_spectral_vector(self.units)
 
     def call(self, x, training=False):
-        y = tf.matmul(x, tf.cast(self.normalized_kernel(training), x.dtype)) if x.shape.rank == 2 else \
-            tf.tensordot(x, tf.cast(self.normalized_kernel(training), x.dtype), 1)
+        y = tf.tensordot(x, tf.cast(self.normalized_kernel(training), x.dtype), 1)
         return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
 
     def compute_output_shape(self, input_shape):

@@ -481,8 +481,12 @@ def motion_similarity(fake_flows, real_flows, fake_labels, real_labels) -> Tuple
     r = tf.reshape(tf.cast(real_flows, tf.float32), [tf.shape(real_flows)[0], -1])
     f = f / (tf.norm(f, axis=1, keepdims=True) + 1e-8)
     r = r / (tf.norm(r, axis=1, keepdims=True) + 1e-8)
-    mask = tf.cast(tf.equal(tf.reshape(fake_labels, [-1, 1]), tf.reshape(real_labels, [1, -1])), tf.float32)
-    return tf.matmul(f, r, transpose_b=True), mask
+    return tf.matmul(f, r, transpose_b=True), same_class(fake_labels, real_labels)
+
+
+def same_class(fake_labels, real_labels) -> tf.Tensor:
+    """Eq. 5's pairs: 1.0 where fake i and real j have the same label, [B_f, B_r]."""
+    return tf.cast(tf.equal(tf.reshape(fake_labels, [-1, 1]), tf.reshape(real_labels, [1, -1])), tf.float32)
 
 
 # ---------------------------------------------------------------------------
@@ -511,7 +515,6 @@ class MVT(gan.AdversarialModel):
         flow = flow_estimator or LucasKanadeFlow(cfg.flow_window, cfg.flow_downsample)
         object.__setattr__(self, "flow", flow)  # a component, not a tracked part of the model
         # Build every weight now.
-        self.class_embedding.build(None)
         video = self.generate(self.sample_inputs(1, 0))["video"]
         labels = tf.zeros([1], tf.int32)
         self.image_discriminator(video[:, 0], labels)
@@ -527,14 +530,6 @@ class MVT(gan.AdversarialModel):
     @property
     def discriminator_variables(self):
         return self.image_discriminator.trainable_variables + self.video_discriminator.trainable_variables
-
-    @property
-    def generator(self):
-        return self.frame_generator
-
-    @property
-    def discriminator(self):
-        return self.image_discriminator
 
     # .................................................................. latents
     def sample_inputs(self, batch_size, seed):
@@ -641,7 +636,7 @@ class MVT(gan.AdversarialModel):
             real_labels = ctx.all_gather(real_labels, axis=0)
             all_fake_labels = ctx.all_gather(fake_labels, axis=0)
         sim, mask = motion_similarity(fake_flow, real_flow, fake_labels, real_labels)
-        pairs = tf.reduce_sum(tf.cast(tf.equal(all_fake_labels[:, None], real_labels[None, :]), tf.float32))
+        pairs = tf.reduce_sum(same_class(all_fake_labels, real_labels))
         global_batch = tf.cast(tf.shape(fake_flow)[0] * n, tf.float32)
         per_fake = tf.reduce_sum(mask * (1.0 - sim), axis=1)
         return {"motion": alpha * tf.math.divide_no_nan(global_batch * per_fake, pairs)}
