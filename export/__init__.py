@@ -9,6 +9,8 @@ Public API::
     load(handle_or_path)                      hub.load of any zoo export
     load_image_generator(handle_or_path, expected_latent_dim=None, trainable=True)
         -> ImageGeneratorLayer (a Keras 3 layer)
+    load_keras_image_generator(handle_or_path) -> zoo.gan.ImageGenerator
+                                              the module's Sequential generator rebuilt (STGAN inflates it)
     export_hub_module(model, out_dir)         any zoo model (e.g. a classifier) as a hub module
     export_image_features(layer, image_shape, out_dir) / load_image_features(handle, trainable=True)
                                               TGAN's D1' (images -> feature maps) as a hub module / Keras layer
@@ -26,7 +28,8 @@ trained run (see ``export/__main__.py``); ``export.runs`` reads run folders.
 from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, FLOW_INTERFACE, INTERFACE, ImageFeaturesLayer,
                         ImageGeneratorLayer, batch_norm_parameters, export_flow_estimator, export_hub_module,
                         export_image_features, export_image_generator, load, load_flow_estimator, load_i3d,
-                        load_image_features, load_image_generator, load_video_classifier)
+                        load_image_features, load_image_generator, load_keras_image_generator,
+                        load_video_classifier)
 from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, existing_versions,
                                 export_saved_model, models_config_text, next_version, read_metadata,
                                 run_signature, validate_inputs, write_models_config)
@@ -36,6 +39,6 @@ __all__ = [
     "ImageFeaturesLayer", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer", "batch_norm_parameters",
     "existing_versions", "export_flow_estimator", "export_hub_module", "export_image_features",
     "export_image_generator", "export_saved_model", "load", "load_flow_estimator", "load_i3d",
-    "load_image_features", "load_image_generator", "load_video_classifier", "models_config_text",
-    "next_version", "read_metadata", "run_signature", "validate_inputs", "write_models_config",
+    "load_image_features", "load_image_generator", "load_keras_image_generator", "load_video_classifier",
+    "models_config_text", "next_version", "read_metadata", "run_signature", "validate_inputs", "write_models_config",
 ]

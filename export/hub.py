@@ -58,6 +58,8 @@ logging.getLogger("absl").addFilter(_QuietCustomGradientWarnings())
 
 #: Name and version of the image-generator interface (``metadata()["interface"]``).
 INTERFACE = "zoo.image_generator/1"
+#: Optional metadata key of an image-generator module: the generator's Keras JSON (a Sequential).
+ARCHITECTURE_KEY = "keras_architecture"
 #: The image-features interface: D1' of TGAN (images -> per-frame feature maps).
 FEATURES_INTERFACE = "zoo.image_features/1"
 #: MVT's motion constraint: a pairwise optical-flow estimator (see export_flow_estimator).
@@ -110,12 +112,18 @@ def load_generator(handle_or_path: str):
 # ---------------------------------------------------------------- export
 def image_generator_metadata(image_generator: ImageGenerator) -> Dict[str, Any]:
     """The interface metadata of ``image_generator`` (what ``metadata()`` returns)."""
-    return {
+    meta = {
         "interface": INTERFACE,
         "latent_dim": int(image_generator.latent_dim),
         "latent_distribution": str(image_generator.latent_distribution),
         "image_shape": [int(d) for d in image_generator.image_shape],
     }
+    if isinstance(image_generator.model, keras.Sequential):
+        # The layer chain, so that a consumer can rebuild the network as Keras layers
+        # (STGAN inflates it to 3D: load_keras_image_generator). Subclassed generators
+        # have no serializable layer order and leave it out.
+        meta[ARCHITECTURE_KEY] = image_generator.model.to_json()
+    return meta
 
 
 def _as_image_generator(source) -> ImageGenerator:
@@ -361,6 +369,45 @@ def load_image_generator(handle_or_path: str, expected_latent_dim: Optional[int]
                                trainable=trainable, name=name)
 
 
+def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
+    """An image-generator module rebuilt as the Keras network it was exported from:
+    a ``zoo.gan.ImageGenerator`` whose ``model`` is a fresh ``keras.Sequential`` (from the
+    module's ``keras_architecture`` metadata) holding copies of the module's weights.
+
+    What needs the layers themselves, not just a callable, uses it: STGAN inflates them
+    to 3D. ``ValueError`` naming the handle when the module is not an image generator,
+    carries no architecture (its generator was a subclassed model), or its weights do
+    not fit the architecture."""
+    handle = os.fspath(handle_or_path)
+    module = load(handle)
+    meta = interface_metadata(module, handle, INTERFACE)
+    if ARCHITECTURE_KEY not in meta:
+        raise ValueError(f"{handle!r} is an image-generator module without its Keras architecture (metadata "
+                         f"{ARCHITECTURE_KEY!r}): its generator was not a keras.Sequential, so its layers cannot be "
+                         "rebuilt; expected a module written by export_image_generator from a Sequential generator")
+    model = keras.models.model_from_json(meta[ARCHITECTURE_KEY])
+    # Matched by "<layer>/<variable>": layer names are unique within a Sequential, and the
+    # saved paths carry the prefixes of whatever model held the generator at export time.
+    def key(path):
+        return "/".join(path.split("/")[-2:])
+    saved = {key(_variable_name(v)): v for v in module.variables}
+    missing, mismatched = [], []
+    for w in model.weights:
+        v = saved.pop(key(w.path), None)
+        if v is None:
+            missing.append(w.path)
+        elif tuple(v.shape) != tuple(w.shape):
+            mismatched.append(f"{w.path} {tuple(v.shape)} vs {tuple(w.shape)}")
+        else:
+            w.assign(v)
+    if missing or mismatched or saved:
+        raise ValueError(f"{handle!r}: the module's weights do not fit its architecture: missing {missing}, "
+                         f"shape mismatches {mismatched}, unused {sorted(saved)}")
+    return ImageGenerator(model=model, latent_dim=int(meta["latent_dim"]),
+                          latent_distribution=str(meta["latent_distribution"]),
+                          image_shape=tuple(int(d) for d in meta["image_shape"]))
+
+
 # ---------------------------------------------------------------- any zoo model as a hub module
 def export_hub_module(model, out_dir: str, extra_files=None) -> str:
     """Writes ``model``'s export (the same module as a serving version: signatures,
@@ -452,7 +499,6 @@ def load_video_classifier(handle_or_path: str):
         raise ValueError(f"{handle!r} is not a zoo video classifier export (expected metadata "
                          f"'classifier_arch', written by `python -m trainers.classifier`); got "
                          f"{meta.get('model_name') or 'no zoo metadata'}")
-    signature = module.signatures["serving_default"]
     frames, size, _, channels = (int(d) for d in meta["input_shape"])
     outputs = tuple(o for o in json.loads(meta["outputs_json"]) if o != "probabilities")
     info = {"handle": handle, "arch": meta["classifier_arch"], "num_classes": int(meta["num_classes"]),
@@ -462,7 +508,12 @@ def load_video_classifier(handle_or_path: str):
     if _is_local(handle) and tf.io.gfile.exists(report):
         with tf.io.gfile.GFile(report) as f:
             info["report"] = json.load(f)
-    return metrics.FeatureNetwork(name=meta["classifier_arch"], fn=lambda v: signature(video=v), size=size,
+    def call(video):
+        # Through ``module`` (not the bare signature), so that its variables outlive this
+        # function: a tf.function tracing the network (STGAN's AM) would find them deleted.
+        return module.signatures["serving_default"](video=video)
+
+    return metrics.FeatureNetwork(name=meta["classifier_arch"], fn=call, size=size,
                                   frames=frames, channels=channels, outputs=outputs, info=info)
 
 

@@ -11,7 +11,8 @@ and a grid of all of them (``grid.gif``):
   ``--num_videos`` rows, a pure function of ``--seed``. A sequence of latents
   (``z`` of shape [batch, N, K], TGAN's ``long_video``) is a Gaussian random walk
   z^{n+1} ~ N(z^n, sigma^2 I) (TGAN eq. 3) with ``--walk_sigma`` (default: the
-  model config's ``long_sigma``). A ``label`` input takes ``--label`` (default: video
+  model config's ``long_sigma``); for a model without ``long_sigma`` and no
+  ``--walk_sigma`` (STGAN's code per frame) every step is an independent draw. A ``label`` input takes ``--label`` (default: video
   i gets class i % num_classes).
 - Interpolations (a signature with an ``alpha`` input, MVT's ``class_interpolation``
   and ``intra_class_interpolation``, section 6.4): the ``--num_videos`` videos are one
@@ -78,8 +79,9 @@ def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, l
             if shape[1] is None:
                 raise ValueError(f"signature input z {shape}: expected a fixed number of segments")
             sigma = walk_sigma if walk_sigma is not None else config.get("long_sigma")
-            if sigma is None:
-                raise ValueError("a latent sequence needs --walk_sigma (the config has no long_sigma)")
+            if sigma is None:  # a code per frame drawn independently (STGAN, section 5.1)
+                inputs[name] = draw_latent(meta["latent_distribution"], [num, shape[1], shape[2]], [seed, 0])
+                continue
             start = draw_latent(meta["latent_distribution"], [num, 1, shape[2]], [seed, 0])
             steps = tf.random.stateless_normal([num, shape[1] - 1, shape[2]], seed=[seed, 1]) * float(sigma)
             inputs[name] = tf.cumsum(tf.concat([start, steps], axis=1), axis=1)

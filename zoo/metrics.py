@@ -58,6 +58,7 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_features",
     "inception_score",
+    "inception_contributions",
     "kernel_distance",
     "nearest_neighbours",
     "memorization",
@@ -262,6 +263,46 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _probabilities(predictions, from_logits: bool) -> np.ndarray:
+    """[N, K] class probabilities in float64 (checked, rows renormalised), or softmax of logits."""
+    p = _as_float64(predictions, "predictions")
+    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
+        raise ValueError(f"predictions: expected a 2-D array [N, K] with N >= 1 and K >= 1, "
+                         f"got shape {_shape(p)}")
+    _check_finite(p, "predictions")
+    if from_logits:
+        p = _softmax(p)
+    else:
+        if p.min() < 0.0:
+            raise ValueError(f"predictions: expected probabilities >= 0 (or from_logits=True), got "
+                             f"{int(np.count_nonzero(p < 0))} negative entries (min {p.min()!r})")
+        sums = p.sum(axis=1)
+        off = np.abs(sums - 1.0) > 1e-3
+        if off.any():
+            worst = sums[np.argmax(np.abs(sums - 1.0))]
+            raise ValueError(f"predictions: expected rows summing to 1 within 1e-3 (or "
+                             f"from_logits=True), got {int(off.sum())} rows that do not "
+                             f"(e.g. a row summing to {worst!r})")
+        p = p / sums[:, None]
+    return p
+
+
+def _kl_to_marginal(p: np.ndarray) -> np.ndarray:
+    """KL(p(y|x_i) || p(y)) of every row, p(y) the rows' mean; 0 log 0 = 0."""
+    tiny = np.finfo(np.float64).tiny
+    py = p.mean(axis=0, keepdims=True)
+    terms = np.where(p > 0.0, p * (np.log(np.maximum(p, tiny)) - np.log(np.maximum(py, tiny))), 0.0)
+    return np.sum(terms, axis=1)
+
+
+def inception_contributions(predictions, from_logits: bool = False) -> np.ndarray:
+    """Each sample's share of the Inception Score: KL(p(y|x_i) || p(y)) over all N rows
+    (log IS = their mean with one split). STGAN (section 5.3.1) keeps the generated clips
+    that "contributed to a high score" for data augmentation. Args as
+    :func:`inception_score`; returns float64 [N]."""
+    return _kl_to_marginal(_probabilities(predictions, from_logits))
+
+
 def inception_score(predictions, splits: int = 10, from_logits: bool = False) -> Tuple[float, float]:
     """Inception score: exp(E_x KL(p(y|x) || p(y))), mean and std over splits.
 
@@ -286,35 +327,9 @@ def inception_score(predictions, splits: int = 10, from_logits: bool = False) ->
       ``(mean, std)`` of the per-chunk scores, Python floats; ``std`` is the
       population standard deviation (``ddof=0``, ``np.std`` as in the reference code).
     """
-    p = _as_float64(predictions, "predictions")
-    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
-        raise ValueError(f"predictions: expected a 2-D array [N, K] with N >= 1 and K >= 1, "
-                         f"got shape {_shape(p)}")
-    _check_finite(p, "predictions")
-    n = p.shape[0]
-    splits = _int_arg(splits, "splits", 1, n)
-    if from_logits:
-        p = _softmax(p)
-    else:
-        if p.min() < 0.0:
-            raise ValueError(f"predictions: expected probabilities >= 0 (or from_logits=True), got "
-                             f"{int(np.count_nonzero(p < 0))} negative entries (min {p.min()!r})")
-        sums = p.sum(axis=1)
-        off = np.abs(sums - 1.0) > 1e-3
-        if off.any():
-            worst = sums[np.argmax(np.abs(sums - 1.0))]
-            raise ValueError(f"predictions: expected rows summing to 1 within 1e-3 (or "
-                             f"from_logits=True), got {int(off.sum())} rows that do not "
-                             f"(e.g. a row summing to {worst!r})")
-        p = p / sums[:, None]
-    tiny = np.finfo(np.float64).tiny
-    scores = []
-    for chunk in np.array_split(p, splits, axis=0):
-        py = chunk.mean(axis=0, keepdims=True)
-        kl_terms = np.where(chunk > 0.0,
-                            chunk * (np.log(np.maximum(chunk, tiny)) - np.log(np.maximum(py, tiny))),
-                            0.0)
-        scores.append(np.exp(np.mean(np.sum(kl_terms, axis=1))))
+    p = _probabilities(predictions, from_logits)
+    splits = _int_arg(splits, "splits", 1, p.shape[0])
+    scores = [np.exp(np.mean(_kl_to_marginal(chunk))) for chunk in np.array_split(p, splits, axis=0)]
     scores = np.asarray(scores)
     return float(np.mean(scores)), float(np.std(scores))
 

@@ -344,3 +344,14 @@ def test_s3_formula():
 def test_s3_rejects(args, match):
     with pytest.raises(ValueError, match=match):
         metrics.s3(*args)
+
+
+def test_inception_contributions_average_to_the_log_score():
+    logits = np.random.default_rng(3).normal(size=(40, 5)) * 3
+    kl = metrics.inception_contributions(logits, from_logits=True)
+    assert kl.shape == (40,) and (kl >= 0).all()
+    assert np.exp(kl.mean()) == pytest.approx(metrics.inception_score(logits, splits=1, from_logits=True)[0])
+    # A confident prediction of a rare class contributes more than one of the common class.
+    p = np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]])
+    kl = metrics.inception_contributions(p)
+    assert kl[3] > kl[0] and kl[3] == pytest.approx(np.log(4.0))

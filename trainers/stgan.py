@@ -1,0 +1,161 @@
+"""STGAN (Ainetter & Pinz 2019) in two stages: ``python -m trainers.stgan --stage=image|video``.
+
+``--stage=image``: trains STGAN's 2D source, the generator of Table 1's shape in 2D
+(``zoo.stgan.image_generator_2d``), adversarially on frames of the data set (default
+``synthetic_actions``); ``--hub_dir`` exports it as an image-generator hub module that
+carries its Keras architecture.
+
+``--stage=video``: inflates a 2D source (``--source_generator_handle``: that module, or
+any image-generator module of a Sequential generator) to the 3D generator of section 4
+and runs activation maximization (section 4.1) with a video classifier as the condition
+network (``--condition_net``: a classifier export of ``trainers.classifier``) for the
+classes ``--classes`` (names or indices; default all). Per class it writes
+``<run_dir>/videos/<class>/am_NNN.gif`` (``--videos_per_class`` videos), the codes z*
+and the class probability of every iteration in ``<run_dir>/am/<class>.npz``, the
+probabilities to TensorBoard (``am/<class>``) and a summary line; a rerun skips the
+classes already done. ``--export_dir`` / ``--hub_dir`` export the 3D generator
+(``serving_default``: a code per frame -> video). Flags: the common ones and one per
+field of ``zoo.stgan.STGANConfig`` (``--am_iterations``, ``--temporal_depth``...).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Dict, List, Optional, Sequence
+
+from absl import flags
+
+from trainers import common
+
+FLAGS = flags.FLAGS
+AM_DIR = "am"
+VIDEO_DIR = "videos"
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("condition_net", None, "Stage video: the condition network Phi, a video classifier export "
+                        "(hub module or serving version of trainers.classifier).")
+    flags.DEFINE_list("classes", [], "Stage video: the classes to generate (names or indices; default all).")
+    flags.DEFINE_integer("videos_per_class", 4, "Stage video: videos generated per class.")
+    flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Stage video: file format of the videos.")
+    common.define_flags("stgan", default_dataset="synthetic_actions")
+
+
+def resolve_classes(requested: Sequence[str], class_names: Sequence[str]) -> List[int]:
+    """Class names or indices (strings) -> indices of the condition network's classes; all when empty."""
+    names = list(class_names)
+    if not requested:
+        return list(range(len(names)))
+    out = []
+    for item in requested:
+        item = str(item).strip()
+        if item in names:
+            out.append(names.index(item))
+        elif item.lstrip("-").isdigit() and 0 <= int(item) < len(names):
+            out.append(int(item))
+        else:
+            raise ValueError(f"--classes: {item!r} is neither a class of the condition network nor an index in "
+                             f"0..{len(names) - 1}; its classes are {names}")
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+class STGANTrainer(common.Trainer):
+    """Stage image: the shared training loop. Stage video: inflation and AM, no training."""
+
+    def __init__(self, preset, overrides, options: common.RunOptions, condition_net: Optional[str] = None,
+                 classes: Sequence[str] = (), videos_per_class: int = 4, fmt: str = "gif", **kwargs):
+        super().__init__("stgan", preset, overrides, options, **kwargs)
+        self.condition_net, self.classes = condition_net, list(classes)
+        self.videos_per_class, self.fmt = int(videos_per_class), fmt
+        if self.cfg.stage == "video":
+            if not self.cfg.source_generator_handle:
+                raise ValueError("--stage=video needs --source_generator_handle: the 2D generator to inflate (an "
+                                 "image-generator hub module, e.g. --hub_dir of --stage=image)")
+            if not condition_net:
+                raise ValueError("--stage=video needs --condition_net: a video classifier export "
+                                 "(python -m trainers.classifier --export_dir/--hub_dir)")
+            if self.videos_per_class < 1:
+                raise ValueError(f"--videos_per_class must be >= 1, got {videos_per_class}")
+        elif condition_net or self.classes:
+            raise ValueError("--condition_net / --classes belong to --stage=video; got --stage=image")
+
+    def run(self):
+        if self.cfg.stage == "image":
+            return super().run()
+        import export
+        try:
+            self.setup()
+            network = export.load_video_classifier(self.condition_net)
+            targets = resolve_classes(self.classes, network.info["class_names"])
+        except common.SetupError:
+            raise
+        except ValueError as e:
+            raise common.SetupError(str(e)) from e
+        if self.manager.latest_checkpoint is None:
+            self.save(0)  # the inflated weights: `python -m export --run_dir` rebuilds from them
+        self.summary = self.maximize(network, targets)
+        return self.export()
+
+    def maximize(self, network, targets: Sequence[int]) -> Dict[str, Dict[str, float]]:
+        """AM for every class of ``targets``; returns {class: {initial, final probability}}."""
+        import numpy as np
+        import tensorflow as tf
+        from zoo import data as data_lib
+        from zoo import gan
+        cfg, names = self.cfg, network.info["class_names"]
+        condition = lambda video: network.fn(network.prepare(video))["logits"]  # noqa: E731
+        am_dir = os.path.join(self.opts.run_dir, AM_DIR)
+        tf.io.gfile.makedirs(am_dir)
+        summary = {}
+        for h in targets:
+            name = names[h]
+            path = os.path.join(am_dir, f"{_safe(name)}.npz")
+            if tf.io.gfile.exists(path):
+                with tf.io.gfile.GFile(path, "rb") as f:
+                    probability = np.load(io.BytesIO(f.read()))["probability"]
+                print(f"class {name}: done before ({path}), skipped")
+            else:
+                parts = []
+                for start in range(0, self.videos_per_class, cfg.am_batch_size):
+                    n = min(cfg.am_batch_size, self.videos_per_class - start)
+                    parts.append(self.model.maximize(condition, h, n, seed=gan.fold_in(cfg.seed, h * 100003 + start)))
+                result = {k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0)
+                          for k in parts[0]}
+                probability = result["probability"]
+                video_dir = os.path.join(self.opts.run_dir, VIDEO_DIR, _safe(name))
+                tf.io.gfile.makedirs(video_dir)
+                videos = data_lib.to_uint8(result["video"])
+                for i, video in enumerate(videos):
+                    data_lib.write_video(os.path.join(video_dir, f"am_{i:03d}.{self.fmt}"), video, fps=8)
+                with self.writer.as_default():
+                    for i, p in enumerate(probability.mean(axis=1)):
+                        tf.summary.scalar(f"am/{name}", float(p), step=i)
+                self.writer.flush()
+                buffer = io.BytesIO()
+                np.savez(buffer, z=result["z"], probability=probability, logits=result["logits"],
+                         target=np.int32(h))
+                tmp = path + ".tmp"  # written last and renamed: a class is done or absent
+                with tf.io.gfile.GFile(tmp, "wb") as f:
+                    f.write(buffer.getvalue())
+                tf.io.gfile.rename(tmp, path, overwrite=True)
+            summary[name] = {"initial": float(probability[0].mean()), "final": float(probability[-1].mean())}
+            print(f"class {name}: probability {summary[name]['initial']:.4f} -> {summary[name]['final']:.4f} "
+                  f"after {len(probability) - 1} iterations ({probability.shape[1]} videos)")
+        with tf.io.gfile.GFile(os.path.join(am_dir, "summary.json"), "w") as f:
+            json.dump({"condition_net": self.condition_net, "classes": summary}, f, indent=2)
+        return summary
+
+
+def make_trainer(options: common.RunOptions) -> STGANTrainer:
+    return STGANTrainer(FLAGS.preset, common.config_overrides("stgan"), options, condition_net=FLAGS.condition_net,
+                        classes=FLAGS.classes, videos_per_class=FLAGS.videos_per_class, fmt=FLAGS.format)
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.main("stgan", make_trainer=make_trainer)

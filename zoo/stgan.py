@@ -1,0 +1,546 @@
+"""STGAN: Ainetter & Pinz, "A Spatiotemporal Generative Adversarial Network to
+Generate Human Action Videos" (papers/stgan-spatiotemporal-action-gan.md).
+
+STGAN never trains on videos. A 2D image generator is *inflated* to a 3D,
+fully convolutional video generator (section 4), and action videos come from
+*activation maximization* (AM, section 4.1) of a video classifier, the
+condition network Phi, through that generator.
+
+- Inflation (:func:`inflate`, eqs. 6-7): every ``Conv2D`` / ``Conv2DTranspose``
+  kernel ``w2D`` is copied to each of the T' temporal positions of a 3D kernel
+  and divided by T' (temporal smoothing), the temporal stride is 1 and the
+  temporal padding (T' - 1) / 2 so that all T frames survive; biases, dense
+  layers (applied to every frame's code) and batch norms are copied. Any 2D
+  generator that is a layer chain (a ``keras.Sequential``) inflates; a hub
+  module in the zoo's image-generator interface inflates when it carries its
+  Keras architecture (``export.hub.load_keras_image_generator``).
+- The 3D generator of Table 1 (``paper`` preset): three 4096-wide dense layers
+  on each frame's 4096-d code z(t), a reshape to 4 x 4 x 256 per frame, then
+  alternating 4x4x3 up-convolutions (stride 2x2x1) and 3x3x3 convolutions up to
+  256 x 256 x 16 x 3. It is the inflation of its 2D version
+  (:func:`image_generator_2d`), which ``stage="image"`` trains adversarially
+  (:class:`STGANImage`) as the zoo's own replacement for the pretrained
+  generator of Dosovitskiy & Brox [7] the paper used.
+- AM (:func:`activation_maximization`, eq. 8): z* = argmax_z log Phi_h(G(z)) -
+  lambda * ||z||^2 / 2 with one latent per frame, up to 100 iterations, a step
+  size decaying linearly from 1.0 to 0.1, and Gaussian noise N(0, 1e-17) added
+  to the gradient before it is applied.
+
+Reading choices (the paper defers "other AM parameters" to PPGN [25]; its
+official code is DGN-AM's ``act_max.py``, Evolving-AI-Lab/synthesizing):
+
+- the step is ``lr * g / mean|g|`` (DGN-AM normalizes every gradient by its mean
+  absolute value, so that the step size means the same for any network);
+- the ``lambda |z|`` term is an L2 decay of the code (DGN-AM multiplies the
+  code by its ``L2`` weight after every step), written here as its gradient
+  ``-lambda * z`` inside g;
+- "up to 100 iterations": a video stops changing once Phi_h >= ``am_stop_probability``
+  (1.0, the default, runs all iterations).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import config as config_lib
+from zoo import gan
+from zoo.layers import batch_norm, normal_init
+
+STAGES = ("image", "video")
+_LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class STGANConfig:
+    model_name: ClassVar[str] = "stgan"
+    preset: str = "small"
+    seed: int = 0
+    stage: str = "image"          # "image": train the 2D source G (and D); "video": inflate it and run AM
+    frames: int = 16              # T of the generated videos (section 5.1: 16)
+    channels: int = 3
+    latent_dim: int = 4096        # one code z(t) ~ N(0, I) per frame (Figure 2: 1 x 4096 each)
+    fc_layers: int = 3            # G_fc8, G_fc7, G_fc6
+    fc_width: int = 4096
+    first_size: int = 4           # the reshape: 4 x 4 x 256
+    first_channels: int = 256
+    # The convolutions after the reshape, in order: "u<C>" a 4x4 stride-2 up-convolution to
+    # C channels, "c<C>" a 3x3 convolution; a last up-convolution to ``channels`` follows
+    # (Table 1's G_upconv0). Every layer but the last has a ReLU (section 3.1), the last tanh.
+    layers: Tuple[str, ...] = ("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32")
+    temporal_depth: int = 3       # T' (section 4: 3 for every layer)
+    batch_norm: bool = False      # the paper's generator has none; our small/tiny sources train with it
+    init_stddev: float = 0.02
+    # Stage "image": the 2D source trained as a GAN (eqs. 4-5: -log D(G(z)), and D's
+    # cross-entropy). A DCGAN discriminator: stride-2 4x4 convolutions d_width * 2^i.
+    d_width: int = 64
+    loss: str = "non_saturating"
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 64
+    d_steps: int = 1
+    # Stage "video": the 2D source (a hub handle or path of an image-generator module that
+    # carries its Keras architecture; export.runs loads it) and activation maximization.
+    source_generator_handle: str = ""
+    am_iterations: int = 100      # "up to 100 iterations"
+    am_lr_start: float = 1.0      # linear decay 1.0 -> 0.1 (section 4.1)
+    am_lr_end: float = 0.1
+    am_lambda: float = 1e-3       # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
+    am_noise_std: float = math.sqrt(1e-17)  # gradient noise N(0, 1e-17) (section 4.1)
+    am_stop_probability: float = 1.0        # stop a video once Phi_h(G(z)) reaches this (1.0: never)
+    am_batch_size: int = 8        # videos optimized together
+
+    @property
+    def size(self) -> int:
+        """Frame side: first_size doubled by every up-convolution (Table 1: 4 -> 256)."""
+        ups = sum(1 for s in self.layers if s.startswith("u")) + 1
+        return self.first_size * 2 ** ups
+
+    def layer_specs(self) -> List[Tuple[str, int]]:
+        return [(m.group(1), int(m.group(2))) for m in map(_LAYER_SPEC.match, self.layers)]
+
+    def validate(self) -> None:
+        def bad(msg):
+            raise ValueError(f"STGANConfig: {msg}")
+        if self.stage not in STAGES:
+            bad(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.stage == "image" and self.source_generator_handle:
+            bad("source_generator_handle is the 2D generator that stage 'video' inflates; "
+                f"expected stage 'video', got stage {self.stage!r}")
+        bad_specs = [s for s in self.layers if not _LAYER_SPEC.match(s) or int(s[1:]) < 1]
+        if bad_specs:
+            bad(f"layers must be 'u<channels>' (up-convolution) or 'c<channels>' (convolution), got {bad_specs}")
+        for name in ("frames", "channels", "latent_dim", "fc_width", "first_size", "first_channels",
+                     "d_width", "batch_size", "d_steps", "am_iterations", "am_batch_size"):
+            if getattr(self, name) < 1:
+                bad(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.fc_layers < 0:
+            bad(f"fc_layers must be >= 0, got {self.fc_layers}")
+        if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
+            bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
+                f"got {self.temporal_depth}")
+        if self.size < 8:
+            bad(f"frames must be at least 8 x 8: first_size * 2^(up-convolutions + 1) = {self.size}")
+        if not 0.0 < self.am_stop_probability <= 1.0:
+            bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
+        for name in ("g_learning_rate", "d_learning_rate", "init_stddev", "am_lr_start", "am_lr_end"):
+            if not getattr(self, name) > 0:
+                bad(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("am_lambda", "am_noise_std"):
+            if getattr(self, name) < 0:
+                bad(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+PRESETS = {
+    # Table 1 and sections 4-5: 4096-d codes per frame, three 4096-wide dense layers,
+    # 4x4x256 -> 256x256 in six up-convolutions, T' = 3, T = 16; AM as section 4.1.
+    "paper": dict(frames=16, latent_dim=4096, fc_layers=3, fc_width=4096, first_size=4, first_channels=256,
+                  layers=("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32"), batch_norm=False,
+                  d_width=64, batch_size=64),
+    # Minutes on two CPU cores: 32x32, 16 frames (the zoo's small classifiers' clip).
+    "small": dict(frames=16, latent_dim=128, fc_layers=2, fc_width=512, first_size=4, first_channels=64,
+                  layers=("u64", "c64", "u32"), batch_norm=True, d_width=32, batch_size=32, am_batch_size=8),
+    # Unit tests: 16x16, 8 frames (the tiny classifiers' clip).
+    "tiny": dict(frames=8, latent_dim=8, fc_layers=1, fc_width=16, first_size=2, first_channels=8,
+                 layers=("u8", "c8", "u4"), batch_norm=True, d_width=4, batch_size=4, am_iterations=10,
+                 am_batch_size=2),
+}
+
+
+# ---------------------------------------------------------------------------
+# The 2D source and its inflation
+# ---------------------------------------------------------------------------
+def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras.Sequential:
+    """The 2D generator of Table 1's shape (section 3.1): z [N, latent_dim] -> images
+    [N, size, size, channels] in [-1, 1]; a ``keras.Sequential`` (a layer chain, so
+    that :func:`inflate` and the hub export's architecture record apply).
+
+    Dense layers G_fc8.. with ReLU, a reshape to first_size^2 x first_channels, the
+    convolutions of ``cfg.layers`` with ReLU, and G_upconv0 to ``channels`` with tanh
+    (the zoo's [-1, 1]; Dosovitskiy & Brox's generator outputs unbounded pixels)."""
+    init = normal_init(cfg.init_stddev)
+    use_bias = not cfg.batch_norm
+    layers: List[keras.layers.Layer] = [keras.Input((cfg.latent_dim,), name="z")]
+
+    def act(lname):
+        if cfg.batch_norm:
+            layers.append(batch_norm(name=f"{lname}_bn"))
+        layers.append(keras.layers.ReLU(name=f"{lname}_relu"))
+
+    for i in range(cfg.fc_layers):
+        lname = f"g_fc{8 - i}"
+        layers.append(keras.layers.Dense(cfg.fc_width, use_bias=use_bias, kernel_initializer=init, name=lname))
+        act(lname)
+    first = cfg.first_size ** 2 * cfg.first_channels
+    layers.append(keras.layers.Dense(first, use_bias=use_bias, kernel_initializer=init, name="g_project"))
+    layers.append(keras.layers.Reshape((cfg.first_size, cfg.first_size, cfg.first_channels), name="g_reshape"))
+    act("g_project")
+    ups = sum(1 for kind, _ in cfg.layer_specs() if kind == "u") + 1
+    for kind, channels in cfg.layer_specs():
+        if kind == "u":
+            ups -= 1
+            lname = f"g_upconv{ups}"
+            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=use_bias,
+                                                       kernel_initializer=init, name=lname))
+        else:
+            lname = f"g_conv{ups}"
+            layers.append(keras.layers.Conv2D(channels, 3, padding="same", use_bias=use_bias,
+                                              kernel_initializer=init, name=lname))
+        act(lname)
+    layers.append(keras.layers.Conv2DTranspose(cfg.channels, 4, strides=2, padding="same",
+                                               kernel_initializer=init, name="g_upconv0"))
+    layers.append(keras.layers.Activation("tanh", name="g_tanh"))
+    return keras.Sequential(layers, name=name)
+
+
+def image_discriminator_2d(cfg: STGANConfig, name: str = "image_discriminator") -> keras.Sequential:
+    """D for training the 2D source (stage "image"): DCGAN-style stride-2 4x4 convolutions
+    (d_width * 2^i channels, leaky ReLU 0.2, batch norm but on the first) down to 4x4, then
+    a dense logit. Section 3.1's D also reads the encoder's code, which we do not have."""
+    init = normal_init(cfg.init_stddev)
+    layers: List[keras.layers.Layer] = [keras.Input((cfg.size, cfg.size, cfg.channels), name="image")]
+    size, i = cfg.size, 0
+    while size > 4:
+        layers.append(keras.layers.Conv2D(cfg.d_width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0,
+                                          kernel_initializer=init, name=f"d_conv{i}"))
+        if i > 0:
+            layers.append(batch_norm(name=f"d_bn{i}"))
+        layers.append(keras.layers.LeakyReLU(0.2, name=f"d_lrelu{i}"))
+        size, i = size // 2, i + 1
+    layers += [keras.layers.Flatten(name="d_flatten"),
+               keras.layers.Dense(1, kernel_initializer=init, name="d_logit")]
+    return keras.Sequential(layers, name=name)
+
+
+def layer_chain(model) -> List[keras.layers.Layer]:
+    """The layers of a 2D generator in the order they apply: a ``keras.Sequential``'s
+    ``layers``, or a list of layers. Anything else is a ``ValueError``: inflation needs
+    the order, which a subclassed model's ``call`` hides."""
+    if isinstance(model, gan.ImageGenerator):
+        model = model.model
+    if isinstance(model, (list, tuple)):
+        return list(model)
+    if isinstance(model, keras.Sequential):
+        return list(model.layers)
+    raise ValueError(f"inflate: expected a keras.Sequential 2D generator (or a list of its layers), got "
+                     f"{type(model).__name__} {getattr(model, 'name', '')!r}; a subclassed model's layer "
+                     "order is not known")
+
+
+def _copy(cls, layer, **changes):
+    config = layer.get_config()
+    config.update(changes)
+    config.pop("build_config", None)
+    config["name"] = layer.name
+    return cls.from_config(config)
+
+
+def inflate_kernel(kernel: np.ndarray, temporal_depth: int) -> np.ndarray:
+    """Eqs. 6-7: a 2D kernel [kh, kw, a, b] -> [T', kh, kw, a, b], each temporal tap w2D / T'."""
+    kernel = np.asarray(kernel)
+    return np.repeat(kernel[None], temporal_depth, axis=0) / float(temporal_depth)
+
+
+#: Layers without weights that act on the last axis or elementwise: re-created as they are.
+_ELEMENTWISE = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.Activation,
+                keras.layers.Dropout, keras.layers.PReLU, keras.layers.Softmax)
+
+
+def inflate(source, temporal_depth: int = 3, latent_dim: Optional[int] = None,
+            name: str = "video_generator") -> keras.Sequential:
+    """A 2D generator (a ``keras.Sequential`` of built layers, or a ``zoo.gan.ImageGenerator``
+    holding one) -> its 3D inflation: codes [B, T, latent_dim] (one per frame, any T) ->
+    videos [B, T, H, W, C].
+
+    - ``Conv2D`` -> ``Conv3D`` and ``Conv2DTranspose`` -> ``Conv3DTranspose`` with kernel
+      (T', kh, kw), strides (1, sh, sw) and ``"same"`` padding, the kernel by
+      :func:`inflate_kernel` and the bias copied;
+    - ``Dense`` and ``BatchNormalization`` copied (they act on the last axis, so on every
+      frame); ``Reshape(s)`` -> ``Reshape((-1,) + s)`` (per frame); ``UpSampling2D`` ->
+      ``UpSampling3D`` of size (1, s, s); activations and dropout as they are.
+
+    Anything else (a ``Flatten``, a ``"valid"``-padded convolution, a nested model) is a
+    ``ValueError`` naming the layer. Weights are copied, so the 3D generator is independent
+    of the source afterwards. On a video whose frames are identical the 3D generator gives
+    the 2D image in every frame farther than (number of convolutions) * (T' - 1) / 2 frames
+    from either end (the zero temporal padding of section 4 / Table 1 reaches that far)."""
+    if temporal_depth < 1 or temporal_depth % 2 == 0:
+        raise ValueError(f"inflate: temporal_depth must be odd and >= 1, got {temporal_depth}")
+    chain = [l for l in layer_chain(source) if not isinstance(l, keras.layers.InputLayer)]
+    if latent_dim is None:
+        latent_dim = getattr(source, "latent_dim", None)
+        if latent_dim is None:
+            first = chain[0] if chain else None
+            latent_dim = getattr(getattr(first, "kernel", None), "shape", [None])[0]
+    if latent_dim is None:
+        raise ValueError("inflate: pass latent_dim (the source's first layer has no dense kernel to read it from)")
+    new_layers, copies = [], []
+    for layer in chain:
+        weights = [np.asarray(w) for w in layer.get_weights()]
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            transposed = isinstance(layer, keras.layers.Conv2DTranspose)
+            cfg = layer.get_config()
+            if cfg["padding"] != "same":
+                raise ValueError(f"inflate: layer {layer.name!r} has padding {cfg['padding']!r}; expected 'same' "
+                                 "(the temporal padding keeps all frames only with 'same')")
+            if cfg.get("data_format", "channels_last") != "channels_last":
+                raise ValueError(f"inflate: layer {layer.name!r} is channels_first; expected channels_last")
+            cls = keras.layers.Conv3DTranspose if transposed else keras.layers.Conv3D
+            changes = dict(kernel_size=(temporal_depth,) + tuple(cfg["kernel_size"]),
+                           strides=(1,) + tuple(cfg["strides"]),
+                           dilation_rate=(1,) + tuple(cfg["dilation_rate"]))
+            if transposed:
+                changes["output_padding"] = None if cfg.get("output_padding") is None else \
+                    (0,) + tuple(cfg["output_padding"])
+            else:
+                changes["groups"] = cfg.get("groups", 1)
+            new = _copy(cls, layer, **changes)
+            weights = [inflate_kernel(weights[0], temporal_depth)] + weights[1:]
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            if layer.axis != -1:
+                raise ValueError(f"inflate: batch norm {layer.name!r} normalizes axis {layer.axis}; expected -1 "
+                                 "(the channel axis, which stays the last one in 3D)")
+            new = _copy(type(layer), layer)
+        elif isinstance(layer, keras.layers.Dense):
+            new = _copy(type(layer), layer)
+        elif isinstance(layer, keras.layers.Reshape):
+            new = _copy(keras.layers.Reshape, layer, target_shape=(-1,) + tuple(layer.target_shape))
+        elif isinstance(layer, keras.layers.UpSampling2D):
+            cfg = layer.get_config()
+            if cfg.get("interpolation", "nearest") != "nearest":
+                raise ValueError(f"inflate: {layer.name!r} uses {cfg['interpolation']!r} upsampling; "
+                                 "expected 'nearest' (UpSampling3D has no other)")
+            new = keras.layers.UpSampling3D((1,) + tuple(cfg["size"]), name=layer.name)
+        elif isinstance(layer, _ELEMENTWISE):
+            new = _copy(type(layer), layer)
+        else:
+            raise ValueError(f"inflate: layer {layer.name!r} of type {type(layer).__name__} cannot be inflated; "
+                             "expected Dense, Reshape, Conv2D, Conv2DTranspose, BatchNormalization, UpSampling2D, "
+                             "activations or Dropout")
+        new_layers.append(new)
+        copies.append((new, weights))
+    model = keras.Sequential([keras.Input((None, int(latent_dim)), name="z")] + new_layers, name=name)
+    for new, weights in copies:
+        if weights:
+            expected = [tuple(w.shape) for w in new.weights]
+            if expected != [tuple(w.shape) for w in weights]:
+                raise ValueError(f"inflate: layer {new.name!r}: inflated weights {[w.shape for w in weights]} do "
+                                 f"not fit the 3D layer's {expected}")
+            new.set_weights(weights)
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Activation maximization
+# ---------------------------------------------------------------------------
+def am_learning_rates(cfg: STGANConfig) -> np.ndarray:
+    """The step size of every AM iteration: linear from am_lr_start to am_lr_end (section 4.1)."""
+    n = cfg.am_iterations
+    if n == 1:
+        return np.array([cfg.am_lr_start], np.float32)
+    return np.linspace(cfg.am_lr_start, cfg.am_lr_end, n).astype(np.float32)
+
+
+def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
+                            condition: Callable[[tf.Tensor], tf.Tensor],
+                            z0, target, cfg: STGANConfig, seed=0) -> Dict[str, np.ndarray]:
+    """Eq. 8 by gradient ascent on the codes (section 4.1; choices in the module docstring).
+
+    Args:
+      generator: G, codes [B, T, K] -> videos [B, T, H, W, C] in [-1, 1] (e.g. an inflated
+        generator called with ``training=False``).
+      condition: Phi, videos -> class logits [B, classes] (differentiable; e.g. a
+        ``zoo.metrics.FeatureNetwork``'s ``prepare`` then its ``fn``, which resizes).
+      z0: the initial codes [B, T, K] (section 5.1: each ~ N(0, 1)).
+      target: the class h of every video, int [B] (or one int).
+      cfg: the iterations, step sizes, lambda, gradient noise and stop probability.
+      seed: the gradient noise's stateless seed.
+
+    Returns numpy arrays: ``z`` [B, T, K] the optimized codes, ``video`` [B, T, H, W, C]
+    G(z), ``probability`` [iterations + 1, B] Phi_h before every iteration and after the
+    last, ``logits`` [B, classes] Phi(G(z)) at the end.
+    """
+    z = tf.Variable(tf.convert_to_tensor(z0, tf.float32), trainable=False, name="am_code")
+    batch = int(z.shape[0])
+    target = tf.broadcast_to(tf.cast(target, tf.int32), [batch])
+    rates = tf.constant(am_learning_rates(cfg))
+    stop = float(cfg.am_stop_probability)
+
+    def log_probability(codes):
+        logits = tf.cast(condition(generator(codes)), tf.float32)
+        log_p = tf.nn.log_softmax(logits, axis=-1)
+        return tf.gather(log_p, target, axis=1, batch_dims=1), logits
+
+    @tf.function(autograph=False)
+    def step(i):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            log_p, _ = log_probability(z)
+            objective = log_p - 0.5 * cfg.am_lambda * tf.reduce_sum(tf.square(z), axis=[1, 2])
+        g = tape.gradient(objective, z)
+        noise = tf.random.stateless_normal(tf.shape(g), seed=gan.fold_in(seed, i)) * cfg.am_noise_std
+        g = g + noise
+        scale = tf.reduce_mean(tf.abs(g), axis=[1, 2], keepdims=True)
+        update = tf.math.divide_no_nan(g, scale) * rates[i]
+        active = tf.cast(tf.exp(log_p) < stop, tf.float32)[:, None, None] if stop < 1.0 else 1.0
+        z.assign_add(update * active)
+        return tf.exp(log_p)
+
+    history = []
+    for i in range(cfg.am_iterations):
+        history.append(step(tf.constant(i, tf.int64)).numpy())
+    final_log_p, logits = tf.function(log_probability, autograph=False)(z)
+    history.append(tf.exp(final_log_p).numpy())
+    video = generator(z)
+    return {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
+            "logits": logits.numpy()}
+
+
+# ---------------------------------------------------------------------------
+# The models
+# ---------------------------------------------------------------------------
+class STGANImage(gan.AdversarialModel):
+    """Stage "image": the 2D source G (:func:`image_generator_2d`) and a DCGAN D trained
+    on frames of the training videos (one random frame per video and step), with eqs.
+    4-5 (``loss="non_saturating"``). z ~ N(0, I) of size ``latent_dim`` (section 5.1
+    draws AM's codes from N(0, 1)). ``image_generator()`` is what stage "video" inflates
+    (``--hub_dir`` exports it with its Keras architecture)."""
+
+    def __init__(self, config: STGANConfig, **kwargs):
+        super().__init__(config, **kwargs)
+        self.generator = image_generator_2d(config)
+        self.discriminator = image_discriminator_2d(config)
+        self.built = True
+
+    def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
+        images = tf.cast(self.generator(inputs, training=training), tf.float32)
+        return {"video": images[:, None], "image": images}
+
+    def discriminate(self, video, data, training=False):
+        """D on one frame per video: the only frame of a generated one, a random frame of a real one."""
+        video = tf.convert_to_tensor(video)
+        if video.shape[1] == 1:
+            frames = video[:, 0]
+        else:
+            batch, length = tf.shape(video)[0], tf.shape(video)[1]
+            index = gan.replica_rows(lambda n: tf.random.stateless_uniform(
+                [n], seed=self.call_seed(), maxval=length, dtype=tf.int32), batch)
+            frames = tf.gather(video, index, axis=1, batch_dims=1)
+        return tf.squeeze(self.discriminator(frames, training=training), axis=-1)
+
+    def call(self, inputs, training=False):
+        return tf.cast(self.generator(inputs, training=training), tf.float32)
+
+    def signatures(self):
+        cfg = self.config
+        return {"serving_default": gan.Signature(
+            fn=lambda z: {"image": gan.to_uint8(self.call(z, training=False))},
+            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")},
+            doc=f"z float32 [batch, {cfg.latent_dim}] ~ N(0, I) -> image uint8 [batch, {cfg.size}, {cfg.size}, "
+                f"{cfg.channels}] (STGAN's 2D source)")}
+
+    def image_generator(self) -> gan.ImageGenerator:
+        cfg = self.config
+        return gan.ImageGenerator(model=self.generator, latent_dim=cfg.latent_dim, latent_distribution="normal",
+                                  image_shape=(cfg.size, cfg.size, cfg.channels))
+
+
+class STGAN(keras.Model):
+    """Stage "video": the inflated 3D generator G (section 4, Table 1) and AM (section 4.1).
+
+    ``STGAN(config, source_generator=None)``: ``source_generator`` is the 2D generator
+    to inflate (a ``keras.Sequential`` or a ``zoo.gan.ImageGenerator`` holding one, e.g.
+    what ``export.hub.load_keras_image_generator`` rebuilds from a hub module); its latent
+    size and image shape must match the config. ``None`` inflates a fresh
+    :func:`image_generator_2d` (tests, shapes). Not adversarial: nothing trains.
+
+    - ``call(z)``: codes [B, T, latent_dim] -> video [B, T, size, size, channels];
+    - :meth:`maximize`: AM for class ``h`` with a condition network;
+    - ``signatures()``: ``serving_default`` z [batch, frames, latent_dim] -> uint8 video.
+    """
+
+    latent_distribution = "normal"
+
+    def __init__(self, config: STGANConfig, source_generator=None, **kwargs):
+        kwargs.setdefault("name", config.model_name)
+        super().__init__(**kwargs)
+        self.config = cfg = config
+        if source_generator is None:
+            source_generator = image_generator_2d(cfg)
+        source = source_generator.model if isinstance(source_generator, gan.ImageGenerator) else source_generator
+        probe = source(tf.zeros([1, cfg.latent_dim]), training=False) if _accepts(source, cfg.latent_dim) else None
+        expected = (cfg.size, cfg.size, cfg.channels)
+        if probe is None or tuple(probe.shape[1:]) != expected:
+            got = "a failure on that input" if probe is None else f"images {tuple(probe.shape[1:])}"
+            raise ValueError(f"source_generator: expected a 2D generator mapping z [N, {cfg.latent_dim}] to images "
+                             f"{expected} (the config's latent_dim, size and channels), got {got}")
+        self.video_generator = inflate(source, cfg.temporal_depth, latent_dim=cfg.latent_dim)
+        self.built = True
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    @property
+    def step(self) -> int:
+        """Training steps done: always 0 (STGAN never trains on videos; the trainers read it)."""
+        return 0
+
+    def sample_latent(self, batch_size, seed) -> tf.Tensor:
+        """Section 5.1: a code z(t) ~ N(0, I) for every frame: [batch, frames, latent_dim]."""
+        return gan.draw_latent("normal", [batch_size, self.config.frames, self.latent_dim], seed)
+
+    def sample_inputs(self, batch_size, seed):
+        return self.sample_latent(batch_size, seed)
+
+    def call(self, z, training=False):
+        return tf.cast(self.video_generator(z, training=training), tf.float32)
+
+    def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
+        return {"video": self.call(inputs, training=training)}
+
+    def maximize(self, condition: Callable[[tf.Tensor], tf.Tensor], target, batch_size: int, seed=0,
+                 z0=None) -> Dict[str, np.ndarray]:
+        """AM (:func:`activation_maximization`) of class ``target`` for ``batch_size`` videos from
+        codes drawn with ``seed`` (or ``z0``)."""
+        if z0 is None:
+            z0 = self.sample_latent(batch_size, gan.fold_in(seed, 0))
+        return activation_maximization(lambda z: self.call(z, training=False), condition, z0, target,
+                                       self.config, seed=gan.fold_in(seed, 1))
+
+    def signatures(self):
+        cfg = self.config
+        return {"serving_default": gan.Signature(
+            fn=lambda z: {"video": gan.to_uint8(self.call(z, training=False))},
+            inputs={"z": tf.TensorSpec([None, cfg.frames, cfg.latent_dim], tf.float32, name="z")},
+            doc=f"z float32 [batch, {cfg.frames}, {cfg.latent_dim}] (a code per frame, e.g. AM's z*) -> video "
+                f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]")}
+
+    def image_generator(self):
+        return None
+
+
+def _accepts(source, latent_dim: int) -> bool:
+    try:
+        source(tf.zeros([1, latent_dim]), training=False)
+        return True
+    except Exception:  # noqa: BLE001 - a wrong latent size shows as any error
+        return False
+
+
+def build(config: STGANConfig, source_generator=None):
+    """The registry's builder: stage "image" -> :class:`STGANImage`; "video" -> :class:`STGAN`
+    (``export.runs.build_model`` passes the source loaded from ``source_generator_handle``)."""
+    if config.stage == "image":
+        return STGANImage(config)
+    return STGAN(config, source_generator=source_generator)
+
+
+config_lib.register("stgan", STGANConfig, PRESETS, build, doc=__doc__.splitlines()[0])
