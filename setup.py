@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
 EXTRAS = {
     "test": [
         "pytest>=8",
+        "pytest-xdist>=3.5",                    # the suite on both cores (-n 2)
         "scipy>=1.11",                          # independent checks (matrix square roots)
         "tensorflow-serving-api==2.21.0",       # PredictRequest protos in the export tests
     ],
