@@ -68,7 +68,9 @@ def build_model(cfg):
 
     Config fields ``image_generator_handle`` / ``image_features_handle`` (TGAN's
     step two) are hub handles or paths, loaded here as Keras layers whose batch-norm
-    gamma/beta train and whose other weights are frozen (TGAN section 5.2);
+    gamma/beta train and whose other weights are frozen (TGAN section 5.2; a config
+    whose class sets ``image_generator_trainable`` chooses otherwise: the traversal
+    GAN's G_F is frozen entirely);
     ``flow_handle`` (MVT) an optical-flow module; ``source_generator_handle`` (STGAN) an
     image-generator module rebuilt as its Keras layers; zoo itself never loads a handle.
     The trainers and :func:`load_run` both build through here.
@@ -78,7 +80,7 @@ def build_model(cfg):
     if getattr(cfg, "image_generator_handle", ""):
         pieces["image_generator"] = hub.load_image_generator(
             cfg.image_generator_handle, expected_latent_dim=getattr(cfg, "image_latent_dim", None),
-            trainable="batch_norm", name="image_generator")
+            trainable=getattr(cfg, "image_generator_trainable", "batch_norm"), name="image_generator")
     if getattr(cfg, "source_generator_handle", ""):  # STGAN: the 2D generator it inflates, as Keras layers
         pieces["source_generator"] = hub.load_keras_image_generator(cfg.source_generator_handle)
     if getattr(cfg, "flow_handle", ""):  # MVT's motion constraint (zoo.optical_flow/1)

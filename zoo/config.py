@@ -36,7 +36,7 @@ def register(name: str, config_cls: Type, presets: Mapping[str, Mapping[str, Any
 
 def _ensure_loaded() -> None:
     # Model modules register themselves on import.
-    from zoo import classifiers, mvt, stgan, tgan, vgan  # noqa: F401
+    from zoo import classifiers, mvt, stgan, tgan, traversal, vgan  # noqa: F401
 
 
 def names() -> list:

@@ -14,6 +14,9 @@ overriding the hooks:
   (default: ``generate(z)["video"]``);
 - ``discriminate(video, data, training)``: logits, or a dict of logits for
   several discriminators (their adversarial losses are summed);
+- ``generator_adversarial_loss(fake_logits)``: the generator's per-example
+  adversarial loss (default: the loss family's, summed over discriminators;
+  the traversal GAN combines its K discriminators by hypervolume);
 - ``fake_data(data, inputs)``: what a generated batch is judged with (default:
   ``data``; a class-conditional model puts its generated labels in);
 - ``generator_loss_terms`` / ``discriminator_loss_terms``: extra per-example
@@ -108,10 +111,122 @@ def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
     return full[rid * local_batch:(rid + 1) * local_batch]
 
 
+def global_batch_mean(per_example: tf.Tensor) -> tf.Tensor:
+    """The mean of ``per_example`` [..., local batch] over the last axis of the *global* batch:
+    all-reduced across replicas under a strategy (the local mean otherwise). No gradient flows
+    through it; for statistics a loss is weighted by, e.g. the hypervolume's l_k."""
+    x = tf.stop_gradient(tf.cast(per_example, tf.float32))
+    total = tf.reduce_sum(x, axis=-1)
+    count = tf.cast(tf.shape(x)[-1], tf.float32)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        count = count * ctx.num_replicas_in_sync
+    return total / count
+
+
+def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tuple[int, int, int],
+                               latent_name: str = "z", latent_source: str = "",
+                               latent_field: str = "image_latent_dim"):
+    """A pretrained image generator checked against what a model feeds it and wants back.
+
+    ``image_generator``: a :class:`ImageGenerator` or a layer ``layer(z, training=...)``
+    (a hub module loaded by ``export``, another model's generator). Returns
+    ``(layer, latent_distribution, images)``: the layer, the latent distribution the
+    ``ImageGenerator`` or the layer declares (``None`` if neither does), and the images
+    of one zero latent (a trial call, which also builds a fresh layer). ``ValueError``,
+    naming what was expected and what came, for a declared latent size other than
+    ``latent_dim``, a layer that fails on ``z [1, latent_dim]``, or images that are not
+    ``[N, *image_shape]``. ``latent_name`` / ``latent_source`` / ``latent_field`` word the
+    messages (TGAN: "z1", "G0's output").
+    """
+    distribution = None
+    declared = []
+    if isinstance(image_generator, ImageGenerator):
+        distribution, declared = image_generator.latent_distribution, [image_generator.latent_dim]
+        image_generator = image_generator.model
+    distribution = distribution or getattr(image_generator, "latent_distribution", None)
+    declared.append(getattr(image_generator, "latent_dim", None))
+    for dim in declared:
+        if dim is not None and int(dim) != int(latent_dim):
+            raise ValueError(f"image_generator: expected latent size {latent_field}={latent_dim}"
+                             f"{' (' + latent_source + ')' if latent_source else ''}, got {int(dim)}")
+    shape = "[N, " + ", ".join(str(d) for d in image_shape) + "]"
+    try:
+        images = image_generator(tf.zeros([1, latent_dim]), training=False)
+    except Exception as e:  # noqa: BLE001 - any failure means the latent size does not fit
+        raise ValueError(f"image_generator: expected a layer mapping {latent_name} [N, {latent_dim}] to images "
+                         f"{shape}; calling it on {latent_name} of shape [1, {latent_dim}] failed: {e}") from e
+    if tuple(images.shape[1:]) != tuple(image_shape):
+        raise ValueError(f"image_generator: expected images of shape {shape} (config size/channels), "
+                         f"got {list(images.shape)}")
+    return image_generator, distribution, tf.cast(images, tf.float32)
+
+
 def to_uint8(video: tf.Tensor) -> tf.Tensor:
     """float [-1, 1] -> uint8 [0, 255] (the zoo's edge format)."""
     video = tf.clip_by_value(tf.cast(video, tf.float32), -1.0, 1.0)
     return tf.cast(tf.round((video + 1.0) * 127.5), tf.uint8)
+
+
+#: How served docs write the zoo's latent distributions.
+DISTRIBUTION_DOCS = {"normal": "N(0, I)", "uniform": "U(-1, 1)"}
+
+
+class ImageStage:
+    """Mixin (before ``AdversarialModel``) for a model whose generator makes images: step one
+    of a two-step method (TGAN's G1, the traversal GAN's G_F), exported for step two in
+    the zoo's image-generator interface.
+
+    ``call(z)``: images float32 [N, H, W, C]; ``generate(z)``: one-frame videos;
+    ``sample_frames(video)``: one frame per video for the discriminator (a model trained on
+    "randomly sampled frames" of the videos); ``signatures()``: ``serving_default``
+    z [None, latent_dim] -> {"image": uint8}; ``image_generator()``: ``self.generator``
+    with the model's ``latent_dim`` / ``latent_distribution`` and ``config.size`` /
+    ``config.channels``. ``latent_symbol`` and ``image_doc`` name the latent and the
+    generator in the served doc.
+    """
+
+    latent_symbol = "z"
+    image_doc = "image generator"
+
+    def call(self, inputs, training=False):
+        return tf.cast(self.generator(inputs, training=training), tf.float32)
+
+    def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
+        """z [N, latent_dim] -> ``{"video": [N, 1, H, W, C], "image": [N, H, W, C]}``."""
+        images = tf.cast(self.generator(inputs, training=training), tf.float32)
+        return {"video": images[:, None], "image": images}
+
+    def sample_frames(self, video, training=False) -> tf.Tensor:
+        """One frame per video [B, H, W, C] for an image discriminator: the only frame of a
+        generated one-frame video; of a real video a random frame in training (a stateless
+        draw of this step, each replica its own rows), the middle one otherwise."""
+        if video.shape[1] == 1:
+            return video[:, 0]
+        frames = video.shape[1] or tf.shape(video)[1]
+        if not training:
+            return tf.gather(video, frames // 2, axis=1)
+        seed = self.call_seed()
+        index = replica_rows(
+            lambda n: tf.random.stateless_uniform([n], seed, minval=0, maxval=frames, dtype=tf.int32),
+            tf.shape(video)[0])
+        return tf.gather(video, index, axis=1, batch_dims=1)
+
+    def signatures(self) -> Dict[str, Signature]:
+        cfg = self.config
+        return {"serving_default": Signature(
+            fn=lambda z: {"image": to_uint8(self.call(z, training=False))},
+            inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+            doc=f"{self.latent_symbol} float32 [batch, {self.latent_dim}] ~ "
+                f"{DISTRIBUTION_DOCS.get(self.latent_distribution, self.latent_distribution)} -> image uint8 "
+                f"[batch, {cfg.size}, {cfg.size}, {cfg.channels}] ({self.image_doc})")}
+
+    def image_generator(self) -> ImageGenerator:
+        cfg = self.config
+        return ImageGenerator(model=self.generator, latent_dim=self.latent_dim,
+                              latent_distribution=self.latent_distribution,
+                              image_shape=(cfg.size, cfg.size, cfg.channels))
 
 
 class AdversarialModel(keras.Model):
@@ -194,6 +309,11 @@ class AdversarialModel(keras.Model):
 
     def discriminator_loss_terms(self, data, real_logits, fake_logits) -> Dict[str, tf.Tensor]:
         return {}
+
+    def generator_adversarial_loss(self, fake_logits) -> tf.Tensor:
+        """G's per-example adversarial loss [B]: the loss family's, summed over the
+        discriminators of a dict of logits."""
+        return self._adversarial(self.loss_family.generator, fake_logits)
 
     def after_discriminator_update(self) -> None:
         """Called after each discriminator update (e.g. clipping for WGAN)."""
@@ -291,7 +411,7 @@ class AdversarialModel(keras.Model):
                     self.d_optimizer.apply(d_grads, d_vars)
                     self.after_discriminator_update()
             fake_logits = self.discriminate(outputs["video"], fake_data, training=True)
-            g_terms = {"g_loss": self._adversarial(self.loss_family.generator, fake_logits)}
+            g_terms = {"g_loss": self.generator_adversarial_loss(fake_logits)}
             g_terms.update(self.generator_loss_terms(data, outputs, fake_logits))
             g_loss = tf.add_n([self._global_mean(t) for t in g_terms.values()])
         g_grads = g_tape.gradient(g_loss, g_vars)

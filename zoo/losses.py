@@ -18,6 +18,9 @@ Families (``get(name)``):
 - ``wasserstein``: Arjovsky et al. (2017); D (the critic) minimises
   ``D(G(z)) - D(x)``, G minimises ``-D(G(z))``. Needs a Lipschitz constraint
   elsewhere (weight or singular value clipping, gradient penalty).
+
+Several discriminators: :func:`hypervolume` combines K generator losses (the
+traversal GAN's multiple projected discriminators).
 """
 from __future__ import annotations
 
@@ -63,6 +66,29 @@ def linear_generator(fake_logits):
 
 def wasserstein_discriminator(real_logits, fake_logits):
     return per_example(tf.cast(fake_logits, tf.float32)) - per_example(tf.cast(real_logits, tf.float32))
+
+
+def hypervolume(per_discriminator, slack: float = 1.5, means=None, eps: float = 1e-8) -> tf.Tensor:
+    """Hypervolume maximization over K generator losses, as per-example terms [B].
+
+    L = -sum_k log(eta - l_k), l_k the batch mean of discriminator k's generator
+    loss and eta = ``slack`` * max_k l_k + ``eps`` the nadir point, held constant
+    (no gradient), as the traversal authors' code (their hGAN, Albuquerque et al.
+    2019). dL/dl_k = 1 / (eta - l_k): the worse a discriminator finds G, the more
+    its loss weighs. The losses must be positive (e.g. ``non_saturating``).
+
+    ``per_discriminator``: [K, B] per-example losses l_{k,i}; ``means``: [K] the
+    l_k (under a strategy, the global batch's: ``zoo.gan.global_batch_mean``;
+    default: the mean over B). Returns t_i = L + sum_k w_k (l_{k,i} - l_k),
+    w_k = 1 / (eta - l_k) constant: their batch mean is L and its gradient is
+    exactly L's, so the terms go through the zoo's per-example loss scaling.
+    """
+    losses = tf.cast(per_discriminator, tf.float32)
+    means = tf.reduce_mean(losses, axis=1) if means is None else tf.cast(means, tf.float32)
+    means = tf.stop_gradient(means)
+    gap = slack * tf.reduce_max(means) + eps - means
+    value = -tf.reduce_sum(tf.math.log(gap))
+    return value + tf.reduce_sum((losses - means[:, None]) / gap[:, None], axis=0)
 
 
 @dataclasses.dataclass(frozen=True)

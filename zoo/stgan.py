@@ -406,12 +406,15 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
 # ---------------------------------------------------------------------------
 # The models
 # ---------------------------------------------------------------------------
-class STGANImage(gan.AdversarialModel):
+class STGANImage(gan.ImageStage, gan.AdversarialModel):
     """Stage "image": the 2D source G (:func:`image_generator_2d`) and a DCGAN D trained
     on frames of the training videos (one random frame per video and step), with eqs.
     4-5 (``loss="non_saturating"``). z ~ N(0, I) of size ``latent_dim`` (section 5.1
     draws AM's codes from N(0, 1)). ``image_generator()`` is what stage "video" inflates
-    (``--hub_dir`` exports it with its Keras architecture)."""
+    (``--hub_dir`` exports it with its Keras architecture); ``call``, ``generate``,
+    ``sample_frames``, ``signatures`` and ``image_generator`` come from ``zoo.gan.ImageStage``."""
+
+    image_doc = "STGAN's 2D source"
 
     def __init__(self, config: STGANConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -419,37 +422,9 @@ class STGANImage(gan.AdversarialModel):
         self.discriminator = image_discriminator_2d(config)
         self.built = True
 
-    def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
-        images = tf.cast(self.generator(inputs, training=training), tf.float32)
-        return {"video": images[:, None], "image": images}
-
     def discriminate(self, video, data, training=False):
-        """D on one frame per video: the only frame of a generated one, a random frame of a real one."""
-        video = tf.convert_to_tensor(video)
-        if video.shape[1] == 1:
-            frames = video[:, 0]
-        else:
-            batch, length = tf.shape(video)[0], tf.shape(video)[1]
-            index = gan.replica_rows(lambda n: tf.random.stateless_uniform(
-                [n], seed=self.call_seed(), maxval=length, dtype=tf.int32), batch)
-            frames = tf.gather(video, index, axis=1, batch_dims=1)
-        return tf.squeeze(self.discriminator(frames, training=training), axis=-1)
-
-    def call(self, inputs, training=False):
-        return tf.cast(self.generator(inputs, training=training), tf.float32)
-
-    def signatures(self):
-        cfg = self.config
-        return {"serving_default": gan.Signature(
-            fn=lambda z: {"image": gan.to_uint8(self.call(z, training=False))},
-            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")},
-            doc=f"z float32 [batch, {cfg.latent_dim}] ~ N(0, I) -> image uint8 [batch, {cfg.size}, {cfg.size}, "
-                f"{cfg.channels}] (STGAN's 2D source)")}
-
-    def image_generator(self) -> gan.ImageGenerator:
-        cfg = self.config
-        return gan.ImageGenerator(model=self.generator, latent_dim=cfg.latent_dim, latent_distribution="normal",
-                                  image_shape=(cfg.size, cfg.size, cfg.channels))
+        """D on one frame per video (``ImageStage.sample_frames``)."""
+        return tf.squeeze(self.discriminator(self.sample_frames(video, training), training=training), axis=-1)
 
 
 class STGAN(keras.Model):
@@ -474,13 +449,9 @@ class STGAN(keras.Model):
         self.config = cfg = config
         if source_generator is None:
             source_generator = image_generator_2d(cfg)
-        source = source_generator.model if isinstance(source_generator, gan.ImageGenerator) else source_generator
-        probe = source(tf.zeros([1, cfg.latent_dim]), training=False) if _accepts(source, cfg.latent_dim) else None
-        expected = (cfg.size, cfg.size, cfg.channels)
-        if probe is None or tuple(probe.shape[1:]) != expected:
-            got = "a failure on that input" if probe is None else f"images {tuple(probe.shape[1:])}"
-            raise ValueError(f"source_generator: expected a 2D generator mapping z [N, {cfg.latent_dim}] to images "
-                             f"{expected} (the config's latent_dim, size and channels), got {got}")
+        source, _, _ = gan.pretrained_image_generator(source_generator, cfg.latent_dim,
+                                                      (cfg.size, cfg.size, cfg.channels), "z", "",
+                                                      "latent_dim")
         self.video_generator = inflate(source, cfg.temporal_depth, latent_dim=cfg.latent_dim)
         self.built = True
 
@@ -525,14 +496,6 @@ class STGAN(keras.Model):
 
     def image_generator(self):
         return None
-
-
-def _accepts(source, latent_dim: int) -> bool:
-    try:
-        source(tf.zeros([1, latent_dim]), training=False)
-        return True
-    except Exception:  # noqa: BLE001 - a wrong latent size shows as any error
-        return False
 
 
 def build(config: STGANConfig, source_generator=None):

@@ -623,7 +623,7 @@ class _TGANBase(gan.AdversarialModel):
             _assign_synchronously(updates)
 
 
-class TGANImage(_TGANBase):
+class TGANImage(gan.ImageStage, _TGANBase):
     """Step one (section 3.3): G1 and D1 trained with eq. 1 on the frames of the videos.
 
     "As an image dataset we simply use all the images included in the video
@@ -635,8 +635,12 @@ class TGANImage(_TGANBase):
     - ``generate(z1)``: ``{"video", "image"}``; z1 [B, T, K1] gives B "videos" of
       T independent frames, z1 [N, K1] N one-frame videos (what sample grids show);
     - ``signatures()``: ``serving_default`` z [None, K1] -> {"image": uint8};
-    - ``image_generator()`` / ``image_features()``: G1 and D1', what step two loads.
+    - ``image_generator()`` / ``image_features()``: G1 and D1', what step two loads
+      (``call``, ``signatures`` and ``image_generator`` from ``zoo.gan.ImageStage``).
     """
+
+    latent_symbol = "z1"
+    image_doc = "G1, TGAN step one"
 
     def __init__(self, config: TGANConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -670,22 +674,6 @@ class TGANImage(_TGANBase):
         frames = tf.reshape(video, tf.concat([[shape[0] * shape[1]], shape[2:]], 0))
         logits = self.discriminator(frames, training=training, noise_seed=self._noise_seed(training))
         return tf.reshape(logits, [shape[0], -1])
-
-    def call(self, inputs, training=False):
-        return tf.cast(self.generator(inputs, training=training), tf.float32)
-
-    def signatures(self):
-        cfg = self.config
-        return {"serving_default": gan.Signature(
-            fn=lambda z: {"image": gan.to_uint8(self.call(z, training=False))},
-            inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
-            doc=f"z1 float32 [batch, {self.latent_dim}] ~ U(-1, 1) -> image uint8 "
-                f"[batch, {cfg.size}, {cfg.size}, {cfg.channels}] (G1, TGAN step one)")}
-
-    def image_generator(self) -> gan.ImageGenerator:
-        cfg = self.config
-        return gan.ImageGenerator(model=self.generator, latent_dim=cfg.image_latent_dim,
-                                  latent_distribution="uniform", image_shape=(cfg.size, cfg.size, cfg.channels))
 
     def image_features(self) -> ImageFeatures:
         """D1' (D1 without its loss layer): images [N, H, W, C] -> feature maps [N, H/8, W/8, 8w]."""
@@ -729,15 +717,12 @@ class TGAN(_TGANBase):
             image_generator = FrameGenerator(cfg, name="image_generator")
             image_generator(tf.zeros([1, cfg.image_latent_dim]))  # build, then freeze
             freeze_except_batch_norm(image_generator)
-        elif isinstance(image_generator, gan.ImageGenerator):
-            _check_latent_dim(image_generator.latent_dim, cfg)
-            image_generator = image_generator.model
         if image_features is None:
             image_features = ImageFeatures(cfg, name="image_features")
             image_features(tf.zeros([1, cfg.size, cfg.size, cfg.channels]))
             freeze_except_batch_norm(image_features)
-        _check_latent_dim(getattr(image_generator, "latent_dim", None), cfg)
-        images = _trial_call_generator(image_generator, cfg)
+        image_generator, _, images = gan.pretrained_image_generator(
+            image_generator, cfg.image_latent_dim, (cfg.size, cfg.size, cfg.channels), "z1", "G0's output")
         feature_shape = _trial_call_features(image_features, images, cfg)
 
         self.temporal_generator = TemporalGenerator(cfg, name="temporal_generator")  # G0
@@ -839,26 +824,6 @@ class TGAN(_TGANBase):
     def image_features(self):
         """D1' (as :meth:`TGANImage.image_features`): images -> feature maps."""
         return self.frame_features
-
-
-def _check_latent_dim(dim, cfg: TGANConfig) -> None:
-    if dim is not None and int(dim) != cfg.image_latent_dim:
-        raise ValueError(f"image_generator: expected latent size image_latent_dim={cfg.image_latent_dim} "
-                         f"(G0's output), got {int(dim)}")
-
-
-def _trial_call_generator(layer, cfg: TGANConfig) -> tf.Tensor:
-    expected = (cfg.size, cfg.size, cfg.channels)
-    try:
-        images = layer(tf.zeros([1, cfg.image_latent_dim]), training=False)
-    except Exception as e:  # noqa: BLE001 - any failure means the latent size does not fit
-        raise ValueError(f"image_generator: expected a layer mapping z1 [N, {cfg.image_latent_dim}] to images "
-                         f"[N, {cfg.size}, {cfg.size}, {cfg.channels}]; calling it on z1 of shape "
-                         f"[1, {cfg.image_latent_dim}] failed: {e}") from e
-    if tuple(images.shape[1:]) != expected:
-        raise ValueError(f"image_generator: expected images of shape [N, {expected[0]}, {expected[1]}, "
-                         f"{expected[2]}] (config size/channels), got {list(images.shape)}")
-    return tf.cast(images, tf.float32)
 
 
 def _trial_call_features(layer, images, cfg: TGANConfig) -> Tuple[int, ...]:

@@ -1,9 +1,10 @@
 """Runs a few training steps of a tiny model (VGAN by default; ``mvt``: MVT-TSA with
-the motion constraint, labelled clips) under a given strategy and prints the final
+the motion constraint, labelled clips; ``name:stage`` sets a two-step model's stage,
+e.g. ``traversal:video``) under a given strategy and prints the final
 weights' fingerprint as JSON. Used by tests/zoo/test_gan.py and test_mvt.py in
 subprocesses, because logical devices and TF_CONFIG must be set before TensorFlow starts.
 
-    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt]
+    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt|NAME:STAGE]
 """
 import json
 import os
@@ -18,7 +19,7 @@ import tensorflow as tf  # noqa: E402
 def main():
     mode, out = sys.argv[1], sys.argv[2]
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    model_name = sys.argv[4] if len(sys.argv) > 4 else "vgan"
+    model_name, _, stage = (sys.argv[4] if len(sys.argv) > 4 else "vgan").partition(":")
     tf.config.experimental.enable_op_determinism()
     if mode == "mirrored2":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -35,6 +36,8 @@ def main():
     keras.utils.set_random_seed(0)
     with strategy.scope():
         extra = {"motion_weight": 1.0} if model_name == "mvt" else {}
+        if stage:
+            extra["stage"] = stage
         model = zoo.build(model_name, preset="tiny", batch_size=4, **extra)
         model.compile()
     cfg = model.config

@@ -103,7 +103,7 @@ def test_config_errors_name_what_was_expected():
         tiny(layers="u8,x3")
     with pytest.raises(ValueError, match="expected stage 'video'"):
         tiny(source_generator_handle="/somewhere")
-    with pytest.raises(ValueError, match=r"z \[N, 8\] to images \(16, 16, 3\)"):
+    with pytest.raises(ValueError, match=r"expected a layer mapping z \[N, 8\] to images \[N, 16, 16, 3\]"):
         stgan.STGAN(tiny(stage="video"), stgan.image_generator_2d(tiny(latent_dim=4)))
 
 
