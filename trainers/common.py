@@ -268,6 +268,10 @@ class Trainer:
             if options.dataset not in data_lib.DATASETS:
                 raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
         self.failure: Optional[str] = None
+        if getattr(self.cfg, "stage", None) == "image" and not options.export_name:
+            # Step one of a two-step model serves images: keep its exports apart from the
+            # video model's (<model>_image/<version>, e.g. tgan_image).
+            options.export_name = f"{model_name}_image"
 
     # .................................................................. setup
     def _check_run_dir(self) -> None:

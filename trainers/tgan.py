@@ -40,8 +40,6 @@ class TGANTrainer(common.Trainer):
         self.features_hub_dir = features_hub_dir
         if features_hub_dir and self.cfg.stage != "image":
             raise ValueError("--features_hub_dir exports D1' after --stage=image; got --stage=video")
-        if self.cfg.stage == "image" and not self.opts.export_name:
-            self.opts.export_name = "tgan_image"  # step one serves images: keep it apart from the video model
 
     def export(self) -> Dict[str, str]:
         out = super().export()

@@ -30,17 +30,8 @@ from trainers import common
 FLAGS = flags.FLAGS
 
 
-class TraversalTrainer(common.Trainer):
-    """The shared trainer; step one's serving export keeps apart from step two's videos."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.cfg.stage == "image" and not self.opts.export_name:
-            self.opts.export_name = "traversal_image"
-
-
-def make_trainer(options: common.RunOptions) -> TraversalTrainer:
-    return TraversalTrainer("traversal", FLAGS.preset, common.config_overrides("traversal"), options)
+def make_trainer(options: common.RunOptions) -> common.Trainer:
+    return common.Trainer("traversal", FLAGS.preset, common.config_overrides("traversal"), options)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,15 @@ def test_resolve_classes_by_name_or_index():
         stgan_trainer.resolve_classes(["wave"], names)
 
 
+def test_stage_errors_and_the_image_stage_export_name(tmp_path):
+    opts = lambda: common.RunOptions(run_dir=str(tmp_path / "run"), dataset="synthetic_actions")  # noqa: E731
+    assert stgan_trainer.STGANTrainer("tiny", {}, opts()).opts.export_name == "stgan_image"
+    with pytest.raises(ValueError, match="--stage=video needs --source_generator_handle"):
+        stgan_trainer.STGANTrainer("tiny", {"stage": "video"}, opts(), condition_net="c3d")
+    with pytest.raises(ValueError, match="belong to --stage=video"):
+        stgan_trainer.STGANTrainer("tiny", {}, opts(), condition_net="c3d")
+
+
 @pytest.mark.slow
 def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, run_commands):
     source = str(tmp_path / "source")
