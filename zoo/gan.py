@@ -169,6 +169,21 @@ def to_uint8(video: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.round((video + 1.0) * 127.5), tf.uint8)
 
 
+#: The two steps of a two-step model (TGAN, STGAN, traversal): ``"image"`` trains an image
+#: generator (:class:`ImageStage`), ``"video"`` builds the video model on it.
+STAGES = ("image", "video")
+
+
+def render_frames(image_generator, latents, training=False) -> tf.Tensor:
+    """An image generator on every latent of a sequence: [B, L, K] -> video [B, L, H, W, C]
+    (TGAN's G1 on G0's trajectory, the traversal GAN's G_F on the walker's latents)."""
+    shape = tf.shape(latents)
+    flat = tf.reshape(latents, [-1, latents.shape[-1]])
+    images = tf.cast(image_generator(flat, training=training), tf.float32)
+    video = tf.reshape(images, tf.concat([shape[:2], tf.shape(images)[1:]], 0))
+    return tf.ensure_shape(video, [None, latents.shape[1]] + images.shape[1:].as_list())
+
+
 #: How served docs write the zoo's latent distributions.
 DISTRIBUTION_DOCS = {"normal": "N(0, I)", "uniform": "U(-1, 1)"}
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, ClassVar, Dict, List, Tuple
 
 import keras
 import numpy as np
@@ -52,7 +52,7 @@ from zoo import config as config_lib
 from zoo import gan
 from zoo.layers import batch_norm, normal_init
 
-STAGES = ("image", "video")
+STAGES = gan.STAGES
 _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
@@ -219,19 +219,15 @@ def image_discriminator_2d(cfg: STGANConfig, name: str = "image_discriminator") 
     return keras.Sequential(layers, name=name)
 
 
-def layer_chain(model) -> List[keras.layers.Layer]:
-    """The layers of a 2D generator in the order they apply: a ``keras.Sequential``'s
-    ``layers``, or a list of layers. Anything else is a ``ValueError``: inflation needs
-    the order, which a subclassed model's ``call`` hides."""
-    if isinstance(model, gan.ImageGenerator):
-        model = model.model
-    if isinstance(model, (list, tuple)):
-        return list(model)
-    if isinstance(model, keras.Sequential):
-        return list(model.layers)
-    raise ValueError(f"inflate: expected a keras.Sequential 2D generator (or a list of its layers), got "
-                     f"{type(model).__name__} {getattr(model, 'name', '')!r}; a subclassed model's layer "
-                     "order is not known")
+def _sequential(source) -> keras.Sequential:
+    """The ``keras.Sequential`` of a 2D generator (or of a ``zoo.gan.ImageGenerator`` holding
+    one); anything else is a ``ValueError``: inflation needs the layers in the order they
+    apply, which a subclassed model's ``call`` hides."""
+    model = source.model if isinstance(source, gan.ImageGenerator) else source
+    if not isinstance(model, keras.Sequential):
+        raise ValueError(f"inflate: expected a keras.Sequential 2D generator, got {type(model).__name__} "
+                         f"{getattr(model, 'name', '')!r}; a subclassed model's layer order is not known")
+    return model
 
 
 def _copy(cls, layer, **changes):
@@ -250,11 +246,10 @@ def inflate_kernel(kernel: np.ndarray, temporal_depth: int) -> np.ndarray:
 
 #: Layers without weights that act on the last axis or elementwise: re-created as they are.
 _ELEMENTWISE = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.Activation,
-                keras.layers.Dropout, keras.layers.PReLU, keras.layers.Softmax)
+                keras.layers.Dropout, keras.layers.Softmax)
 
 
-def inflate(source, temporal_depth: int = 3, latent_dim: Optional[int] = None,
-            name: str = "video_generator") -> keras.Sequential:
+def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> keras.Sequential:
     """A 2D generator (a ``keras.Sequential`` of built layers, or a ``zoo.gan.ImageGenerator``
     holding one) -> its 3D inflation: codes [B, T, latent_dim] (one per frame, any T) ->
     videos [B, T, H, W, C].
@@ -273,16 +268,10 @@ def inflate(source, temporal_depth: int = 3, latent_dim: Optional[int] = None,
     from either end (the zero temporal padding of section 4 / Table 1 reaches that far)."""
     if temporal_depth < 1 or temporal_depth % 2 == 0:
         raise ValueError(f"inflate: temporal_depth must be odd and >= 1, got {temporal_depth}")
-    chain = [l for l in layer_chain(source) if not isinstance(l, keras.layers.InputLayer)]
-    if latent_dim is None:
-        latent_dim = getattr(source, "latent_dim", None)
-        if latent_dim is None:
-            first = chain[0] if chain else None
-            latent_dim = getattr(getattr(first, "kernel", None), "shape", [None])[0]
-    if latent_dim is None:
-        raise ValueError("inflate: pass latent_dim (the source's first layer has no dense kernel to read it from)")
+    source = _sequential(source)
+    latent_dim = int(source.inputs[0].shape[-1])  # the codes: one per frame in 3D
     new_layers, copies = [], []
-    for layer in chain:
+    for layer in source.layers:
         weights = [np.asarray(w) for w in layer.get_weights()]
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             transposed = isinstance(layer, keras.layers.Conv2DTranspose)
@@ -374,15 +363,16 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
     stop = float(cfg.am_stop_probability)
 
     def log_probability(codes):
-        logits = tf.cast(condition(generator(codes)), tf.float32)
+        video = generator(codes)
+        logits = tf.cast(condition(video), tf.float32)
         log_p = tf.nn.log_softmax(logits, axis=-1)
-        return tf.gather(log_p, target, axis=1, batch_dims=1), logits
+        return tf.gather(log_p, target, axis=1, batch_dims=1), logits, video
 
     @tf.function(autograph=False)
     def step(i):
         with tf.GradientTape() as tape:
             tape.watch(z)
-            log_p, _ = log_probability(z)
+            log_p, _, _ = log_probability(z)
             objective = log_p - 0.5 * cfg.am_lambda * tf.reduce_sum(tf.square(z), axis=[1, 2])
         g = tape.gradient(objective, z)
         noise = tf.random.stateless_normal(tf.shape(g), seed=gan.fold_in(seed, i)) * cfg.am_noise_std
@@ -396,9 +386,8 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
     history = []
     for i in range(cfg.am_iterations):
         history.append(step(tf.constant(i, tf.int64)).numpy())
-    final_log_p, logits = tf.function(log_probability, autograph=False)(z)
+    final_log_p, logits, video = tf.function(log_probability, autograph=False)(z)
     history.append(tf.exp(final_log_p).numpy())
-    video = generator(z)
     return {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
             "logits": logits.numpy()}
 
@@ -452,7 +441,7 @@ class STGAN(keras.Model):
         source, _, _ = gan.pretrained_image_generator(source_generator, cfg.latent_dim,
                                                       (cfg.size, cfg.size, cfg.channels), "z", "",
                                                       "latent_dim")
-        self.video_generator = inflate(source, cfg.temporal_depth, latent_dim=cfg.latent_dim)
+        self.video_generator = inflate(source, cfg.temporal_depth)
         self.built = True
 
     @property
@@ -493,9 +482,6 @@ class STGAN(keras.Model):
             inputs={"z": tf.TensorSpec([None, cfg.frames, cfg.latent_dim], tf.float32, name="z")},
             doc=f"z float32 [batch, {cfg.frames}, {cfg.latent_dim}] (a code per frame, e.g. AM's z*) -> video "
                 f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]")}
-
-    def image_generator(self):
-        return None
 
 
 def build(config: STGANConfig, source_generator=None):

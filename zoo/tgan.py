@@ -46,7 +46,7 @@ from zoo import gan
 from zoo import losses as losses_lib
 from zoo.layers import batch_norm, normal_init
 
-STAGES = ("image", "video")
+STAGES = gan.STAGES
 OBJECTIVES = ("gan", "wgan_svc")
 #: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling); D0: 16 -> 1.
 FRAMES_PER_SEGMENT = 16
@@ -754,11 +754,7 @@ class TGAN(_TGANBase):
 
     def render(self, latents, training=False) -> tf.Tensor:
         """G1 on every latent: [B, L, K1] -> video [B, L, H, W, C]."""
-        shape = tf.shape(latents)
-        flat = tf.reshape(latents, [-1, latents.shape[-1]])
-        images = tf.cast(self.frame_generator(flat, training=training), tf.float32)
-        video = tf.reshape(images, tf.concat([shape[:2], tf.shape(images)[1:]], 0))
-        return tf.ensure_shape(video, [None, latents.shape[1]] + images.shape[1:].as_list())
+        return gan.render_frames(self.frame_generator, latents, training)
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         latents = self.latent_trajectory(inputs, 1, training)

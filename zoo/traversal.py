@@ -49,7 +49,7 @@ from zoo import gan
 from zoo import losses as losses_lib
 from zoo.layers import CONV_IMPLS, batch_norm, down_conv, normal_init, up_conv
 
-STAGES = ("image", "video")
+STAGES = gan.STAGES
 COMBINES = ("hypervolume", "mean")
 #: Section 3: batch size and RMSprop learning rate of each step (G_F: 64 frames, 3e-4; G_V: 8 videos, 2e-4).
 PAPER_BATCH_SIZE = {"image": 64, "video": 8}
@@ -517,11 +517,7 @@ class Traversal(_TraversalBase):
 
     def render(self, latents) -> tf.Tensor:
         """G_F (inference mode) on every latent: [B, L, K] -> video [B, L, H, W, C]."""
-        shape = tf.shape(latents)
-        images = tf.cast(self.frame_generator(tf.reshape(latents, [-1, latents.shape[-1]]), training=False),
-                         tf.float32)
-        video = tf.reshape(images, tf.concat([shape[:2], tf.shape(images)[1:]], 0))
-        return tf.ensure_shape(video, [None, latents.shape[1]] + images.shape[1:].as_list())
+        return gan.render_frames(self.frame_generator, latents, training=False)
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         latents = self.walker(inputs, training=training)

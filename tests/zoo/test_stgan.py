@@ -69,7 +69,7 @@ def test_inflation_refuses_what_it_cannot_inflate():
     with pytest.raises(ValueError, match="Flatten"):
         stgan.inflate(keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Flatten()]), 3)
     with pytest.raises(ValueError, match="padding 'valid'"):
-        stgan.inflate(keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(2, 3)]), 3, latent_dim=8)
+        stgan.inflate(keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(2, 3)]), 3)
     with pytest.raises(ValueError, match="subclassed"):
         stgan.inflate(zoo.build("tgan", preset="tiny").generator, 3)
     with pytest.raises(ValueError, match="odd"):
