@@ -6,9 +6,9 @@
 Every measurement runs in its own subprocess so that its peak memory
 (``ru_maxrss``) is its own. Lines (``"bench"`` says which):
 
-- ``gemm``: the best float32 GEMM throughput of this CPU in this run: a large
-  ``tf.matmul`` and a large 1x1 convolution (the same GEMM through oneDNN's
-  convolution path); ``best_gflops`` is the faster.
+- ``gemm``: the best float32 GEMM throughput of this CPU in this run, from every
+  library at hand (``timing.best_gemm``: ``tf.matmul``, the same GEMM as a 1x1
+  convolution, numpy's BLAS); ``best_gflops`` is the fastest.
 - ``train_step``: seconds per training step (median of ``--steps`` after one
   warm-up step that traces), model FLOPs per step, achieved GFLOP/s and its
   fraction of ``best_gflops``, peak RSS.
@@ -39,7 +39,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import median_seconds, peak_rss_gib  # noqa: E402
+from timing import best_gemm, peak_rss_gib  # noqa: E402
 
 
 # ------------------------------------------------------------------ FLOPs
@@ -77,22 +77,7 @@ def step_flops(model, batch: int) -> float:
 
 # ------------------------------------------------------------- one measurement
 def run_gemm(args) -> dict:
-    import tensorflow as tf
-    n = args.gemm_size
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
-    mm = tf.function(lambda: tf.matmul(a, b))
-    t_mm = median_seconds(lambda: mm().numpy(), 5)
-    # 1x1 convolution as the same-size GEMM: [1, H, W, n] x [1, 1, n, n], H*W = n
-    side = int(n ** 0.5)
-    x = tf.random.normal([1, side, n // side, n])
-    w = tf.random.normal([1, 1, n, n])
-    conv = tf.function(lambda: tf.nn.conv2d(x, w, 1, "VALID"))
-    t_conv = median_seconds(lambda: conv().numpy(), 5)
-    flops = 2.0 * n ** 3
-    mm_g, conv_g = flops / t_mm / 1e9, 2.0 * side * (n // side) * n * n / t_conv / 1e9
-    return {"bench": "gemm", "n": n, "matmul_gflops": round(mm_g, 1), "conv1x1_gflops": round(conv_g, 1),
-            "best_gflops": round(max(mm_g, conv_g), 1)}
+    return best_gemm(args.gemm_size)
 
 
 def run_train(args, batch: int) -> dict:
@@ -174,7 +159,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="paper")
     p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
-    p.add_argument("--conv_impl", default="keras", choices=["keras", "stride1"])
+    p.add_argument("--conv_impl", default="auto", choices=["auto", "keras", "stride1"])
     p.add_argument("--batch_sizes", default="8,16", help="training batch sizes to time")
     p.add_argument("--memory_batch", type=int, default=64,
                    help="also run one step at this batch and report its peak memory (0: skip)")

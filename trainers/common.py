@@ -41,6 +41,7 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+CONV_CHOICES_FILE = "conv_impl.json"
 # Config fields that are common flags (or fixed by the preset machinery).
 _COMMON_CONFIG_FIELDS = ("preset", "seed", "batch_size")
 
@@ -399,6 +400,19 @@ class Trainer:
         _write_gif_summary(self.writer, "samples/video", gif, grid.shape[2], grid.shape[1], step)
         return path
 
+    def write_conv_choices(self) -> str:
+        """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution
+        runs (``conv_impl="auto"`` measures them; zoo.layers), and the machine it was chosen for."""
+        import tensorflow as tf
+        from zoo import autotune, layers
+        path = os.path.join(self.out_dir, CONV_CHOICES_FILE)
+        report = {"machine": autotune.fingerprint(), "cache": autotune.cache_path(),
+                  "layers": layers.conv_choices(self.model)}
+        with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+            f.write(json.dumps(report, indent=1, sort_keys=True))
+        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+        return path
+
     # ................................................................... run
     def _distributed_step(self):
         """One training step on every replica; returns the trackers' means
@@ -451,6 +465,8 @@ class Trainer:
             while step < self.opts.steps:
                 logs = {k: float(v) for k, v in train_step(next(batches)).items()}
                 step += 1
+                if step == self.start_step + 1:
+                    self.write_conv_choices()  # the first step traced every layer
                 if not self._check_finite(step, logs):
                     break
                 for cb in self.step_callbacks:
@@ -467,6 +483,7 @@ class Trainer:
                 if step % self.opts.sample_every == 0 or step == self.opts.steps:
                     self.write_samples(step)
             self.writer.flush()
+            self.write_conv_choices()  # now with what sampling chose too
             if self.failure:
                 raise TrainingError(self.failure)
         self.after_training()

@@ -1,6 +1,8 @@
 """Layers and layer factories shared by the zoo's networks."""
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -27,175 +29,266 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
 
 
 # ---------------------------------------------------------------------------
-# Stride-2, kernel-4 convolutions, two implementations.
+# Stride-2, kernel-4 convolutions ("same" padding), rank 1, 2 or 3, in three
+# exact implementations of one function:
 #
-# ``conv_impl="keras"``: Keras' Conv{2,3}D / Conv{2,3}DTranspose (kernel 4,
-# stride 2, "same"), the DCGAN-family layers.
-# ``conv_impl="stride1"``: the same functions, computed exactly as a stride-1
-# 2x2(x2) convolution on a space-to-depth (down) or depth-to-space (up)
-# rearrangement (DownConv / UpConv below). On some CPUs TensorFlow 2.21's
-# gradients of strided 3D convolutions, and the transposed 3D convolution,
-# take a path ~100x slower than a stride-1 convolution (seen on an AVX-512
-# machine: conv3d_transpose 1.14 s vs conv3d 0.011 s for [16,4,8,8,64]);
-# there the rewrite made a VGAN step ~35x faster. On the reference AVX2
-# machine Keras' layers are the faster ones (BUILD_NOTES.md), hence the
-# default. ``python benchmarks/conv_ops.py`` tells which wins on a machine.
-# Both keep Keras' kernel shapes and weight names (Conv3D: [4,4,4,in,out];
-# Conv3DTranspose: [4,4,4,out,in]), so checkpoints are interchangeable.
+# ``"keras"``: the ops Keras' Conv{1,2,3}D / Conv{1,2,3}DTranspose layers run
+# (``tf.nn.convolution`` with stride 2, ``tf.nn.conv_transpose``).
+# ``"stride1"``: the same function as a stride-1 2x2(x2) convolution on a
+# space-to-depth (down) or depth-to-space (up) rearrangement.
+# ``"auto"`` (the zoo's default): each layer measures both, forward and
+# forward+backward, for its own input shape, batch and dtype on the machine it
+# runs on (zoo.autotune, cached on disk) and uses the faster one: the training
+# step the forward+backward winner, inference the forward winner. With an
+# unknown batch (a served signature) it measures the batches BATCH_BUCKETS and
+# switches inside the graph on the batch of each call. A layer traced with
+# another size unknown (nothing to measure) runs Keras' ops, which take any size.
 #
-# 1-D derivation (TF "SAME", k=4, s=2, one pad before and after):
+# Why: which one is faster depends on the CPU, the shape and the batch. On an
+# AVX-512 machine TF 2.21's strided 3D convolution gradients and transposed
+# convolutions took a path ~100x slower than a stride-1 convolution
+# (conv3d_transpose 1.14 s vs conv3d 0.011 s on [16,4,8,8,64]); on an AVX2
+# machine Keras' layers won at batch >= 8 and lost 3-170x below it; on a Zen 4
+# machine Keras' won the VGAN ``small`` step 2.3x (BUILD_NOTES.md).
+# Every implementation keeps Keras' kernel shapes and weight names (ConvND:
+# [4]*rank + [in, out]; ConvNDTranspose: [4]*rank + [out, in]), so checkpoints
+# and exports are interchangeable whatever each layer chose.
+#
+# 1-D derivation of the rewrite (TF "SAME", k=4, s=2, one pad before and after):
 #   down: y[i] = sum_k x[2i+k-1] w[k]; with xp = pad(x, 1) in blocks of two,
 #         y[i] = sum_{t,p in {0,1}} block(xp, i+t)[p] w[2t+p].
 #   up:   out[2m] = x[m-1] w[3] + x[m] w[1],  out[2m+1] = x[m] w[2] + x[m+1] w[0];
 #         with xp = pad(x, 1), phase a of out[2m+a] is a 2-tap conv of xp at m+a
 #         with taps w[_UP_TAPS[a]].
 # ---------------------------------------------------------------------------
-CONV_IMPLS = ("keras", "stride1")
+CONV_IMPLS = ("auto", "keras", "stride1")
+# Batches measured for a layer traced with an unknown batch; a call of batch b
+# uses the nearest one on a log scale (boundaries at the geometric midpoints).
+BATCH_BUCKETS = (1, 4, 16, 64)
+_UP_TAPS = ((3, 1), (2, 0))
 
 
-def down_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
-              kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
-    """``Conv{rank}D(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
-    return _stride2("down", rank, filters, impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
-
-
-def up_conv(rank: int, filters: int, impl: str = "keras", use_bias: bool = True,
-            kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
-    """``Conv{rank}DTranspose(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
-    return _stride2("up", rank, filters, impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
-
-
-def _stride2(direction: str, rank: int, filters: int, impl: str, **kwargs) -> keras.layers.Layer:
-    _check_impl(impl)
-    if impl == "stride1":
-        return {"down": DownConv, "up": UpConv}[direction](rank, filters, **kwargs)
-    cls = {("down", 2): keras.layers.Conv2D, ("down", 3): keras.layers.Conv3D,
-           ("up", 2): keras.layers.Conv2DTranspose, ("up", 3): keras.layers.Conv3DTranspose}[(direction, rank)]
-    return cls(filters, 4, strides=2, padding="same", **kwargs)
-
-
-def _check_impl(impl: str) -> None:
+def check_conv_impl(impl: str) -> None:
     if impl not in CONV_IMPLS:
         raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
 
 
-_UP_TAPS = ((3, 1), (2, 0))
+def down_conv(rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
+              kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+    """``Conv{rank}D(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
+    return DownConv(rank, filters, impl=impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
 
 
-def _conv_nd(x, kernel, rank):
-    return (tf.nn.conv3d if rank == 3 else tf.nn.conv2d)(x, kernel, [1] * (rank + 2), "VALID")
+def up_conv(rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
+            kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+    """``Conv{rank}DTranspose(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
+    return UpConv(rank, filters, impl=impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
 
 
-class _Stride2Conv(keras.layers.Layer):
-    def __init__(self, rank: int, filters: int, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 **kwargs):
+_DATA_FORMATS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}  # explicit: eager gradients of Conv3D need the attribute
+
+
+def _valid_conv(x, kernel):
+    return tf.nn.convolution(x, kernel, padding="VALID", data_format=_DATA_FORMATS[x.shape.rank - 2])
+
+
+def _down_keras(x, kernel):
+    return tf.nn.convolution(x, kernel, strides=2, padding="SAME", data_format=_DATA_FORMATS[x.shape.rank - 2])
+
+
+def _up_keras(x, kernel):
+    shape = tf.shape(x)
+    rank = x.shape.rank - 2
+    out_shape = tf.stack([shape[0]] + [2 * shape[1 + d] for d in range(rank)] + [kernel.shape[-2]])
+    y = tf.nn.conv_transpose(x, kernel, out_shape, strides=2, padding="SAME", data_format=_DATA_FORMATS[rank])
+    return tf.ensure_shape(y, [x.shape[0]] + [None if s is None else 2 * s for s in x.shape[1:-1]]
+                           + [kernel.shape[-2]])
+
+
+def _down_stride1(x, kernel):
+    r = x.shape.rank - 2
+    shape = tf.shape(x)
+    cin, cout = x.shape[-1], kernel.shape[-1]
+    xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
+    n = [(shape[1 + d] + 2) // 2 for d in range(r)]  # blocks per dimension
+    # space-to-depth: [B, 2N1, (2N2, 2N3), C] -> [B, N1, (N2, N3), 2^r*C]
+    split = [shape[0]]
+    for d in range(r):
+        split += [n[d], 2]
+    xb = tf.reshape(xp, split + [cin])
+    perm = [0] + [1 + 2 * d for d in range(r)] + [2 + 2 * d for d in range(r)] + [1 + 2 * r]
+    xb = tf.reshape(tf.transpose(xb, perm), [shape[0]] + n + [(2 ** r) * cin])
+    # kernel [4]*r + [in, out] -> [2]*r (t) + [2]*r (p) + [in, out] -> [2]*r + [2^r*in, out]
+    k = tf.reshape(kernel, [2, 2] * r + [cin, cout])
+    kperm = [2 * d for d in range(r)] + [2 * d + 1 for d in range(r)] + [2 * r, 2 * r + 1]
+    k = tf.reshape(tf.transpose(k, kperm), [2] * r + [(2 ** r) * cin, cout])
+    y = _valid_conv(xb, k)
+    return tf.ensure_shape(y, [x.shape[0]] + [None if s is None else s // 2 for s in x.shape[1:-1]] + [cout])
+
+
+def _up_phase_kernel(kernel, r, cin, cout):
+    k = kernel
+    # Along each 4-wide axis, phase a takes taps _UP_TAPS[a] = (3 - a, 1 - a), i.e. k[3-a::-2].
+    # Strided slices (not tf.gather) keep the kernel's gradient dense.
+    for d in range(r):  # axis 2d is the d-th 4-wide axis after earlier splits -> [phase, tap]
+        phases = []
+        for a in range(2):
+            sl = [slice(None)] * len(k.shape)
+            sl[2 * d] = slice(_UP_TAPS[a][0], None, -2)
+            phases.append(k[tuple(sl)])
+        k = tf.stack(phases, axis=2 * d)
+    # k: [a1, t1, (a2, t2, a3, t3), out, in] -> [t..., in, a..., out]
+    perm = [2 * d + 1 for d in range(r)] + [2 * r + 1] + [2 * d for d in range(r)] + [2 * r]
+    return tf.reshape(tf.transpose(k, perm), [2] * r + [cin, (2 ** r) * cout])
+
+
+def _up_stride1(x, kernel):
+    r = x.shape.rank - 2
+    cin, cout = x.shape[-1], kernel.shape[-2]
+    shape = tf.shape(x)
+    n = [shape[1 + d] for d in range(r)]
+    xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
+    c = _valid_conv(xp, _up_phase_kernel(kernel, r, cin, cout))  # [B, n+1..., 2^r*out]
+    c = tf.reshape(c, [shape[0]] + [m + 1 for m in n] + [2] * r + [cout])
+    # Phase a of dimension d reads position m + a: shift phase 1 by one.
+    for d in range(r):
+        axis, phase_axis = 1 + d, 1 + r + d
+        lo = tf.gather(tf.gather(c, tf.range(n[d]), axis=axis), [0], axis=phase_axis)
+        hi = tf.gather(tf.gather(c, tf.range(1, n[d] + 1), axis=axis), [1], axis=phase_axis)
+        c = tf.concat([lo, hi], axis=phase_axis)
+    # [B, n1.., a1.., out] -> [B, n1, a1, n2, a2, ..., out] -> [B, 2n1, 2n2, ..., out]
+    perm = [0]
+    for d in range(r):
+        perm += [1 + d, 1 + r + d]
+    perm.append(1 + 2 * r)
+    out = tf.reshape(tf.transpose(c, perm), [shape[0]] + [2 * m for m in n] + [cout])
+    return tf.ensure_shape(out, [x.shape[0]] + [None if s is None else 2 * s for s in x.shape[1:-1]] + [cout])
+
+
+STRIDE2_IMPLS = {"down": {"keras": _down_keras, "stride1": _down_stride1},
+                 "up": {"keras": _up_keras, "stride1": _up_stride1}}
+
+
+def _bucket_boundaries(buckets):
+    return [int(math.ceil(math.sqrt(a * b))) for a, b in zip(buckets, buckets[1:])]
+
+
+def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, choices: dict | None = None):
+    """``x`` through the stride-2 kernel-4 "same" convolution (``direction`` "down") or its
+    transpose ("up") with ``kernel`` in Keras' layout, by ``impl`` (see above).
+
+    ``training`` picks what "auto" optimizes: the forward+backward time (True) or the
+    forward time. ``choices``, if given, receives what "auto" chose, keyed by
+    ``"<mode> batch=<b>"`` (``b`` a bucket's batch when the traced batch is unknown).
+    """
+    check_conv_impl(impl)
+    fns = STRIDE2_IMPLS[direction]
+    if direction == "down" and any(s is None or s % 2 for s in x.shape[1:-1]):
+        # The rewrite's blocks need even sizes (Keras' "same" pads an odd size unevenly).
+        if impl == "stride1":
+            raise ValueError(f"conv_impl='stride1' needs even spatial sizes, got input shape {x.shape}")
+        fns = {"keras": fns["keras"]}
+    if impl != "auto":
+        return fns[impl](x, kernel)
+    if len(fns) == 1:
+        return next(iter(fns.values()))(x, kernel)
+    from zoo import autotune
+    rank = x.shape.rank - 2
+    mode = "forward_backward" if training else "forward"
+    op = f"conv{rank}d_{'transpose_' if direction == 'up' else ''}stride2_k4_same"
+    dtype = kernel.dtype.name
+    if any(s is None for s in x.shape[1:]):
+        # Nothing to measure: a size other than the batch is only known when called.
+        # The framework's ops, which take any size.
+        if choices is not None:
+            choices[f"{mode} shape={x.shape.as_list()}"] = "keras"
+        return fns["keras"](x, kernel)
+
+    def pick(batch):
+        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), dtype, mode)
+        if choices is not None:
+            choices[f"{mode} batch={batch}"] = name
+        return name
+
+    if x.shape[0] is not None:
+        return fns[pick(int(x.shape[0]))](x, kernel)
+    names = [pick(b) for b in BATCH_BUCKETS]
+    boundaries = _bucket_boundaries(BATCH_BUCKETS)
+    segments, cuts = [names[0]], []  # runs of buckets that chose the same implementation
+    for boundary, name in zip(boundaries, names[1:]):
+        if name != segments[-1]:
+            segments.append(name)
+            cuts.append(boundary)
+    if len(segments) == 1:
+        return fns[segments[0]](x, kernel)
+    batch = tf.shape(x)[0]
+    index = tf.add_n([tf.cast(batch >= c, tf.int32) for c in cuts])
+    return tf.switch_case(index, [lambda name=name: fns[name](x, kernel) for name in segments])
+
+
+class ChoosesConv:
+    """A layer whose stride-2 convolutions may be chosen by measurement (``conv_choices``)."""
+    conv_choices: dict
+
+
+class _Stride2Conv(ChoosesConv, keras.layers.Layer):
+    def __init__(self, rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if rank not in (2, 3):
-            raise ValueError(f"rank must be 2 or 3, got {rank}")
+        if rank not in (1, 2, 3):
+            raise ValueError(f"rank must be 1, 2 or 3, got {rank}")
+        check_conv_impl(impl)
         self.rank = rank
         self.filters = int(filters)
+        self.impl = impl
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.conv_choices: dict = {}  # what "auto" chose, by mode and batch (see conv_choices())
 
-    def _add_bias(self, y):
-        return y + self.bias if self.use_bias else y
+    def build(self, input_shape):
+        cin = input_shape[-1]
+        shape = (4,) * self.rank + ((cin, self.filters) if self.direction == "down" else (self.filters, cin))
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def call(self, x, training=None):
+        y = stride2_conv(self.direction, x, tf.cast(self.kernel, x.dtype), self.impl, training, self.conv_choices)
+        return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        scale = (lambda s: s // 2) if self.direction == "down" else (lambda s: s * 2)
+        spatial = [None if s is None else scale(s) for s in input_shape[1:-1]]
+        return (input_shape[0], *spatial, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "rank": self.rank, "filters": self.filters, "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+        return {**super().get_config(), "rank": self.rank, "filters": self.filters, "impl": self.impl,
+                "use_bias": self.use_bias, "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
 class DownConv(_Stride2Conv):
-    """``Conv{2,3}D(filters, 4, strides=2, padding="same")``, computed with stride-1 ops.
+    """``Conv{1,2,3}D(filters, 4, strides=2, padding="same")``; kernel [4]*rank + [in, out] as Keras'.
 
-    Kernel [4]*rank + [in, out], as Keras' ConvND. Spatial sizes must be even.
+    Spatial sizes must be even for ``impl="stride1"``.
     """
-
-    def build(self, input_shape):
-        cin = input_shape[-1]
-        self.kernel = self.add_weight(name="kernel", shape=(4,) * self.rank + (cin, self.filters),
-                                      initializer=self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-
-    def call(self, x):
-        r = self.rank
-        shape = tf.shape(x)
-        cin = x.shape[-1]
-        xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
-        n = [(shape[1 + d] + 2) // 2 for d in range(r)]  # blocks per dimension
-        # space-to-depth: [B, 2N1, 2N2, (2N3), C] -> [B, N1, N2, (N3), 2*2*(2)*C]
-        split = [shape[0]]
-        for d in range(r):
-            split += [n[d], 2]
-        xb = tf.reshape(xp, split + [cin])
-        perm = [0] + [1 + 2 * d for d in range(r)] + [2 + 2 * d for d in range(r)] + [1 + 2 * r]
-        xb = tf.reshape(tf.transpose(xb, perm), [shape[0]] + n + [(2 ** r) * cin])
-        # kernel [4]*r + [in, out] -> [2]*r (t) + [2]*r (p) + [in, out] -> [2]*r + [2^r*in, out]
-        k = tf.reshape(self.kernel, [2, 2] * r + [cin, self.filters])
-        kperm = [2 * d for d in range(r)] + [2 * d + 1 for d in range(r)] + [2 * r, 2 * r + 1]
-        k = tf.reshape(tf.transpose(k, kperm), [2] * r + [(2 ** r) * cin, self.filters])
-        return self._add_bias(_conv_nd(xb, tf.cast(k, xb.dtype), r))
-
-    def compute_output_shape(self, input_shape):
-        spatial = [None if s is None else s // 2 for s in input_shape[1:-1]]
-        return (input_shape[0], *spatial, self.filters)
+    direction = "down"
 
 
+@keras.saving.register_keras_serializable(package="zoo")
 class UpConv(_Stride2Conv):
-    """``Conv{2,3}DTranspose(filters, 4, strides=2, padding="same")`` with stride-1 ops.
+    """``Conv{1,2,3}DTranspose(filters, 4, strides=2, padding="same")``; kernel [4]*rank + [out, in]."""
+    direction = "up"
 
-    Kernel [4]*rank + [out, in], as Keras' ConvNDTranspose.
-    """
 
-    def build(self, input_shape):
-        cin = input_shape[-1]
-        self.kernel = self.add_weight(name="kernel", shape=(4,) * self.rank + (self.filters, cin),
-                                      initializer=self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-
-    def _phase_kernel(self, cin):
-        r, cout = self.rank, self.filters
-        k = self.kernel
-        # Along each 4-wide axis, phase a takes taps _UP_TAPS[a] = (3 - a, 1 - a), i.e. k[3-a::-2].
-        # Strided slices (not tf.gather) keep the kernel's gradient dense.
-        for d in range(r):  # axis 2d is the d-th 4-wide axis after earlier splits -> [phase, tap]
-            phases = []
-            for a in range(2):
-                sl = [slice(None)] * len(k.shape)
-                sl[2 * d] = slice(_UP_TAPS[a][0], None, -2)
-                phases.append(k[tuple(sl)])
-            k = tf.stack(phases, axis=2 * d)
-        # k: [a1, t1, a2, t2, (a3, t3), out, in] -> [t..., in, a..., out]
-        perm = [2 * d + 1 for d in range(r)] + [2 * r + 1] + [2 * d for d in range(r)] + [2 * r]
-        return tf.reshape(tf.transpose(k, perm), [2] * r + [cin, (2 ** r) * cout])
-
-    def call(self, x):
-        r, cout = self.rank, self.filters
-        shape = tf.shape(x)
-        cin = x.shape[-1]
-        n = [shape[1 + d] for d in range(r)]
-        xp = tf.pad(x, [[0, 0]] + [[1, 1]] * r + [[0, 0]])
-        c = _conv_nd(xp, tf.cast(self._phase_kernel(cin), xp.dtype), r)  # [B, n+1..., 2^r*out]
-        c = tf.reshape(c, [shape[0]] + [m + 1 for m in n] + [2] * r + [cout])
-        # Phase a of dimension d reads position m + a: shift phase 1 by one.
-        for d in range(r):
-            axis, phase_axis = 1 + d, 1 + r + d
-            lo = tf.gather(tf.gather(c, tf.range(n[d]), axis=axis), [0], axis=phase_axis)
-            hi = tf.gather(tf.gather(c, tf.range(1, n[d] + 1), axis=axis), [1], axis=phase_axis)
-            c = tf.concat([lo, hi], axis=phase_axis)
-        # [B, n1.., a1.., out] -> [B, n1, a1, n2, a2, ..., out] -> [B, 2n1, 2n2, ..., out]
-        perm = [0]
-        for d in range(r):
-            perm += [1 + d, 1 + r + d]
-        perm.append(1 + 2 * r)
-        out = tf.reshape(tf.transpose(c, perm), [shape[0]] + [2 * m for m in n] + [cout])
-        return self._add_bias(out)
-
-    def compute_output_shape(self, input_shape):
-        spatial = [None if s is None else s * 2 for s in input_shape[1:-1]]
-        return (input_shape[0], *spatial, self.filters)
+def conv_choices(model: keras.layers.Layer) -> dict:
+    """What every "auto" stride-2 convolution under ``model`` chose so far, by the path of its
+    kernel: ``{"vgan/generator/deconv1": {"forward_backward batch=16": "keras", ...}}``."""
+    out = {}
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, ChoosesConv) and layer.conv_choices:
+            out[layer.kernel.path.rsplit("/", 1)[0]] = dict(sorted(layer.conv_choices.items()))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -260,12 +353,19 @@ class SNDense(_SpectralNormalized):
         return tuple(input_shape[:-1]) + (self.units,)
 
 
-class SNConv(_SpectralNormalized):
-    """``Conv{1,2,3}D(filters, kernel_size, strides, padding)`` with a spectrally normalized kernel."""
+class SNConv(ChoosesConv, _SpectralNormalized):
+    """``Conv{1,2,3}D(filters, kernel_size, strides, padding)`` with a spectrally normalized kernel.
+
+    The kernel-4 stride-2 "same" case runs through :func:`stride2_conv` in ``impl``
+    (default "auto": the faster exact implementation, measured).
+    """
 
     def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "same",
-                 use_bias: bool = True, **kwargs):
+                 use_bias: bool = True, impl: str = "auto", **kwargs):
         super().__init__(**kwargs)
+        check_conv_impl(impl)
+        self.impl = impl
+        self.conv_choices: dict = {}
         if rank not in (1, 2, 3):
             raise ValueError(f"SNConv: rank must be 1, 2 or 3, got {rank}")
         self.rank = rank
@@ -285,7 +385,9 @@ class SNConv(_SpectralNormalized):
     def call(self, x, training=False):
         k = tf.cast(self.normalized_kernel(training), x.dtype)
         strides = (1,) + self.strides + (1,)
-        if self.rank == 1:
+        if self.kernel_size == (4,) * self.rank and self.strides == (2,) * self.rank and self.padding == "SAME":
+            y = stride2_conv("down", x, k, self.impl, training, self.conv_choices)
+        elif self.rank == 1:
             y = tf.nn.conv1d(x, k, strides[1], self.padding)
         elif self.rank == 2:
             y = tf.nn.conv2d(x, k, strides, self.padding)

@@ -65,7 +65,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import (ConditionalBatchNorm, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
+from zoo.layers import (ConditionalBatchNorm, check_conv_impl, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
                         temporal_shift)
 
 FAKE_LABELS = ("data", "uniform")
@@ -106,6 +106,7 @@ class MVTConfig:
     beta2: float = 0.9
     batch_size: int = 56
     d_steps: int = 2
+    conv_impl: str = "auto"                           # D_Video's stride-2 convs: "auto" (measured), "keras", "stride1"
 
     @property
     def latent_dim(self) -> int:
@@ -143,6 +144,10 @@ class MVTConfig:
             bad(f"frames must be >= 2, got {self.frames}")
         if self.fake_labels not in FAKE_LABELS:
             bad(f"fake_labels must be one of {FAKE_LABELS}, got {self.fake_labels!r}")
+        try:
+            check_conv_impl(self.conv_impl)
+        except ValueError as e:
+            bad(str(e))
         if self.motion_weight < 0:
             bad(f"motion_weight must be >= 0, got {self.motion_weight}")
         if self.flow_window < 1 or self.flow_window % 2 == 0:
@@ -381,28 +386,27 @@ class VideoDiscriminator(keras.layers.Layer):
         self.factorized = cfg.video_d_factorized
         widths = [cfg.video_d_width * 2 ** i for i in range(4)]
         if self.factorized:
-            self.spatial = [SNConv(2, c, 4, strides=2, use_bias=False, name=f"spatial{i}")
+            self.spatial = [SNConv(2, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"spatial{i}")
                             for i, c in enumerate(widths)]
-            self.temporal = [SNConv(1, c, 4, strides=2, use_bias=False, name=f"temporal{i}")
+            self.temporal = [SNConv(1, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"temporal{i}")
                              for i, c in enumerate(widths)]
         else:
-            self.convs = [SNConv(3, c, 4, strides=2, use_bias=False, name=f"conv{i}") for i, c in enumerate(widths)]
+            self.convs = [SNConv(3, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"conv{i}")
+                          for i, c in enumerate(widths)]
         self.bns = [None] + [batch_norm(name=f"bn{i}") for i in (1, 2, 3)]
         self.head = _Projection(cfg.num_classes, name="projection")
 
     def _layer(self, i, h, training):
         if not self.factorized:
             return self.convs[i](h, training=training)
-        shape = tf.shape(h)
-        b, t = shape[0], shape[1]
-        x = tf.reshape(h, tf.concat([[b * t], shape[2:]], 0))
+        # Static sizes where known, so that the stride-2 layers see their shapes when traced.
+        b, t, hgt, wid = [s if s is not None else tf.shape(h)[j] for j, s in enumerate(h.shape[:4])]
+        x = tf.reshape(h, [b * t, hgt, wid, h.shape[-1]])
         x = tf.nn.leaky_relu(self.spatial[i](x, training=training), 0.2)  # [B*T, H', W', C']
-        hw = tf.shape(x)[1:3]
-        c = x.shape[-1]
-        x = tf.reshape(tf.transpose(tf.reshape(x, [b, t, hw[0], hw[1], c]), [0, 2, 3, 1, 4]), [-1, t, c])
+        h2, w2, c = x.shape[1], x.shape[2], x.shape[-1]
+        x = tf.reshape(tf.transpose(tf.reshape(x, [b, t, h2, w2, c]), [0, 2, 3, 1, 4]), [b * h2 * w2, t, c])
         x = self.temporal[i](x, training=training)  # [B*H'*W', T', C']
-        t2 = tf.shape(x)[1]
-        return tf.transpose(tf.reshape(x, [b, hw[0], hw[1], t2, c]), [0, 3, 1, 2, 4])
+        return tf.transpose(tf.reshape(x, [b, h2, w2, x.shape[1], c]), [0, 3, 1, 2, 4])
 
     def features(self, video, training=False):
         h = video

@@ -50,7 +50,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
-from zoo.layers import batch_norm, normal_init
+from zoo.layers import DownConv, UpConv, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
@@ -86,6 +86,9 @@ class STGANConfig:
     beta2: float = 0.999
     batch_size: int = 64
     d_steps: int = 1
+    # The 2D source's and D's stride-2 convs: "auto" (the faster, measured per layer), "keras" or
+    # "stride1". The inflated 3D generator's (stride 1x2x2) are Keras' layers whatever this says.
+    conv_impl: str = "auto"
     # Stage "video": the 2D source (a hub handle or path of an image-generator module that
     # carries its Keras architecture; export.runs loads it) and activation maximization.
     source_generator_handle: str = ""
@@ -123,6 +126,10 @@ class STGANConfig:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.fc_layers < 0:
             bad(f"fc_layers must be >= 0, got {self.fc_layers}")
+        try:
+            check_conv_impl(self.conv_impl)
+        except ValueError as e:
+            bad(str(e))
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
             bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
                 f"got {self.temporal_depth}")
@@ -187,15 +194,13 @@ def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras
         if kind == "u":
             ups -= 1
             lname = f"g_upconv{ups}"
-            layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=use_bias,
-                                                       kernel_initializer=init, name=lname))
+            layers.append(up_conv(2, channels, cfg.conv_impl, use_bias=use_bias, kernel_initializer=init, name=lname))
         else:
             lname = f"g_conv{ups}"
             layers.append(keras.layers.Conv2D(channels, 3, padding="same", use_bias=use_bias,
                                               kernel_initializer=init, name=lname))
         act(lname)
-    layers.append(keras.layers.Conv2DTranspose(cfg.channels, 4, strides=2, padding="same",
-                                               kernel_initializer=init, name="g_upconv0"))
+    layers.append(up_conv(2, cfg.channels, cfg.conv_impl, kernel_initializer=init, name="g_upconv0"))
     layers.append(keras.layers.Activation("tanh", name="g_tanh"))
     return keras.Sequential(layers, name=name)
 
@@ -208,8 +213,8 @@ def image_discriminator_2d(cfg: STGANConfig, name: str = "image_discriminator") 
     layers: List[keras.layers.Layer] = [keras.Input((cfg.size, cfg.size, cfg.channels), name="image")]
     size, i = cfg.size, 0
     while size > 4:
-        layers.append(keras.layers.Conv2D(cfg.d_width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0,
-                                          kernel_initializer=init, name=f"d_conv{i}"))
+        layers.append(down_conv(2, cfg.d_width * 2 ** i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init,
+                                name=f"d_conv{i}"))
         if i > 0:
             layers.append(batch_norm(name=f"d_bn{i}"))
         layers.append(keras.layers.LeakyReLU(0.2, name=f"d_lrelu{i}"))
@@ -256,7 +261,8 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
 
     - ``Conv2D`` -> ``Conv3D`` and ``Conv2DTranspose`` -> ``Conv3DTranspose`` with kernel
       (T', kh, kw), strides (1, sh, sw) and ``"same"`` padding, the kernel by
-      :func:`inflate_kernel` and the bias copied;
+      :func:`inflate_kernel` and the bias copied; the zoo's ``DownConv`` / ``UpConv``
+      (rank 2) likewise, as Keras' 3D layers;
     - ``Dense`` and ``BatchNormalization`` copied (they act on the last axis, so on every
       frame); ``Reshape(s)`` -> ``Reshape((-1,) + s)`` (per frame); ``UpSampling2D`` ->
       ``UpSampling3D`` of size (1, s, s); activations and dropout as they are.
@@ -273,7 +279,14 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
     new_layers, copies = [], []
     for layer in source.layers:
         weights = [np.asarray(w) for w in layer.get_weights()]
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+        if isinstance(layer, (UpConv, DownConv)) and layer.rank == 2:
+            # The zoo's stride-2 kernel-4 "same" layers (Keras' layout): Keras' 3D layers with
+            # strides (1, 2, 2), the same as a Conv2D(Transpose) of theirs would inflate to.
+            cls = keras.layers.Conv3DTranspose if isinstance(layer, UpConv) else keras.layers.Conv3D
+            new = cls(layer.filters, (temporal_depth, 4, 4), strides=(1, 2, 2), padding="same",
+                      use_bias=layer.use_bias, name=layer.name)
+            weights = [inflate_kernel(weights[0], temporal_depth)] + weights[1:]
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             transposed = isinstance(layer, keras.layers.Conv2DTranspose)
             cfg = layer.get_config()
             if cfg["padding"] != "same":

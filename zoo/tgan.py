@@ -44,7 +44,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import batch_norm, normal_init
+from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 OBJECTIVES = ("gan", "wgan_svc")
@@ -78,6 +78,7 @@ class TGANConfig:
     init_stddev: float = 0.02
     batch_size: int = 32
     d_steps: int = 1
+    conv_impl: str = "auto"        # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
     interpolation_factor: int = 4  # frames per G0 latent in the served "interpolate" signature
     long_segments: int = 4         # N of the served "long_video" signature (16N frames)
     long_sigma: float = math.sqrt(0.1)  # sigma of eq. 3 (section 5.3.1: sigma^2 = 0.1)
@@ -126,6 +127,10 @@ class TGANConfig:
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
             bad(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        try:
+            check_conv_impl(self.conv_impl)
+        except ValueError as e:
+            bad(str(e))
         if self.frames != FRAMES_PER_SEGMENT:
             bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
@@ -290,11 +295,10 @@ class TemporalGenerator(_Network):
         self.deconvs = [keras.layers.Conv1DTranspose(4 * w, 1, padding="valid", use_bias=False,
                                                      kernel_initializer=init, name="g0_deconv0")]
         for i, c in enumerate((2 * w, w), start=1):
-            self.deconvs.append(keras.layers.Conv1DTranspose(c, 4, strides=2, padding="same", use_bias=False,
-                                                             kernel_initializer=init, name=f"g0_deconv{i}"))
+            self.deconvs.append(up_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init,
+                                        name=f"g0_deconv{i}"))
         self.bns = [_bn(f"g0_bn{i}") for i in range(3)]
-        self.out = keras.layers.Conv1DTranspose(cfg.image_latent_dim, 4, strides=2, padding="same",
-                                                kernel_initializer=init, name="g0_deconv3")
+        self.out = up_conv(1, cfg.image_latent_dim, cfg.conv_impl, kernel_initializer=init, name="g0_deconv3")
 
     def call(self, z0, training=False, trace=None):
         z0 = tf.convert_to_tensor(z0)
@@ -321,8 +325,7 @@ class FrameGenerator(_Network):
         w, s = cfg.g1_width, cfg.first_size
         self.linear = keras.layers.Dense(8 * w * s * s, use_bias=False, kernel_initializer=init, name="g1_linear")
         self.reshape = keras.layers.Reshape((s, s, 8 * w))
-        self.deconvs = [keras.layers.Conv2DTranspose(c, 4, strides=2, padding="same", use_bias=False,
-                                                     kernel_initializer=init, name=f"g1_deconv{i}")
+        self.deconvs = [up_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"g1_deconv{i}")
                         for i, c in enumerate((4 * w, 2 * w, w), start=1)]
         self.bns = [_bn(f"g1_bn{i}") for i in range(4)]
         self.out = keras.layers.Conv2DTranspose(cfg.channels, 3, padding="same", kernel_initializer=init,
@@ -349,8 +352,8 @@ class ImageFeatures(_NoisyNetwork):
         init = normal_init(cfg.init_stddev)
         w = cfg.d1_width
         self.convs = [keras.layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name="d1_conv0")]
-        self.convs += [keras.layers.Conv2D(c, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init,
-                                           name=f"d1_conv{i}") for i, c in enumerate((2 * w, 4 * w, 8 * w), start=1)]
+        self.convs += [down_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d1_conv{i}")
+                       for i, c in enumerate((2 * w, 4 * w, 8 * w), start=1)]
         self.bns = [None] + [_bn(f"d1_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2, 3)]
 
     def call(self, images, training=False, trace=None, noise_seed=None):
@@ -406,11 +409,11 @@ class TemporalDiscriminator(_NoisyNetwork):
         super().__init__(cfg, **kwargs)
         init = normal_init(cfg.init_stddev)
         w = cfg.d0_width
-        self.convs = [keras.layers.Conv1D(w, 4, strides=2, padding="same", kernel_initializer=init, name="d0_conv0")]
-        self.convs += [keras.layers.Conv1D(c, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init,
-                                           name=f"d0_conv{i}") for i, c in enumerate((2 * w, 4 * w), start=1)]
+        self.convs = [down_conv(1, w, cfg.conv_impl, kernel_initializer=init, name="d0_conv0")]
+        self.convs += [down_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d0_conv{i}")
+                       for i, c in enumerate((2 * w, 4 * w), start=1)]
         self.bns = [None] + [_bn(f"d0_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2)]
-        self.logit = keras.layers.Conv1D(1, 4, strides=2, padding="same", kernel_initializer=init, name="d0_logit")
+        self.logit = down_conv(1, 1, cfg.conv_impl, kernel_initializer=init, name="d0_logit")
         self.flatten = keras.layers.Flatten()
 
     @staticmethod

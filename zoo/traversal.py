@@ -47,7 +47,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import CONV_IMPLS, batch_norm, down_conv, normal_init, up_conv
+from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 COMBINES = ("hypervolume", "mean")
@@ -92,7 +92,7 @@ class TraversalConfig:
     init_stddev: float = 0.02       # DCGAN weights N(0, 0.02) for G_F and the discriminators
     batch_size: int = 0             # 0: the stage's paper value (64 frames step one, 8 videos step two)
     d_steps: int = 1
-    conv_impl: str = "stride1"      # the video Ds' stride-2 3D convs: Keras' ("keras") or their exact "stride1" rewrite
+    conv_impl: str = "auto"         # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
     long_segments: int = 3          # N of the served "long_video" signature (frames * N frames)
     long_sigma: float = math.sqrt(0.1)  # step of the random walk trainers.generate draws for long_video
     # Step two's G_F: a hub handle or path in the image-generator interface, loaded frozen by
@@ -129,8 +129,10 @@ class TraversalConfig:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "image" and self.image_generator_handle:
             bad("image_generator_handle is step two's frozen G_F; expected stage 'video', got stage 'image'")
-        if self.conv_impl not in CONV_IMPLS:
-            bad(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+        try:
+            check_conv_impl(self.conv_impl)
+        except ValueError as e:
+            bad(str(e))
         if self.combine not in COMBINES:
             bad(f"combine must be one of {COMBINES}, got {self.combine!r}")
         try:
@@ -270,10 +272,10 @@ class FrameGenerator(_Network):
         self.first_channels = cfg.g_width * 2 ** (n - 1)
         self.linear = keras.layers.Dense(16 * self.first_channels, use_bias=False, kernel_initializer=init,
                                          name="gf_linear")
-        self.deconvs = [up_conv(2, self.first_channels // 2 ** i, use_bias=False, kernel_initializer=init,
+        self.deconvs = [up_conv(2, self.first_channels // 2 ** i, cfg.conv_impl, use_bias=False, kernel_initializer=init,
                                 name=f"gf_deconv{i}") for i in range(1, n)]
         self.bns = [batch_norm(name=f"gf_bn{i}") for i in range(n)]
-        self.out = up_conv(2, cfg.channels, kernel_initializer=init, name="gf_out")
+        self.out = up_conv(2, cfg.channels, cfg.conv_impl, kernel_initializer=init, name="gf_out")
 
     def call(self, z, training=False):
         h = tf.reshape(self.linear(z), [-1, 4, 4, self.first_channels])
@@ -289,12 +291,12 @@ class ProjectedDiscriminator(_Network):
     ``rank`` 2 (frames) or 3 (videos: 3D convolutions "in the place of 2D").
     ``num_downsamplings`` convs of kernel 4, stride 2, widths w, 2w, 4w ..., leaky
     ReLU 0.2, batch norm on all but the first (which alone has a bias), then a
-    linear logit on the flattened 4x4 map (DCGAN's last 4x4 conv). The 3D
-    convolutions are ``conv_impl``'s (TF 2.21's gradients of Keras' strided 3D
-    convolutions take a ~60x slower path on the reference CPU at these sizes,
-    BUILD_NOTES.md; the 2D ones are Keras'). Videos are padded at the end with
-    zero (projected) frames to a multiple of 2^num_downsamplings (30 -> 32), so
-    that every stride-2 layer halves time exactly, as the stride-1 rewrite needs.
+    linear logit on the flattened 4x4 map (DCGAN's last 4x4 conv). The stride-2
+    convolutions are ``conv_impl``'s (zoo.layers: by default each measures Keras'
+    ops and the exact stride-1 rewrite here and runs the faster). Videos are
+    padded at the end with zero (projected) frames to a multiple of
+    2^num_downsamplings (30 -> 32), so that every stride-2 layer halves time
+    exactly, as the stride-1 rewrite needs.
     """
 
     def __init__(self, cfg: TraversalConfig, rank: int, width: int, **kwargs):
@@ -302,8 +304,7 @@ class ProjectedDiscriminator(_Network):
         init = normal_init(cfg.init_stddev)
         self.rank = rank
         self.time_multiple = 2 ** cfg.num_downsamplings
-        impl = cfg.conv_impl if rank == 3 else "keras"
-        self.convs = [down_conv(rank, width * 2 ** i, impl, use_bias=i == 0, kernel_initializer=init,
+        self.convs = [down_conv(rank, width * 2 ** i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init,
                                 name=f"conv{i}") for i in range(cfg.num_downsamplings)]
         self.bns = [None] + [batch_norm(name=f"bn{i}") for i in range(1, cfg.num_downsamplings)]
         self.flatten = keras.layers.Flatten()

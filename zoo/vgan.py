@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
-from zoo.layers import CONV_IMPLS, batch_norm, down_conv, normal_init, up_conv
+from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +64,7 @@ class VGANConfig:
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
     future_loss: str = "l1"      # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
     precision: str = "float32"   # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
-    conv_impl: str = "keras"     # stride-2 convolutions: "keras" layers or their exact "stride1" rewrite
+    conv_impl: str = "auto"      # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
 
     @property
     def num_upsamplings(self) -> int:
@@ -96,8 +96,10 @@ class VGANConfig:
             bad(f"streams must be 1 or 2, got {self.streams}")
         if self.precision not in ("float32", "bfloat16"):
             bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        if self.conv_impl not in CONV_IMPLS:
-            bad(f"conv_impl must be one of {CONV_IMPLS}, got {self.conv_impl!r}")
+        try:
+            check_conv_impl(self.conv_impl)
+        except ValueError as e:
+            bad(str(e))
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         for name in ("latent_dim", "base_filters", "batch_size", "d_steps", "channels"):
@@ -120,10 +122,10 @@ PRESETS = {
 # biases there never change the output; their gradient is analytically zero
 # and only float noise, which Adam would blow up into lr-sized steps.
 #
-# Stride-2 layers come from zoo.layers.up_conv / down_conv: Keras'
-# Conv{2,3}D(Transpose) (kernel 4, stride 2, "same") or their exact stride-1
-# rewrite (``conv_impl="stride1"``), faster on CPUs where TF's strided 3D
-# convolution gradients are slow. The first (valid, 1x1 input) layers are Keras layers.
+# Stride-2 layers come from zoo.layers.up_conv / down_conv: Conv{2,3}D(Transpose)
+# (kernel 4, stride 2, "same") computed by Keras' ops or their exact stride-1
+# rewrite, by default whichever is measured faster here for each layer
+# (``conv_impl="auto"``). The first (valid, 1x1 input) layers are Keras layers.
 def _up(rank, filters, cfg, name, use_bias=False):
     return up_conv(rank, filters, cfg.conv_impl, use_bias=use_bias, kernel_initializer=normal_init(cfg.init_stddev),
                    name=name, dtype=cfg.dtype_policy)

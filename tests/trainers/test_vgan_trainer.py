@@ -117,6 +117,15 @@ def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     assert runs.latest_checkpoint(str(run_dir)).endswith("ckpt-4")
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir / "logs"))
     assert (export_dir / "vgan" / "1" / "saved_model.pb").exists()
+    # conv_impl="auto" (the default) wrote what every stride-2 layer chose, for training and sampling
+    choices = json.loads((run_dir / "conv_impl.json").read_text())
+    assert choices["machine"]["cpu"] and choices["cache"].endswith(".json")
+    generator = [v for k, v in choices["layers"].items() if "/generator/" in k]
+    discriminator = [v for k, v in choices["layers"].items() if "/discriminator/" in k]
+    assert len(generator) >= 4 and len(discriminator) >= 3, choices["layers"]
+    assert all("forward_backward batch=4" in v and set(v.values()) <= {"keras", "stride1"}
+               for v in generator + discriminator)
+    assert all("forward batch=4" in v for v in generator)  # the 4 samples
     # rerunning the finished command trains nothing more
     again = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--frames=16", "--seed=3")
     assert again.returncode == 0 and "nothing to train" in again.stdout

@@ -10,6 +10,7 @@ import keras
 
 import export
 import zoo
+from zoo.layers import DownConv, UpConv
 from zoo import metrics, stgan
 
 
@@ -46,7 +47,8 @@ def test_inflated_generator_repeats_the_2d_image_on_a_still_video():
     video = video_generator(tf.repeat(z[:, None], frames, axis=1), training=False).numpy()
     assert video.shape == (2, frames) + image.shape[1:]
     # Four convolutions with T' = 3: frames 4..7 are out of reach of the zero temporal padding.
-    convs = sum(isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)) for l in source.layers)
+    convs = sum(isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose, UpConv, DownConv))
+                for l in source.layers)
     assert convs == 4
     for t in range(convs, frames - convs):
         np.testing.assert_allclose(video[:, t], image, atol=1e-5)

@@ -58,10 +58,11 @@ def test_paper_preset_and_networks():
     assert [b is None for b in d.bns] == [True, False, False] and d.convs[0].use_bias and not d.convs[1].use_bias
 
 
-def test_video_discriminators_pad_time_and_both_conv_impls_agree():
-    """The stride-1 rewrite of the 3D convolutions (the default; Keras' strided 3D gradients are
-    slow on CPU) computes what Keras' layers do, on a time axis padded to a multiple of 2^n."""
-    nets = [traversal.ProjectedDiscriminator(_cfg(conv_impl=impl), rank=3, width=4) for impl in ("keras", "stride1")]
+@pytest.mark.parametrize("other", ["stride1", "auto"])
+def test_video_discriminators_pad_time_and_conv_impls_agree(other):
+    """The stride-1 rewrite of the 3D convolutions, and whatever "auto" (the default) measures
+    faster, compute what Keras' ops do, on a time axis padded to a multiple of 2^n."""
+    nets = [traversal.ProjectedDiscriminator(_cfg(conv_impl=impl), rank=3, width=4) for impl in ("keras", other)]
     x = tf.random.stateless_normal([2, 3, 8, 8, 1], seed=[0, 5])  # 3 frames -> padded to 4
     nets[0](x), nets[1](x)
     assert [v.path.split("/", 1)[1] for v in nets[0].weights] == [v.path.split("/", 1)[1] for v in nets[1].weights]
@@ -223,7 +224,7 @@ def test_a_tgan_g1_is_a_frozen_gf():
     (dict(loss="hinge"), "expected loss 'non_saturating', got 'hinge'"),
     (dict(size=24), r"size must be 4 \* 2\*\*k .*got 24"),
     (dict(projection_stride=8), "size / projection_stride must be 4 \\* 2\\*\\*k .*size 16 / projection_stride 8"),
-    (dict(conv_impl="fast"), r"conv_impl must be one of \('keras', 'stride1'\), got 'fast'"),
+    (dict(conv_impl="fast"), r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fast'"),
     (dict(nadir_slack=1.0), r"nadir_slack must be > 1 \(eta above the worst loss\), got 1.0"),
     (dict(image_discriminators=0), "image_discriminators must be >= 1, got 0"),
 ])

@@ -1,0 +1,215 @@
+"""Speed of every model on this machine, against its best GEMM, as JSON lines.
+
+    python benchmarks/speed_bench.py                          # everything (about 20-30 minutes on 2 cores)
+    python benchmarks/speed_bench.py --models=vgan --paper= --serve=   # one model's small step only
+
+Every measurement runs in its own subprocess (its memory and its conv choices are its
+own; the conv autotune cache on disk is shared, as in real use). Lines (``"bench"``):
+
+- ``gemm``: the best float32 GEMM of this machine in this run, from every library at
+  hand: TF's ``tf.matmul``, the same GEMM as a 1x1 convolution (oneDNN), numpy's BLAS.
+  ``best_gflops`` is the fastest; every fraction below is of it.
+- ``train_step``: one model at one preset with one ``conv_impl`` ("auto", the default,
+  and each forced implementation): seconds per step (median of ``--steps`` after a
+  warm-up step that traces, and with "auto" measures), CPU time / wall time over the
+  timed steps (2.0 = both cores busy), model GFLOP per step, achieved GFLOP/s and its
+  fraction of ``best_gflops``, peak RSS.
+- ``train_auto``: per model, ``auto`` seconds / the fastest forced implementation's
+  (the target is <= 1.15).
+- ``serve`` and ``serve_auto``: the exported SavedModel's ``serving_default`` at batch
+  1 and 64 (``--serve_batches``), per implementation, median latency; the same ratio.
+
+Model FLOPs are counted on the graph of the step built with ``conv_impl="keras"`` (the
+convolutions as the papers define them; the stride-1 rewrite computes more
+multiply-adds on small volumes): 2 x multiply-adds of every Conv{2,3}D, their two
+backprops, MatMul and BatchMatMul in the step's graph. Recurrences run in a loop (the
+traversal GAN's LSTMs) are counted once, so that model's fraction is a lower bound.
+Batch norm, activations and data movement are not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import best_gemm, emit, graph_flops, peak_rss_gib  # noqa: E402
+
+# name -> (zoo model, overrides); "_video" entries are step two of the two-step models,
+# built with fresh step-one networks (no hub module needed to time them).
+MODELS = {
+    "vgan": ("vgan", {}),
+    "tgan": ("tgan", {"stage": "image"}),
+    "tgan_video": ("tgan", {"stage": "video"}),
+    "mvt": ("mvt", {}),
+    "stgan": ("stgan", {"stage": "image"}),
+    "traversal": ("traversal", {"stage": "image"}),
+    "traversal_video": ("traversal", {"stage": "video"}),
+    "c3d": ("c3d", {}),
+    "lrcn": ("lrcn", {}),
+}
+SERVED = ("vgan", "tgan_video", "mvt", "traversal_video")
+NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose
+
+
+def _build(key, preset, impl, batch=None):
+    import zoo
+    name, overrides = MODELS[key]
+    overrides = dict(overrides)
+    if key not in NO_STRIDE2:
+        overrides["conv_impl"] = impl
+    if batch:
+        overrides["batch_size"] = batch
+    if name in ("mvt", "c3d", "lrcn"):
+        overrides.setdefault("num_classes", 10)
+    return zoo.build(name, preset=preset, **overrides)
+
+
+def _batch(model):
+    import tensorflow as tf
+    cfg = model.config
+    b = cfg.batch_size
+    video = tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size, cfg.channels], [1, 2], -1.0, 1.0)
+    return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
+
+
+def run_train(args):
+    import tensorflow as tf
+    model = _build(args.model, args.preset, args.impl, args.batch)
+    model.compile()
+    data = _batch(model)
+    step = tf.function(model.train_step)
+    sync = lambda: [float(v) for v in step(data).values()]  # noqa: E731
+    start = time.perf_counter()
+    sync()
+    first = time.perf_counter() - start
+    walls, cpu0 = [], time.process_time()
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        sync()
+        walls.append(time.perf_counter() - start)
+    cpu = time.process_time() - cpu0
+    line = {"bench": "train_step", "model": args.model, "preset": args.preset, "conv_impl": args.impl,
+            "batch": int(model.config.batch_size), "steps_timed": len(walls),
+            "sec_per_step": round(statistics.median(walls), 4), "first_step_sec": round(first, 2),
+            "cpu_over_wall": round(cpu / sum(walls), 2), "peak_rss_gib": peak_rss_gib()}
+    if args.impl == "keras":
+        line["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
+    return line
+
+
+def run_serve(args):
+    import tensorflow as tf
+    import export
+    model = _build(args.model, args.preset, args.impl)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export.export_saved_model(model, tmp)
+        serve = tf.saved_model.load(path).signatures["serving_default"]
+        names = sorted(serve.structured_input_signature[1])
+        out = {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": args.impl}
+        for b in args.serve_batches:
+            inputs = model.sample_inputs(b, tf.constant([3, 4], tf.int64))
+            feed = inputs if isinstance(inputs, dict) else {names[0]: inputs}
+            call = lambda: [v.numpy() for v in serve(**feed).values()]  # noqa: E731
+            call()
+            times = []
+            for _ in range(args.steps):
+                start = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - start)
+            out[f"batch{b}_sec"] = round(statistics.median(times), 5)
+    return out
+
+
+def _child(args, kind, **kw):
+    cmd = [sys.executable, os.path.abspath(__file__), f"--_one={kind}", f"--steps={args.steps}",
+           f"--serve_batches={','.join(map(str, args.serve_batches))}"]
+    cmd += [f"--{k}={v}" for k, v in kw.items() if v is not None]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if proc.returncode != 0:
+        return {"bench": kind, **kw, "error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _ratio_line(bench, model, preset, lines, key):
+    times = {l["conv_impl"]: l[key] for l in lines if key in l}
+    fixed = {k: v for k, v in times.items() if k != "auto"}
+    if "auto" not in times or not fixed:
+        return None
+    best = min(fixed, key=fixed.get)
+    return {"bench": bench, "model": model, "preset": preset, "measure": key, "auto": times["auto"],
+            **{k: v for k, v in fixed.items()}, "fastest_fixed": best,
+            "auto_over_fastest_fixed": round(times["auto"] / fixed[best], 3)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default=",".join(MODELS), help="models timed at --preset (small)")
+    p.add_argument("--preset", default="small")
+    p.add_argument("--paper", default="vgan,tgan", help="models also timed at the paper preset")
+    p.add_argument("--paper_batch", type=int, default=8, help="batch of the paper-preset steps")
+    p.add_argument("--paper_impls", default="auto,keras,stride1")
+    p.add_argument("--impls", default="auto,keras,stride1")
+    p.add_argument("--serve", default=",".join(SERVED), help="models whose export is timed")
+    p.add_argument("--serve_batches", default="1,64")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--gemm_size", type=int, default=4096)
+    p.add_argument("--_one", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--model", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--impl", default="auto", help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.serve_batches = [int(b) for b in args.serve_batches.split(",") if b]
+    split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+
+    if args._one:
+        fn = {"gemm": lambda: best_gemm(args.gemm_size), "train": lambda: run_train(args),
+              "serve": lambda: run_serve(args)}[args._one]
+        print(json.dumps(fn()), flush=True)
+        return
+
+    gemm = _child(args, "gemm", gemm_size=args.gemm_size)
+    emit(**gemm)
+    best = gemm.get("best_gflops")
+
+    def train_lines(model, preset, impls, batch=None):
+        lines = [_child(args, "train", model=model, preset=preset, impl=impl, batch=batch) for impl in impls]
+        flops = next((l["gflop_per_step"] for l in lines if "gflop_per_step" in l), None)
+        for line in lines:
+            if flops and "sec_per_step" in line:
+                line["gflop_per_step"] = flops
+                line["achieved_gflops"] = round(flops / line["sec_per_step"], 1)
+                if best:
+                    line["fraction_of_best_gemm"] = round(line["achieved_gflops"] / best, 3)
+            emit(**line)
+        ratio = _ratio_line("train_auto", model, preset, lines, "sec_per_step")
+        if ratio:
+            emit(**ratio)
+
+    for model in split(args.models):
+        impls = ["auto"] if model in NO_STRIDE2 else split(args.impls)
+        # the FLOP count comes from the keras line: time it even when not asked
+        train_lines(model, args.preset, impls if "keras" in impls else impls + ["keras"])
+    for model in split(args.paper):
+        train_lines(model, "paper", split(args.paper_impls), args.paper_batch)
+    for model in split(args.serve):
+        lines = [_child(args, "serve", model=model, preset=args.preset, impl=impl) for impl in split(args.impls)]
+        for line in lines:
+            emit(**line)
+        for b in args.serve_batches:
+            ratio = _ratio_line("serve_auto", model, args.preset, lines, f"batch{b}_sec")
+            if ratio:
+                emit(**ratio)
+
+
+if __name__ == "__main__":
+    main()
