@@ -57,7 +57,7 @@ MODELS = {
     "lrcn": ("lrcn", {}),
 }
 SERVED = ("vgan", "tgan_video", "mvt", "traversal_video")
-NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose
+NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose (conv_impl "none" in the lines)
 
 
 def _build(key, preset, impl, batch=None):
@@ -101,7 +101,7 @@ def run_train(args):
             "batch": int(model.config.batch_size), "steps_timed": len(walls),
             "sec_per_step": round(statistics.median(walls), 4), "first_step_sec": round(first, 2),
             "cpu_over_wall": round(cpu / sum(walls), 2), "peak_rss_gib": peak_rss_gib()}
-    if args.impl == "keras":
+    if args.impl in ("keras", "none"):
         line["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
     return line
 
@@ -196,9 +196,10 @@ def main(argv=None):
             emit(**ratio)
 
     for model in split(args.models):
-        impls = ["auto"] if model in NO_STRIDE2 else split(args.impls)
+        impls = split(args.impls)
         # the FLOP count comes from the keras line: time it even when not asked
-        train_lines(model, args.preset, impls if "keras" in impls else impls + ["keras"])
+        impls = ["none"] if model in NO_STRIDE2 else impls if "keras" in impls else impls + ["keras"]
+        train_lines(model, args.preset, impls)
     for model in split(args.paper):
         train_lines(model, "paper", split(args.paper_impls), args.paper_batch)
     for model in split(args.serve):

@@ -3,16 +3,20 @@
 Which implementation of a strided convolution is fastest depends on the CPU (an
 AVX2 machine and an AVX-512 one disagreed by 50x), the layer's shape and the
 batch, so the zoo does not hard-code one: :func:`choose` times every candidate
-on the machine it runs on, forward and forward+backward, and remembers the
-result.
+on the machine it runs on and remembers the result. On a GPU the same
+measurement runs on the GPU (its name is part of the fingerprint); under XLA
+(``jit_compile=True``) the choice is the one measured without XLA.
 
-- **What is measured.** Each candidate ``fn(x, kernel) -> y`` runs under
+- **What is measured.** Each candidate ``fn(x, kernel)`` runs under
   ``tf.function`` on random inputs of the layer's exact shape and dtype (batch
-  included): the forward pass, and the forward pass plus the gradient with
-  respect to both ``x`` and ``kernel``. Each is timed as the best of
-  ``REPS`` calls after a warm-up call; a candidate whose first timed call is
-  more than ``GIVE_UP`` times the best candidate's time so far is dropped
-  without further calls, so a 100x slow path costs one call, not many.
+  included), in the mode asked for: ``"forward"`` (inference) or
+  ``"forward_backward"`` (the forward pass and the gradient with respect to both
+  ``x`` and ``kernel``: a training step), each the first time it is asked for.
+  A candidate's time is the best of ``REPS`` calls after a warm-up call; one
+  whose first timed call takes more than ``GIVE_UP`` times the best so far is
+  dropped after that call, so a 100x slow path costs two calls, not many. Within
+  ``TIE`` (5%) or ``TIE_SECONDS`` of the fastest, the preferred candidate wins,
+  so that noise does not flip a layer between implementations.
 - **Where it is remembered.** A JSON file per machine fingerprint (CPU model
   and flags or GPU names, core count, TensorFlow version) under
   ``$ZOO_CACHE_DIR`` (default ``$XDG_CACHE_HOME/video-gan-zoo`` or
@@ -47,7 +51,8 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1
 REPS = 3
 GIVE_UP = 3.0   # a candidate this many times slower than the best so far is not timed further
-TIE = 0.05      # within 5% of the fastest, the earlier candidate wins
+TIE = 0.05      # within 5% of the fastest ...
+TIE_SECONDS = 2e-5  # ... or 20 microseconds (timer and dispatch noise), the preferred candidate wins
 MODES = ("forward", "forward_backward")
 
 _lock = threading.RLock()
@@ -250,34 +255,36 @@ def measure(candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_s
 
 
 def fastest(seconds: Mapping[str, Optional[float]], order: Sequence[str]) -> str:
-    """The fastest of ``seconds``; a candidate earlier in ``order`` wins a near-tie (within ``TIE``),
-    so that noise does not flip a layer between implementations (or add a batch switch)."""
+    """The fastest of ``seconds``; a candidate earlier in ``order`` wins a near-tie (within ``TIE``
+    of the fastest, or ``TIE_SECONDS``), so that timing noise does not flip a layer between
+    implementations (or add a batch switch to a graph)."""
     timed = {n: seconds[n] for n in order if seconds.get(n) is not None}
     best = min(timed.values())
-    return next(n for n, t in timed.items() if t <= best * (1 + TIE))
+    return next(n for n, t in timed.items() if t <= best * (1 + TIE) + TIE_SECONDS)
 
 
 def choose(op: str, candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_shape: Sequence[int],
-           dtype: str = "float32", mode: str = "forward_backward") -> Tuple[str, bool]:
+           dtype: str = "float32", mode: str = "forward_backward", prefer: Optional[str] = None) -> Tuple[str, bool]:
     """(the fastest candidate of ``op`` at these shapes in ``mode``, whether it was measured now).
 
-    Candidates are named functions ``fn(x, kernel)`` computing the same thing; their order
-    is the preference in a near-tie. ``x_shape`` must be fully known (batch included).
-    A cache hit costs a dictionary lookup; a miss measures and writes the cache.
+    Candidates are named functions ``fn(x, kernel)`` computing the same thing; in a near-tie
+    ``prefer`` wins, then the candidates' order. ``x_shape`` must be fully known (batch
+    included). A cache hit costs a dictionary lookup; a miss measures and writes the cache.
     """
     if any(d is None for d in x_shape):
         raise ValueError(f"autotune.choose({op!r}): the input shape must be fully known, got {list(x_shape)}")
     names = list(candidates)
+    order = ([prefer] if prefer in candidates else []) + [n for n in names if n != prefer]
     key = f"{op}|x={'x'.join(map(str, x_shape))}|k={'x'.join(map(str, kernel_shape))}|{dtype}"
     with _lock:
         path = cache_path()
         entry = _lookup(path, key, names)
         if entry is not None and mode in entry:
-            return entry[mode], False
+            return fastest({n: entry["seconds"][n].get(mode) for n in names}, order), False
         seconds = measure(candidates, x_shape, kernel_shape, dtype, mode)
         entry = dict(entry or {"seconds": {n: {} for n in names}})
         entry["seconds"] = {n: {**entry["seconds"].get(n, {}), mode: seconds[n]} for n in names}
-        entry[mode] = fastest(seconds, names)
+        entry[mode] = fastest(seconds, names)  # for the reader of the file; choose() decides from the seconds
         _memory.setdefault(path, {})[key] = entry
         _write(path, key, entry)
-        return entry[mode], True
+        return fastest(seconds, order), True

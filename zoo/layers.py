@@ -184,10 +184,11 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
     check_conv_impl(impl)
     fns = STRIDE2_IMPLS[direction]
     if direction == "down" and any(s is None or s % 2 for s in x.shape[1:-1]):
-        # The rewrite's blocks need even sizes (Keras' "same" pads an odd size unevenly).
-        if impl == "stride1":
-            raise ValueError(f"conv_impl='stride1' needs even spatial sizes, got input shape {x.shape}")
+        # The rewrite's blocks need even sizes (Keras' "same" pads an odd size unevenly), so
+        # an odd (or unknown) size runs Keras' ops whatever was asked (e.g. MVT's last
+        # temporal layer on one frame).
         fns = {"keras": fns["keras"]}
+        impl = "keras" if impl == "stride1" else impl
     if impl != "auto":
         return fns[impl](x, kernel)
     if len(fns) == 1:
@@ -204,15 +205,17 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
             choices[f"{mode} shape={x.shape.as_list()}"] = "keras"
         return fns["keras"](x, kernel)
 
-    def pick(batch):
-        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), dtype, mode)
+    def pick(batch, prefer=None):
+        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), dtype, mode, prefer)
         if choices is not None:
             choices[f"{mode} batch={batch}"] = name
         return name
 
     if x.shape[0] is not None:
         return fns[pick(int(x.shape[0]))](x, kernel)
-    names = [pick(b) for b in BATCH_BUCKETS]
+    names = []
+    for b in BATCH_BUCKETS:  # a near-tie keeps the previous bucket's implementation: fewer switches
+        names.append(pick(b, names[-1] if names else None))
     boundaries = _bucket_boundaries(BATCH_BUCKETS)
     segments, cuts = [names[0]], []  # runs of buckets that chose the same implementation
     for boundary, name in zip(boundaries, names[1:]):
@@ -283,12 +286,12 @@ class UpConv(_Stride2Conv):
 
 def conv_choices(model: keras.layers.Layer) -> dict:
     """What every "auto" stride-2 convolution under ``model`` chose so far, by the path of its
-    kernel: ``{"vgan/generator/deconv1": {"forward_backward batch=16": "keras", ...}}``."""
+    kernel: ``{"video_generator/fg_deconv1": {"forward_backward batch=16": "keras", ...}}``."""
     out = {}
     for layer in model._flatten_layers(include_self=True, recursive=True):
         if isinstance(layer, ChoosesConv) and layer.conv_choices:
             out[layer.kernel.path.rsplit("/", 1)[0]] = dict(sorted(layer.conv_choices.items()))
-    return out
+    return dict(sorted(out.items()))
 
 
 # ---------------------------------------------------------------------------

@@ -61,10 +61,19 @@ def test_shape_batch_and_dtype_are_part_of_the_key(cache_dir):
     assert len(json.loads(open(autotune.cache_path()).read())["entries"]) == 3
 
 
-def test_near_tie_goes_to_the_earlier_candidate():
+def test_near_tie_goes_to_the_preferred_candidate(cache_dir):
     assert autotune.fastest({"keras": 1.04, "stride1": 1.0}, ["keras", "stride1"]) == "keras"
     assert autotune.fastest({"keras": 1.10, "stride1": 1.0}, ["keras", "stride1"]) == "stride1"
     assert autotune.fastest({"keras": None, "stride1": 1.0}, ["keras", "stride1"]) == "stride1"
+    assert autotune.fastest({"keras": 1.5e-4, "stride1": 1.35e-4}, ["keras", "stride1"]) == "keras"  # 15 us
+    # choose() decides from the cached seconds, so a preference needs no new measurement
+    twins = {"a": _fast, "b": _fast}
+    first, measured = autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward")
+    other = "b" if first == "a" else "a"
+    seconds = json.loads(open(autotune.cache_path()).read())["entries"]
+    (entry,) = seconds.values()
+    if autotune.fastest({k: v["forward"] for k, v in entry["seconds"].items()}, [other, first]) == other:
+        assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward", prefer=other) == (other, False)
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"version": 1, "fingerprint": {"cpu": "other"},

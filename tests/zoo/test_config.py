@@ -44,3 +44,13 @@ def test_saved_config_rebuilds_the_same_model():
     assert [tuple(v.shape) for v in a.weights] == [tuple(v.shape) for v in b.weights]
     with pytest.raises(ValueError):
         config_lib.from_dict({"model": "vgan", "nonsense": 1})
+
+
+@pytest.mark.parametrize("name", ["vgan", "tgan", "mvt", "stgan", "traversal"])
+def test_every_gan_chooses_its_convolutions_by_measurement_unless_forced(name):
+    """conv_impl="auto" is every GAN's default; a forced implementation is a config field (a
+    trainer flag), and an unknown one names the choices."""
+    assert zoo.resolve(name, "tiny").conv_impl == "auto"
+    assert zoo.resolve(name, "tiny", conv_impl="stride1").conv_impl == "stride1"
+    with pytest.raises(ValueError, match=r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fft'"):
+        zoo.resolve(name, "tiny", conv_impl="fft")

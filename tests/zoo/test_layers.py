@@ -60,13 +60,16 @@ def test_rank_and_impl_are_checked():
         UpConv(2, 4, impl="fft")
 
 
-def test_odd_sizes_down_keras_only():
-    """The rewrite needs even sizes: "auto" uses Keras' ops there, "stride1" says so."""
-    x = tf.zeros([2, 5, 6, 3])
-    layer = DownConv(2, 4, impl="auto")
-    assert layer(x).shape == (2, 3, 3, 4)
-    with pytest.raises(ValueError, match="needs even spatial sizes"):
-        DownConv(2, 4, impl="stride1")(x)
+@pytest.mark.parametrize("impl", ["auto", "stride1"])
+def test_odd_sizes_down_run_keras_ops(impl):
+    """The rewrite needs even sizes: an odd one runs Keras' ops, whatever was asked."""
+    x = tf.random.stateless_normal([2, 5, 6, 3], seed=[4, 5])
+    layer, ref = DownConv(2, 4, impl=impl), DownConv(2, 4, impl="keras")
+    ref.build(x.shape)
+    layer.build(x.shape)
+    layer.set_weights(ref.get_weights())
+    np.testing.assert_array_equal(layer(x).numpy(), ref(x).numpy())
+    assert layer(x).shape == (2, 3, 3, 4) and not layer.conv_choices  # nothing measured
 
 
 def test_auto_records_its_choice_per_mode_and_batch():
@@ -89,7 +92,7 @@ def test_unknown_batch_switches_inside_the_graph(monkeypatch):
     for 64 (forced here by a fake measurement), with exact outputs and gradients for both."""
     calls = []
 
-    def fake_choose(op, candidates, x_shape, kernel_shape, dtype, mode):
+    def fake_choose(op, candidates, x_shape, kernel_shape, dtype, mode, prefer=None):
         calls.append(x_shape[0])
         return ("stride1" if x_shape[0] < 16 else "keras"), True
     monkeypatch.setattr(autotune, "choose", fake_choose)
