@@ -50,16 +50,37 @@ def best_gemm(n: int = 4096, reps: int = 5) -> dict:
             "best_gflops": round(results[best], 1), "best_library": best.replace("_gflops", "")}
 
 
+def _live_ops(graph):
+    """The ops a call of a traced function runs: those the outputs or a stateful op (a
+    variable update) depend on. A gradient function builds both backprops of every op on
+    the path, and the runtime prunes those nobody reads (e.g. D's kernel gradients in the
+    generator's update, a frozen layer's), so they must not be counted."""
+    roots = [t.op for t in graph.outputs] + [op for op in graph.get_operations() if op.op_def.is_stateful]
+    live, stack = set(), list(roots)
+    while stack:
+        op = stack.pop()
+        if op in live:
+            continue
+        live.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return live
+
+
 def graph_flops(graph) -> float:
     """2 x multiply-adds of the convolutions (forward and both backprops), MatMul and
-    BatchMatMul ops of a traced graph (static shapes); ops inside loops count once."""
+    BatchMatMul ops that a call of a traced function runs (static shapes); ops inside
+    loops count once."""
     import numpy as np
 
     def n(shape):
         return float(np.prod([int(d) for d in shape]))
 
     total = 0.0
+    live = _live_ops(graph)
     for op in graph.get_operations():
+        if op not in live:
+            continue
         t = op.type
         try:
             if t in ("Conv2D", "Conv3D"):

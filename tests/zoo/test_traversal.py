@@ -247,7 +247,7 @@ def test_mirrored_two_replicas_equal_one_device(tmp_path):
                             env=env, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # meanwhile, the same two steps on one device, here (as the worker does them)
     keras.utils.set_random_seed(0)
-    model = zoo.build("traversal", preset="tiny", stage="image", batch_size=4)
+    model = zoo.build("traversal", preset="tiny", stage="image", batch_size=4, conv_impl="keras")  # as the worker
     model.compile()
     cfg = model.config
     videos = tf.random.stateless_uniform([8, cfg.frames, cfg.size, cfg.size, 3], seed=[1, 2], minval=-1, maxval=1)
