@@ -31,6 +31,9 @@ from speed_bench import MODELS, _batch, _build  # noqa: E402
 from timing import emit  # noqa: E402
 
 
+_NOT_OPS = ("Process", "Run", "PartitionedCall", "StatefulPartitionedCall")
+
+
 def op_table(logdir: str):
     """{op type: (seconds, count)} and the thread count, from the newest trace's host plane."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
@@ -48,7 +51,9 @@ def op_table(logdir: str):
                 name = names.get(event.metadata_id, "")
                 if ":" not in name or name.startswith(("tf_", "Iterator")):
                     continue  # "<node name>:<op type>" are TF op executions
-                op_type = name.rsplit(":", 1)[1]
+                op_type = name.rsplit(":", 1)[1].strip()
+                if op_type in _NOT_OPS or op_type.startswith("__inference"):
+                    continue  # the function call and the executor around the ops, not ops
                 totals[op_type][0] += event.duration_ps * 1e-12
                 totals[op_type][1] += 1
                 threads.add(line.name)

@@ -3,28 +3,35 @@
     python benchmarks/speed_bench.py                          # everything (about 20-30 minutes on 2 cores)
     python benchmarks/speed_bench.py --models=vgan --paper= --serve=   # one model's small step only
 
-Every measurement runs in its own subprocess (its memory and its conv choices are its
-own; the conv autotune cache on disk is shared, as in real use). Lines (``"bench"``):
+Every model runs in its own subprocess, with one copy per ``conv_impl`` compared; the
+copies' steps (or served calls) are timed in interleaved rounds, so that drift in the
+machine's speed, which between processes reached 20-30% on a shared VM, hits every
+implementation alike. The conv autotune cache on disk is shared, as in real use.
+Lines (``"bench"``):
 
 - ``gemm``: the best float32 GEMM of this machine in this run, from every library at
   hand: TF's ``tf.matmul``, the same GEMM as a 1x1 convolution (oneDNN), numpy's BLAS.
   ``best_gflops`` is the fastest; every fraction below is of it.
 - ``train_step``: one model at one preset with one ``conv_impl`` ("auto", the default,
-  and each forced implementation): seconds per step (median of ``--steps`` after a
-  warm-up step that traces, and with "auto" measures), CPU time / wall time over the
+  and each forced implementation): seconds per step (median of at least ``--steps``
+  steps, and of more until ``--min_seconds`` passed, after a warm-up step that traces,
+  and with "auto" measures), CPU time / wall time over the
   timed steps (2.0 = both cores busy), model GFLOP per step, achieved GFLOP/s and its
-  fraction of ``best_gflops``, peak RSS.
+  fraction of ``best_gflops``, the peak RSS of the process (all copies).
 - ``train_auto``: per model, ``auto`` seconds / the fastest forced implementation's
   (the target is <= 1.15).
 - ``serve`` and ``serve_auto``: the exported SavedModel's ``serving_default`` at batch
-  1 and 64 (``--serve_batches``), per implementation, median latency; the same ratio.
+  1 and 64 (``--serve_batches``), per implementation, median latency (as many calls as
+  the steps); the same ratio.
 
 Model FLOPs are counted on the graph of the step built with ``conv_impl="keras"`` (the
 convolutions as the papers define them; the stride-1 rewrite computes more
 multiply-adds on small volumes): 2 x multiply-adds of every Conv{2,3}D, their two
-backprops, MatMul and BatchMatMul in the step's graph. Recurrences run in a loop (the
-traversal GAN's LSTMs) are counted once, so that model's fraction is a lower bound.
-Batch norm, activations and data movement are not counted.
+backprops, MatMul and BatchMatMul that the step runs (``timing.graph_flops``: not the
+backprops a gradient function builds and the runtime prunes, such as a frozen layer's
+kernel gradient). Recurrences run in a loop (the traversal GAN's LSTMs) are counted
+once, so that model's fraction is a lower bound. Batch norm, activations and data
+movement are not counted.
 """
 from __future__ import annotations
 
@@ -81,63 +88,83 @@ def _batch(model):
     return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
 
 
+def _interleaved(calls, min_calls, min_seconds):
+    """Median wall seconds and CPU / wall of every ``calls[name]()``, timed in interleaved rounds
+    (one call of each per round) so that drift in the machine's speed (a shared VM's neighbours,
+    clocks) hits every candidate alike; at least ``min_calls`` rounds, and more, up to 100,
+    until each candidate ran ``min_seconds``."""
+    walls = {k: [] for k in calls}
+    cpus = {k: 0.0 for k in calls}
+    while True:
+        for name, call in calls.items():
+            cpu0, start = time.process_time(), time.perf_counter()
+            call()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name] += time.process_time() - cpu0
+        rounds = len(next(iter(walls.values())))
+        if rounds >= min_calls and (min(sum(w) for w in walls.values()) >= min_seconds or rounds >= 100):
+            break
+    return {k: (statistics.median(w), cpus[k] / sum(w), len(w)) for k, w in walls.items()}
+
+
 def run_train(args):
     import tensorflow as tf
-    model = _build(args.model, args.preset, args.impl, args.batch)
-    model.compile()
-    data = _batch(model)
-    step = tf.function(model.train_step)
-    sync = lambda: [float(v) for v in step(data).values()]  # noqa: E731
-    start = time.perf_counter()
-    sync()
-    first = time.perf_counter() - start
-    walls, cpu0 = [], time.process_time()
-    for _ in range(args.steps):
+    steps, lines = {}, {}
+    for impl in args.impls.split(","):
+        model = _build(args.model, args.preset, impl, args.batch)
+        model.compile()
+        data = _batch(model)
+        step = tf.function(model.train_step)
+        sync = lambda step=step, data=data: [float(v) for v in step(data).values()]  # noqa: E731
         start = time.perf_counter()
-        sync()
-        walls.append(time.perf_counter() - start)
-    cpu = time.process_time() - cpu0
-    line = {"bench": "train_step", "model": args.model, "preset": args.preset, "conv_impl": args.impl,
-            "batch": int(model.config.batch_size), "steps_timed": len(walls),
-            "sec_per_step": round(statistics.median(walls), 4), "first_step_sec": round(first, 2),
-            "cpu_over_wall": round(cpu / sum(walls), 2), "peak_rss_gib": peak_rss_gib()}
-    if args.impl in ("keras", "none"):
-        line["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
-    return line
+        sync()  # traces; with "auto", measures what the cache does not hold
+        lines[impl] = {"bench": "train_step", "model": args.model, "preset": args.preset, "conv_impl": impl,
+                       "batch": int(model.config.batch_size), "first_step_sec": round(time.perf_counter() - start, 2)}
+        if impl in ("keras", "none"):
+            lines[impl]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
+        steps[impl] = sync
+    for impl, (sec, cpu_over_wall, n) in _interleaved(steps, args.steps, args.min_seconds).items():
+        lines[impl].update(sec_per_step=round(sec, 4), cpu_over_wall=round(cpu_over_wall, 2), steps_timed=n,
+                           peak_rss_gib_process=peak_rss_gib())
+    return list(lines.values())
 
 
 def run_serve(args):
     import tensorflow as tf
     import export
-    model = _build(args.model, args.preset, args.impl)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = export.export_saved_model(model, tmp)
-        serve = tf.saved_model.load(path).signatures["serving_default"]
+    calls, tmp = {}, tempfile.mkdtemp()
+    for impl in args.impls.split(","):
+        model = _build(args.model, args.preset, impl)
+        serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, impl))
+                                    ).signatures["serving_default"]
         names = sorted(serve.structured_input_signature[1])
-        out = {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": args.impl}
         for b in args.serve_batches:
             inputs = model.sample_inputs(b, tf.constant([3, 4], tf.int64))
             feed = inputs if isinstance(inputs, dict) else {names[0]: inputs}
-            call = lambda: [v.numpy() for v in serve(**feed).values()]  # noqa: E731
+            call = lambda serve=serve, feed=feed: [v.numpy() for v in serve(**feed).values()]  # noqa: E731
             call()
-            times = []
-            for _ in range(args.steps):
-                start = time.perf_counter()
-                call()
-                times.append(time.perf_counter() - start)
-            out[f"batch{b}_sec"] = round(statistics.median(times), 5)
-    return out
+            calls[(impl, b)] = call
+    out = {impl: {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": impl}
+           for impl in args.impls.split(",")}
+    for b in args.serve_batches:
+        timed = _interleaved({impl: calls[(impl, b)] for impl in out}, args.steps, args.min_seconds)
+        for impl, (sec, _, n) in timed.items():
+            out[impl][f"batch{b}_sec"] = round(sec, 5)
+            out[impl][f"batch{b}_calls"] = n
+    return list(out.values())
 
 
 def _child(args, kind, **kw):
     cmd = [sys.executable, os.path.abspath(__file__), f"--_one={kind}", f"--steps={args.steps}",
+           f"--min_seconds={args.min_seconds}",
            f"--serve_batches={','.join(map(str, args.serve_batches))}"]
     cmd += [f"--{k}={v}" for k, v in kw.items() if v is not None]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
-        return {"bench": kind, **kw, "error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return [{"bench": kind, **kw, "error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]}]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result if isinstance(result, list) else [result]
 
 
 def _ratio_line(bench, model, preset, lines, key):
@@ -158,14 +185,16 @@ def main(argv=None):
     p.add_argument("--paper", default="vgan,tgan", help="models also timed at the paper preset")
     p.add_argument("--paper_batch", type=int, default=8, help="batch of the paper-preset steps")
     p.add_argument("--paper_impls", default="auto,keras,stride1")
-    p.add_argument("--impls", default="auto,keras,stride1")
+    p.add_argument("--impls", default="auto,keras,stride1", help="conv_impl values compared in one process")
     p.add_argument("--serve", default=",".join(SERVED), help="models whose export is timed")
     p.add_argument("--serve_batches", default="1,64")
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--steps", type=int, default=3, help="timed steps (or calls) at least ...")
+    p.add_argument("--min_seconds", type=float, default=3.0,
+                   help="... and more, up to 100, until they took this long (short steps are noisy)")
     p.add_argument("--gemm_size", type=int, default=4096)
     p.add_argument("--_one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--impl", default="auto", help=argparse.SUPPRESS)
+
     p.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.serve_batches = [int(b) for b in args.serve_batches.split(",") if b]
@@ -176,13 +205,14 @@ def main(argv=None):
               "serve": lambda: run_serve(args)}[args._one]
         print(json.dumps(fn()), flush=True)
         return
+    assert "none" not in split(args.impls)
 
-    gemm = _child(args, "gemm", gemm_size=args.gemm_size)
+    gemm, = _child(args, "gemm", gemm_size=args.gemm_size)
     emit(**gemm)
     best = gemm.get("best_gflops")
 
     def train_lines(model, preset, impls, batch=None):
-        lines = [_child(args, "train", model=model, preset=preset, impl=impl, batch=batch) for impl in impls]
+        lines = _child(args, "train", model=model, preset=preset, impls=",".join(impls), batch=batch)
         flops = next((l["gflop_per_step"] for l in lines if "gflop_per_step" in l), None)
         for line in lines:
             if flops and "sec_per_step" in line:
@@ -203,7 +233,7 @@ def main(argv=None):
     for model in split(args.paper):
         train_lines(model, "paper", split(args.paper_impls), args.paper_batch)
     for model in split(args.serve):
-        lines = [_child(args, "serve", model=model, preset=args.preset, impl=impl) for impl in split(args.impls)]
+        lines = _child(args, "serve", model=model, preset=args.preset, impls=args.impls)
         for line in lines:
             emit(**line)
         for b in args.serve_batches:
