@@ -16,11 +16,11 @@ def _fast(x, k):
     return tf.nn.convolution(x, k, padding="SAME")
 
 
-def _slow(x, k):  # the same function, computed 30 times over
+def _slow(x, k):  # 31 convolutions of different inputs (grappler would merge identical ones)
     y = _fast(x, k)
-    for _ in range(30):
-        y = 0.5 * (y + _fast(x, k))
-    return y
+    for i in range(1, 31):
+        y = y + _fast(x * (1.0 + 1e-3 * i), k)
+    return y / 31.0
 
 
 CANDIDATES = {"slow": _slow, "fast": _fast}
