@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import best_gemm, emit, graph_flops, peak_rss_gib  # noqa: E402
+from timing import best_gemm, emit, graph_flops, interleaved, peak_rss_gib  # noqa: E402
 
 # name -> (zoo model, overrides); "_video" entries are step two of the two-step models,
 # built with fresh step-one networks (no hub module needed to time them).
@@ -88,25 +87,6 @@ def _batch(model):
     return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
 
 
-def _interleaved(calls, min_calls, min_seconds):
-    """Median wall seconds and CPU / wall of every ``calls[name]()``, timed in interleaved rounds
-    (one call of each per round) so that drift in the machine's speed (a shared VM's neighbours,
-    clocks) hits every candidate alike; at least ``min_calls`` rounds, and more, up to 100,
-    until each candidate ran ``min_seconds``."""
-    walls = {k: [] for k in calls}
-    cpus = {k: 0.0 for k in calls}
-    while True:
-        for name, call in calls.items():
-            cpu0, start = time.process_time(), time.perf_counter()
-            call()
-            walls[name].append(time.perf_counter() - start)
-            cpus[name] += time.process_time() - cpu0
-        rounds = len(next(iter(walls.values())))
-        if rounds >= min_calls and (min(sum(w) for w in walls.values()) >= min_seconds or rounds >= 100):
-            break
-    return {k: (statistics.median(w), cpus[k] / sum(w), len(w)) for k, w in walls.items()}
-
-
 def run_train(args):
     import tensorflow as tf
     steps, lines = {}, {}
@@ -123,7 +103,7 @@ def run_train(args):
         if impl in ("keras", "none"):
             lines[impl]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
         steps[impl] = sync
-    for impl, (sec, cpu_over_wall, n) in _interleaved(steps, args.steps, args.min_seconds).items():
+    for impl, (sec, cpu_over_wall, n) in interleaved(steps, args.steps, args.min_seconds).items():
         lines[impl].update(sec_per_step=round(sec, 4), cpu_over_wall=round(cpu_over_wall, 2), steps_timed=n,
                            peak_rss_gib_process=peak_rss_gib())
     return list(lines.values())
@@ -147,7 +127,7 @@ def run_serve(args):
     out = {impl: {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": impl}
            for impl in args.impls.split(",")}
     for b in args.serve_batches:
-        timed = _interleaved({impl: calls[(impl, b)] for impl in out}, args.steps, args.min_seconds)
+        timed = interleaved({impl: calls[(impl, b)] for impl in out}, args.steps, args.min_seconds)
         for impl, (sec, _, n) in timed.items():
             out[impl][f"batch{b}_sec"] = round(sec, 5)
             out[impl][f"batch{b}_calls"] = n

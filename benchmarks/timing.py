@@ -23,6 +23,25 @@ def median_seconds(fn, reps: int) -> float:
     return statistics.median(times)
 
 
+def interleaved(calls, min_calls: int, min_seconds: float = 0.0) -> dict:
+    """``{name: (median wall seconds, CPU time / wall time, calls timed)}`` of every ``calls[name]()``
+    (already warmed up), timed in interleaved rounds, one call of each per round, so that drift in
+    the machine's speed (a shared VM's neighbours, clocks) hits every candidate alike: at least
+    ``min_calls`` rounds, and more, up to 100, until each candidate ran ``min_seconds``."""
+    walls = {k: [] for k in calls}
+    cpus = {k: 0.0 for k in calls}
+    while True:
+        for name, call in calls.items():
+            cpu0, start = time.process_time(), time.perf_counter()
+            call()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name] += time.process_time() - cpu0
+        rounds = len(next(iter(walls.values())))
+        if rounds >= min_calls and (min(sum(w) for w in walls.values()) >= min_seconds or rounds >= 100):
+            break
+    return {k: (statistics.median(w), cpus[k] / sum(w), len(w)) for k, w in walls.items()}
+
+
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, GiB (Linux ru_maxrss is in KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, 2)
@@ -33,7 +52,6 @@ def best_gemm(n: int = 4096, reps: int = 5) -> dict:
     ``tf.matmul``, the same GEMM as a 1x1 convolution (TF's oneDNN convolution path), and
     numpy's BLAS. TF's matmul can reach only half of numpy's on the same CPU, so a step is
     judged against the best of them, not against TF's matmul."""
-    import numpy as np
     import tensorflow as tf
     flops = 2.0 * n ** 3
     a, b = tf.random.normal([n, n]), tf.random.normal([n, n])

@@ -39,7 +39,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import best_gemm, peak_rss_gib  # noqa: E402
+from timing import best_gemm, interleaved, peak_rss_gib  # noqa: E402
 
 
 # ------------------------------------------------------------------ FLOPs
@@ -121,16 +121,9 @@ def run_generate(args, batch: int) -> dict:
                       "keras_eager": lambda: model(z, training=False).numpy(),
                       "saved_model_call": lambda: loaded(z).numpy(),
                       "saved_model_serving_default": lambda: serve(z=z)["video"].numpy()}
-        # Interleaved rounds, so that drift in the machine's speed hits every candidate alike.
-        times = {k: [] for k in candidates}
         for fn in candidates.values():
             fn()  # warm-up
-        for _ in range(args.generate_reps):
-            for k, fn in candidates.items():
-                t = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        med = {k: sec for k, (sec, _, _) in interleaved(candidates, args.generate_reps).items()}
     t_keras, t_hub, t_sig = med["keras_tf_function"], med["saved_model_call"], med["saved_model_serving_default"]
     t_eager = med["keras_eager"]
     rate = lambda t: round(batch / t, 2)  # noqa: E731

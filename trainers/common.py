@@ -403,14 +403,12 @@ class Trainer:
     def write_conv_choices(self) -> str:
         """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution
         runs (``conv_impl="auto"`` measures them; zoo.layers), and the machine it was chosen for."""
-        import tensorflow as tf
+        from export import saved_model
         from zoo import autotune, layers
         path = os.path.join(self.out_dir, CONV_CHOICES_FILE)
         report = {"machine": autotune.fingerprint(), "cache": autotune.cache_path(),
                   "layers": layers.conv_choices(self.model)}
-        with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-            f.write(json.dumps(report, indent=1, sort_keys=True))
-        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+        saved_model.write_text_atomically(path, json.dumps(report, indent=1, sort_keys=True))
         return path
 
     # ................................................................... run

@@ -234,9 +234,11 @@ def _timed_function(fn: Callable, mode: str):
 
 
 def measure(candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_shape: Sequence[int],
-            dtype: str = "float32", mode: str = "forward_backward", reps: int = REPS) -> Dict[str, Optional[float]]:
+            dtype: str = "float32", mode: str = "forward_backward", reps: int = REPS,
+            give_up: Optional[float] = GIVE_UP) -> Dict[str, Optional[float]]:
     """Seconds of every candidate ``fn(x, kernel)`` in ``mode`` ("forward": ``fn``; "forward_backward":
-    ``fn`` and the gradient with respect to ``x`` and ``kernel``); None: dropped as clearly slower."""
+    ``fn`` and the gradient with respect to ``x`` and ``kernel``); None: dropped after one timed call
+    as more than ``give_up`` times slower than the best so far (``give_up=None``: time every one fully)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     out: Dict[str, Optional[float]] = {}
@@ -251,7 +253,7 @@ def measure(candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_s
             best = None
             for name, fn in candidates.items():
                 f = _timed_function(fn, mode)
-                t = _best_time(lambda: f(x, k), reps, None if best is None else GIVE_UP * best)
+                t = _best_time(lambda: f(x, k), reps, None if best is None or give_up is None else give_up * best)
                 out[name] = None if t is None else round(t, 6)
                 if t is not None and (best is None or t < best):
                     best = t

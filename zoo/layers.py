@@ -6,6 +6,8 @@ import math
 import keras
 import tensorflow as tf
 
+from zoo import autotune
+
 
 def normal_init(stddev: float, seed: int | None = None) -> keras.initializers.Initializer:
     """Zero-mean Gaussian weights (VGAN: stddev 0.01; DCGAN/TGAN: 0.02)."""
@@ -68,9 +70,10 @@ BATCH_BUCKETS = (1, 4, 16, 64)
 _UP_TAPS = ((3, 1), (2, 0))
 
 
-def check_conv_impl(impl: str) -> None:
+def check_conv_impl(impl: str, where: str = "") -> None:
+    """``ValueError`` (its message starting with ``where``, e.g. ``"VGANConfig: "``) for an unknown impl."""
     if impl not in CONV_IMPLS:
-        raise ValueError(f"conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
+        raise ValueError(f"{where}conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
 
 
 def down_conv(rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
@@ -169,8 +172,8 @@ STRIDE2_IMPLS = {"down": {"keras": _down_keras, "stride1": _down_stride1},
                  "up": {"keras": _up_keras, "stride1": _up_stride1}}
 
 
-def _bucket_boundaries(buckets):
-    return [int(math.ceil(math.sqrt(a * b))) for a, b in zip(buckets, buckets[1:])]
+# Where a call's batch moves to the next bucket: the geometric midpoints (2, 8, 32).
+_BUCKET_CUTS = [int(math.ceil(math.sqrt(a * b))) for a, b in zip(BATCH_BUCKETS, BATCH_BUCKETS[1:])]
 
 
 def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, choices: dict | None = None):
@@ -183,30 +186,20 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
     """
     check_conv_impl(impl)
     fns = STRIDE2_IMPLS[direction]
-    if direction == "down" and any(s is None or s % 2 for s in x.shape[1:-1]):
-        # The rewrite's blocks need even sizes (Keras' "same" pads an odd size unevenly), so
-        # an odd (or unknown) size runs Keras' ops whatever was asked (e.g. MVT's last
-        # temporal layer on one frame).
-        fns = {"keras": fns["keras"]}
-        impl = "keras" if impl == "stride1" else impl
+    # Keras' ops, whatever was asked, where the rewrite cannot run (its blocks need even sizes,
+    # and Keras' "same" pads an odd size unevenly: e.g. MVT's last temporal layer on one frame)
+    # and where "auto" has nothing to measure (a size other than the batch known only when called).
+    odd = direction == "down" and any(s is not None and s % 2 for s in x.shape[1:-1])
+    if odd or (impl == "auto" and any(s is None for s in x.shape[1:])):
+        return fns["keras"](x, kernel)
     if impl != "auto":
         return fns[impl](x, kernel)
-    if len(fns) == 1:
-        return next(iter(fns.values()))(x, kernel)
-    from zoo import autotune
-    rank = x.shape.rank - 2
     mode = "forward_backward" if training else "forward"
-    op = f"conv{rank}d_{'transpose_' if direction == 'up' else ''}stride2_k4_same"
-    dtype = kernel.dtype.name
-    if any(s is None for s in x.shape[1:]):
-        # Nothing to measure: a size other than the batch is only known when called.
-        # The framework's ops, which take any size.
-        if choices is not None:
-            choices[f"{mode} shape={x.shape.as_list()}"] = "keras"
-        return fns["keras"](x, kernel)
+    op = f"conv{x.shape.rank - 2}d_{'transpose_' if direction == 'up' else ''}stride2_k4_same"
 
     def pick(batch, prefer=None):
-        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), dtype, mode, prefer)
+        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), kernel.dtype.name,
+                                  mode, prefer)
         if choices is not None:
             choices[f"{mode} batch={batch}"] = name
         return name
@@ -216,12 +209,11 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
     names = []
     for b in BATCH_BUCKETS:  # a near-tie keeps the previous bucket's implementation: fewer switches
         names.append(pick(b, names[-1] if names else None))
-    boundaries = _bucket_boundaries(BATCH_BUCKETS)
     segments, cuts = [names[0]], []  # runs of buckets that chose the same implementation
-    for boundary, name in zip(boundaries, names[1:]):
+    for cut, name in zip(_BUCKET_CUTS, names[1:]):
         if name != segments[-1]:
             segments.append(name)
-            cuts.append(boundary)
+            cuts.append(cut)
     if len(segments) == 1:
         return fns[segments[0]](x, kernel)
     batch = tf.shape(x)[0]
@@ -230,8 +222,13 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
 
 
 class ChoosesConv:
-    """A layer whose stride-2 convolutions may be chosen by measurement (``conv_choices``)."""
-    conv_choices: dict
+    """A layer whose stride-2 convolutions run :func:`stride2_conv` in ``impl``; ``conv_choices``
+    holds what "auto" chose (:func:`conv_choices` collects them)."""
+
+    def _set_conv_impl(self, impl: str) -> None:
+        check_conv_impl(impl)
+        self.impl = impl
+        self.conv_choices: dict = {}
 
 
 class _Stride2Conv(ChoosesConv, keras.layers.Layer):
@@ -240,13 +237,11 @@ class _Stride2Conv(ChoosesConv, keras.layers.Layer):
         super().__init__(**kwargs)
         if rank not in (1, 2, 3):
             raise ValueError(f"rank must be 1, 2 or 3, got {rank}")
-        check_conv_impl(impl)
+        self._set_conv_impl(impl)
         self.rank = rank
         self.filters = int(filters)
-        self.impl = impl
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.conv_choices: dict = {}  # what "auto" chose, by mode and batch (see conv_choices())
 
     def build(self, input_shape):
         cin = input_shape[-1]
@@ -273,7 +268,7 @@ class _Stride2Conv(ChoosesConv, keras.layers.Layer):
 class DownConv(_Stride2Conv):
     """``Conv{1,2,3}D(filters, 4, strides=2, padding="same")``; kernel [4]*rank + [in, out] as Keras'.
 
-    Spatial sizes must be even for ``impl="stride1"``.
+    Odd spatial sizes run Keras' ops whatever ``impl`` says (the rewrite needs even ones).
     """
     direction = "down"
 
@@ -366,9 +361,7 @@ class SNConv(ChoosesConv, _SpectralNormalized):
     def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "same",
                  use_bias: bool = True, impl: str = "auto", **kwargs):
         super().__init__(**kwargs)
-        check_conv_impl(impl)
-        self.impl = impl
-        self.conv_choices: dict = {}
+        self._set_conv_impl(impl)
         if rank not in (1, 2, 3):
             raise ValueError(f"SNConv: rank must be 1, 2 or 3, got {rank}")
         self.rank = rank

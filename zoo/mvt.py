@@ -144,10 +144,7 @@ class MVTConfig:
             bad(f"frames must be >= 2, got {self.frames}")
         if self.fake_labels not in FAKE_LABELS:
             bad(f"fake_labels must be one of {FAKE_LABELS}, got {self.fake_labels!r}")
-        try:
-            check_conv_impl(self.conv_impl)
-        except ValueError as e:
-            bad(str(e))
+        check_conv_impl(self.conv_impl, "MVTConfig: ")
         if self.motion_weight < 0:
             bad(f"motion_weight must be >= 0, got {self.motion_weight}")
         if self.flow_window < 1 or self.flow_window % 2 == 0:

@@ -126,10 +126,7 @@ class STGANConfig:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.fc_layers < 0:
             bad(f"fc_layers must be >= 0, got {self.fc_layers}")
-        try:
-            check_conv_impl(self.conv_impl)
-        except ValueError as e:
-            bad(str(e))
+        check_conv_impl(self.conv_impl, "STGANConfig: ")
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
             bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
                 f"got {self.temporal_depth}")

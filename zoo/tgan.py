@@ -127,10 +127,7 @@ class TGANConfig:
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
             bad(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        try:
-            check_conv_impl(self.conv_impl)
-        except ValueError as e:
-            bad(str(e))
+        check_conv_impl(self.conv_impl, "TGANConfig: ")
         if self.frames != FRAMES_PER_SEGMENT:
             bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")

@@ -129,10 +129,7 @@ class TraversalConfig:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "image" and self.image_generator_handle:
             bad("image_generator_handle is step two's frozen G_F; expected stage 'video', got stage 'image'")
-        try:
-            check_conv_impl(self.conv_impl)
-        except ValueError as e:
-            bad(str(e))
+        check_conv_impl(self.conv_impl, "TraversalConfig: ")
         if self.combine not in COMBINES:
             bad(f"combine must be one of {COMBINES}, got {self.combine!r}")
         try:

@@ -96,10 +96,7 @@ class VGANConfig:
             bad(f"streams must be 1 or 2, got {self.streams}")
         if self.precision not in ("float32", "bfloat16"):
             bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        try:
-            check_conv_impl(self.conv_impl)
-        except ValueError as e:
-            bad(str(e))
+        check_conv_impl(self.conv_impl, "VGANConfig: ")
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         for name in ("latent_dim", "base_filters", "batch_size", "d_steps", "channels"):
