@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 from absl import app, flags
 
-from export import hub, runs, saved_model
+from export import card, hub, runs, saved_model
 
 
 def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
@@ -60,16 +60,7 @@ def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, versio
                hub_dir: Optional[str] = None, checkpoint: Optional[str] = None) -> Dict[str, str]:
     """Exports a run folder; returns ``{"saved_model", "models_config"[, "hub_module"]: path}``."""
     model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint)
-    return _export(model, export_dir, name, version, hub_dir, _run_files(run_dir))
-
-
-def _run_files(run_dir: str) -> Dict[str, str]:
-    """Files of the run that travel with its exports (a classifier's test report)."""
-    report = os.path.join(run_dir, runs.REPORT_FILE)
-    if tf.io.gfile.exists(report):
-        with tf.io.gfile.GFile(report) as f:
-            return {hub.CLASSIFIER_REPORT: f.read()}
-    return {}
+    return _export(model, export_dir, name, version, hub_dir, card.run_files(run_dir))
 
 
 def _export(model, export_dir, name, version, hub_dir, extra_files=None) -> Dict[str, str]:
@@ -100,7 +91,7 @@ def main(argv: List[str]) -> int:
         model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint)
     except ValueError as e:
         raise app.UsageError(str(e)) from None
-    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, _run_files(f.run_dir)).items():
+    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, card.run_files(f.run_dir)).items():
         print(f"{artifact}: {path}")
     return 0
 

@@ -40,6 +40,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from keras.src.saving import serialization_lib
 
+from export import card
 from export import saved_model as sm
 from zoo.gan import ImageGenerator, Signature
 
@@ -79,16 +80,21 @@ def load(handle_or_path: str):
     """``hub.load`` of a zoo export (serving version folder or hub module).
 
     A local path that holds no SavedModel raises ``ValueError`` (with a hint
-    when it is a ``<base>/<name>`` folder whose versions are SavedModels);
-    remote handles (tfhub.dev, Kaggle, ``gs://``) go to ``hub.load`` unchanged.
+    when it is a ``<base>/<name>`` folder whose versions are SavedModels); a local
+    module with a model card (``pretrained/<name>``) is checked against the SHA-256 of
+    its files first (``export.card.verify_files``: the error names the module and the
+    missing or truncated file); remote handles (tfhub.dev, Kaggle, ``gs://``) go to
+    ``hub.load`` unchanged.
     """
     handle = os.fspath(handle_or_path)
-    if _is_local(handle) and not tf.saved_model.contains_saved_model(handle):
-        hint = ""
-        versions = sm.existing_versions(handle)
-        if versions:
-            hint = f"; it is a model folder: load a version, e.g. {os.path.join(handle, str(versions[-1]))}"
-        raise ValueError(f"{handle!r} is not a SavedModel (expected saved_model.pb inside){hint}")
+    if _is_local(handle):
+        card.verify_files(handle)
+        if not tf.saved_model.contains_saved_model(handle):
+            hint = ""
+            versions = sm.existing_versions(handle)
+            if versions:
+                hint = f"; it is a model folder: load a version, e.g. {os.path.join(handle, str(versions[-1]))}"
+            raise ValueError(f"{handle!r} is not a SavedModel (expected saved_model.pb inside){hint}")
     return hub.load(handle)
 
 

@@ -27,6 +27,9 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 #: A classifier run's test report (written by trainers.classifier, carried into its exports).
 REPORT_FILE = "report.json"
+#: How far the run got and what it cost: step, commit, and each training session's
+#: machine, steps and wall time (written with every checkpoint; read by model cards).
+PROGRESS_FILE = "progress.json"
 
 
 def read_config(run_dir: str) -> Dict[str, Any]:
@@ -44,6 +47,22 @@ def write_config(run_dir: str, model_config, trainer: Optional[Dict[str, Any]] =
     with tf.io.gfile.GFile(tmp, "w") as f:
         json.dump({"model": zoo.to_dict(model_config), "trainer": trainer or {}}, f, indent=2, sort_keys=True)
     tf.io.gfile.rename(tmp, path, overwrite=True)
+    return path
+
+
+def read_progress(run_dir: str) -> Dict[str, Any]:
+    """``progress.json`` of a run folder (``{}`` before the first checkpoint)."""
+    path = os.path.join(run_dir, PROGRESS_FILE)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def write_progress(run_dir: str, progress: Dict[str, Any]) -> str:
+    from export import saved_model
+    path = os.path.join(run_dir, PROGRESS_FILE)
+    saved_model.write_text_atomically(path, json.dumps(progress, indent=1, sort_keys=True))
     return path
 
 

@@ -72,10 +72,6 @@ class ClassifierTrainer(common.Trainer):
                                               json.dumps(self.report, indent=2, sort_keys=True))
         print(f"test accuracy {scores['accuracy']:.4f} on {scores['examples']} clips of {opts.dataset}/test")
 
-    def export_extra_files(self) -> Dict[str, Any]:
-        from export import hub
-        return {hub.CLASSIFIER_REPORT: json.dumps(self.report, indent=2, sort_keys=True)} if self.report else {}
-
 
 def _overrides(arch: str) -> Dict[str, Any]:
     import zoo

@@ -328,6 +328,7 @@ class Trainer:
         self.sample_inputs = self._sample_inputs()
         if self.opts.eval_metrics:
             self.step_callbacks.append(self._metric_callback())
+        self._start_session()
 
     def _metric_callback(self):
         """``--eval_metrics`` as a step callback (zoo.metrics.MetricCallback) against the training data."""
@@ -373,12 +374,38 @@ class Trainer:
                 tf.summary.scalar(f"loss/{k}", v)
 
     def save(self, step: int) -> Optional[str]:
-        """Saves a checkpoint, unless a weight is not finite (no poisoned checkpoints)."""
+        """Saves a checkpoint, unless a weight is not finite (no poisoned checkpoints), and
+        the run's progress (steps, wall time and machine of this session) beside it."""
         if not _all_finite(self.model.weights):
             self.failure = f"non-finite weights at step {step}; not saving a checkpoint"
             self.model.stop_training = True
             return None
-        return self.manager.save(checkpoint_number=step)
+        path = self.manager.save(checkpoint_number=step)
+        self.write_progress(step)
+        return path
+
+    def _start_session(self) -> None:
+        """Opens this process's entry in ``progress.json`` (a resumed run adds one)."""
+        import datetime
+        from export import card, runs
+        from zoo import autotune
+        self._session_start = time.monotonic()
+        self.progress = runs.read_progress(self.opts.run_dir) if self.chief else {}
+        self.progress.setdefault("sessions", [])
+        self._session = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                         "machine": autotune.machine(), "strategy": self.opts.strategy,
+                         "replicas": self.strategy.num_replicas_in_sync, "commit": card.source_commit(),
+                         "start_step": self.start_step, "end_step": self.start_step, "seconds": 0.0}
+
+    def write_progress(self, step: int) -> None:
+        """``<run_dir>/progress.json``: the step reached and every session's cost (model cards)."""
+        from export import runs
+        if not self.chief:
+            return
+        self._session.update(end_step=step, seconds=round(time.monotonic() - self._session_start, 1))
+        sessions = [s for s in self.progress["sessions"] if s is not self._session] + [self._session]
+        self.progress.update(step=step, sessions=sessions, commit=self._session["commit"])
+        runs.write_progress(self.opts.run_dir, self.progress)
 
     def write_samples(self, step: int) -> Optional[str]:
         import numpy as np
@@ -492,8 +519,10 @@ class Trainer:
         before the export; e.g. the classifier trainer measures test accuracy here."""
 
     def export_extra_files(self) -> Dict[str, Any]:
-        """Files written into every export of the run (relative path -> content)."""
-        return {}
+        """Files written into every export of the run (relative path -> content): the run's
+        model card and what else the run folder says about the model (export.card.run_files)."""
+        from export import card
+        return card.run_files(self.opts.run_dir)
 
     def export(self) -> Dict[str, str]:
         out = {}

@@ -7,7 +7,10 @@ details, what it depends on, and the provenance of every network it used.
 
 - ``--generator``: a serving export of a zoo generator (``<export_dir>/<name>/<version>``,
   or a hub handle); ``dataset:<name>`` measures another stream of a data set
-  (the real-vs-real baseline), ``noise`` uniform noise (the floor).
+  (the real-vs-real floor), ``shuffled:<name>`` that stream with the frames of every
+  clip permuted (right frames, wrong motion: the baseline a video model must beat),
+  ``untrained:<export>`` the export's model rebuilt from its config with the initial
+  weights of its seed (what training started from), ``noise`` uniform noise.
 - ``--real``: the data set compared against (``zoo.data``), at the generator's
   frame count and size; its train split is the reference, its test split the
   held-out data (S3, probe, nearest neighbours).
@@ -32,7 +35,8 @@ def define_flags() -> None:
     """The CLI's flags (defined by ``__main__`` only, so that importing :func:`evaluate` next to
     a trainer module, which defines its own ``--data_dir``, does not clash)."""
     flags.DEFINE_string("generator", None,
-                        "Serving export or hub handle of a zoo generator; or dataset:<name>; or noise.")
+                        "Serving export or hub handle of a zoo generator; or dataset:<name>, shuffled:<name> "
+                        "(frames permuted), untrained:<export> (its initial weights), noise.")
     flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
     flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
@@ -57,17 +61,22 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
     """(clip source, provenance, (frames, size, channels)) of ``--generator``."""
     import tensorflow as tf
     from zoo import data, metrics
-    if spec == "noise" or spec.startswith("dataset:"):
+    if spec == "noise" or spec.startswith(("dataset:", "shuffled:")):
         if frames is None or size is None:
             raise ValueError(f"--generator={spec} needs --frames and --size")
         shape = (frames, size, channels or 3)
         if spec == "noise":
             return metrics.noise_source((frames, size, size, shape[2]), seed=seed), {"kind": "noise"}, shape
-        name = spec.split(":", 1)[1]
+        kind, name = spec.split(":", 1)
         stream = data.load(name, split="train", frames=frames, size=size, data_dir=data_dir, seed=seed + 1,
                            channels=shape[2])
-        return metrics.dataset_source(stream), {"kind": "dataset", "dataset": name, "seed": seed + 1}, shape
+        source = metrics.dataset_source(stream)
+        if kind == "shuffled":
+            source = metrics.shuffled_source(source, seed=seed)
+        return source, {"kind": kind, "dataset": name, "seed": seed + 1}, shape
     import export
+    if spec.startswith("untrained:"):
+        return _untrained(spec.split(":", 1)[1], frames, size, channels, seed, batch_size)
     loaded, meta, config = export.hub.load_generator(spec)
     shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
     signature = loaded.signatures["serving_default"]
@@ -84,6 +93,27 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
     source = metrics.generator_source(generate, int(meta["latent_dim"]), meta["latent_distribution"],
                                       num_classes=num_classes, seed=seed, batch_size=batch_size)
     return source, {"kind": "export", "handle": spec, "model_name": meta["model_name"], "config": config}, shape
+
+
+def _untrained(handle: str, frames, size, channels, seed: int, batch_size: int):
+    """The model of export ``handle`` rebuilt from its config with its seed's initial weights."""
+    import keras
+    import zoo
+    import export
+    from export import runs
+    from zoo import metrics
+    _, meta, config = export.hub.load_generator(handle)
+    cfg = zoo.from_dict(config)
+    keras.utils.set_random_seed(cfg.seed)  # the initial weights a run with this config starts from
+    model = runs.build_model(cfg)
+    signature = model.signatures()["serving_default"]
+    if set(signature.inputs) != {"z"}:
+        raise ValueError(f"--generator=untrained:{handle}: the model serves {sorted(signature.inputs)}; "
+                         "untrained baselines take unconditional generators (input z)")
+    source = metrics.generator_source(lambda z: signature.fn(z=z)["video"], int(meta["latent_dim"]),
+                                      meta["latent_distribution"], seed=seed, batch_size=batch_size)
+    shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
+    return source, {"kind": "untrained", "handle": handle, "model_name": meta["model_name"], "config": config}, shape
 
 
 def _probe_network(spec: str):
@@ -126,7 +156,7 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
     if missing:
         needs = {r: [m.name for m in wanted if r in m.networks] for r in missing}
         raise ValueError(f"missing network(s): {', '.join('--' + r for r in missing)} (needed by {needs})")
-    if frames is None and size is None and (generator == "noise" or generator.startswith("dataset:")):
+    if frames is None and size is None and (generator == "noise" or generator.startswith(("dataset:", "shuffled:"))):
         ref = networks.get("c3d") or networks.get("lrcn")
         if ref is not None:
             frames, size, channels = ref.frames, ref.size, channels or ref.channels

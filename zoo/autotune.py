@@ -67,7 +67,12 @@ _warned: set = set()
 
 
 # ------------------------------------------------------------------ the machine
-def _cpu_description() -> Dict[str, str]:
+#: The CPU flags that decide convolution and bfloat16 speed, as a model card names them.
+VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "asimd", "sve")
+
+
+def _cpu_flags() -> Tuple[str, str]:
+    """(model name, sorted flags) from /proc/cpuinfo, where there is one."""
     model, flags = platform.processor() or platform.machine(), ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -80,7 +85,19 @@ def _cpu_description() -> Dict[str, str]:
                     flags = " ".join(sorted(value.split()))
     except OSError:
         pass
+    return model, flags
+
+
+def _cpu_description() -> Dict[str, str]:
+    model, flags = _cpu_flags()
     return {"cpu": model, "cpu_flags_sha1": hashlib.sha1(flags.encode()).hexdigest()[:12]}
+
+
+def machine() -> Dict[str, object]:
+    """:func:`fingerprint` plus the vector extensions the CPU has: where a run or a
+    measurement was made, as model cards and benchmark reports record it."""
+    present = set(_cpu_flags()[1].split())
+    return {**fingerprint(), "vector_extensions": [f for f in VECTOR_EXTENSIONS if f in present]}
 
 
 @functools.lru_cache(maxsize=None)

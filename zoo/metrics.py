@@ -51,6 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo import balls_check
 from zoo.data import video_io
 
 __all__ = [
@@ -869,6 +870,18 @@ def generator_source(generate: Callable[..., Any], latent_dim: int, latent_distr
     return take
 
 
+def shuffled_source(source: ClipSource, seed: int = 0) -> ClipSource:
+    """``source``'s clips with the frames of each clip in a random order: every frame is
+    right, the motion is not (the baseline a video model must beat to show it learned
+    motion, not only frames). The permutations are a pure function of ``seed``."""
+    def take(num: int) -> Clips:
+        clips = source(num)
+        rng = np.random.default_rng([seed, 7])
+        videos = np.stack([clip[rng.permutation(len(clip))] for clip in clips.videos])
+        return Clips(videos, clips.labels)
+    return take
+
+
 def noise_source(shape: Sequence[int], seed: int = 0) -> ClipSource:
     """Uniform noise clips ``[N, *shape]``: the floor every metric must beat."""
     def take(num: int) -> Clips:
@@ -980,6 +993,10 @@ def _inception_score(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
         return {"value": mean, "std": std, "splits": splits, "real_value": real_mean, "real_std": real_std,
                 "num_classes": int(ev.outputs("generated", role)["logits"].shape[1])}
     return compute
+
+
+def _balls(ev: Evaluator) -> Dict[str, Any]:
+    return balls_check.balls_metric(ev.clips("generated").videos, ev.clips("real").videos)
 
 
 def _fid_frames(ev: Evaluator) -> Dict[str, Any]:
@@ -1101,6 +1118,10 @@ for _metric in (
                "Linear probe: logistic regression on frozen features (--probe: e.g. a discriminator's) of "
                "labelled real training clips, accuracy on held-out real clips", higher_is_better=True,
                cheap=False),
+        Metric("balls", _balls, (),
+               "Bouncing balls as a person checks them (zoo.balls_check): share of generated clips whose ball "
+               "count is constant, balls round and of the real size, motion straight between bounces and "
+               "background steady; real_value = the same for the real clips", higher_is_better=True),
         Metric("nn_pixels", _nearest("pixels"), (),
                "Memorization check: median pixel distance of generated clips to their nearest training clip "
                "over the same for held-out real clips (value = ratio; well below 1 means copying)",

@@ -1,0 +1,366 @@
+"""Model cards: how a module was made and how well it does, as JSON and as Markdown.
+
+Every export the zoo writes carries its run's card as ``assets.extra/model_card.json``
+(:func:`run_card`): the model and its config, the data set, steps, batch, wall time and
+machine of every training session, the source commit and the zoo's version. A shipped
+module, ``pretrained/<name>/`` (:func:`write_pretrained`), is a serving SavedModel
+(``hub.load`` and ``trainers.generate`` read it as any export) plus
+
+    card.json   the run card, the recipe command, the metrics (trainers.evaluate reports,
+                with the networks they used), the images, and the SHA-256 and size of
+                every file of the module
+    card.md     the same for people, with the sample grid and the loss curves
+    *.gif/*.png samples and curves
+
+:func:`verify_files` checks a module against its ``card.json`` (``export.hub.load`` does
+it for every local module that has one), so a truncated or missing file fails with an
+error that names the module and the file instead of a deep TensorFlow error.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import tensorflow as tf
+
+from export import runs
+
+#: The run card inside every export (relative to the SavedModel folder).
+RUN_CARD = "assets.extra/model_card.json"
+CARD_JSON = "card.json"
+CARD_MD = "card.md"
+#: Files of a shipped module that the card describes rather than hashes.
+_CARD_FILES = (CARD_JSON, CARD_MD)
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------------ provenance
+def zoo_version() -> str:
+    try:
+        from importlib import metadata
+        return metadata.version("video-gan-zoo")
+    except Exception:  # not installed (e.g. run from a checkout on PYTHONPATH)
+        return "unknown"
+
+
+def source_commit() -> Dict[str, Any]:
+    """``{"sha", "dirty"}`` of the checkout the zoo runs from (None where it is not a git
+    checkout, e.g. an installed wheel). ``dirty``: tracked files differ from the commit."""
+    def git(*args):
+        return subprocess.run(["git", "-C", _REPO_ROOT, *args], capture_output=True, text=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return {"sha": None, "dirty": None}
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return {"sha": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
+def run_card(run_dir: str) -> Dict[str, Any]:
+    """The card of a run folder: what ``assets.extra/model_card.json`` holds in its exports."""
+    saved = runs.read_config(run_dir)
+    model, trainer = saved.get("model", {}), dict(saved.get("trainer", {}))
+    progress = runs.read_progress(run_dir)
+    sessions = progress.get("sessions", [])
+    data = {"dataset": trainer.get("dataset"), "data_dir": trainer.get("data_dir"),
+            "frames": model.get("frames"), "size": model.get("size"), "channels": model.get("channels")}
+    card = {
+        "model": model.get("model"),
+        "config": model,
+        "data": data,
+        "training": {
+            "steps": progress.get("step"),
+            "batch_size": model.get("batch_size"),
+            "wall_seconds": round(sum(s.get("seconds", 0.0) for s in sessions), 1),
+            "sessions": sessions,
+            "machines": _unique([s.get("machine") for s in sessions if s.get("machine")]),
+            "trainer_flags": trainer,
+        },
+        "commit": progress.get("commit") or source_commit(),
+        "zoo_version": zoo_version(),
+    }
+    report = os.path.join(run_dir, runs.REPORT_FILE)
+    if tf.io.gfile.exists(report):  # a classifier's held-out accuracy
+        with tf.io.gfile.GFile(report) as f:
+            card["classifier_report"] = json.load(f)
+    return card
+
+
+def run_files(run_dir: str) -> Dict[str, str]:
+    """The files every export of a run carries: the run card (:data:`RUN_CARD`) and, for a
+    classifier run, its test report (``export.hub.CLASSIFIER_REPORT``)."""
+    from export import hub
+    files = {RUN_CARD: json.dumps(run_card(run_dir), indent=1, sort_keys=True)}
+    report = os.path.join(run_dir, runs.REPORT_FILE)
+    if tf.io.gfile.exists(report):
+        with tf.io.gfile.GFile(report) as f:
+            files[hub.CLASSIFIER_REPORT] = f.read()
+    return files
+
+
+def _unique(items: Sequence[Any]) -> List[Any]:
+    out: List[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+# ------------------------------------------------------------------ curves
+def read_scalars(log_dir: str, prefix: str = "") -> Dict[str, List[Tuple[int, float]]]:
+    """Every scalar summary under ``log_dir`` whose tag starts with ``prefix``:
+    ``{tag: [(step, value), ...]}`` sorted by step (the last value of a repeated step wins)."""
+    from tensorflow.core.util import event_pb2
+    values: Dict[str, Dict[int, float]] = {}
+    for path in sorted(tf.io.gfile.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = event_pb2.Event.FromString(record.numpy())
+            for v in event.summary.value:
+                if not v.tag.startswith(prefix):
+                    continue
+                value = float(tf.make_ndarray(v.tensor)) if v.HasField("tensor") else float(v.simple_value)
+                values.setdefault(v.tag, {})[int(event.step)] = value
+    return {tag: sorted(points.items()) for tag, points in values.items()}
+
+
+_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+
+
+def plot_curves(scalars: Mapping[str, Sequence[Tuple[int, float]]], path: str, title: str = "",
+                width: int = 720, height: int = 300, smooth: int = 10) -> str:
+    """A PNG of ``{tag: [(step, value)]}``, one panel per tag (moving mean over ``smooth``
+    points drawn over the raw curve), drawn with pillow alone."""
+    from PIL import Image, ImageDraw
+    tags = [t for t in scalars if scalars[t]]
+    if not tags:
+        raise ValueError(f"no scalars to plot for {path!r}")
+    panel_h, margin = height, 48
+    image = Image.new("RGB", (width, panel_h * len(tags) + (24 if title else 0)), "white")
+    draw = ImageDraw.Draw(image)
+    top = 0
+    if title:
+        draw.text((8, 6), title, fill="black")
+        top = 24
+    for i, tag in enumerate(tags):
+        points = scalars[tag]
+        steps = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        smooth_ys = [sum(ys[max(0, j - smooth + 1):j + 1]) / len(ys[max(0, j - smooth + 1):j + 1])
+                     for j in range(len(ys))]
+        x0, x1 = margin + 10, width - 10
+        y0, y1 = top + i * panel_h + 20, top + (i + 1) * panel_h - 24
+        lo, hi = min(ys), max(ys)
+        if hi - lo < 1e-12:
+            lo, hi = lo - 1.0, hi + 1.0
+        s_lo, s_hi = min(steps), max(max(steps), min(steps) + 1)
+
+        def xy(step, value):
+            return (x0 + (x1 - x0) * (step - s_lo) / (s_hi - s_lo), y1 - (y1 - y0) * (value - lo) / (hi - lo))
+        draw.rectangle([x0, y0, x1, y1], outline=(160, 160, 160))
+        colour = _COLOURS[i % len(_COLOURS)]
+        faint = tuple(int(c + (255 - c) * 0.7) for c in colour)
+        if len(points) > 1:
+            draw.line([xy(s, v) for s, v in zip(steps, ys)], fill=faint, width=1)
+            draw.line([xy(s, v) for s, v in zip(steps, smooth_ys)], fill=colour, width=2)
+        draw.text((x0, y0 - 16), f"{tag}  (last {ys[-1]:.4g}, mean of last {smooth}: {smooth_ys[-1]:.4g})",
+                  fill="black")
+        draw.text((2, y0), f"{hi:.3g}", fill="black")
+        draw.text((2, y1 - 10), f"{lo:.3g}", fill="black")
+        draw.text((x0, y1 + 4), f"step {s_lo}", fill="black")
+        draw.text((x1 - 80, y1 + 4), f"step {max(steps)}", fill="black")
+    tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+    image.save(path)
+    return path
+
+
+def gif_sheet(gif_path: str, png_path: str, every: int = 2, gap: int = 4) -> str:
+    """Every ``every``-th frame of an animated GIF side by side in one PNG (a still for a
+    README or a card; frame order left to right)."""
+    from PIL import Image, ImageSequence
+    with Image.open(gif_path) as gif:
+        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)][::every]
+    w, h = frames[0].size
+    sheet = Image.new("RGB", (len(frames) * (w + gap) - gap, h), (255, 0, 0))
+    for i, frame in enumerate(frames):
+        sheet.paste(frame, (i * (w + gap), 0))
+    sheet.save(png_path)
+    return png_path
+
+
+# ------------------------------------------------------------------ files
+def _module_files(folder: str) -> List[str]:
+    out = []
+    for root, _, files in os.walk(folder):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), folder)
+            if rel not in _CARD_FILES:
+                out.append(rel.replace(os.sep, "/"))
+    return sorted(out)
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_digests(folder: str) -> Dict[str, Dict[str, Any]]:
+    """``{relative path: {"sha256", "bytes"}}`` of every file of a module but its card."""
+    return {rel: {"sha256": sha256(os.path.join(folder, rel)), "bytes": os.path.getsize(os.path.join(folder, rel))}
+            for rel in _module_files(folder)}
+
+
+def read_card(folder: str) -> Optional[Dict[str, Any]]:
+    """``card.json`` of a local module folder, or None where there is none."""
+    path = os.path.join(folder, CARD_JSON)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"module {folder!r}: its {CARD_JSON} cannot be read ({e}); expected the JSON "
+                         "card written with the module") from e
+
+
+def verify_files(folder: str) -> None:
+    """Checks every file the module's ``card.json`` lists (size, then SHA-256).
+
+    ``ValueError`` naming the module and the first missing, truncated or altered file.
+    A folder without a card (any export that is not a shipped module) passes."""
+    card = read_card(folder)
+    if not card or "files" not in card:
+        return
+    for rel, expected in sorted(card["files"].items()):
+        path = os.path.join(folder, rel)
+        if not os.path.isfile(path):
+            raise ValueError(f"module {folder!r} is incomplete: file {rel!r} is missing (its card lists "
+                             f"{len(card['files'])} files); restore the module, e.g. `git checkout -- {folder}`")
+        size = os.path.getsize(path)
+        if size != expected["bytes"]:
+            raise ValueError(f"module {folder!r}: file {rel!r} has {size} bytes, expected {expected['bytes']} "
+                             "(truncated or replaced); restore the module")
+        if sha256(path) != expected["sha256"]:
+            raise ValueError(f"module {folder!r}: file {rel!r} does not match the SHA-256 in its "
+                             f"{CARD_JSON}; restore the module")
+
+
+def folder_bytes(folder: str) -> int:
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(folder) for f in files)
+
+
+# ------------------------------------------------------------------ Markdown
+def _metric_rows(metrics: Mapping[str, Any]) -> List[str]:
+    """Rows ``| source | metric | value | networks |`` of {source: trainers.evaluate report}."""
+    rows = []
+    for source, report in metrics.items():
+        for name, result in sorted(report.get("metrics", {}).items()):
+            value = result.get("value")
+            shown = f"{value:.4g}" if isinstance(value, (int, float)) else json.dumps(value)
+            extra = []
+            if "real_value" in result and isinstance(result["real_value"], (int, float)):
+                extra.append(f"real clips: {result['real_value']:.4g}")
+            if "std" in result and isinstance(result["std"], (int, float)):
+                shown += f" ± {result['std']:.3g}"
+            nets = ", ".join(f"{role}: {info.get('handle', info.get('arch', ''))}"
+                             for role, info in result.get("networks", {}).items()) or "-"
+            rows.append(f"| {source} | `{name}` | {shown}{' (' + '; '.join(extra) + ')' if extra else ''} | {nets} |")
+    return rows
+
+
+def card_markdown(card: Mapping[str, Any]) -> str:
+    t = card.get("training", {})
+    machines = "; ".join(
+        f"{m.get('cpu')} ({m.get('cores')} cores{', ' + ', '.join(m.get('vector_extensions', [])) if m.get('vector_extensions') else ''}"
+        f"{', GPUs: ' + ', '.join(m['gpus']) if m.get('gpus') else ''}), TensorFlow {m.get('tensorflow')}"
+        for m in t.get("machines", [])) or "unknown"
+    commit = card.get("commit", {})
+    lines = [f"# {card.get('name', card.get('model'))}", "", card.get("summary", ""), "",
+             "## How it was made", "",
+             f"- Recipe: `{card['recipe']}`" if card.get("recipe") else "- Recipe: none recorded",
+             f"- Model: `{card.get('model')}` (config in `card.json`, and in the module's `assets/zoo_config.json`)",
+             f"- Data: `{card.get('data', {}).get('dataset')}`, {card.get('data', {}).get('frames')} frames of "
+             f"{card.get('data', {}).get('size')}x{card.get('data', {}).get('size')}, "
+             f"{card.get('data', {}).get('channels')} channel(s)",
+             f"- Training: {t.get('steps')} steps of batch {t.get('batch_size')}, "
+             f"{t.get('wall_seconds', 0) / 60:.1f} min of wall time on {machines}",
+             f"- Commit: `{commit.get('sha')}`{' (with uncommitted changes)' if commit.get('dirty') else ''}, "
+             f"zoo {card.get('zoo_version')}",
+             f"- Size: {card.get('bytes', 0) / 1e6:.2f} MB in {len(card.get('files', {}))} files "
+             "(SHA-256 of each in `card.json`)", ""]
+    images = card.get("images", {})
+    if images:
+        lines += ["## Samples and curves", ""]
+        for caption, rel in images.items():
+            lines += [f"{caption}:", "", f"![{caption}]({rel})", ""]
+    if card.get("metrics"):
+        lines += ["## Metrics", "", "Measured with `python -m trainers.evaluate` (commands in `card.json`).", "",
+                  "| source | metric | value | networks |", "|---|---|---|---|"]
+        lines += _metric_rows(card["metrics"]) + [""]
+    report = card.get("classifier_report")
+    if report:
+        lines += ["## Accuracy", "",
+                  f"Test accuracy **{report['test_accuracy']:.4f}** (cross-entropy {report['test_cross_entropy']:.4f}) "
+                  f"on {report['test_examples']} held-out clips of `{report['dataset']}/{report['split']}`, "
+                  f"{len(report.get('class_names', []))} classes (chance {1 / max(1, len(report.get('class_names', [1]))):.2f}).",
+                  ""]
+    if card.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in card["notes"]] + [""]
+    path = card.get("path", f"pretrained/{card.get('name')}")
+    if report:
+        use = f"python -m trainers.evaluate --generator=EXPORT --{card.get('model')}={path} --metrics=..."
+    else:
+        use = f"python -m trainers.generate --model={path} --out_dir=videos"
+    lines += ["## Use", "", "```sh", use, "```", "", "```python", "import tensorflow_hub as hub",
+              f"module = hub.load(\"{path}\")", "```", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ shipping
+def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
+                     images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """Writes a shipped module: ``module_dir`` (a SavedModel folder) copied to ``out_dir``
+    with ``images`` ({caption: local file}, copied beside it), ``card.json`` (``card`` plus
+    the images, every file's SHA-256 and the total size) and ``card.md``.
+
+    Written into a sibling temporary folder and renamed into place, so an interrupted call
+    leaves the previous module (or none), never half of one. Returns the full card."""
+    if not tf.saved_model.contains_saved_model(module_dir):
+        raise ValueError(f"{module_dir!r} is not a SavedModel; expected an export version folder")
+    out_dir = os.path.abspath(out_dir)
+    tmp = out_dir + ".tmp"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    shutil.copytree(module_dir, tmp)
+    full = dict(card)
+    full["images"] = {}
+    for caption, source in (images or {}).items():
+        name = os.path.basename(source)
+        shutil.copyfile(source, os.path.join(tmp, name))
+        full["images"][caption] = name
+    full["files"] = file_digests(tmp)
+    full["bytes"] = folder_bytes(tmp)
+    full.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    with open(os.path.join(tmp, CARD_JSON), "w", encoding="utf-8") as f:
+        json.dump(full, f, indent=1, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(tmp, CARD_MD), "w", encoding="utf-8") as f:
+        f.write(card_markdown(full))
+    old = out_dir + ".old"
+    if os.path.exists(out_dir):
+        if os.path.exists(old):
+            shutil.rmtree(old)
+        os.rename(out_dir, old)
+    os.rename(tmp, out_dir)
+    if os.path.exists(old):
+        shutil.rmtree(old)
+    return full

@@ -1,0 +1,218 @@
+"""Train, measure and ship a pretrained module of the zoo: ``python -m trainers.recipe NAME``.
+
+A recipe is the exact command lines that made a module under ``pretrained/<NAME>/``:
+the trainer call(s), the ``trainers.evaluate`` calls whose reports go into its model
+card, and a ``trainers.generate`` call for its sample grid. Running it again
+reproduces the module (the trainers are deterministic given the seed; the card's
+numbers repeat within the noise of the machine's floating point).
+
+    python -m trainers.recipe --list
+    python -m trainers.recipe vgan_bouncing_balls                 # work in runs/recipes/<NAME>, ship to pretrained/
+    python -m trainers.recipe vgan_bouncing_balls --work_dir=/tmp/r --out_dir=/tmp/pretrained
+
+Every step is resumable: a trainer continues from its checkpoints, a finished trainer
+call (``<work>/.done/<i>``) and an existing evaluation report are not run again, so an
+interrupted recipe is finished by running the same command. The module is written
+with its card only at the end, atomically (``export.card.write_pretrained``).
+Recipes that measure generators need the shipped metric networks
+(``c3d_synthetic_actions``); a missing one is named in the error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+PRETRAINED_DIR = "pretrained"
+WORK_DIR = os.path.join("runs", "recipes")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How one shipped module is made. Paths may use ``{work}`` (the recipe's work folder)
+    and ``{pretrained}`` (the folder of shipped modules); ``{module}`` in evaluations is
+    the trained module."""
+    name: str
+    summary: str
+    train: Tuple[Tuple[str, ...], ...]          # ("trainers.vgan", "--flag=...", ...) per command
+    module: str                                  # the SavedModel to ship, e.g. {work}/exports/vgan/1
+    run_dir: str                                 # whose config, progress and losses go into the card
+    evaluations: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    generate: Tuple[str, ...] = ()               # trainers.generate flags for the sample grid
+    requires: Tuple[str, ...] = ()               # shipped modules the evaluations use
+    notes: Tuple[str, ...] = ()
+
+
+_BALLS_REAL = ("--real=bouncing_balls", "--frames=16", "--size=32", "--channels=1",
+               "--metrics=fvd_local_16f,kid,balls", "--c3d={pretrained}/c3d_synthetic_actions",
+               "--num_samples=256")
+
+
+def _classifier(arch: str, steps: int) -> Recipe:
+    name = f"{arch}_synthetic_actions"
+    return Recipe(
+        name=name,
+        summary=(f"The zoo's {arch.upper()} video classifier (`small`: 16 frames of 32x32 RGB) trained on the "
+                 "built-in synthetic_actions (10 classes that differ only by motion). It is the metric "
+                 f"network of every shipped card (`--{arch}` of trainers.evaluate"
+                 + (": fvd_local_16f, kid, is_c3d" if arch == "c3d" else ": is_lrcn, fid_frames")
+                 + ") and a condition network for STGAN's activation maximization."),
+        train=(("trainers.classifier", f"--arch={arch}", "--preset=small", "--run_dir={work}/run",
+                f"--steps={steps}", "--checkpoint_every=500", "--sample_every=1000000", "--verbose=0",
+                "--hub_dir={work}/module"),),
+        module="{work}/module", run_dir="{work}/run")
+
+
+RECIPES: Dict[str, Recipe] = {r.name: r for r in (
+    _classifier("c3d", 3000),
+    _classifier("lrcn", 3000),
+    Recipe(
+        name="vgan_bouncing_balls",
+        summary=("VGAN (two-stream, section 2.2) trained on the built-in bouncing balls: 16 frames of 32x32, "
+                 "one (grey) channel, three balls of radius 1/8 on black."),
+        train=(("trainers.vgan", "--preset=small", "--channels=1", "--dataset=bouncing_balls",
+                "--run_dir={work}/run", "--steps=20000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--verbose=0", "--export_dir={work}/exports"),),
+        module="{work}/exports/vgan/1", run_dir="{work}/run",
+        evaluations={
+            "generator": ("--generator={module}",) + _BALLS_REAL,
+            "untrained": ("--generator=untrained:{module}",) + _BALLS_REAL,
+            "shuffled": ("--generator=shuffled:bouncing_balls",) + _BALLS_REAL,
+            "real": ("--generator=dataset:bouncing_balls",) + _BALLS_REAL,
+        },
+        generate=("--num_videos=16",),
+        requires=("c3d_synthetic_actions",),
+        notes=("`--channels=1`: the data is grey. With the preset's 3 channels the generator also has to learn "
+               "that R = G = B, the discriminator sees colour at once, and the run collapsed by step 1000 "
+               "(every sample the same coloured pattern); with one channel it did not.",)),
+)}
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _run(argv: Sequence[str], log_path: str) -> None:
+    """``python -m <argv>`` with its output appended to ``log_path``; ``RuntimeError`` naming
+    the command and the log on failure."""
+    command = [sys.executable, "-m", *argv]
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"\n$ {' '.join(command[1:])}\n")
+        log.flush()
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    if code:
+        raise RuntimeError(f"`python -m {' '.join(argv)}` failed with exit status {code}; see {log_path}")
+
+
+def command_line(argv: Sequence[str]) -> str:
+    return "python -m " + " ".join(argv)
+
+
+def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR,
+        train_flags: Sequence[str] = (), eval_flags: Sequence[str] = ()) -> Dict[str, object]:
+    """Runs recipe ``name`` (see the module docstring); returns the card it shipped.
+
+    ``train_flags`` / ``eval_flags`` are appended to every training / evaluation command
+    (tests shrink the recipe with them; the card records the commands as run)."""
+    from export import card
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    work = os.path.abspath(work_dir or os.path.join(WORK_DIR, name))
+    values = {"work": work, "pretrained": os.path.abspath(out_dir)}
+    for needed in recipe.requires:
+        path = os.path.join(out_dir, needed)
+        if not os.path.isfile(os.path.join(path, card.CARD_JSON)):
+            raise ValueError(f"recipe {name!r} measures with the shipped module {needed!r}, and {path!r} has none; "
+                             f"run `python -m trainers.recipe {needed}` first")
+    os.makedirs(os.path.join(work, ".done"), exist_ok=True)
+    log = os.path.join(work, "recipe.log")
+    commands: List[str] = []
+    start = time.time()
+    for i, argv in enumerate(recipe.train):
+        argv = [_fill(a, values) for a in argv] + list(train_flags)
+        commands.append(command_line([_fill(a, {"work": "<work>", "pretrained": out_dir}) for a in recipe.train[i]]
+                                     + list(train_flags)))
+        done = os.path.join(work, ".done", str(i))
+        if not os.path.exists(done):
+            print(f"[{name}] {command_line(argv)}", flush=True)
+            _run(argv, log)
+            open(done, "w").close()
+    module = _fill(recipe.module, values)
+    values["module"] = module
+    reports = {}
+    evaluation_commands = {}
+    for label, flags_ in recipe.evaluations.items():
+        output = os.path.join(work, "eval", f"{label}.json")
+        argv = ["trainers.evaluate"] + [_fill(a, values) for a in flags_] + list(eval_flags) + [f"--output={output}"]
+        evaluation_commands[label] = command_line(
+            ["trainers.evaluate"] + [_fill(a, {"module": f"pretrained/{name}", "pretrained": out_dir})
+                                     for a in flags_] + list(eval_flags))
+        if not os.path.exists(output):
+            print(f"[{name}] {command_line(argv)}", flush=True)
+            _run(argv, log)
+        with open(output, encoding="utf-8") as f:
+            reports[label] = json.load(f)
+    run_dir = _fill(recipe.run_dir, values)
+    images = {}
+    if recipe.generate:
+        samples = os.path.join(work, "samples")
+        grid = os.path.join(samples, "serving_default_grid.gif")
+        if not os.path.exists(grid):
+            _run(["trainers.generate", f"--model={module}", f"--out_dir={samples}"] + list(recipe.generate), log)
+        shutil.copyfile(grid, os.path.join(samples, "samples.gif"))
+        grid = os.path.join(samples, "samples.gif")
+        sheet = card.gif_sheet(grid, os.path.join(samples, "samples.png"))
+        images["Samples (a 4x4 grid of generated videos, animated)"] = grid
+        images["The same samples, every other frame side by side"] = sheet
+    curves = os.path.join(work, "losses.png")
+    scalars = card.read_scalars(os.path.join(run_dir, "logs"), "loss/")
+    if scalars:
+        card.plot_curves(scalars, curves, title=f"{name}: training losses (mean over each --log_every steps)")
+        images["Training losses"] = curves
+    full = card.run_card(run_dir)
+    full.update(name=name, summary=recipe.summary, recipe=f"python -m trainers.recipe {name}",
+                commands={"train": commands, "evaluate": evaluation_commands},
+                metrics=reports, notes=list(recipe.notes), path=f"pretrained/{name}")
+    full["training"]["recipe_wall_seconds"] = round(time.time() - start, 1)
+    shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
+    print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)
+    return shipped
+
+
+def define_flags() -> None:
+    flags.DEFINE_bool("list", False, "List the recipes and exit.")
+    flags.DEFINE_string("work_dir", None, f"Work folder (default {WORK_DIR}/<name>): runs, exports, reports.")
+    flags.DEFINE_string("out_dir", PRETRAINED_DIR, "Where the module goes (<out_dir>/<name>/).")
+
+
+def main(argv: List[str]) -> None:
+    if FLAGS.list:
+        for recipe in RECIPES.values():
+            print(f"{recipe.name}: {recipe.summary}")
+        return
+    if len(argv) != 2:
+        raise app.UsageError(f"expected one recipe name ({', '.join(sorted(RECIPES))}); got {argv[1:]}")
+    try:
+        run(argv[1], FLAGS.work_dir, FLAGS.out_dir)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
