@@ -130,11 +130,6 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     recipe = RECIPES[name]
     work = os.path.abspath(work_dir or os.path.join(WORK_DIR, name))
     values = {"work": work, "pretrained": os.path.abspath(out_dir)}
-    for needed in recipe.requires:
-        path = os.path.join(out_dir, needed)
-        if not os.path.isfile(os.path.join(path, card.CARD_JSON)):
-            raise ValueError(f"recipe {name!r} measures with the shipped module {needed!r}, and {path!r} has none; "
-                             f"run `python -m trainers.recipe {needed}` first")
     os.makedirs(os.path.join(work, ".done"), exist_ok=True)
     log = os.path.join(work, "recipe.log")
     commands: List[str] = []
@@ -150,6 +145,11 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
             open(done, "w").close()
     module = _fill(recipe.module, values)
     values["module"] = module
+    for needed in recipe.requires:  # checked after training: a recipe may train while its networks do
+        path = os.path.join(out_dir, needed)
+        if not os.path.isfile(os.path.join(path, card.CARD_JSON)):
+            raise ValueError(f"recipe {name!r} measures with the shipped module {needed!r}, and {path!r} has none; "
+                             f"run `python -m trainers.recipe {needed}`, then this recipe again (it resumes)")
     reports = {}
     evaluation_commands = {}
     for label, flags_ in recipe.evaluations.items():
