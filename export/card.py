@@ -254,27 +254,32 @@ def verify_files(folder: str) -> None:
                              f"{CARD_JSON}; restore the module")
 
 
-def folder_bytes(folder: str) -> int:
-    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(folder) for f in files)
-
-
 # ------------------------------------------------------------------ Markdown
-def _metric_rows(metrics: Mapping[str, Any]) -> List[str]:
-    """Rows ``| source | metric | value | networks |`` of {source: trainers.evaluate report}."""
-    rows = []
-    for source, report in metrics.items():
-        for name, result in sorted(report.get("metrics", {}).items()):
-            value = result.get("value")
-            shown = f"{value:.4g}" if isinstance(value, (int, float)) else json.dumps(value)
-            extra = []
-            if "real_value" in result and isinstance(result["real_value"], (int, float)):
-                extra.append(f"real clips: {result['real_value']:.4g}")
-            if "std" in result and isinstance(result["std"], (int, float)):
-                shown += f" ± {result['std']:.3g}"
-            nets = ", ".join(f"{role}: {info.get('handle', info.get('arch', ''))}"
-                             for role, info in result.get("networks", {}).items()) or "-"
-            rows.append(f"| {source} | `{name}` | {shown}{' (' + '; '.join(extra) + ')' if extra else ''} | {nets} |")
-    return rows
+def _shown(result: Mapping[str, Any]) -> str:
+    value = result.get("value")
+    if not isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = f"{value:.4g}"
+    if isinstance(result.get("std"), (int, float)):
+        text += f" ± {result['std']:.2g}"
+    return text
+
+
+def _metric_table(metrics: Mapping[str, Any]) -> List[str]:
+    """One row per metric, one column per source, of {source: trainers.evaluate report}."""
+    sources = list(metrics)
+    names = sorted({n for report in metrics.values() for n in report.get("metrics", {})})
+    lines = ["| metric | " + " | ".join(sources) + " | networks |", "|---" * (len(sources) + 2) + "|"]
+    for name in names:
+        cells, networks = [], {}
+        for source in sources:
+            result = metrics[source].get("metrics", {}).get(name)
+            cells.append(_shown(result) if result else "-")
+            for role, info in (result or {}).get("networks", {}).items():
+                networks[role] = info.get("handle", info.get("arch", ""))
+        nets = ", ".join(f"{role}: `{handle}`" for role, handle in networks.items()) or "-"
+        lines.append(f"| `{name}` | " + " | ".join(cells) + f" | {nets} |")
+    return lines
 
 
 def card_markdown(card: Mapping[str, Any]) -> str:
@@ -303,9 +308,10 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         for caption, rel in images.items():
             lines += [f"{caption}:", "", f"![{caption}]({rel})", ""]
     if card.get("metrics"):
-        lines += ["## Metrics", "", "Measured with `python -m trainers.evaluate` (commands in `card.json`).", "",
-                  "| source | metric | value | networks |", "|---|---|---|---|"]
-        lines += _metric_rows(card["metrics"]) + [""]
+        lines += ["## Metrics", "", "Measured with `python -m trainers.evaluate`; the commands are in `card.json` "
+                  "(`commands.evaluate`), the full reports under `metrics`.", ""]
+        lines += _metric_table(card["metrics"]) + [""]
+        lines += [f"- {source}: {doc}" for source, doc in card.get("metric_sources", {}).items()] + [""]
     report = card.get("classifier_report")
     if report:
         lines += ["## Accuracy", "",
@@ -348,7 +354,7 @@ def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
         shutil.copyfile(source, os.path.join(tmp, name))
         full["images"][caption] = name
     full["files"] = file_digests(tmp)
-    full["bytes"] = folder_bytes(tmp)
+    full["bytes"] = sum(f["bytes"] for f in full["files"].values())
     full.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     with open(os.path.join(tmp, CARD_JSON), "w", encoding="utf-8") as f:
         json.dump(full, f, indent=1, sort_keys=True)

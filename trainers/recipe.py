@@ -56,6 +56,15 @@ _BALLS_REAL = ("--real=bouncing_balls", "--frames=16", "--size=32", "--channels=
                "--num_samples=256")
 
 
+#: What each evaluation of a generator recipe measures (a card's metric columns).
+SOURCES = {
+    "generator": "the shipped module",
+    "untrained": "the same model with the initial weights of its seed (where training started)",
+    "shuffled": "real clips of another stream with the frames of each clip permuted: right frames, wrong motion",
+    "real": "real clips of another stream: the floor a perfect generator would reach",
+}
+
+
 def _classifier(arch: str, steps: int) -> Recipe:
     name = f"{arch}_synthetic_actions"
     return Recipe(
@@ -129,7 +138,7 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
         raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
     recipe = RECIPES[name]
     work = os.path.abspath(work_dir or os.path.join(WORK_DIR, name))
-    values = {"work": work, "pretrained": os.path.abspath(out_dir)}
+    values = {"work": work, "pretrained": out_dir}  # as given: cards name the networks as a user would
     os.makedirs(os.path.join(work, ".done"), exist_ok=True)
     log = os.path.join(work, "recipe.log")
     commands: List[str] = []
@@ -183,7 +192,8 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     full = card.run_card(run_dir)
     full.update(name=name, summary=recipe.summary, recipe=f"python -m trainers.recipe {name}",
                 commands={"train": commands, "evaluate": evaluation_commands},
-                metrics=reports, notes=list(recipe.notes), path=f"pretrained/{name}")
+                metrics=reports, metric_sources={k: SOURCES.get(k, k) for k in reports},
+                notes=list(recipe.notes), path=f"pretrained/{name}")
     full["training"]["recipe_wall_seconds"] = round(time.time() - start, 1)
     shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
     print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)

@@ -45,3 +45,18 @@ def test_evaluate_errors_name_what_is_missing(generator_export, run_commands):
                 "unknown metric 'fid'", "is not a SavedModel"]
     for (code, out), text in zip(results, expected):
         assert code == 2 and text in out and "Traceback" not in out, out
+
+
+def test_shuffled_and_untrained_baselines(generator_export):
+    from trainers.evaluate import evaluate
+    opts = dict(frames=16, size=32, channels=1, num_samples=32)
+    real = evaluate("dataset:bouncing_balls", "bouncing_balls", ["balls"], **opts)
+    shuffled = evaluate("shuffled:bouncing_balls", "bouncing_balls", ["balls"], **opts)
+    assert shuffled["generator"]["kind"] == "shuffled" and real["generator"]["kind"] == "dataset"
+    # the same clips of another stream, once in order and once with their frames permuted
+    assert real["metrics"]["balls"]["value"] >= 0.7 and shuffled["metrics"]["balls"]["value"] <= 0.1
+    assert (shuffled["metrics"]["balls"]["generated"]["shape_fraction"]
+            == real["metrics"]["balls"]["generated"]["shape_fraction"])
+    untrained = evaluate(f"untrained:{generator_export}", "bouncing_balls", ["balls"], num_samples=8)
+    assert untrained["generator"]["kind"] == "untrained" and untrained["real"]["frames"] == 8
+    assert untrained["metrics"]["balls"]["value"] == 0.0  # noise from initial weights has no balls

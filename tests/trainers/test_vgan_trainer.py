@@ -56,6 +56,11 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
         np.testing.assert_allclose(b[k], a[k], atol=1e-6, err_msg=k)
     # optimizer state came back too: both finished with the same moments
     assert int(resumed.model.d_optimizer.iterations) == int(whole.model.d_optimizer.iterations) == 6
+    # progress.json (model cards) holds both sessions: steps 0-4 (its last checkpoint) and 4-6
+    progress = runs.read_progress(str(tmp_path / "resumed"))
+    assert progress["step"] == 6
+    assert [(s["start_step"], s["end_step"]) for s in progress["sessions"]] == [(0, 4), (4, 6)]
+    assert all(s["seconds"] > 0 and s["machine"]["cores"] for s in progress["sessions"])
 
 
 def _poisoned_from(step):
@@ -117,6 +122,12 @@ def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     assert runs.latest_checkpoint(str(run_dir)).endswith("ckpt-4")
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir / "logs"))
     assert (export_dir / "vgan" / "1" / "saved_model.pb").exists()
+    # every export carries the run's model card: config, data, steps, wall time, machine, commit
+    card = json.loads((export_dir / "vgan" / "1" / "assets.extra" / "model_card.json").read_text())
+    assert card["model"] == "vgan" and card["config"]["frames"] == 16 and card["data"]["dataset"] == "bouncing_balls"
+    assert card["training"]["steps"] == 4 and card["training"]["batch_size"] == 4
+    assert card["training"]["wall_seconds"] > 0 and card["training"]["machines"][0]["cpu"]
+    assert set(card["commit"]) == {"sha", "dirty"} and card["zoo_version"]
     # conv_impl="auto" (the default) wrote what every stride-2 layer chose, for training and sampling
     choices = json.loads((run_dir / "conv_impl.json").read_text())
     assert choices["machine"]["cpu"] and choices["cache"].endswith(".json")

@@ -1,0 +1,80 @@
+"""export.card: shipped modules with their cards, checked on load; curves and sheets."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import export
+from export import card
+from zoo import data
+
+
+def _ship(exported, out_dir, images=None):
+    return card.write_pretrained(exported, str(out_dir), {"name": "tiny", "model": "vgan", "summary": "a test",
+                                                          "recipe": "python -m trainers.recipe tiny"}, images)
+
+
+def test_a_shipped_module_lists_every_file_and_loads(exported, tmp_path):
+    shipped = _ship(exported, tmp_path / "tiny")
+    files = shipped["files"]
+    assert "saved_model.pb" in files and any(f.startswith("variables/") for f in files)
+    assert card.CARD_JSON not in files and card.CARD_MD not in files
+    assert shipped["bytes"] == sum(f["bytes"] for f in files.values())
+    on_disk = json.loads((tmp_path / "tiny" / card.CARD_JSON).read_text())
+    assert on_disk["files"] == files
+    assert "python -m trainers.recipe tiny" in (tmp_path / "tiny" / card.CARD_MD).read_text()
+    loaded, meta, _ = export.hub.load_generator(str(tmp_path / "tiny"))
+    assert meta["model_name"] == "vgan"
+    # shipping again replaces the module whole, and leaves no temporary folder
+    _ship(exported, tmp_path / "tiny")
+    assert sorted(os.listdir(tmp_path)) == ["tiny"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "alter"])
+def test_a_damaged_module_names_itself_and_the_file(exported, tmp_path, damage):
+    module = tmp_path / "tiny"
+    _ship(exported, module)
+    victim = next(p for p in (module / "variables").iterdir() if p.name.startswith("variables.data"))
+    if damage == "truncate":
+        victim.write_bytes(victim.read_bytes()[:-7])
+        match = "has .* bytes, expected"
+    elif damage == "delete":
+        victim.unlink()
+        match = "is missing"
+    else:
+        content = bytearray(victim.read_bytes())
+        content[0] ^= 0xFF
+        victim.write_bytes(bytes(content))
+        match = "does not match the SHA-256"
+    rel = f"variables/{victim.name}"
+    with pytest.raises(ValueError, match=match) as err:
+        export.load(str(module))
+    assert str(module) in str(err.value) and rel in str(err.value)
+
+
+def test_curves_and_sheets_are_images(tmp_path):
+    writer = tf.summary.create_file_writer(str(tmp_path / "logs"))
+    with writer.as_default():
+        for step in range(1, 31):
+            tf.summary.scalar("loss/d_loss", 1.0 / step, step=step)
+            tf.summary.scalar("loss/g_loss", float(step), step=step)
+            tf.summary.scalar("other", 0.0, step=step)
+    writer.flush()
+    scalars = card.read_scalars(str(tmp_path / "logs"), "loss/")
+    assert sorted(scalars) == ["loss/d_loss", "loss/g_loss"]
+    assert scalars["loss/g_loss"][-1] == (30, 30.0) and len(scalars["loss/d_loss"]) == 30
+    png = card.plot_curves(scalars, str(tmp_path / "losses.png"), title="t")
+    with Image.open(png) as image:
+        assert image.size[0] == 720 and image.size[1] > 2 * 200
+        assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 3  # not a blank page
+    video = np.zeros((1, 6, 8, 8, 1), np.uint8)
+    for t in range(6):
+        video[0, t, 1:3, t:t + 2] = 255  # a moving square (a GIF drops repeated frames)
+    data.write_gif(str(tmp_path / "v.gif"), data.video_grid(video))
+    sheet = card.gif_sheet(str(tmp_path / "v.gif"), str(tmp_path / "v.png"))
+    with Image.open(sheet) as image:
+        assert image.size[1] == Image.open(str(tmp_path / "v.gif")).size[1]
+        assert image.size[0] > 2 * image.size[1]  # 3 of 6 frames side by side

@@ -1,0 +1,52 @@
+"""python -m trainers.recipe: train, measure and ship a module with its card (shrunk by flags)."""
+import json
+import os
+import sys
+
+import pytest
+
+from export import card
+from trainers import recipe
+
+
+def test_recipes_are_well_formed():
+    assert {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls"} <= set(recipe.RECIPES)
+    for r in recipe.RECIPES.values():
+        assert r.train and all(argv[0].startswith("trainers.") for argv in r.train)
+        assert "{work}" in r.module and "{work}" in r.run_dir
+        for needed in r.requires:
+            assert needed in recipe.RECIPES
+    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+        recipe.run("nope")
+
+
+@pytest.mark.slow
+def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands):
+    out = tmp_path / "pretrained"
+    recipe.run("c3d_synthetic_actions", str(tmp_path / "work_c3d"), str(out),
+               train_flags=["--steps=3", "--test_examples=16"])
+    shipped = recipe.run("vgan_bouncing_balls", str(tmp_path / "work_vgan"), str(out),
+                         train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
+    module = out / "vgan_bouncing_balls"
+    on_disk = json.loads((module / card.CARD_JSON).read_text())
+    assert on_disk["files"] == shipped["files"] and on_disk["training"]["steps"] == 4
+    assert on_disk["recipe"] == "python -m trainers.recipe vgan_bouncing_balls"
+    assert set(on_disk["metrics"]) == {"generator", "untrained", "shuffled", "real"}
+    assert on_disk["metrics"]["generator"]["metrics"]["fvd_local_16f"]["networks"]["c3d"]["handle"].endswith(
+        "c3d_synthetic_actions")
+    assert sorted(on_disk["images"].values()) == ["losses.png", "samples.gif", "samples.png"]
+    assert all((module / name).exists() for name in on_disk["images"].values())
+    assert on_disk["training"]["machines"][0]["cores"] and on_disk["commit"]["sha"]
+    c3d_card = json.loads((out / "c3d_synthetic_actions" / card.CARD_JSON).read_text())
+    assert c3d_card["classifier_report"]["test_examples"] == 16
+    assert "Test accuracy" in (out / "c3d_synthetic_actions" / card.CARD_MD).read_text()
+    # one line to use it, with no network
+    (code, output), = run_commands([sys.executable, "-m", "trainers.generate", f"--model={module}",
+                                    f"--out_dir={tmp_path / 'videos'}", "--num_videos=2"])
+    assert code == 0, output
+    assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
+                                                       "serving_default_grid.gif"]
+    # rerunning trains and measures nothing again: it ships the same module
+    again = recipe.run("vgan_bouncing_balls", str(tmp_path / "work_vgan"), str(out),
+                       train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
+    assert again["files"] == shipped["files"] and again["metrics"] == shipped["metrics"]

@@ -1,0 +1,72 @@
+"""zoo.balls_check: the bouncing-balls check tells real clips from shuffled and broken ones."""
+import numpy as np
+import pytest
+
+from zoo import balls_check, data
+from zoo.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def real():
+    ds = data.load("bouncing_balls", split="test", frames=16, size=32, data_dir=None, seed=0, channels=1)
+    return data.to_uint8(np.concatenate([b["video"].numpy() for b in ds.take(48).batch(48)]))
+
+
+def test_components_match_scipy():
+    ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(0)
+    masks = rng.random((5, 3, 20, 17)) < 0.45
+    labels = balls_check.label_components(masks)
+    for mask, lab in zip(masks.reshape(-1, 20, 17), labels.reshape(-1, 20, 17)):
+        ref, n = ndimage.label(mask)  # 4-connectivity by default
+        assert len(np.unique(lab[mask])) == n
+        # the same partition: each of our labels maps to exactly one scipy label
+        for value in np.unique(lab[mask]):
+            assert len(np.unique(ref[lab == value])) == 1
+
+
+def test_real_clips_pass_and_shuffled_clips_do_not(real):
+    report = balls_check.analyse(real)
+    assert report["count_mode"] == 3 and report["count_constant"] == 1.0
+    assert report["pass_rate"] >= 0.8, report
+    assert report["median_acceleration_px"] < 0.5 and report["flicker_grey_levels"] < 1.0
+    rng = np.random.default_rng(0)
+    shuffled = np.stack([clip[rng.permutation(len(clip))] for clip in real])
+    bad = balls_check.analyse(shuffled, reference_area=report["reference_area_px"])
+    assert bad["pass_rate"] <= 0.05 and bad["median_acceleration_px"] > 2.0
+    assert bad["shape_fraction"] == pytest.approx(report["shape_fraction"])  # the frames are the same
+
+
+def _clip(positions, radius=0.125, size=32, background=0):
+    video = synthetic.render_balls(np.asarray(positions, float), size, radius).astype(np.int64) + background
+    return np.clip(video, 0, 255).astype(np.uint8)
+
+
+def test_each_property_fails_on_its_own():
+    t = np.arange(16)
+    good = [[[0.3 + 0.02 * k, 0.3]] for k in t]  # one ball, straight and even
+    area = balls_check.analyse(_clip(good)[None])["reference_area_px"]
+    ok = balls_check.analyse(_clip(good)[None], reference_area=area)
+    assert ok["pass_rate"] == 1.0 and ok["median_acceleration_px"] < 0.5  # thresholded centroids
+    # jumping: the same ball at random places
+    rng = np.random.default_rng(1)
+    jumps = [[[rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8)]] for _ in t]
+    assert balls_check.analyse(_clip(jumps)[None], reference_area=area)["pass_rate"] == 0.0
+    # a ball that appears half-way: the count changes
+    appear = _clip(good)
+    appear[8:] = np.maximum(appear[8:], _clip([[[0.75, 0.75]]] * 8))
+    assert balls_check.analyse(appear[None], reference_area=area)["count_constant"] == 0.0
+    # two balls merged into one long blob: not ball-shaped (and one ball too many)
+    stretched = np.maximum(_clip(good), _clip([[[0.3 + 0.02 * k, 0.45]] for k in t]))
+    report = balls_check.analyse(stretched[None], reference_area=area)
+    assert report["shape_fraction"] == 0.0 and report["pass_rate"] == 0.0
+    # a background that flickers by 10 grey levels
+    flicker = _clip(good).astype(np.int64)
+    flicker[::2] += 10
+    report = balls_check.analyse(np.clip(flicker, 0, 255).astype(np.uint8)[None], reference_area=area)
+    assert report["flicker_grey_levels"] > 4 and report["pass_rate"] == 0.0
+
+
+def test_rejects_what_is_not_a_batch_of_videos():
+    with pytest.raises(ValueError, match=r"\[N, T, H, W, 1 or 3\]"):
+        balls_check.analyse(np.zeros((16, 32, 32, 1), np.uint8))
