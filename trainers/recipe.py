@@ -36,13 +36,24 @@ WORK_DIR = os.path.join("runs", "recipes")
 
 
 @dataclasses.dataclass(frozen=True)
+class Ship:
+    """A step of a recipe that ships an intermediate module (e.g. a two-step model's image
+    generator) under ``<out_dir>/<name>``, so that the next training command can load it as
+    ``{pretrained}/<name>``, exactly as a user starts from a shipped module."""
+    name: str
+    module: str
+    run_dir: str
+    summary: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """How one shipped module is made. Paths may use ``{work}`` (the recipe's work folder)
     and ``{pretrained}`` (the folder of shipped modules); ``{module}`` in evaluations is
     the trained module."""
     name: str
     summary: str
-    train: Tuple[Tuple[str, ...], ...]          # ("trainers.vgan", "--flag=...", ...) per command
+    train: Tuple[object, ...]                    # ("trainers.vgan", "--flag=...", ...) per command, or Ship
     module: str                                  # the SavedModel to ship, e.g. {work}/exports/vgan/1
     run_dir: str                                 # whose config, progress and losses go into the card
     evaluations: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -51,9 +62,15 @@ class Recipe:
     notes: Tuple[str, ...] = ()
 
 
-_BALLS_REAL = ("--real=bouncing_balls", "--frames=16", "--size=32", "--channels=1",
-               "--metrics=fvd_local_16f,kid,balls", "--c3d={pretrained}/c3d_synthetic_actions",
-               "--num_samples=256")
+def _balls_evaluations(frames: int, size: int = 32) -> Dict[str, Tuple[str, ...]]:
+    """The four measurements of a bouncing-balls generator (see SOURCES)."""
+    real = ("--real=bouncing_balls", f"--frames={frames}", f"--size={size}", "--channels=1",
+            "--metrics=fvd_local_16f,kid,balls", "--c3d={pretrained}/c3d_synthetic_actions", "--num_samples=256")
+    return {"generator": ("--generator={module}",) + real,
+            "untrained": ("--generator=untrained:{module}",) + real,
+            "shuffled": ("--generator=shuffled:bouncing_balls",) + real,
+            "real": ("--generator=dataset:bouncing_balls",) + real}
+
 
 
 #: What each evaluation of a generator recipe measures (a card's metric columns).
@@ -91,17 +108,35 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                 "--run_dir={work}/run", "--steps=20000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--export_dir={work}/exports"),),
         module="{work}/exports/vgan/1", run_dir="{work}/run",
-        evaluations={
-            "generator": ("--generator={module}",) + _BALLS_REAL,
-            "untrained": ("--generator=untrained:{module}",) + _BALLS_REAL,
-            "shuffled": ("--generator=shuffled:bouncing_balls",) + _BALLS_REAL,
-            "real": ("--generator=dataset:bouncing_balls",) + _BALLS_REAL,
-        },
+        evaluations=_balls_evaluations(16),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
         notes=("`--channels=1`: the data is grey. With the preset's 3 channels the generator also has to learn "
                "that R = G = B, the discriminator sees colour at once, and the run collapsed by step 1000 "
                "(every sample the same coloured pattern); with one channel it did not.",)),
+    Recipe(
+        name="traversal_bouncing_balls",
+        summary=("The manifold-traversal GAN (`small`: 32x32 grey frames, 30-frame videos, K = 8 image and 4 video "
+                 "projected discriminators) on its paper's data, bouncing balls: G_F trained in step one and shipped "
+                 "as `traversal_gf_bouncing_balls`, then the latent walker G_V trained through that module."),
+        train=(("trainers.traversal", "--stage=image", "--preset=small", "--channels=1", "--run_dir={work}/frames",
+                "--steps=3000", "--checkpoint_every=1000", "--sample_every=1000", "--verbose=0",
+                "--hub_dir={work}/gf"),
+               Ship("traversal_gf_bouncing_balls", "{work}/gf", "{work}/frames",
+                    "G_F of the manifold-traversal GAN (step one, `small`: z_F of 32 ~ N(0, I) -> a 32x32 grey "
+                    "frame of bouncing balls), trained against 8 projected image discriminators; the image "
+                    "generator `traversal_bouncing_balls` walks. Any zoo model that takes an image-generator "
+                    "module can start from it (`--image_generator_handle`)."),
+               ("trainers.traversal", "--stage=video", "--preset=small", "--channels=1", "--run_dir={work}/video",
+                "--image_generator_handle={pretrained}/traversal_gf_bouncing_balls", "--steps=3000",
+                "--checkpoint_every=500", "--sample_every=500", "--verbose=0", "--export_dir={work}/exports")),
+        module="{work}/exports/traversal/1", run_dir="{work}/video",
+        evaluations=_balls_evaluations(30),
+        generate=("--num_videos=16",),
+        requires=("c3d_synthetic_actions",),
+        notes=("`--channels=1`: the data is grey (as for VGAN).",
+               "G_V's FC stack has batch norm (the authors' code, `walker_batch_norm`); without it every latent "
+               "gave the same video within 250 steps of step two.")),
 )}
 
 
@@ -121,6 +156,35 @@ def _run(argv: Sequence[str], log_path: str) -> None:
         code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
     if code:
         raise RuntimeError(f"`python -m {' '.join(argv)}` failed with exit status {code}; see {log_path}")
+
+
+def _ship(name: str, summary: str, module: str, run_dir: str, out_dir: str, work: str,
+          extra: Mapping[str, object], images: Optional[Mapping[str, str]] = None,
+          started: Optional[float] = None) -> Dict[str, object]:
+    """Writes ``<out_dir>/<name>``: ``module`` with the card of ``run_dir`` plus ``extra``,
+    ``images``, the run's loss curves and its last training sample grid."""
+    from export import card
+    images = dict(images or {})
+    folder = os.path.join(work, "card_images", name)
+    os.makedirs(folder, exist_ok=True)
+    samples = sorted(p for p in (os.listdir(os.path.join(run_dir, "samples"))
+                                 if os.path.isdir(os.path.join(run_dir, "samples")) else []) if p.endswith(".gif"))
+    if samples and not images:
+        last = os.path.join(folder, "training_samples.gif")
+        shutil.copyfile(os.path.join(run_dir, "samples", samples[-1]), last)
+        images[f"Samples of the last training step ({samples[-1][:-4]}, fixed latents)"] = last
+    scalars = card.read_scalars(os.path.join(run_dir, "logs"), "loss/")
+    if scalars:
+        images["Training losses"] = card.plot_curves(
+            scalars, os.path.join(folder, "losses.png"),
+            title=f"{name}: training losses (mean over each --log_every steps)")
+    full = card.run_card(run_dir)
+    full.update(name=name, summary=summary, path=f"pretrained/{name}", **extra)
+    if started is not None:
+        full["training"]["recipe_wall_seconds"] = round(time.time() - started, 1)
+    shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
+    print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)
+    return shipped
 
 
 def command_line(argv: Sequence[str]) -> str:
@@ -143,11 +207,18 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     log = os.path.join(work, "recipe.log")
     commands: List[str] = []
     start = time.time()
-    for i, argv in enumerate(recipe.train):
-        argv = [_fill(a, values) for a in argv] + list(train_flags)
-        commands.append(command_line([_fill(a, {"work": "<work>", "pretrained": out_dir}) for a in recipe.train[i]]
-                                     + list(train_flags)))
+    for i, step in enumerate(recipe.train):
         done = os.path.join(work, ".done", str(i))
+        if isinstance(step, Ship):
+            commands.append(f"(ships {out_dir}/{step.name})")
+            if not os.path.exists(done):
+                _ship(step.name, step.summary, _fill(step.module, values), _fill(step.run_dir, values), out_dir,
+                      work, {"recipe": f"python -m trainers.recipe {name}", "commands": {"train": list(commands)}})
+                open(done, "w").close()
+            continue
+        argv = [_fill(a, values) for a in step] + list(train_flags)
+        commands.append(command_line([_fill(a, {"work": "<work>", "pretrained": out_dir}) for a in step]
+                                     + list(train_flags)))
         if not os.path.exists(done):
             print(f"[{name}] {command_line(argv)}", flush=True)
             _run(argv, log)
@@ -172,7 +243,6 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
             _run(argv, log)
         with open(output, encoding="utf-8") as f:
             reports[label] = json.load(f)
-    run_dir = _fill(recipe.run_dir, values)
     images = {}
     if recipe.generate:
         samples = os.path.join(work, "samples")
@@ -181,22 +251,15 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
             _run(["trainers.generate", f"--model={module}", f"--out_dir={samples}"] + list(recipe.generate), log)
         shutil.copyfile(grid, os.path.join(samples, "samples.gif"))
         grid = os.path.join(samples, "samples.gif")
-        sheet = card.gif_sheet(grid, os.path.join(samples, "samples.png"))
         images["Samples (a 4x4 grid of generated videos, animated)"] = grid
-        images["The same samples, every other frame side by side"] = sheet
-    curves = os.path.join(work, "losses.png")
-    scalars = card.read_scalars(os.path.join(run_dir, "logs"), "loss/")
-    if scalars:
-        card.plot_curves(scalars, curves, title=f"{name}: training losses (mean over each --log_every steps)")
-        images["Training losses"] = curves
-    full = card.run_card(run_dir)
-    full.update(name=name, summary=recipe.summary, recipe=f"python -m trainers.recipe {name}",
-                commands={"train": commands, "evaluate": evaluation_commands},
-                metrics=reports, metric_sources={k: SOURCES.get(k, k) for k in reports},
-                notes=list(recipe.notes), path=f"pretrained/{name}")
-    full["training"]["recipe_wall_seconds"] = round(time.time() - start, 1)
-    shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
-    print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)
+        images["The same samples, every other frame side by side"] = card.gif_sheet(
+            grid, os.path.join(samples, "samples.png"))
+    extra = {"recipe": f"python -m trainers.recipe {name}",
+             "commands": {"train": commands, "evaluate": evaluation_commands},
+             "metrics": reports, "metric_sources": {k: SOURCES.get(k, k) for k in reports},
+             "notes": list(recipe.notes)}
+    shipped = _ship(name, recipe.summary, module, _fill(recipe.run_dir, values), out_dir, work, extra, images,
+                    started=start)
     return shipped
 
 

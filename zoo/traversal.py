@@ -84,6 +84,12 @@ class TraversalConfig:
     sequence_dim: int = 128         # width of one step of the encoded sequence
     lstm_units: int = 256           # per direction; two directions -> FC[512, 100]
     lstm_layers: int = 2
+    # G_V's FC stack as the authors' code builds it (models_zoo.Generator_linear): every FC
+    # (bias-free) followed by batch norm and ReLU, the last (N x sequence_dim) one included.
+    # The paper gives only the widths. Without it the walker maps every z_v to one video
+    # within a few hundred steps (measured on bouncing balls, BUILD_NOTES.md): batch norm
+    # keeps the encoded sequences different across the batch. False: ReLU between, last linear.
+    walker_batch_norm: bool = True
     combine: str = "hypervolume"    # how the generator combines the K losses: "hypervolume" or "mean"
     nadir_slack: float = 1.5        # eta = nadir_slack * max_k l_k (the authors' code)
     loss: str = "non_saturating"    # BCE, G trained with the "real" label (the authors' code)
@@ -348,7 +354,8 @@ class ProjectedDiscriminators(_Network):
 class LatentWalker(_Network):
     """G_V's trainable part (section 2, Figure 1): z_v -> frame latents z_F1..z_FN.
 
-    ``FC[latent -> encoder_widths... -> N * sequence_dim]`` (ReLU between, the
+    ``FC[latent -> encoder_widths... -> N * sequence_dim]`` (``walker_batch_norm``, the
+    authors' code: each FC followed by batch norm and ReLU; otherwise ReLU between and the
     last linear), seen as a sequence of N steps of ``sequence_dim``; a
     ``lstm_layers``-layer bidirectional LSTM of ``lstm_units`` per direction; a
     linear map of each step to a frame latent of ``image_latent_dim`` (tanh when
@@ -361,9 +368,15 @@ class LatentWalker(_Network):
         self.frames = cfg.frames
         self.sequence_dim = cfg.sequence_dim
         self.squash = bool(squash)
-        self.encoder = [keras.layers.Dense(w, activation="relu", name=f"gv_fc{i}")
-                        for i, w in enumerate(cfg.encoder_widths)]
-        self.encoder.append(keras.layers.Dense(cfg.frames * cfg.sequence_dim, name=f"gv_fc{len(cfg.encoder_widths)}"))
+        widths = tuple(cfg.encoder_widths) + (cfg.frames * cfg.sequence_dim,)
+        self.batch_norm = bool(cfg.walker_batch_norm)
+        if self.batch_norm:  # the authors' code: FC (no bias) -> BN -> ReLU, every layer
+            self.encoder = [keras.layers.Dense(w, use_bias=False, name=f"gv_fc{i}") for i, w in enumerate(widths)]
+            self.encoder_bns = [batch_norm(name=f"gv_bn{i}") for i in range(len(widths))]
+        else:
+            self.encoder = [keras.layers.Dense(w, activation="relu" if i < len(widths) - 1 else None,
+                                               name=f"gv_fc{i}") for i, w in enumerate(widths)]
+            self.encoder_bns = []
         # Every weighted layer is named: Keras numbers unnamed ones per process ("forward_lstm_3"),
         # and checkpoints are keyed by weight path.
         self.lstms = [keras.layers.Bidirectional(
@@ -387,8 +400,10 @@ class LatentWalker(_Network):
         """
         z = tf.convert_to_tensor(z)
         h = z[:, None] if z.shape.rank == 2 else z  # [B, S, latent]
-        for dense in self.encoder:
+        for i, dense in enumerate(self.encoder):
             h = dense(h)
+            if self.batch_norm:
+                h = tf.nn.relu(self.encoder_bns[i](h, training=training))
         steps = -1 if h.shape[1] is None else h.shape[1] * self.frames  # static when S is
         h = tf.reshape(h, [-1, steps, self.sequence_dim])  # [B, S * N, sequence_dim]
         for lstm in self.lstms:

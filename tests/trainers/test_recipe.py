@@ -10,9 +10,10 @@ from trainers import recipe
 
 
 def test_recipes_are_well_formed():
-    assert {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls"} <= set(recipe.RECIPES)
+    assert {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls",
+            "traversal_bouncing_balls"} <= set(recipe.RECIPES)
     for r in recipe.RECIPES.values():
-        assert r.train and all(argv[0].startswith("trainers.") for argv in r.train)
+        assert r.train and all(isinstance(step, recipe.Ship) or step[0].startswith("trainers.") for step in r.train)
         assert "{work}" in r.module and "{work}" in r.run_dir
         for needed in r.requires:
             assert needed in recipe.RECIPES
@@ -25,12 +26,16 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands):
     out = tmp_path / "pretrained"
     recipe.run("c3d_synthetic_actions", str(tmp_path / "work_c3d"), str(out),
                train_flags=["--steps=3", "--test_examples=16"])
-    shipped = recipe.run("vgan_bouncing_balls", str(tmp_path / "work_vgan"), str(out),
-                         train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
-    module = out / "vgan_bouncing_balls"
+    shrink = dict(train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
+    shipped = recipe.run("traversal_bouncing_balls", str(tmp_path / "work"), str(out), **shrink)
+    module = out / "traversal_bouncing_balls"
     on_disk = json.loads((module / card.CARD_JSON).read_text())
     assert on_disk["files"] == shipped["files"] and on_disk["training"]["steps"] == 4
-    assert on_disk["recipe"] == "python -m trainers.recipe vgan_bouncing_balls"
+    assert on_disk["recipe"] == "python -m trainers.recipe traversal_bouncing_balls"
+    # step two trained through the shipped step-one module, as a user would start from it
+    gf = json.loads((out / "traversal_gf_bouncing_balls" / card.CARD_JSON).read_text())
+    assert gf["model"] == "traversal" and gf["config"]["stage"] == "image" and gf["training"]["steps"] == 4
+    assert on_disk["config"]["image_generator_handle"] == str(out / "traversal_gf_bouncing_balls")
     assert set(on_disk["metrics"]) == {"generator", "untrained", "shuffled", "real"}
     assert on_disk["metrics"]["generator"]["metrics"]["fvd_local_16f"]["networks"]["c3d"]["handle"].endswith(
         "c3d_synthetic_actions")
@@ -46,7 +51,8 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands):
     assert code == 0, output
     assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
                                                        "serving_default_grid.gif"]
+    (code, output), = run_commands([sys.executable, "-m", "trainers.generate", f"--model={module}", "--list"])
+    assert code == 0 and "long_video" in output, output
     # rerunning trains and measures nothing again: it ships the same module
-    again = recipe.run("vgan_bouncing_balls", str(tmp_path / "work_vgan"), str(out),
-                       train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
+    again = recipe.run("traversal_bouncing_balls", str(tmp_path / "work"), str(out), **shrink)
     assert again["files"] == shipped["files"] and again["metrics"] == shipped["metrics"]

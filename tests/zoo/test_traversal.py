@@ -154,7 +154,9 @@ def test_step_two_trains_the_walker_and_leaves_gf_bit_identical():
     assert [v.path for v in zoo.build("traversal", preset="tiny", stage="video").weights] == [
         v.path for v in model.weights]
     before = _snapshot(model.weights)
-    logs = model.train_step(_batch(model.config))
+    # batch 4: over 2 examples batch norm's output is +-1 whatever its input, so the walker's
+    # first FC (batch-normalized, the authors' code) would get an exactly zero gradient
+    logs = model.train_step(_batch(model.config, n=4))
     assert all(np.isfinite(float(v)) for v in logs.values())
     after = _snapshot(model.weights)
     frozen = [v.path for v in gf.weights] + [model.projection().kernel.path]
