@@ -128,7 +128,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                     "generator `traversal_bouncing_balls` walks. Any zoo model that takes an image-generator "
                     "module can start from it (`--image_generator_handle`)."),
                ("trainers.traversal", "--stage=video", "--preset=small", "--channels=1", "--run_dir={work}/video",
-                "--image_generator_handle={pretrained}/traversal_gf_bouncing_balls", "--steps=3000",
+                "--image_generator_handle={pretrained}/traversal_gf_bouncing_balls", "--steps=8000",
                 "--checkpoint_every=500", "--sample_every=500", "--verbose=0", "--export_dir={work}/exports")),
         module="{work}/exports/traversal/1", run_dir="{work}/video",
         evaluations=_balls_evaluations(30),
