@@ -282,6 +282,26 @@ def _metric_table(metrics: Mapping[str, Any]) -> List[str]:
     return lines
 
 
+def _floor_gaps(metrics: Mapping[str, Any]) -> List[str]:
+    """Sentences "metric: the module's value, the real floor's, the gap, and the untrained and
+    shuffled values" for the numeric metrics measured on both the generator and real clips."""
+    generated = metrics.get("generator", {}).get("metrics", {})
+    real = metrics.get("real", {}).get("metrics", {})
+    lines = []
+    for name, result in sorted(generated.items()):
+        value, floor = result.get("value"), real.get(name, {}).get("value")
+        if not isinstance(value, (int, float)) or not isinstance(floor, (int, float)):
+            continue
+        others = ", ".join(f"{source} {metrics[source]['metrics'][name]['value']:.4g}"
+                           for source in ("untrained", "shuffled")
+                           if isinstance(metrics.get(source, {}).get("metrics", {}).get(name, {}).get("value"),
+                                         (int, float)))
+        better = "higher" if result.get("higher_is_better") else "lower"
+        lines.append(f"- `{name}` ({better} is better): {value:.4g}, real floor {floor:.4g}, gap "
+                     f"{value - floor:+.4g}" + (f" ({others})" if others else ""))
+    return lines + [""] if lines else []
+
+
 def card_markdown(card: Mapping[str, Any]) -> str:
     t = card.get("training", {})
     machines = "; ".join(
@@ -311,6 +331,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         lines += ["## Metrics", "", "Measured with `python -m trainers.evaluate`; the commands are in `card.json` "
                   "(`commands.evaluate`), the full reports under `metrics`.", ""]
         lines += _metric_table(card["metrics"]) + [""]
+        lines += _floor_gaps(card["metrics"])
         lines += [f"- {source}: {doc}" for source, doc in card.get("metric_sources", {}).items()] + [""]
     report = card.get("classifier_report")
     if report:
