@@ -105,7 +105,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         summary=("VGAN (two-stream, section 2.2) trained on the built-in bouncing balls: 16 frames of 32x32, "
                  "one (grey) channel, three balls of radius 1/8 on black."),
         train=(("trainers.vgan", "--preset=small", "--channels=1", "--dataset=bouncing_balls",
-                "--run_dir={work}/run", "--steps=20000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--run_dir={work}/run", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--export_dir={work}/exports"),),
         module="{work}/exports/vgan/1", run_dir="{work}/run",
         evaluations=_balls_evaluations(16),
@@ -183,8 +183,49 @@ def _ship(name: str, summary: str, module: str, run_dir: str, out_dir: str, work
     if started is not None:
         full["training"]["recipe_wall_seconds"] = round(time.time() - started, 1)
     shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
+    write_index(out_dir)
     print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)
     return shipped
+
+
+def write_index(out_dir: str) -> str:
+    """``<out_dir>/README.md``: every shipped module with its recipe, size, headline numbers
+    and samples, from the cards (rewritten after every shipment)."""
+    from export import card
+    names = sorted(d for d in os.listdir(out_dir) if card.read_card(os.path.join(out_dir, d)))
+    total = 0
+    lines = ["# Pretrained modules", "",
+             "Written by `python -m trainers.recipe` from the modules' cards; each folder is a SavedModel "
+             "(`hub.load`, `python -m trainers.generate --model=pretrained/<name>`, TF Serving) with `card.md` "
+             "and `card.json` (how it was made, its metrics, the SHA-256 of every file).", "",
+             "| module | what | trained | headline numbers | size |", "|---|---|---|---|---|"]
+    samples = []
+    for name in names:
+        c = card.read_card(os.path.join(out_dir, name))
+        total += c.get("bytes", 0)
+        t = c.get("training", {})
+        headline = []
+        report = c.get("classifier_report")
+        if report:
+            headline.append(f"test accuracy {report['test_accuracy']:.3f}")
+        generated = c.get("metrics", {}).get("generator", {}).get("metrics", {})
+        real = c.get("metrics", {}).get("real", {}).get("metrics", {})
+        for metric in ("balls", "fvd_local_16f"):
+            if metric in generated:
+                floor = real.get(metric, {}).get("value")
+                headline.append(f"`{metric}` {generated[metric]['value']:.3g}"
+                                + (f" (real {floor:.3g})" if isinstance(floor, (int, float)) else ""))
+        lines.append(f"| [`{name}`]({name}/card.md) | {c.get('model')} on `{c.get('data', {}).get('dataset')}` | "
+                     f"{t.get('steps')} steps, {t.get('wall_seconds', 0) / 60:.0f} min | {'; '.join(headline) or '-'} | "
+                     f"{c.get('bytes', 0) / 1e6:.1f} MB |")
+        for caption, image in c.get("images", {}).items():
+            if image.endswith(".png") and "losses" not in image:
+                samples += [f"**{name}**: {caption.lower()}", "", f"![{name}]({name}/{image})", ""]
+    lines += ["", f"In all: {total / 1e6:.1f} MB.", ""] + (["## Samples", ""] + samples if samples else [])
+    path = os.path.join(out_dir, "README.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    return path
 
 
 def command_line(argv: Sequence[str]) -> str:
