@@ -180,18 +180,20 @@ def plot_curves(scalars: Mapping[str, Sequence[Tuple[int, float]]], path: str, t
     return path
 
 
-def gif_sheet(gif_path: str, png_path: str, every: int = 2, gap: int = 4) -> str:
-    """Every ``every``-th frame of an animated GIF side by side in one PNG (a still for a
-    README or a card; frame order left to right)."""
+def gif_sheet(gif_path: str, png_path: str, max_frames: int = 8, gap: int = 4) -> Tuple[str, int]:
+    """At most ``max_frames`` evenly spaced frames of an animated GIF side by side in one PNG
+    (a still for a README or a card; time runs left to right). Returns (path, the frame step)."""
     from PIL import Image, ImageSequence
     with Image.open(gif_path) as gif:
-        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)][::every]
+        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)]
+    every = max(1, -(-len(frames) // max_frames))
+    frames = frames[::every]
     w, h = frames[0].size
     sheet = Image.new("RGB", (len(frames) * (w + gap) - gap, h), (255, 0, 0))
     for i, frame in enumerate(frames):
         sheet.paste(frame, (i * (w + gap), 0))
     sheet.save(png_path)
-    return png_path
+    return png_path, every
 
 
 # ------------------------------------------------------------------ files

@@ -74,7 +74,8 @@ def test_curves_and_sheets_are_images(tmp_path):
     for t in range(6):
         video[0, t, 1:3, t:t + 2] = 255  # a moving square (a GIF drops repeated frames)
     data.write_gif(str(tmp_path / "v.gif"), data.video_grid(video))
-    sheet = card.gif_sheet(str(tmp_path / "v.gif"), str(tmp_path / "v.png"))
+    sheet, every = card.gif_sheet(str(tmp_path / "v.gif"), str(tmp_path / "v.png"), max_frames=3)
+    assert every == 2
     with Image.open(sheet) as image:
         assert image.size[1] == Image.open(str(tmp_path / "v.gif")).size[1]
         assert image.size[0] > 2 * image.size[1]  # 3 of 6 frames side by side
