@@ -319,7 +319,8 @@ def card_markdown(card: Mapping[str, Any]) -> str:
              f"{card.get('data', {}).get('size')}x{card.get('data', {}).get('size')}, "
              f"{card.get('data', {}).get('channels')} channel(s)",
              f"- Training: {t.get('steps')} steps of batch {t.get('batch_size')}, "
-             f"{t.get('wall_seconds', 0) / 60:.1f} min of wall time on {machines}",
+             f"{t.get('wall_seconds', 0) / 60:.1f} min of wall time (as the trainer measured it: steps, samples and "
+             f"checkpoints; other processes may have shared the machine) on {machines}",
              f"- Commit: `{commit.get('sha')}`{' (with uncommitted changes)' if commit.get('dirty') else ''}, "
              f"zoo {card.get('zoo_version')}",
              f"- Size: {card.get('bytes', 0) / 1e6:.2f} MB in {len(card.get('files', {}))} files "

@@ -1,0 +1,69 @@
+"""The shipped modules under pretrained/: intact, described, small, and usable with nothing but TF + Hub."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from export import card
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRETRAINED = os.path.join(REPO, "pretrained")
+MODULES = sorted(d for d in (os.listdir(PRETRAINED) if os.path.isdir(PRETRAINED) else [])
+                 if os.path.isdir(os.path.join(PRETRAINED, d)))
+#: Every module the recipes ship (trainers.recipe); the folder holds exactly these.
+EXPECTED = {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls",
+            "traversal_bouncing_balls", "traversal_gf_bouncing_balls"}
+LIMIT_BYTES = 60e6
+
+
+def test_the_folder_holds_the_shipped_modules_and_stays_small():
+    assert set(MODULES) == EXPECTED
+    total = sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(PRETRAINED) for f in files)
+    assert total < LIMIT_BYTES, f"pretrained/ weighs {total / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_file_matches_its_card(name):
+    folder = os.path.join(PRETRAINED, name)
+    module = card.read_card(folder)
+    card.verify_files(folder)  # SHA-256 and size of every listed file
+    listed = set(module["files"])
+    on_disk = {os.path.relpath(os.path.join(root, f), folder) for root, _, files in os.walk(folder) for f in files}
+    assert on_disk - listed == {card.CARD_JSON, card.CARD_MD}  # nothing unlisted
+    for key in ("name", "model", "config", "data", "training", "commit", "recipe", "zoo_version"):
+        assert module.get(key) is not None, key
+    assert module["name"] == name and module["recipe"].startswith("python -m trainers.recipe ")
+    assert module["training"]["steps"] > 0 and module["training"]["wall_seconds"] > 0
+    assert module["training"]["machines"] and module["commit"]["sha"]
+    for image in module["images"].values():
+        assert os.path.isfile(os.path.join(folder, image))
+    markdown = open(os.path.join(folder, card.CARD_MD), encoding="utf-8").read()
+    assert module["recipe"] in markdown
+
+
+_TF_AND_HUB_ONLY = """
+import sys
+for name in ("zoo", "export", "trainers"):  # (keras comes with tensorflow)
+    sys.modules[name] = None  # importing any of them now fails
+import numpy as np, tensorflow as tf, tensorflow_hub as hub
+module = hub.load(sys.argv[1])
+signature = module.signatures["serving_default"]
+spec = signature.structured_input_signature[1]
+inputs = {k: tf.zeros([2] + s.shape.as_list()[1:], s.dtype) for k, s in spec.items()}
+out = signature(**inputs)
+print({k: (v.dtype.name, v.shape.as_list()) for k, v in out.items()})
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [m for m in MODULES if m.startswith(("vgan", "traversal_b"))])
+def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name):
+    proc = subprocess.run([sys.executable, "-c", _TF_AND_HUB_ONLY, os.path.join(PRETRAINED, name)],
+                          capture_output=True, text=True, timeout=240, cwd=REPO,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.load(open(os.path.join(PRETRAINED, name, card.CARD_JSON)))["config"]
+    assert f"'video': ('uint8', [2, {config['frames']}, {config['size']}, {config['size']}, {config['channels']}])" \
+        in proc.stdout
