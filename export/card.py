@@ -68,7 +68,7 @@ def run_card(run_dir: str) -> Dict[str, Any]:
     saved = runs.read_config(run_dir)
     model, trainer = saved.get("model", {}), dict(saved.get("trainer", {}))
     progress = runs.read_progress(run_dir)
-    sessions = progress.get("sessions", [])
+    sessions = progress.get("sessions", [])  # each with its machine, steps, seconds and commit
     data = {"dataset": trainer.get("dataset"), "data_dir": trainer.get("data_dir"),
             "frames": model.get("frames"), "size": model.get("size"), "channels": model.get("channels")}
     card = {
@@ -83,7 +83,7 @@ def run_card(run_dir: str) -> Dict[str, Any]:
             "machines": _unique([s.get("machine") for s in sessions if s.get("machine")]),
             "trainer_flags": trainer,
         },
-        "commit": progress.get("commit") or source_commit(),
+        "commit": sessions[-1]["commit"] if sessions else source_commit(),
         "zoo_version": zoo_version(),
     }
     report = os.path.join(run_dir, runs.REPORT_FILE)
@@ -97,11 +97,10 @@ def run_files(run_dir: str) -> Dict[str, str]:
     """The files every export of a run carries: the run card (:data:`RUN_CARD`) and, for a
     classifier run, its test report (``export.hub.CLASSIFIER_REPORT``)."""
     from export import hub
-    files = {RUN_CARD: json.dumps(run_card(run_dir), indent=1, sort_keys=True)}
-    report = os.path.join(run_dir, runs.REPORT_FILE)
-    if tf.io.gfile.exists(report):
-        with tf.io.gfile.GFile(report) as f:
-            files[hub.CLASSIFIER_REPORT] = f.read()
+    card = run_card(run_dir)
+    files = {RUN_CARD: json.dumps(card, indent=1, sort_keys=True)}
+    if "classifier_report" in card:
+        files[hub.CLASSIFIER_REPORT] = json.dumps(card["classifier_report"], indent=2, sort_keys=True)
     return files
 
 

@@ -391,11 +391,11 @@ class Trainer:
         from zoo import autotune
         self._session_start = time.monotonic()
         self.progress = runs.read_progress(self.opts.run_dir) if self.chief else {}
-        self.progress.setdefault("sessions", [])
         self._session = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                          "machine": autotune.machine(), "strategy": self.opts.strategy,
                          "replicas": self.strategy.num_replicas_in_sync, "commit": card.source_commit(),
                          "start_step": self.start_step, "end_step": self.start_step, "seconds": 0.0}
+        self.progress.setdefault("sessions", []).append(self._session)  # updated in place by write_progress
 
     def write_progress(self, step: int) -> None:
         """``<run_dir>/progress.json``: the step reached and every session's cost (model cards)."""
@@ -403,8 +403,7 @@ class Trainer:
         if not self.chief:
             return
         self._session.update(end_step=step, seconds=round(time.monotonic() - self._session_start, 1))
-        sessions = [s for s in self.progress["sessions"] if s is not self._session] + [self._session]
-        self.progress.update(step=step, sessions=sessions, commit=self._session["commit"])
+        self.progress["step"] = step
         runs.write_progress(self.opts.run_dir, self.progress)
 
     def write_samples(self, step: int) -> Optional[str]:
@@ -552,6 +551,20 @@ def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: i
 
 
 # ------------------------------------------------------------------ the CLI
+def exit_on_error(fn: Callable[[], Any], usage: tuple = (ValueError,), failure: tuple = ()) -> Any:
+    """``fn()``, with the exit-status contract of the zoo's command lines: an exception of
+    ``usage`` (bad flags, config or input) prints ``error: ...`` and exits 2, one of
+    ``failure`` (the work itself failed) exits 1; anything else propagates."""
+    try:
+        return fn()
+    except usage as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except failure as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
 def main(model_name: str, argv: Optional[List[str]] = None,
          make_trainer: Optional[Callable[[RunOptions], "Trainer"]] = None) -> None:
     """Entry point of ``python -m trainers.<model>``; ``make_trainer(options)`` replaces
@@ -566,19 +579,8 @@ def main(model_name: str, argv: Optional[List[str]] = None,
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments: {argv[1:]}")
         opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
-        try:
-            trainer = (make_trainer(opts) if make_trainer is not None
-                       else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
-        try:
-            trainer.run()
-        except TrainingError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(1)
-        except SetupError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
+        trainer = exit_on_error(lambda: make_trainer(opts) if make_trainer is not None
+                                else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
+        exit_on_error(trainer.run, usage=(SetupError,), failure=(TrainingError,))
 
     app.run(_main, argv=argv)

@@ -56,12 +56,16 @@ def define_flags() -> None:
     flags.DEFINE_string("output", None, "Where to write the JSON report.")
 
 
+#: ``--generator`` prefixes whose clips come from a data set, not a model.
+_DATA_SOURCES = ("dataset:", "shuffled:")
+
+
 def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
                seed: int, batch_size: int, data_dir: Optional[str]):
     """(clip source, provenance, (frames, size, channels)) of ``--generator``."""
     import tensorflow as tf
     from zoo import data, metrics
-    if spec == "noise" or spec.startswith(("dataset:", "shuffled:")):
+    if spec == "noise" or spec.startswith(_DATA_SOURCES):
         if frames is None or size is None:
             raise ValueError(f"--generator={spec} needs --frames and --size")
         shape = (frames, size, channels or 3)
@@ -75,45 +79,34 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
             source = metrics.shuffled_source(source, seed=seed)
         return source, {"kind": kind, "dataset": name, "seed": seed + 1}, shape
     import export
-    if spec.startswith("untrained:"):
-        return _untrained(spec.split(":", 1)[1], frames, size, channels, seed, batch_size)
-    loaded, meta, config = export.hub.load_generator(spec)
+    untrained = spec.startswith("untrained:")
+    handle = spec.split(":", 1)[1] if untrained else spec
+    loaded, meta, config = export.hub.load_generator(handle)
     shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
-    signature = loaded.signatures["serving_default"]
-    inputs = signature.structured_input_signature[1]
+    if untrained:  # the same model with the initial weights a run of its config starts from
+        import keras
+        import zoo
+        from export import runs
+        cfg = zoo.from_dict(config)
+        keras.utils.set_random_seed(cfg.seed)
+        served = runs.build_model(cfg).signatures()["serving_default"]
+        inputs, call = served.inputs, served.fn
+    else:
+        call = loaded.signatures["serving_default"]
+        inputs = call.structured_input_signature[1]
     num_classes = None
     if "label" in inputs:
         num_classes = int(config["num_classes"])
 
         def generate(z, label):
-            return signature(z=z, label=tf.cast(label, inputs["label"].dtype))["video"]
+            return call(z=z, label=tf.cast(label, inputs["label"].dtype))["video"]
     else:
         def generate(z):
-            return signature(z=z)["video"]
+            return call(z=z)["video"]
     source = metrics.generator_source(generate, int(meta["latent_dim"]), meta["latent_distribution"],
                                       num_classes=num_classes, seed=seed, batch_size=batch_size)
-    return source, {"kind": "export", "handle": spec, "model_name": meta["model_name"], "config": config}, shape
-
-
-def _untrained(handle: str, frames, size, channels, seed: int, batch_size: int):
-    """The model of export ``handle`` rebuilt from its config with its seed's initial weights."""
-    import keras
-    import zoo
-    import export
-    from export import runs
-    from zoo import metrics
-    _, meta, config = export.hub.load_generator(handle)
-    cfg = zoo.from_dict(config)
-    keras.utils.set_random_seed(cfg.seed)  # the initial weights a run with this config starts from
-    model = runs.build_model(cfg)
-    signature = model.signatures()["serving_default"]
-    if set(signature.inputs) != {"z"}:
-        raise ValueError(f"--generator=untrained:{handle}: the model serves {sorted(signature.inputs)}; "
-                         "untrained baselines take unconditional generators (input z)")
-    source = metrics.generator_source(lambda z: signature.fn(z=z)["video"], int(meta["latent_dim"]),
-                                      meta["latent_distribution"], seed=seed, batch_size=batch_size)
-    shape = (frames or config["frames"], size or config["size"], channels or config.get("channels", 3))
-    return source, {"kind": "untrained", "handle": handle, "model_name": meta["model_name"], "config": config}, shape
+    return source, {"kind": "untrained" if untrained else "export", "handle": handle,
+                    "model_name": meta["model_name"], "config": config}, shape
 
 
 def _probe_network(spec: str):
@@ -156,7 +149,7 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
     if missing:
         needs = {r: [m.name for m in wanted if r in m.networks] for r in missing}
         raise ValueError(f"missing network(s): {', '.join('--' + r for r in missing)} (needed by {needs})")
-    if frames is None and size is None and (generator == "noise" or generator.startswith(("dataset:", "shuffled:"))):
+    if frames is None and size is None and (generator == "noise" or generator.startswith(_DATA_SOURCES)):
         ref = networks.get("c3d") or networks.get("lrcn")
         if ref is not None:
             frames, size, channels = ref.frames, ref.size, channels or ref.channels

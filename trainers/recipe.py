@@ -20,6 +20,7 @@ Recipes that measure generators need the shipped metric networks
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import shutil
@@ -182,12 +183,10 @@ def _ship(name: str, summary: str, module: str, run_dir: str, out_dir: str, work
     images = dict(images or {})
     folder = os.path.join(work, "card_images", name)
     os.makedirs(folder, exist_ok=True)
-    samples = sorted(p for p in (os.listdir(os.path.join(run_dir, "samples"))
-                                 if os.path.isdir(os.path.join(run_dir, "samples")) else []) if p.endswith(".gif"))
+    samples = sorted(glob.glob(os.path.join(run_dir, "samples", "step_*.gif")))
     if samples and not images:
-        last = os.path.join(folder, "training_samples.gif")
-        shutil.copyfile(os.path.join(run_dir, "samples", samples[-1]), last)
-        images[f"Samples of the last training step ({samples[-1][:-4]}, fixed latents)"] = last
+        last = shutil.copyfile(samples[-1], os.path.join(folder, "training_samples.gif"))
+        images[f"Samples of the last training step ({os.path.basename(samples[-1])[:-4]}, fixed latents)"] = last
     full = card.run_card(run_dir)
     steps = full["training"]["steps"] or float("inf")  # a run stopped past its last checkpoint logged more
     scalars = {tag: [(s, v) for s, v in points if s <= steps]
@@ -334,14 +333,8 @@ def main(argv: List[str]) -> None:
         return
     if len(argv) != 2:
         raise app.UsageError(f"expected one recipe name ({', '.join(sorted(RECIPES))}); got {argv[1:]}")
-    try:
-        run(argv[1], FLAGS.work_dir, FLAGS.out_dir)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except RuntimeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+    from trainers import common
+    common.exit_on_error(lambda: run(argv[1], FLAGS.work_dir, FLAGS.out_dir), failure=(RuntimeError,))
 
 
 if __name__ == "__main__":
