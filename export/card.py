@@ -303,6 +303,25 @@ def _floor_gaps(metrics: Mapping[str, Any]) -> List[str]:
     return lines + [""] if lines else []
 
 
+def _am_section(am: Optional[Mapping[str, Any]]) -> List[str]:
+    """STGAN's activation maximization (trainers.stgan's ``am/summary.json``) as a table per class."""
+    if not am:
+        return []
+    judged = "judge_initial" in am.get("mean", {})
+    head = "| class | condition network: p(class) before AM | after |"
+    head += " judge: p(class) before | after | judge: top-1 before | after |" if judged else ""
+    lines = ["## Activation maximization", "",
+             f"Condition network `{am.get('condition_net')}`"
+             + (f"; the same videos judged by `{am.get('judge_net')}` (an independent classifier)" if judged else "")
+             + ". Probabilities of the target class, mean over the videos of each class.", "",
+             head, "|---" * (head.count("|") - 1) + "|"]
+    keys = ("initial", "final") + (("judge_initial", "judge_final", "judge_accuracy_initial",
+                                     "judge_accuracy_final") if judged else ())
+    for name, row in list(am.get("classes", {}).items()) + [("**mean**", am.get("mean", {}))]:
+        lines.append(f"| {name} | " + " | ".join(f"{row.get(k, float('nan')):.3f}" for k in keys) + " |")
+    return lines + [""]
+
+
 def card_markdown(card: Mapping[str, Any]) -> str:
     t = card.get("training", {})
     machines = "; ".join(
@@ -342,6 +361,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   f"on {report['test_examples']} held-out clips of `{report['dataset']}/{report['split']}`, "
                   f"{len(report.get('class_names', []))} classes (chance {1 / max(1, len(report.get('class_names', [1]))):.2f}).",
                   ""]
+    lines += _am_section(card.get("activation_maximization"))
     if card.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in card["notes"]] + [""]
     path = card.get("path", f"pretrained/{card.get('name')}")

@@ -61,16 +61,26 @@ class Recipe:
     generate: Tuple[str, ...] = ()               # trainers.generate flags for the sample grid
     requires: Tuple[str, ...] = ()               # shipped modules the evaluations use
     notes: Tuple[str, ...] = ()
+    reports: Mapping[str, str] = dataclasses.field(default_factory=dict)  # card key -> a JSON file training wrote
+    images: Mapping[str, str] = dataclasses.field(default_factory=dict)   # caption -> a GIF training wrote
 
 
-def _balls_evaluations(frames: int, size: int = 32) -> Dict[str, Tuple[str, ...]]:
-    """The four measurements of a bouncing-balls generator (see SOURCES)."""
-    real = ("--real=bouncing_balls", f"--frames={frames}", f"--size={size}", "--channels=1",
-            "--metrics=fvd_local_16f,kid,balls", "--c3d={pretrained}/c3d_synthetic_actions", "--num_samples=256")
+def _evaluations(dataset: str, frames: int, channels: int, metrics: str, size: int = 32,
+                 networks: Tuple[str, ...] = ("c3d",)) -> Dict[str, Tuple[str, ...]]:
+    """The four measurements of a generator of ``dataset`` (see SOURCES), with the shipped
+    metric networks ``networks``."""
+    real = ((f"--real={dataset}", f"--frames={frames}", f"--size={size}", f"--channels={channels}",
+             f"--metrics={metrics}", "--num_samples=256")
+            + tuple(f"--{n}={{pretrained}}/{n}_synthetic_actions" for n in networks))
     return {"generator": ("--generator={module}",) + real,
             "untrained": ("--generator=untrained:{module}",) + real,
-            "shuffled": ("--generator=shuffled:bouncing_balls",) + real,
-            "real": ("--generator=dataset:bouncing_balls",) + real}
+            "shuffled": (f"--generator=shuffled:{dataset}",) + real,
+            "real": (f"--generator=dataset:{dataset}",) + real}
+
+
+def _balls_evaluations(frames: int) -> Dict[str, Tuple[str, ...]]:
+    """The four measurements of a bouncing-balls generator (grey, 32x32)."""
+    return _evaluations("bouncing_balls", frames, 1, "fvd_local_16f,kid,balls")
 
 
 
@@ -153,6 +163,73 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                "(92% of components; real 96%), but the number of balls changes within 88% of the clips (most "
                "frames show 2 balls, the data 3): the walker crosses G_F's frames of two and of three balls, so "
                "balls fade in and out. Step one's cost is in `traversal_gf_bouncing_balls`'s card (3000 steps).")),
+    Recipe(
+        name="tgan_moving_digits",
+        summary=("TGAN (`small`: 32x32 grey frames, 16-frame videos) on the built-in moving digits (two rendered "
+                 "digits bouncing in the frame) in its two steps: G1 and D1 trained on frames in step one and "
+                 "shipped as `tgan_g1_moving_digits` and `tgan_d1_moving_digits`, then the temporal generator G0 "
+                 "and D0 trained through those modules (frozen but their batch-norm gamma/beta, section 5.2)."),
+        train=(("trainers.tgan", "--stage=image", "--preset=small", "--channels=1", "--dataset=moving_digits",
+                "--loss=non_saturating", "--run_dir={work}/image", "--steps=3000", "--checkpoint_every=500",
+                "--sample_every=500", "--verbose=0", "--hub_dir={work}/g1", "--features_hub_dir={work}/d1"),
+               Ship("tgan_g1_moving_digits", "{work}/g1", "{work}/image",
+                    "G1 of TGAN (step one, `small`: z1 of 32 ~ U(-1, 1) -> a 32x32 grey frame of two moving "
+                    "digits), the image generator `tgan_moving_digits`'s G0 drives. Any zoo model that takes an "
+                    "image-generator module can start from it (`--image_generator_handle`)."),
+               Ship("tgan_d1_moving_digits", "{work}/d1", "{work}/image",
+                    "D1' of TGAN (step one, `small`): D1 without its loss layer, a 32x32 grey frame -> 4x4x128 "
+                    "features; step two's D0 reads it (`--image_features_handle`)."),
+               ("trainers.tgan", "--stage=video", "--preset=small", "--channels=1", "--dataset=moving_digits",
+                "--loss=non_saturating", "--run_dir={work}/video",
+                "--image_generator_handle={pretrained}/tgan_g1_moving_digits",
+                "--image_features_handle={pretrained}/tgan_d1_moving_digits", "--steps=4000",
+                "--checkpoint_every=500", "--sample_every=500", "--verbose=0", "--export_dir={work}/exports")),
+        module="{work}/exports/tgan/1", run_dir="{work}/video",
+        evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid"),
+        generate=("--num_videos=16",),
+        requires=("c3d_synthetic_actions",),
+        notes=("`--channels=1`: the data is grey, as Moving MNIST.",
+               "`--loss=non_saturating`: the generator loss of the authors' code and of DCGAN practice; the "
+               "zoo's default for TGAN is still eq. 1's saturating minimax form (issue: fidelity).")),
+    Recipe(
+        name="mvt_synthetic_actions",
+        summary=("MVT-TSA (`small`: 32x32 RGB, 16 frames, temporal self-attention, sigma_A, sigma_B, sigma_C = "
+                 "0.5, 1, 2) trained class-conditionally on the built-in synthetic_actions (10 classes that "
+                 "differ only by motion)."),
+        train=(("trainers.mvt", "--preset=small", "--dataset=synthetic_actions", "--run_dir={work}/run",
+                "--steps=6000", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0",
+                "--export_dir={work}/exports"),),
+        module="{work}/exports/mvt/1", run_dir="{work}/run",
+        evaluations=_evaluations("synthetic_actions", 16, 3, "fvd_local_16f,kid,acc_c3d,acc_lrcn,s3",
+                                 networks=("c3d", "lrcn")),
+        generate=("--num_videos=20",),
+        requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
+        notes=("The sample grid asks for class i % 10 in reading order (two rows of the ten classes).",)),
+    Recipe(
+        name="stgan_synthetic_actions",
+        summary=("STGAN (`small`: 32x32 RGB, 16 frames): the 2D source trained on frames of the built-in "
+                 "synthetic_actions and shipped as `stgan_source_synthetic_actions`, inflated to 3D, then "
+                 "activation maximization (section 4.1) of every class against the shipped C3D "
+                 "(`c3d_synthetic_actions`), the same videos judged by the shipped LRCN."),
+        train=(("trainers.stgan", "--stage=image", "--preset=small", "--dataset=synthetic_actions",
+                "--run_dir={work}/image", "--steps=5000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--verbose=0", "--hub_dir={work}/source"),
+               Ship("stgan_source_synthetic_actions", "{work}/source", "{work}/image",
+                    "STGAN's 2D source (`small`: z of 128 ~ N(0, I) -> a 32x32 RGB frame of synthetic_actions), "
+                    "a Sequential generator that STGAN's stage video inflates to 3D "
+                    "(`--source_generator_handle`)."),
+               ("trainers.stgan", "--stage=video", "--preset=small", "--dataset=synthetic_actions",
+                "--run_dir={work}/video", "--source_generator_handle={pretrained}/stgan_source_synthetic_actions",
+                "--condition_net={pretrained}/c3d_synthetic_actions",
+                "--judge_net={pretrained}/lrcn_synthetic_actions", "--videos_per_class=8", "--verbose=0",
+                "--export_dir={work}/exports")),
+        module="{work}/exports/stgan/1", run_dir="{work}/video",
+        reports={"activation_maximization": "{work}/video/am/summary.json"},
+        images={"Activation maximization: the first of 8 videos of each class, classes in the C3D's order":
+                "{work}/video/videos/grid.gif"},
+        requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
+        notes=("The module serves the inflated 3D generator (a code per frame -> video); AM's codes for each "
+               "class are in the work folder's `video/am/<class>.npz` (`z`), not shipped.",)),
 )}
 
 
@@ -301,6 +378,11 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
         with open(output, encoding="utf-8") as f:
             reports[label] = json.load(f)
     images = {}
+    for caption, gif in recipe.images.items():
+        gif = _fill(gif, values)
+        images[caption] = gif
+        sheet, every = card.gif_sheet(gif, gif[:-4] + ".png")
+        images[f"The same, frames 0, {every}, {2 * every}, ... side by side"] = sheet
     if recipe.generate:
         samples = os.path.join(work, "samples")
         grid = os.path.join(samples, "serving_default_grid.gif")
@@ -315,6 +397,9 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
              "commands": {"train": commands, "evaluate": evaluation_commands},
              "metrics": reports, "metric_sources": {k: SOURCES.get(k, k) for k in reports},
              "notes": list(recipe.notes)}
+    for key, path in recipe.reports.items():
+        with open(_fill(path, values), encoding="utf-8") as f:
+            extra[key] = json.load(f)
     shipped = _ship(name, recipe.summary, module, _fill(recipe.run_dir, values), out_dir, work, extra, images,
                     started=start)
     return shipped

@@ -36,6 +36,9 @@ VIDEO_DIR = "videos"
 def define_flags() -> None:
     flags.DEFINE_string("condition_net", None, "Stage video: the condition network Phi, a video classifier export "
                         "(hub module or serving version of trainers.classifier).")
+    flags.DEFINE_string("judge_net", None, "Stage video: an independent video classifier export (e.g. the other "
+                        "architecture than --condition_net, same classes) that scores the same videos before and "
+                        "after AM, so that the gain is not only the condition network's.")
     flags.DEFINE_list("classes", [], "Stage video: the classes to generate (names or indices; default all).")
     flags.DEFINE_integer("videos_per_class", 4, "Stage video: videos generated per class.")
     flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Stage video: file format of the videos.")
@@ -68,9 +71,10 @@ class STGANTrainer(common.Trainer):
     """Stage image: the shared training loop. Stage video: inflation and AM, no training."""
 
     def __init__(self, preset, overrides, options: common.RunOptions, condition_net: Optional[str] = None,
-                 classes: Sequence[str] = (), videos_per_class: int = 4, fmt: str = "gif", **kwargs):
+                 classes: Sequence[str] = (), videos_per_class: int = 4, fmt: str = "gif",
+                 judge_net: Optional[str] = None, **kwargs):
         super().__init__("stgan", preset, overrides, options, **kwargs)
-        self.condition_net, self.classes = condition_net, list(classes)
+        self.condition_net, self.classes, self.judge_net = condition_net, list(classes), judge_net
         self.videos_per_class, self.fmt = int(videos_per_class), fmt
         if self.cfg.stage == "video":
             if not self.cfg.source_generator_handle:
@@ -81,8 +85,8 @@ class STGANTrainer(common.Trainer):
                                  "(python -m trainers.classifier --export_dir/--hub_dir)")
             if self.videos_per_class < 1:
                 raise ValueError(f"--videos_per_class must be >= 1, got {videos_per_class}")
-        elif condition_net or self.classes:
-            raise ValueError("--condition_net / --classes belong to --stage=video; got --stage=image")
+        elif condition_net or self.classes or judge_net:
+            raise ValueError("--condition_net / --classes / --judge_net belong to --stage=video; got --stage=image")
 
     def run(self):
         if self.cfg.stage == "image":
@@ -92,17 +96,24 @@ class STGANTrainer(common.Trainer):
             self.setup()
             network = export.load_video_classifier(self.condition_net)
             targets = resolve_classes(self.classes, network.info["class_names"])
+            judge = export.load_video_classifier(self.judge_net) if self.judge_net else None
+            if judge is not None and list(judge.info["class_names"]) != list(network.info["class_names"]):
+                raise ValueError(f"--judge_net {self.judge_net!r} has the classes {judge.info['class_names']}; "
+                                 f"expected those of --condition_net: {network.info['class_names']}")
         except common.SetupError:
             raise
         except ValueError as e:
             raise common.SetupError(str(e)) from e
         if self.manager.latest_checkpoint is None:
             self.save(0)  # the inflated weights: `python -m export --run_dir` rebuilds from them
-        self.summary = self.maximize(network, targets)
+        self.summary = self.maximize(network, targets, judge)
         return self.export()
 
-    def maximize(self, network, targets: Sequence[int]) -> Dict[str, Dict[str, float]]:
-        """AM for every class of ``targets``; returns {class: {initial, final probability}}."""
+    def maximize(self, network, targets: Sequence[int], judge=None) -> Dict[str, Dict[str, float]]:
+        """AM for every class of ``targets``; returns {class: {initial, final probability}}, plus
+        with ``judge`` (another classifier) its probability of the class and its top-1 accuracy
+        on the same videos before and after AM (``judge_initial``, ``judge_final``,
+        ``judge_accuracy_initial``, ``judge_accuracy_final``)."""
         import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
@@ -111,13 +122,15 @@ class STGANTrainer(common.Trainer):
         condition = lambda video: network.fn(network.prepare(video))["logits"]  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)
         tf.io.gfile.makedirs(am_dir)
-        summary = {}
+        summary, first_codes = {}, []
         for h in targets:
             name = names[h]
             path = os.path.join(am_dir, f"{_safe(name)}.npz")
             if tf.io.gfile.exists(path):
                 with tf.io.gfile.GFile(path, "rb") as f:
-                    probability = np.load(io.BytesIO(f.read()))["probability"]
+                    saved = np.load(io.BytesIO(f.read()))
+                    probability, codes = saved["probability"], saved["z"]
+                    judged = {k: saved[k] for k in saved.files if k.startswith("judge_")}
                 print(f"class {name}: done before ({path}), skipped")
             else:
                 parts = []
@@ -126,7 +139,14 @@ class STGANTrainer(common.Trainer):
                     parts.append(self.model.maximize(condition, h, n, seed=gan.fold_in(cfg.seed, h * 100003 + start)))
                 result = {k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0)
                           for k in parts[0]}
-                probability = result["probability"]
+                probability, codes = result["probability"], result["z"]
+                judged = {}
+                if judge is not None:
+                    for when in ("initial", "final"):
+                        video = result["initial_video" if when == "initial" else "video"]
+                        p = tf.nn.softmax(judge.fn(judge.prepare(tf.convert_to_tensor(video)))["logits"]).numpy()
+                        judged[f"judge_{when}"] = p[:, h]
+                        judged[f"judge_accuracy_{when}"] = (np.argmax(p, axis=-1) == h).astype(np.float32)
                 video_dir = os.path.join(self.opts.run_dir, VIDEO_DIR, _safe(name))
                 tf.io.gfile.makedirs(video_dir)
                 videos = data_lib.to_uint8(result["video"])
@@ -138,22 +158,33 @@ class STGANTrainer(common.Trainer):
                 self.writer.flush()
                 buffer = io.BytesIO()
                 np.savez(buffer, z=result["z"], probability=probability, logits=result["logits"],
-                         target=np.int32(h))
+                         target=np.int32(h), **judged)
                 tmp = path + ".tmp"  # written last and renamed: a class is done or absent
                 with tf.io.gfile.GFile(tmp, "wb") as f:
                     f.write(buffer.getvalue())
                 tf.io.gfile.rename(tmp, path, overwrite=True)
-            summary[name] = {"initial": float(probability[0].mean()), "final": float(probability[-1].mean())}
+            first_codes.append(codes[:1])
+            summary[name] = {"initial": float(probability[0].mean()), "final": float(probability[-1].mean()),
+                             **{k: float(np.mean(v)) for k, v in judged.items()}}
             print(f"class {name}: probability {summary[name]['initial']:.4f} -> {summary[name]['final']:.4f} "
-                  f"after {len(probability) - 1} iterations ({probability.shape[1]} videos)")
+                  f"after {len(probability) - 1} iterations ({probability.shape[1]} videos)"
+                  + (f"; judge {summary[name]['judge_initial']:.4f} -> {summary[name]['judge_final']:.4f}"
+                     if judged else ""))
+        if first_codes:  # the first video of every class, one tile each, in the order of targets
+            first = data_lib.to_uint8(self.model.call(tf.constant(np.concatenate(first_codes)), training=False))
+            data_lib.write_video(os.path.join(self.opts.run_dir, VIDEO_DIR, f"grid.{self.fmt}"),
+                                 data_lib.video_grid(np.asarray(first)), fps=8)
+        means = {k: float(np.mean([c[k] for c in summary.values()])) for k in next(iter(summary.values()))} if summary else {}
         with tf.io.gfile.GFile(os.path.join(am_dir, "summary.json"), "w") as f:
-            json.dump({"condition_net": self.condition_net, "classes": summary}, f, indent=2)
+            json.dump({"condition_net": self.condition_net, "judge_net": self.judge_net, "mean": means,
+                       "classes": summary}, f, indent=2)
         return summary
 
 
 def make_trainer(options: common.RunOptions) -> STGANTrainer:
     return STGANTrainer(FLAGS.preset, common.config_overrides("stgan"), options, condition_net=FLAGS.condition_net,
-                        classes=FLAGS.classes, videos_per_class=FLAGS.videos_per_class, fmt=FLAGS.format)
+                        classes=FLAGS.classes, videos_per_class=FLAGS.videos_per_class, fmt=FLAGS.format,
+                        judge_net=FLAGS.judge_net)
 
 
 if __name__ == "__main__":

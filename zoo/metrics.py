@@ -995,6 +995,22 @@ def _inception_score(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
     return compute
 
 
+def _conditional_accuracy(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
+    """The classifier's top-1 agreement with the labels the clips were made for (a
+    class-conditional generator's requested classes); ``real_value`` is the same on real clips."""
+    def compute(ev: Evaluator) -> Dict[str, Any]:
+        out = {}
+        for source, key in (("generated", "value"), ("real", "real_value")):
+            clips = _labelled(ev, source)
+            predicted = np.argmax(ev.outputs(source, role)["logits"], axis=-1)
+            out[key] = float(np.mean(predicted == clips.labels))
+            if source == "generated":
+                classes = np.unique(clips.labels)
+                out["per_class"] = {int(k): float(np.mean(predicted[clips.labels == k] == k)) for k in classes}
+        return out
+    return compute
+
+
 def _balls(ev: Evaluator) -> Dict[str, Any]:
     return balls_check.balls_metric(ev.clips("generated").videos, ev.clips("real").videos)
 
@@ -1104,6 +1120,12 @@ for _metric in (
                higher_is_better=True),
         Metric("is_lrcn", _inception_score("lrcn"), ("lrcn",),
                "Inception Score of the zoo's LRCN classifier's predictions (as is_c3d)", higher_is_better=True),
+        Metric("acc_c3d", _conditional_accuracy("c3d"), ("c3d",),
+               "Class-conditional accuracy: share of generated clips that the zoo's C3D classifier (--c3d) "
+               "assigns to the class they were generated for; needs a class-conditional generator; "
+               "real_value = the classifier's accuracy on labelled real clips", higher_is_better=True),
+        Metric("acc_lrcn", _conditional_accuracy("lrcn"), ("lrcn",),
+               "Class-conditional accuracy as acc_c3d, judged by the zoo's LRCN (--lrcn)", higher_is_better=True),
         Metric("fid_frames", _fid_frames, ("lrcn",),
                "Frechet distance of per-frame features (the LRCN's 2D CNN, --lrcn) over all frames, generated "
                "vs real", higher_is_better=False),

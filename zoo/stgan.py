@@ -364,7 +364,8 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
 
     Returns numpy arrays: ``z`` [B, T, K] the optimized codes, ``video`` [B, T, H, W, C]
     G(z), ``probability`` [iterations + 1, B] Phi_h before every iteration and after the
-    last, ``logits`` [B, classes] Phi(G(z)) at the end.
+    last, ``logits`` [B, classes] Phi(G(z)) at the end, ``initial_video`` G(z0) (for judging
+    the same videos before AM with another network).
     """
     z = tf.Variable(tf.convert_to_tensor(z0, tf.float32), trainable=False, name="am_code")
     batch = int(z.shape[0])
@@ -393,13 +394,14 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
         z.assign_add(update * active)
         return tf.exp(log_p)
 
+    initial_video = np.asarray(generator(tf.convert_to_tensor(z)))
     history = []
     for i in range(cfg.am_iterations):
         history.append(step(tf.constant(i, tf.int64)).numpy())
     final_log_p, logits, video = tf.function(log_probability, autograph=False)(z)
     history.append(tf.exp(final_log_p).numpy())
     return {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
-            "logits": logits.numpy()}
+            "logits": logits.numpy(), "initial_video": initial_video}
 
 
 # ---------------------------------------------------------------------------

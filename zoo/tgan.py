@@ -160,10 +160,10 @@ PRESETS = {
     # vanilla-GAN UCF-101 config, a noisy discriminator with sigma 0.3.
     "paper": dict(size=48, latent_dim=100, image_latent_dim=128, g0_width=128, g1_width=64, d1_width=64,
                   d0_width=128, d_noise=0.3, batch_size=32),
-    # Moving MNIST setting (5.1, 5.2): 64x64 (G1's linear layer to 512x8x8), noise in D.
-    # The zoo's moving digits are 3-channel like every zoo dataset, so channels stay 3.
-    "mnist": dict(size=64, latent_dim=100, image_latent_dim=128, g0_width=128, g1_width=64, d1_width=64,
-                  d0_width=128, d_noise=0.3, batch_size=32),
+    # Moving MNIST setting (5.1, 5.2): 64x64 grey frames (G1's linear layer to 512x8x8), noise
+    # in D. One channel, as Moving MNIST: the data sets reduce RGB to luminance on request.
+    "mnist": dict(size=64, channels=1, latent_dim=100, image_latent_dim=128, g0_width=128, g1_width=64,
+                  d1_width=64, d0_width=128, d_noise=0.3, batch_size=32),
     # Minutes on two CPU cores: 32x32 (G1 starts at 4x4), narrow networks.
     "small": dict(size=32, latent_dim=32, image_latent_dim=32, g0_width=32, g1_width=16, d1_width=16,
                   d0_width=32, batch_size=16),

@@ -1,6 +1,7 @@
 """python -m trainers.recipe: train, measure and ship a module with its card (shrunk by flags)."""
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -21,11 +22,20 @@ def test_recipes_are_well_formed():
         recipe.run("nope")
 
 
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory):
+    """A pretrained folder with the two metric networks, shrunk to 3 steps each."""
+    out = tmp_path_factory.mktemp("shipped") / "pretrained"
+    for arch in ("c3d", "lrcn"):
+        recipe.run(f"{arch}_synthetic_actions", str(out.parent / f"work_{arch}"), str(out),
+                   train_flags=["--steps=3", "--test_examples=16"])
+    return out
+
+
 @pytest.mark.slow
-def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands):
+def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks):
     out = tmp_path / "pretrained"
-    recipe.run("c3d_synthetic_actions", str(tmp_path / "work_c3d"), str(out),
-               train_flags=["--steps=3", "--test_examples=16"])
+    shutil.copytree(networks, out)
     shrink = dict(train_flags=["--steps=4", "--checkpoint_every=2"], eval_flags=["--num_samples=16"])
     shipped = recipe.run("traversal_bouncing_balls", str(tmp_path / "work"), str(out), **shrink)
     module = out / "traversal_bouncing_balls"
@@ -56,3 +66,24 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands):
     # rerunning trains and measures nothing again: it ships the same module
     again = recipe.run("traversal_bouncing_balls", str(tmp_path / "work"), str(out), **shrink)
     assert again["files"] == shipped["files"] and again["metrics"] == shipped["metrics"]
+
+
+@pytest.mark.slow
+def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path, networks):
+    """The recipe's reports and images: AM's summary (judged by the LRCN) and its class grid go
+    into the card of the inflated generator; the 2D source ships first, as a user would load it."""
+    out = tmp_path / "pretrained"
+    shutil.copytree(networks, out)
+    shipped = recipe.run("stgan_synthetic_actions", str(tmp_path / "work"), str(out),
+                         train_flags=["--steps=4", "--am_iterations=2", "--videos_per_class=1"])
+    source = json.loads((out / "stgan_source_synthetic_actions" / card.CARD_JSON).read_text())
+    assert source["config"]["stage"] == "image" and source["training"]["steps"] == 4
+    assert shipped["config"]["source_generator_handle"] == str(out / "stgan_source_synthetic_actions")
+    am = shipped["activation_maximization"]
+    assert am["judge_net"] == str(out / "lrcn_synthetic_actions") and len(am["classes"]) == 10
+    assert set(am["mean"]) == {"initial", "final", "judge_initial", "judge_final", "judge_accuracy_initial",
+                               "judge_accuracy_final"}
+    assert sorted(shipped["images"].values()) == ["grid.gif", "grid.png"]
+    text = (out / "stgan_synthetic_actions" / card.CARD_MD).read_text()
+    assert "## Activation maximization" in text and "| **mean** |" in text
+    assert "stgan_synthetic_actions" in (out / "README.md").read_text()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from trainers import common, stgan as stgan_trainer
+from zoo import data as data_lib
 
 
 def test_resolve_classes_by_name_or_index():
@@ -41,9 +42,10 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
     run_dir, export_dir = tmp_path / "video", tmp_path / "exports"
     video_cmd = ["python", "-m", "trainers.stgan", "--stage=video", "--preset=tiny", f"--run_dir={run_dir}",
                  f"--source_generator_handle={source}", f"--condition_net={c3d_hub}", "--classes=right,3",
+                 f"--judge_net={c3d_hub}",
                  "--videos_per_class=2", f"--export_dir={export_dir}", "--verbose=0"]
     (rc, out), (rc_missing, err) = run_commands(
-        video_cmd, [a for a in video_cmd if not a.startswith("--condition_net")] + [f"--run_dir={tmp_path}/x"])
+        video_cmd, [a for a in video_cmd if not a.startswith(("--condition_net", "--judge_net"))] + [f"--run_dir={tmp_path}/x"])
     assert rc == 0, out
     assert rc_missing == 2 and "--stage=video needs --condition_net" in err
     summary = json.loads((run_dir / "am" / "summary.json").read_text())["classes"]
@@ -51,9 +53,15 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
     for name, probability in summary.items():
         assert probability["final"] > probability["initial"], (name, probability)
         assert f"class {name}: probability {probability['initial']:.4f} -> {probability['final']:.4f}" in out
+        # The judge scores the same videos before and after AM: judged by the condition network
+        # itself, it must repeat the condition network's probabilities.
+        assert probability["judge_initial"] == pytest.approx(probability["initial"], abs=1e-4)
+        assert probability["judge_final"] == pytest.approx(probability["final"], abs=1e-4)
         saved = np.load(run_dir / "am" / f"{name}.npz")
         assert saved["z"].shape == (2, 8, 8) and saved["probability"].shape == (11, 2)
         assert sorted(os.listdir(run_dir / "videos" / name)) == ["am_000.gif", "am_001.gif"]
+    grid = data_lib.read_video(str(run_dir / "videos" / "grid.gif"))  # one tile per class: 2 tiles side by side
+    assert grid.shape[0] == 8 and grid.shape[2] > 2 * grid.shape[1] - 8, grid.shape
     # A rerun finds the classes done and redoes nothing; the export serves codes per frame.
     rerun = stgan_trainer.STGANTrainer(
         "tiny", {"stage": "video", "source_generator_handle": source, "seed": 0},

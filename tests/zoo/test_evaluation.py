@@ -34,8 +34,8 @@ def _evaluate(generated, names, networks, num_samples=128, **kw):
 
 
 def test_registry_names_record_what_they_depend_on():
-    assert {"fvd_i3d_16f", "fvd_local_16f", "is_c3d", "is_lrcn", "fid_frames", "kid", "s3", "probe",
-            "nn_pixels", "nn_c3d"} <= set(metrics.names())
+    assert {"fvd_i3d_16f", "fvd_local_16f", "is_c3d", "is_lrcn", "acc_c3d", "acc_lrcn", "fid_frames", "kid", "s3",
+            "probe", "nn_pixels", "nn_c3d"} <= set(metrics.names())
     assert metrics.get("fvd_i3d_16f").networks == ("i3d",)
     assert "I3D" in metrics.get("fvd_i3d_16f").depends_on and "16" in metrics.get("fvd_i3d_16f").depends_on
     eight = metrics.get("fvd_local_8f")  # any clip length by pattern
@@ -118,6 +118,23 @@ def test_s3_is_near_one_for_real_clips_and_low_for_noise():
     assert real["value"] > 0.6 and noise["value"] < 0.5 * real["value"], (real, noise)
     with pytest.raises(ValueError, match="class-conditional generator"):
         _evaluate(NOISE, ["s3"], {}, num_samples=8)
+
+
+def test_conditional_accuracy_is_the_classifiers_agreement_with_the_asked_for_classes(networks, trained_c3d):
+    """acc_c3d of real clips (labels = their classes) is the classifier's accuracy; the same
+    clips asked for another class (labels + 1) score low."""
+    stream = _source("train", seed=1)
+
+    def wrong_labels(num):
+        clips = stream(num)
+        return metrics.Clips(clips.videos, (clips.labels + 1) % 10)
+    right = _evaluate(stream, ["acc_c3d"], networks, num_samples=96)["acc_c3d"]
+    wrong = _evaluate(wrong_labels, ["acc_c3d"], networks, num_samples=96)["acc_c3d"]
+    assert right["value"] == pytest.approx(right["real_value"], abs=0.15)  # two streams of one data set
+    assert right["value"] > 0.3 and wrong["value"] < 0.5 * right["value"], (right, wrong)
+    assert set(right["per_class"]) <= set(range(10)) and len(right["per_class"]) >= 5
+    with pytest.raises(ValueError, match="class-conditional generator"):
+        _evaluate(NOISE, ["acc_c3d"], networks, num_samples=8)
 
 
 def test_metric_callback_logs_during_keras_fit(networks, tmp_path):
