@@ -33,6 +33,8 @@ setup(
                 "exportable as SavedModels and TF Hub modules",
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    license_files=["LICENSE"],
     packages=find_packages(include=["zoo", "zoo.*", "trainers", "trainers.*", "export", "export.*"]),
     python_requires=">=3.10,<3.13",
     install_requires=INSTALL_REQUIRES,
