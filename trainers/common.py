@@ -21,7 +21,12 @@ Resuming: rerunning the same command continues from the latest checkpoint in
 ``<run_dir>/checkpoints``. The data stream restarts at example
 ``step * global_batch`` and every noise draw is a function of (seed, step), so
 an interrupted-and-resumed run ends with the same weights as an uninterrupted
-one.
+one. SIGTERM or SIGINT (a preempted VM, a scheduler, Ctrl-C) during training
+finishes the current step, writes a checkpoint at it and exits with status
+``PREEMPTED_EXIT`` (75, EX_TEMPFAIL: "try again"), so no step is lost.
+
+Exit statuses of every command line (``exit_on_error``): 0 done, 1 the work failed,
+2 bad input (flags, config, data), 75 stopped by a signal with a checkpoint written.
 """
 from __future__ import annotations
 
@@ -29,9 +34,12 @@ import dataclasses
 import io
 import json
 import logging
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import typing
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
@@ -52,6 +60,30 @@ class TrainingError(RuntimeError):
 
 class SetupError(ValueError):
     """The run cannot start as asked (a run folder with another config, a bad strategy...)."""
+
+
+PREEMPTED_EXIT = 75  # sysexits.h EX_TEMPFAIL: stopped, run the same command again
+
+
+class Preempted(RuntimeError):
+    """Training stopped by SIGTERM/SIGINT after writing a checkpoint at the current step."""
+
+
+@contextlib.contextmanager
+def _stop_signals():
+    """While training: SIGTERM and SIGINT only record themselves (the loop checkpoints and
+    stops after the current step); the previous handlers come back afterwards. Signals
+    are handled in the main thread only, so elsewhere this does nothing."""
+    received: List[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # ---------------------------------------------------------------------- flags
@@ -485,33 +517,44 @@ class Trainer:
             bar.update(self.start_step)
             for tracker in self.model.metrics:
                 tracker.reset_state()
-            step = self.start_step
-            while step < self.opts.steps:
-                logs = {k: float(v) for k, v in train_step(next(batches)).items()}
-                step += 1
-                if step == self.start_step + 1:
-                    self.write_conv_choices()  # the first step traced every layer
-                if not self._check_finite(step, logs):
-                    break
-                for cb in self.step_callbacks:
-                    cb(self, step, logs)
-                bar.update(step, list(logs.items()))
-                if step % self.opts.log_every == 0 or step == self.opts.steps:
-                    self._log_scalars(step, logs)
-                    for tracker in self.model.metrics:
-                        tracker.reset_state()
-                if step % self.opts.checkpoint_every == 0 or step == self.opts.steps:
-                    self.save(step)
-                if self.failure:
-                    break
-                if step % self.opts.sample_every == 0 or step == self.opts.steps:
-                    self.write_samples(step)
+            with _stop_signals() as signals:
+                self._train_loop(self.start_step, train_step, batches, bar, signals)
             self.writer.flush()
             self.write_conv_choices()  # now with what sampling chose too
             if self.failure:
                 raise TrainingError(self.failure)
         self.after_training()
         return self.export()
+
+    def _train_loop(self, step, train_step, batches, bar, signals) -> None:
+        """Steps to ``--steps``; stops at a failure, or at a signal after checkpointing
+        the step it finished (raises ``Preempted``)."""
+        while step < self.opts.steps:
+            logs = {k: float(v) for k, v in train_step(next(batches)).items()}
+            step += 1
+            if step == self.start_step + 1:
+                self.write_conv_choices()  # the first step traced every layer
+            if not self._check_finite(step, logs):
+                break
+            for cb in self.step_callbacks:
+                cb(self, step, logs)
+            bar.update(step, list(logs.items()))
+            if step % self.opts.log_every == 0 or step == self.opts.steps:
+                self._log_scalars(step, logs)
+                for tracker in self.model.metrics:
+                    tracker.reset_state()
+            if step % self.opts.checkpoint_every == 0 or step == self.opts.steps:
+                self.save(step)
+            if self.failure:
+                break
+            if step % self.opts.sample_every == 0 or step == self.opts.steps:
+                self.write_samples(step)
+            if signals:
+                saved = step % self.opts.checkpoint_every == 0 or step == self.opts.steps
+                path = self.manager.latest_checkpoint if saved else self.save(step)
+                self.writer.flush()
+                raise Preempted(f"stopped by {signal.Signals(signals[0]).name} after step {step}; checkpoint "
+                                f"{path}; run the same command again to continue from it")
 
     def after_training(self) -> None:
         """Called once training reached ``--steps`` (also on a rerun of a finished run),
@@ -554,9 +597,13 @@ def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: i
 def exit_on_error(fn: Callable[[], Any], usage: tuple = (ValueError,), failure: tuple = ()) -> Any:
     """``fn()``, with the exit-status contract of the zoo's command lines: an exception of
     ``usage`` (bad flags, config or input) prints ``error: ...`` and exits 2, one of
-    ``failure`` (the work itself failed) exits 1; anything else propagates."""
+    ``failure`` (the work itself failed) exits 1, ``Preempted`` (a signal stopped training
+    after a checkpoint) exits ``PREEMPTED_EXIT``; anything else propagates."""
     try:
         return fn()
+    except Preempted as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        sys.exit(PREEMPTED_EXIT)
     except usage as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

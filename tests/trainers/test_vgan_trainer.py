@@ -1,8 +1,10 @@
 """The shared trainer (trainers/common.py) driving VGAN: resuming, the NaN guard, the CLI."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -61,6 +63,51 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     assert progress["step"] == 6
     assert [(s["start_step"], s["end_step"]) for s in progress["sessions"]] == [(0, 4), (4, 6)]
     assert all(s["seconds"] > 0 and s["machine"]["cores"] for s in progress["sessions"])
+
+
+def _signal_at(step, signum):
+    def cb(trainer, s, logs):
+        if s == step:
+            os.kill(os.getpid(), signum)  # as a scheduler would, in the middle of the run
+    return cb
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_checkpoints_the_current_step_and_the_rerun_loses_nothing(tmp_path, signum):
+    whole = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "whole", checkpoint_every=100))
+    whole.run()
+    stopped = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "stopped", checkpoint_every=100),
+                             step_callbacks=[_signal_at(3, signum)])
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    with pytest.raises(common.Preempted, match=f"stopped by {signal.Signals(signum).name} after step 3"):
+        stopped.run()
+    assert runs.latest_checkpoint(str(tmp_path / "stopped")).endswith("ckpt-3")  # not a periodic one
+    assert {sig: signal.getsignal(sig) for sig in before} == before  # the handlers are restored
+    resumed = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "stopped", checkpoint_every=100))
+    resumed.run()
+    assert resumed.start_step == 3 and int(resumed.model.step) == 6
+    a, b = _weights(whole), _weights(resumed)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], atol=1e-6, err_msg=k)
+
+
+@pytest.mark.slow
+def test_cli_exits_75_on_sigterm_with_a_checkpoint_written(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "trainers.vgan", "--preset=tiny", f"--run_dir={run_dir}",
+                             "--steps=100000", "--checkpoint_every=100000", "--sample_every=100000", "--verbose=0"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first_step = run_dir / common.CONV_CHOICES_FILE  # written after the first step
+    deadline = time.time() + 120
+    while not first_step.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == common.PREEMPTED_EXIT == 75, out
+    assert "stopped: stopped by SIGTERM after step" in out and "run the same command again" in out
+    step = runs.read_progress(str(run_dir))["step"]
+    assert step >= 1 and runs.latest_checkpoint(str(run_dir)).endswith(f"ckpt-{step}")
 
 
 def _poisoned_from(step):
