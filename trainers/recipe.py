@@ -66,16 +66,17 @@ class Recipe:
 
 
 def _evaluations(dataset: str, frames: int, channels: int, metrics: str, size: int = 32,
-                 networks: Tuple[str, ...] = ("c3d",)) -> Dict[str, Tuple[str, ...]]:
+                 networks: Tuple[str, ...] = ("c3d",), costly: str = "") -> Dict[str, Tuple[str, ...]]:
     """The four measurements of a generator of ``dataset`` (see SOURCES), with the shipped
-    metric networks ``networks``."""
+    metric networks ``networks``; ``costly`` metrics (e.g. s3, which trains classifiers) are
+    measured for the generator and the real floor only."""
     real = ((f"--real={dataset}", f"--frames={frames}", f"--size={size}", f"--channels={channels}",
-             f"--metrics={metrics}", "--num_samples=256")
-            + tuple(f"--{n}={{pretrained}}/{n}_synthetic_actions" for n in networks))
-    return {"generator": ("--generator={module}",) + real,
-            "untrained": ("--generator=untrained:{module}",) + real,
-            "shuffled": (f"--generator=shuffled:{dataset}",) + real,
-            "real": (f"--generator=dataset:{dataset}",) + real}
+             "--num_samples=256") + tuple(f"--{n}={{pretrained}}/{n}_synthetic_actions" for n in networks))
+    sources = {"generator": "{module}", "untrained": "untrained:{module}", "shuffled": f"shuffled:{dataset}",
+               "real": f"dataset:{dataset}"}
+    return {label: (f"--generator={source}",) + real
+            + (f"--metrics={metrics},{costly}" if costly and label in ("generator", "real") else f"--metrics={metrics}",)
+            for label, source in sources.items()}
 
 
 def _balls_evaluations(frames: int) -> Dict[str, Tuple[str, ...]]:
@@ -116,7 +117,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         summary=("VGAN (two-stream, section 2.2) trained on the built-in bouncing balls: 16 frames of 32x32, "
                  "one (grey) channel, three balls of radius 1/8 on black."),
         train=(("trainers.vgan", "--preset=small", "--channels=1", "--dataset=bouncing_balls",
-                "--run_dir={work}/run", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--d_learning_rate=5e-5", "--run_dir={work}/run", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--export_dir={work}/exports"),),
         module="{work}/exports/vgan/1", run_dir="{work}/run",
         evaluations=_balls_evaluations(16),
@@ -200,8 +201,8 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                 "--steps=6000", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0",
                 "--export_dir={work}/exports"),),
         module="{work}/exports/mvt/1", run_dir="{work}/run",
-        evaluations=_evaluations("synthetic_actions", 16, 3, "fvd_local_16f,kid,acc_c3d,acc_lrcn,s3",
-                                 networks=("c3d", "lrcn")),
+        evaluations=_evaluations("synthetic_actions", 16, 3, "fvd_local_16f,kid,acc_c3d,acc_lrcn",
+                                 networks=("c3d", "lrcn"), costly="s3"),
         generate=("--num_videos=20",),
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
         notes=("The sample grid asks for class i % 10 in reading order (two rows of the ten classes).",)),
@@ -212,7 +213,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                  "activation maximization (section 4.1) of every class against the shipped C3D "
                  "(`c3d_synthetic_actions`), the same videos judged by the shipped LRCN."),
         train=(("trainers.stgan", "--stage=image", "--preset=small", "--dataset=synthetic_actions",
-                "--run_dir={work}/image", "--steps=5000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--run_dir={work}/image", "--steps=15000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--hub_dir={work}/source"),
                Ship("stgan_source_synthetic_actions", "{work}/source", "{work}/image",
                     "STGAN's 2D source (`small`: z of 128 ~ N(0, I) -> a 32x32 RGB frame of synthetic_actions), "
@@ -303,7 +304,12 @@ def write_index(out_dir: str) -> str:
             headline.append(f"test accuracy {report['test_accuracy']:.3f}")
         generated = c.get("metrics", {}).get("generator", {}).get("metrics", {})
         real = c.get("metrics", {}).get("real", {}).get("metrics", {})
-        for metric in ("balls", "fvd_local_16f"):
+        am = c.get("activation_maximization", {}).get("mean", {})
+        if am:
+            headline.append(f"AM: C3D p(class) {am['initial']:.2f} -> {am['final']:.2f}"
+                            + (f", LRCN {am['judge_initial']:.2f} -> {am['judge_final']:.2f}"
+                               if "judge_final" in am else ""))
+        for metric in ("acc_c3d", "balls", "fvd_local_16f"):
             if metric in generated:
                 floor = real.get(metric, {}).get("value")
                 headline.append(f"`{metric}` {generated[metric]['value']:.3g}"

@@ -132,6 +132,14 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     # The returned video and probability are G(z*) and Phi_0(G(z*)).
     np.testing.assert_allclose(out["video"], video_model(out["z"]).numpy(), atol=1e-6)
     np.testing.assert_allclose(p[-1], tf.nn.softmax(condition(out["video"]))[:, 0].numpy(), atol=1e-5)
+    # Every frame's code stays within the ball of radius am_code_clip * sqrt(K) (here 1 * sqrt(8));
+    # without the projection the normalized steps carry it far outside.
+    radius = video_model.config.am_code_clip * np.sqrt(8)
+    assert np.linalg.norm(out["z"], axis=-1).max() <= radius + 1e-4
+    z0 = video_model.sample_latent(3, 7)
+    free = stgan.activation_maximization(video_model, condition, z0, 0, tiny(stage="video", am_code_clip=0.0))
+    assert np.linalg.norm(free["z"], axis=-1).max() > 2 * radius
+    np.testing.assert_allclose(free["initial_video"], video_model(z0).numpy(), atol=1e-6)  # G(z0), before AM
     # A video whose probability is already above am_stop_probability does not move.
     z0 = video_model.sample_latent(2, 9)
     stopped = stgan.activation_maximization(video_model, condition, z0, 0,
