@@ -112,3 +112,10 @@ def get(name: str) -> LossFamily:
     if name not in FAMILIES:
         raise ValueError(f"unknown adversarial loss {name!r}; expected one of {sorted(FAMILIES)}")
     return FAMILIES[name]
+
+
+def check_name(name: str, where: str) -> None:
+    """A config's ``loss`` field, checked when the config is made (before a trainer writes
+    anything): ``ValueError`` "<where>loss must be one of [...], got ..."."""
+    if name not in FAMILIES:
+        raise ValueError(f"{where}loss must be one of {sorted(FAMILIES)}, got {name!r}")

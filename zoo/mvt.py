@@ -151,10 +151,7 @@ class MVTConfig:
             bad(f"flow_window must be a positive odd number, got {self.flow_window}")
         if self.flow_downsample < 1 or self.size % self.flow_downsample:
             bad(f"flow_downsample must divide size={self.size}, got {self.flow_downsample}")
-        try:
-            losses_lib.get(self.loss)
-        except ValueError:
-            bad(f"loss must be one of {sorted(losses_lib.FAMILIES)}, got {self.loss!r}")
+        losses_lib.check_name(self.loss, "MVTConfig: ")
         for name in ("embedding_dim", "gru_units", "g_width", "d_width", "video_d_width", "batch_size",
                      "d_steps", "channels"):
             if getattr(self, name) < 1:

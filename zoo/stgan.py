@@ -61,6 +61,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
+from zoo import losses as losses_lib
 from zoo.layers import DownConv, UpConv, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
@@ -126,6 +127,7 @@ class STGANConfig:
             raise ValueError(f"STGANConfig: {msg}")
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
+        losses_lib.check_name(self.loss, "STGANConfig: ")
         if self.stage == "image" and self.source_generator_handle:
             bad("source_generator_handle is the 2D generator that stage 'video' inflates; "
                 f"expected stage 'video', got stage {self.stage!r}")

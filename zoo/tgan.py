@@ -133,10 +133,7 @@ class TGANConfig:
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
         if self.size < 8 or self.size % 8:
             bad(f"size must be a positive multiple of 8 (G1 and D1 have three stride-2 layers), got {self.size}")
-        try:
-            losses_lib.get(self.loss)
-        except ValueError:
-            bad(f"loss must be one of {sorted(losses_lib.FAMILIES)}, got {self.loss!r}")
+        losses_lib.check_name(self.loss, "TGANConfig: ")
         if self.objective == "wgan_svc" and self.loss != "wasserstein":
             bad(f"loss must be 'wasserstein' with objective 'wgan_svc', got {self.loss!r}")
         for name in ("channels", "latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width", "d0_width",

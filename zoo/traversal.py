@@ -138,10 +138,7 @@ class TraversalConfig:
         check_conv_impl(self.conv_impl, "TraversalConfig: ")
         if self.combine not in COMBINES:
             bad(f"combine must be one of {COMBINES}, got {self.combine!r}")
-        try:
-            losses_lib.get(self.loss)
-        except ValueError:
-            bad(f"loss must be one of {sorted(losses_lib.FAMILIES)}, got {self.loss!r}")
+        losses_lib.check_name(self.loss, "TraversalConfig: ")
         if self.combine == "hypervolume" and self.loss != "non_saturating":
             bad("combine 'hypervolume' needs positive generator losses (log(eta - l_k), eta = slack * max l_k): "
                 f"expected loss 'non_saturating', got {self.loss!r}; use combine 'mean' for other losses")

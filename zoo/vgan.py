@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
+from zoo import losses as losses_lib
 from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 
@@ -97,6 +98,7 @@ class VGANConfig:
         if self.precision not in ("float32", "bfloat16"):
             bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
         check_conv_impl(self.conv_impl, "VGANConfig: ")
+        losses_lib.check_name(self.loss, "VGANConfig: ")
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         for name in ("latent_dim", "base_filters", "batch_size", "d_steps", "channels"):

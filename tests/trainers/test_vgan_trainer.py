@@ -147,6 +147,10 @@ def test_options_are_validated_before_any_work(tmp_path):
         common.Trainer("vgan", "tiny", {}, _options(tmp_path, dataset="ucf"))
     with pytest.raises(ValueError, match="--run_dir is required"):
         common.Trainer("vgan", "tiny", {}, common.RunOptions(run_dir=""))
+    # a misspelt loss is refused with the choices before config.json is written (a rerun with the
+    # right value is not refused as "another config")
+    with pytest.raises(ValueError, match=r"VGANConfig: loss must be one of \['hinge', .*got 'hingee'"):
+        common.Trainer("vgan", "tiny", {"loss": "hingee"}, _options(tmp_path))
     assert not os.listdir(tmp_path)
 
 
