@@ -87,10 +87,11 @@ def _stop_signals():
 
 
 # ---------------------------------------------------------------------- flags
-def define_common_flags(default_dataset: str = "bouncing_balls") -> None:
+def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequence[str] = ("paper", "small", "tiny")
+                        ) -> None:
     flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder (any tf.io.gfile path) for datasets read from disk.")
-    flags.DEFINE_string("preset", "small", "Config preset: paper, small or tiny.")
+    flags.DEFINE_string("preset", "small", f"Config preset: one of {', '.join(presets)} (zoo/<model>.py PRESETS).")
     flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
     flags.DEFINE_integer("steps", 1000, "Total training steps (generator updates) of the run.")
     flags.DEFINE_string("run_dir", None, "Run folder: config.json, checkpoints/, logs/, samples/.")
@@ -116,6 +117,29 @@ def _flag_name(field: str) -> str:
     return field
 
 
+#: Help for config fields that every model shares and whose source carries no comment.
+_SHARED_FIELD_HELP = {
+    "channels": "colour channels of the frames: 3 (RGB) or 1 (grey; the data sets reduce RGB to luminance)",
+    "g_learning_rate": "Adam learning rate of the generator(s)",
+    "d_learning_rate": "Adam learning rate of the discriminator(s)",
+    "beta1": "Adam beta1", "beta2": "Adam beta2",
+    "d_steps": "discriminator updates per generator update",
+    "init_stddev": "stddev of the normal weight initialisation",
+}
+
+
+def config_flag_help(config_cls, field) -> str:
+    """A config field's flag help: what it means (its comment in the source, zoo.config.field_docs),
+    the allowed values where there is a fixed set, and its default."""
+    from zoo import losses
+    from zoo import config as config_lib
+    doc = config_lib.field_docs(config_cls).get(field.name) or _SHARED_FIELD_HELP.get(field.name, "")
+    if field.name == "loss":
+        doc = (doc + "; " if doc else "") + f"one of {', '.join(sorted(losses.FAMILIES))}"
+    return (f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: the preset's value "
+            f"({field.default!r} in {config_cls.__name__}).")
+
+
 def define_config_flags(model_name: str) -> None:
     """One flag per config field (typed), default None = keep the preset's value."""
     import zoo
@@ -125,7 +149,7 @@ def define_config_flags(model_name: str) -> None:
         if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
             continue
         tp = hints[f.name]
-        help_ = f"{ent.config_cls.__name__}.{f.name} (default: the preset's value, {f.default!r} in the dataclass)."
+        help_ = config_flag_help(ent.config_cls, f)
         if tp is bool:
             flags.DEFINE_bool(f.name, None, help_)
         elif tp is int:
@@ -137,7 +161,8 @@ def define_config_flags(model_name: str) -> None:
 
 
 def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> None:
-    define_common_flags(default_dataset)
+    import zoo
+    define_common_flags(default_dataset, presets=list(zoo.config.entry(model_name).presets))
     define_config_flags(model_name)
 
 

@@ -51,6 +51,32 @@ def entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
+def field_docs(config_cls: Type) -> Dict[str, str]:
+    """What each field of a config class means, from its source: the comment after the
+    field (``frames: int = 16  # T, ...``), else the comment lines right above it; "" when
+    neither. The comments are the fields' documentation; the trainers' flag help reads them."""
+    import inspect
+    import re
+    try:
+        source = inspect.getsource(config_cls)
+    except (OSError, TypeError):
+        return {}
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    field = re.compile(r"^\s{4}(\w+)\s*:[^=#]*(?:=[^#]*)?(?:#\s*(.*))?$")
+    docs: Dict[str, str] = {}
+    above: list = []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped.lstrip("#").strip())
+            continue
+        m = field.match(line)
+        if m and m.group(1) in names and m.group(1) not in docs:
+            docs[m.group(1)] = (m.group(2) or " ".join(above)).strip()
+        above = []
+    return docs
+
+
 def _field_types(config_cls: Type) -> Dict[str, Any]:
     hints = typing.get_type_hints(config_cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(config_cls)}

@@ -1,4 +1,5 @@
 """The registry: presets, overrides, validation, and configs that rebuild models."""
+import dataclasses
 import json
 
 import numpy as np
@@ -54,3 +55,21 @@ def test_every_gan_chooses_its_convolutions_by_measurement_unless_forced(name):
     assert zoo.resolve(name, "tiny", conv_impl="stride1").conv_impl == "stride1"
     with pytest.raises(ValueError, match=r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fft'"):
         zoo.resolve(name, "tiny", conv_impl="fft")
+
+
+def test_field_docs_come_from_the_comments_of_the_config_source():
+    docs = config_lib.field_docs(zoo.config.entry("tgan").config_cls)
+    assert docs["d_noise"].startswith("stddev of the Gaussian noise on every D layer's input")
+    assert docs["frames"].startswith("T;")  # the comment after the field
+    docs = config_lib.field_docs(zoo.config.entry("stgan").config_cls)
+    assert docs["layers"].startswith("The convolutions after the reshape")  # the comment lines above it
+    assert set(docs) == {f.name for f in dataclasses.fields(zoo.config.entry("stgan").config_cls)}
+
+
+def test_trainer_flag_help_says_what_a_field_means_and_allows():
+    from trainers import common
+    cls = zoo.config.entry("tgan").config_cls
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    assert common.config_flag_help(cls, fields["loss"]).endswith(
+        "one of hinge, minimax, non_saturating, wasserstein. Default: the preset's value ('minimax' in TGANConfig).")
+    assert common.config_flag_help(cls, fields["g_learning_rate"]).startswith("Adam learning rate of the generator")
