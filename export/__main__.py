@@ -22,7 +22,9 @@ import os
 from typing import Dict, List, Optional
 
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
+
+from trainers import common
 
 from export import card, hub, runs, saved_model
 
@@ -85,12 +87,12 @@ def define_flags() -> None:
 
 def main(argv: List[str]) -> int:
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+        raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     f = flags.FLAGS
     try:
         model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint)
     except ValueError as e:
-        raise app.UsageError(str(e)) from None
+        raise common.usage_error(str(e)) from None
     for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, card.run_files(f.run_dir)).items():
         print(f"{artifact}: {path}")
     return 0
@@ -98,4 +100,4 @@ def main(argv: List[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_cli(main)

@@ -619,6 +619,29 @@ def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: i
 
 
 # ------------------------------------------------------------------ the CLI
+USAGE_EXIT = 2  # bad flags, arguments, config or input
+
+
+def parse_flags(argv: List[str]) -> List[str]:
+    """absl's flag parsing with the zoo's exit status for a bad flag (``--steps=abc``, an
+    unknown ``--strategy``, a missing required flag): 2, where absl exits 1."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"error: {e}\nPass --helpfull to see help on flags.", file=sys.stderr)
+        sys.exit(USAGE_EXIT)
+
+
+def usage_error(message: str) -> app.UsageError:
+    """A usage error that exits ``USAGE_EXIT`` through ``app.run`` (absl's default is 1)."""
+    return app.UsageError(message, exitcode=USAGE_EXIT)
+
+
+def run_cli(main: Callable[[List[str]], Any], argv: Optional[List[str]] = None) -> None:
+    """``app.run`` for every command line of the zoo: flag errors and usage errors exit 2."""
+    app.run(main, argv=argv, flags_parser=parse_flags)
+
+
 def exit_on_error(fn: Callable[[], Any], usage: tuple = (ValueError,), failure: tuple = ()) -> Any:
     """``fn()``, with the exit-status contract of the zoo's command lines: an exception of
     ``usage`` (bad flags, config or input) prints ``error: ...`` and exits 2, one of
@@ -631,7 +654,7 @@ def exit_on_error(fn: Callable[[], Any], usage: tuple = (ValueError,), failure: 
         sys.exit(PREEMPTED_EXIT)
     except usage as e:
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(USAGE_EXIT)
     except failure as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
@@ -649,10 +672,10 @@ def main(model_name: str, argv: Optional[List[str]] = None,
             absl_logging.set_verbosity(absl_logging.WARNING)
             logging.getLogger("tensorflow").setLevel(logging.WARNING)
         if len(argv) > 1:
-            raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+            raise usage_error(f"unexpected arguments: {argv[1:]}")
         opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
         trainer = exit_on_error(lambda: make_trainer(opts) if make_trainer is not None
                                 else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
         exit_on_error(trainer.run, usage=(SetupError,), failure=(TrainingError,))
 
-    app.run(_main, argv=argv)
+    run_cli(_main, argv=argv)

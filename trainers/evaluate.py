@@ -27,7 +27,9 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from absl import app, flags
+from absl import flags
+
+from trainers import common
 
 FLAGS = flags.FLAGS
 
@@ -171,7 +173,7 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+        raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     if FLAGS.verbosity <= 0:
         import logging
         from absl import logging as absl_logging
@@ -200,4 +202,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_cli(main)

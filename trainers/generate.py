@@ -25,7 +25,9 @@ from __future__ import annotations
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from trainers import common
 
 FLAGS = flags.FLAGS
 def define_flags() -> None:
@@ -121,7 +123,7 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+        raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     try:
         if not FLAGS.model:
             raise ValueError("--model is required: a generator export (path or hub handle)")
@@ -145,4 +147,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_cli(main)

@@ -29,7 +29,9 @@ import sys
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from absl import app, flags
+from absl import flags
+
+from trainers import common
 
 FLAGS = flags.FLAGS
 PRETRAINED_DIR = "pretrained"
@@ -423,11 +425,10 @@ def main(argv: List[str]) -> None:
             print(f"{recipe.name}: {recipe.summary}")
         return
     if len(argv) != 2:
-        raise app.UsageError(f"expected one recipe name ({', '.join(sorted(RECIPES))}); got {argv[1:]}")
-    from trainers import common
+        raise common.usage_error(f"expected one recipe name ({', '.join(sorted(RECIPES))}); got {argv[1:]}")
     common.exit_on_error(lambda: run(argv[1], FLAGS.work_dir, FLAGS.out_dir), failure=(RuntimeError,))
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_cli(main)

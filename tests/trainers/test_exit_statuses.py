@@ -1,0 +1,31 @@
+"""One exit-status contract for every command line (trainers.common.run_cli / exit_on_error):
+0 done, 1 the work failed, 2 bad flags, arguments or input, 75 stopped by a signal."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BAD = [
+    (["trainers.vgan", "--steps=abc", "--run_dir=R"], "flag --steps=abc"),        # absl's own parse error
+    (["trainers.tgan", "--strategy=tpu", "--run_dir=R"], "flag --strategy=tpu"),  # an enum flag
+    (["trainers.vgan", "--preset=huge", "--run_dir=R"], "unknown preset 'huge'"),  # a config error
+    (["trainers.mvt", "--run_dir=R", "stray"], "unexpected arguments"),            # a usage error
+    (["export"], "--run_dir must have a value"),                                   # a missing required flag
+    (["trainers.recipe"], "expected one recipe name"),
+    (["trainers.generate", "--model=M", "stray"], "unexpected arguments"),
+    (["trainers.evaluate", "--num_samples=x"], "flag --num_samples=x"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, argv, message):
+    argv = [a.replace("=R", f"={tmp_path / 'run'}") for a in argv]
+    proc = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "run").exists()
