@@ -119,7 +119,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         summary=("VGAN (two-stream, section 2.2) trained on the built-in bouncing balls: 16 frames of 32x32, "
                  "one (grey) channel, three balls of radius 1/8 on black."),
         train=(("trainers.vgan", "--preset=small", "--channels=1", "--dataset=bouncing_balls",
-                "--d_learning_rate=5e-5", "--run_dir={work}/run", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--run_dir={work}/run", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--export_dir={work}/exports"),),
         module="{work}/exports/vgan/1", run_dir="{work}/run",
         evaluations=_balls_evaluations(16),
@@ -174,18 +174,14 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                  "and D0 trained through those modules (frozen but their batch-norm gamma/beta, section 5.2)."),
         train=(("trainers.tgan", "--stage=image", "--preset=small", "--channels=1", "--dataset=moving_digits",
                 "--loss=non_saturating", "--run_dir={work}/image", "--steps=3000", "--checkpoint_every=500",
-                "--sample_every=500", "--verbose=0", "--hub_dir={work}/g1", "--features_hub_dir={work}/d1"),
+                "--sample_every=500", "--verbose=0", "--hub_dir={work}/g1"),
                Ship("tgan_g1_moving_digits", "{work}/g1", "{work}/image",
                     "G1 of TGAN (step one, `small`: z1 of 32 ~ U(-1, 1) -> a 32x32 grey frame of two moving "
                     "digits), the image generator `tgan_moving_digits`'s G0 drives. Any zoo model that takes an "
                     "image-generator module can start from it (`--image_generator_handle`)."),
-               Ship("tgan_d1_moving_digits", "{work}/d1", "{work}/image",
-                    "D1' of TGAN (step one, `small`): D1 without its loss layer, a 32x32 grey frame -> 4x4x128 "
-                    "features; step two's D0 reads it (`--image_features_handle`)."),
                ("trainers.tgan", "--stage=video", "--preset=small", "--channels=1", "--dataset=moving_digits",
-                "--loss=non_saturating", "--run_dir={work}/video",
-                "--image_generator_handle={pretrained}/tgan_g1_moving_digits",
-                "--image_features_handle={pretrained}/tgan_d1_moving_digits", "--steps=4000",
+                "--loss=non_saturating", "--d_noise=0.3", "--run_dir={work}/video",
+                "--image_generator_handle={pretrained}/tgan_g1_moving_digits", "--steps=3000",
                 "--checkpoint_every=500", "--sample_every=500", "--verbose=0", "--export_dir={work}/exports")),
         module="{work}/exports/tgan/1", run_dir="{work}/video",
         evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid"),
