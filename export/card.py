@@ -50,14 +50,15 @@ def zoo_version() -> str:
 
 def source_commit() -> Dict[str, Any]:
     """``{"sha", "dirty"}`` of the checkout the zoo runs from (None where it is not a git
-    checkout, e.g. an installed wheel). ``dirty``: tracked files differ from the commit."""
+    checkout, e.g. an installed wheel). ``dirty``: tracked files differ from the commit,
+    ``pretrained/`` aside (the recipes write the shipped modules there while they run)."""
     def git(*args):
         return subprocess.run(["git", "-C", _REPO_ROOT, *args], capture_output=True, text=True, timeout=10)
     try:
         head = git("rev-parse", "HEAD")
         if head.returncode:
             return {"sha": None, "dirty": None}
-        status = git("status", "--porcelain", "--untracked-files=no")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)pretrained")
         return {"sha": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"sha": None, "dirty": None}
@@ -333,9 +334,9 @@ def card_markdown(card: Mapping[str, Any]) -> str:
              "## How it was made", "",
              f"- Recipe: `{card['recipe']}`" if card.get("recipe") else "- Recipe: none recorded",
              f"- Model: `{card.get('model')}` (config in `card.json`, and in the module's `assets/zoo_config.json`)",
-             f"- Data: `{card.get('data', {}).get('dataset')}`, {card.get('data', {}).get('frames')} frames of "
-             f"{card.get('data', {}).get('size')}x{card.get('data', {}).get('size')}, "
-             f"{card.get('data', {}).get('channels')} channel(s)",
+             f"- Data: `{card.get('data', {}).get('dataset')}`, {card.get('data', {}).get('frames')} frames"
+             + (f" of {card['data']['size']}x{card['data']['size']}" if card.get("data", {}).get("size") else "")
+             + f", {card.get('data', {}).get('channels')} channel(s)",
              f"- Training: {t.get('steps')} steps of batch {t.get('batch_size')}, "
              f"{t.get('wall_seconds', 0) / 60:.1f} min of wall time (as the trainer measured it: steps, samples and "
              f"checkpoints; other processes may have shared the machine) on {machines}",
