@@ -110,6 +110,21 @@ def test_multivariate_latent_and_the_sequence_generator():
     assert _cfg("mvt").latent_sigmas == (1.0, 1.0, 1.0)
 
 
+def test_the_sequence_generator_gives_the_same_codes_in_training_and_inference():
+    """Its batch norm's moving statistics reproduce training at inference for every step, the
+    first included (a BN called once per step normalized each by its own batch statistics,
+    and the exported first frame came out saturated)."""
+    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16,
+               batch_size=2)
+    seq = mvt.SequenceGenerator(cfg)
+    seq.bn.momentum = 0.0  # the moving statistics = the last training batch's
+    z = tf.random.stateless_normal([512, cfg.latent_dim], seed=[5, 6])
+    for _ in range(10):  # the spectral norms' power iterations (a step per training call) settle
+        trained = seq(z, training=True).numpy()
+    inferred = seq(z, training=False).numpy()
+    np.testing.assert_allclose(inferred, trained, atol=5e-2)  # the old per-step BN: off by up to 145
+
+
 def test_paper_image_generator_blocks_and_discriminator_shapes():
     for preset, size, s in (("mvt", 96, 3), ("mvt_tsa", 128, 4)):
         cfg = _cfg(preset)
