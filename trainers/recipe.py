@@ -196,7 +196,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                  "0.5, 1, 2) trained class-conditionally on the built-in synthetic_actions (10 classes that "
                  "differ only by motion)."),
         train=(("trainers.mvt", "--preset=small", "--dataset=synthetic_actions", "--run_dir={work}/run",
-                "--steps=8000", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0",
+                "--steps=6000", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0",
                 "--export_dir={work}/exports"),),
         module="{work}/exports/mvt/1", run_dir="{work}/run",
         evaluations=_evaluations("synthetic_actions", 16, 3, "fvd_local_16f,kid,acc_c3d,acc_lrcn",
