@@ -187,9 +187,19 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid"),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
-        notes=("`--channels=1`: the data is grey, as Moving MNIST.",
+        notes=("NOT RIGHT YET. The samples are digit-like glyphs (step one's G1 makes readable 0, 8, 9, 7) that "
+               "jump or morph from frame to frame instead of moving, and several latents give the same pair of "
+               "glyphs: `fvd_local_16f` is far below the untrained model's but above the frame-shuffled "
+               "baseline's (metrics below). D0 won from step ~600 (loss 0.01-0.1; losses.png). Likely cause: "
+               "with G1 frozen, a video discriminator can always tell G1's imperfect frames from real ones and G0 "
+               "retreats to the few frames that pass best (BUILD_NOTES.md, \"The trained zoo\").",
+               "`--channels=1`: the data is grey, as Moving MNIST.",
+               "`--d_noise=0.3`: the paper's Gaussian noise on every discriminator layer (section 5.2). Without it, "
+               "and with step one's frozen D1', D0's loss was 0.0014 by step 780 and every z0 gave the same video.",
                "`--loss=non_saturating`: the generator loss of the authors' code and of DCGAN practice; the "
-               "zoo's default for TGAN is still eq. 1's saturating minimax form (issue: fidelity).")),
+               "zoo's default for TGAN is still eq. 1's saturating minimax form (issue: fidelity).",
+               "The C3D of the cards is not blind to digits: real clips score 712 against another real stream, "
+               "the same clips with shuffled frames 9958, the untrained generator 44889.")),
     Recipe(
         name="mvt_synthetic_actions",
         summary=("MVT-TSA (`small`: 32x32 RGB, 16 frames, temporal self-attention, sigma_A, sigma_B, sigma_C = "
@@ -227,8 +237,15 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         images={"Activation maximization: the first of 8 videos of each class, classes in the C3D's order":
                 "{work}/video/videos/grid.gif"},
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
-        notes=("The module serves the inflated 3D generator (a code per frame -> video); AM's codes for each "
-               "class are in the work folder's `video/am/<class>.npz` (`z`), not shipped.",)),
+        notes=("NOT RIGHT YET. AM raises the C3D's probability of some classes (zoom_out 0.00 -> 0.63, bounce "
+               "0.00 -> 0.37, clockwise 0.00 -> 0.25) but not of the translations, and the independent LRCN does "
+               "not agree on average (0.135 -> 0.126): the videos are the source's shapes with little motion, not "
+               "the asked-for action (table below). The source is a small 2D GAN of this data set; the paper "
+               "used a pretrained ImageNet generator (BUILD_NOTES.md, \"The trained zoo\").",
+               "AM keeps every frame's code within norm sqrt(K) (`am_code_clip=1`): without it the first run's "
+               "videos were saturated noise that fooled the C3D (0.08 -> 0.60) and not the LRCN.",
+               "The module serves the inflated 3D generator (a code per frame -> video); AM's codes for each "
+               "class are in the work folder's `video/am/<class>.npz` (`z`), not shipped.")),
 )}
 
 
