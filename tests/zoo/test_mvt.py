@@ -122,7 +122,8 @@ def test_the_sequence_generator_gives_the_same_codes_in_training_and_inference()
     for _ in range(10):  # the spectral norms' power iterations (a step per training call) settle
         trained = seq(z, training=True).numpy()
     inferred = seq(z, training=False).numpy()
-    np.testing.assert_allclose(inferred, trained, atol=5e-2)  # the old per-step BN: off by up to 145
+    # (what is left is the spectral norms' drift, ~1%; the old per-step BN was off by up to 145)
+    np.testing.assert_allclose(inferred, trained, rtol=3e-2, atol=5e-2)
 
 
 def test_paper_image_generator_blocks_and_discriminator_shapes():
