@@ -63,6 +63,11 @@ def resolve_classes(requested: Sequence[str], class_names: Sequence[str]) -> Lis
     return out
 
 
+def _logits(network, video):
+    """A classifier export's class logits for videos (resized and cut to its input first)."""
+    return network.fn(network.prepare(video))["logits"]
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
@@ -119,7 +124,7 @@ class STGANTrainer(common.Trainer):
         from zoo import data as data_lib
         from zoo import gan
         cfg, names = self.cfg, network.info["class_names"]
-        condition = lambda video: network.fn(network.prepare(video))["logits"]  # noqa: E731
+        condition = lambda video: _logits(network, video)  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)
         tf.io.gfile.makedirs(am_dir)
         summary, first_codes = {}, []
@@ -144,7 +149,7 @@ class STGANTrainer(common.Trainer):
                 if judge is not None:
                     for when in ("initial", "final"):
                         video = result["initial_video" if when == "initial" else "video"]
-                        p = tf.nn.softmax(judge.fn(judge.prepare(tf.convert_to_tensor(video)))["logits"]).numpy()
+                        p = tf.nn.softmax(_logits(judge, tf.convert_to_tensor(video))).numpy()
                         judged[f"judge_{when}"] = p[:, h]
                         judged[f"judge_accuracy_{when}"] = (np.argmax(p, axis=-1) == h).astype(np.float32)
                 video_dir = os.path.join(self.opts.run_dir, VIDEO_DIR, _safe(name))

@@ -9,6 +9,7 @@ to rebuild the model: ``zoo.build(name, **json.load(f))``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import typing
 from typing import Any, Callable, Dict, Mapping, Type
@@ -51,6 +52,7 @@ def entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
+@functools.lru_cache(maxsize=None)  # read once per class, not once per flag
 def field_docs(config_cls: Type) -> Dict[str, str]:
     """What each field of a config class means, from its source: the comment after the
     field (``frames: int = 16  # T, ...``), else the comment lines right above it; "" when
