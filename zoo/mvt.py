@@ -29,10 +29,12 @@ A class-conditional video GAN (projection discriminators, hinge loss, eqs. 2-3):
   on ``image_frames`` (N) frames drawn at random from each video (N = 8 on
   UCF-101, 4 on Weizmann and Jester, 6.1); D_Video, MoCoGAN's video discriminator
   (four stride-2 layers of kernel 4, widths w-2w-4w-8w, batch norm but the first,
-  leaky ReLU 0.2) with a projection head. The paper calls D_Video "factorized": by
-  default (``video_d_factorized``) each layer is a 2D spatial convolution
-  followed by a 1D temporal one ((2+1)D); ``False`` gives full 3D convolutions
-  (the authors' code). Both are spectrally normalized; their hinge losses are summed.
+  leaky ReLU 0.2) with a projection head, full 3D convolutions as in the
+  authors' code (the default). The paper calls D_Video "factorized", which most
+  likely names MoCoGAN's split into an image and a video discriminator (the
+  code has no factorized layer); ``video_d_factorized=True`` gives a (2+1)D
+  reading instead: each layer a 2D spatial convolution followed by a 1D
+  temporal one. Both are spectrally normalized; their hinge losses are summed.
 - Motion constraint (4.3, eqs. 5-6): L_G + alpha (1 - L_M), L_M the mean cosine
   similarity between the optical flows of generated and real clips of the same
   class. PWC-Net weights cannot be had offline: the flow estimator is pluggable
@@ -89,7 +91,7 @@ class MVTConfig:
     g_width: int = 96                                 # w of G_Image (16w at the first map)
     d_width: int = 96                                 # w of D_Image
     video_d_width: int = 96                           # w of D_Video (w-2w-4w-8w)
-    video_d_factorized: bool = True                   # (2+1)D layers; False: full 3D (the authors' code)
+    video_d_factorized: bool = False                  # True: (2+1)D layers; False: full 3D (the authors' code)
     attention: bool = True                            # self-attention in G_Image and D_Image
     temporal_blocks: int = 0                          # MVT-TSA: 2 (Figure 4b)
     shift_fold_div: int = 3                           # 1/3 of the channels each way
@@ -182,8 +184,8 @@ PRESETS = {
     "paper": dict(_UCF, size=128, first_size=4, batch_size=64, latent_sigmas=_VAR_SIGMAS, temporal_blocks=2),
     # Minutes on two CPU cores: synthetic_actions at 32x32, 16 frames, MVT-TSA's design.
     "small": dict(num_classes=10, frames=16, size=32, first_size=4, latent_dims=(8, 8, 16),
-                  latent_sigmas=_VAR_SIGMAS, embedding_dim=16, gru_units=64, g_width=8, d_width=8,
-                  video_d_width=8, temporal_blocks=2, image_frames=4, batch_size=16, d_steps=1,
+                  latent_sigmas=_VAR_SIGMAS, embedding_dim=16, gru_units=64, g_width=16, d_width=16,
+                  video_d_width=16, temporal_blocks=2, image_frames=4, batch_size=16, d_steps=1,
                   g_learning_rate=2e-4, d_learning_rate=4e-4),
     # Unit tests: 16x16, 8 frames.
     "tiny": dict(num_classes=10, frames=8, size=16, first_size=4, latent_dims=(2, 2, 4),
