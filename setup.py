@@ -3,6 +3,8 @@
 Dependencies are pinned to the versions measured to work together on the
 reference machine (see BUILD_NOTES.md for why each one is here).
 """
+import re
+
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
@@ -15,6 +17,7 @@ INSTALL_REQUIRES = [
     "av>=14,<19",              # PyAV: video decoding/encoding (tensorflow-io does not load here)
     "pillow>=10",              # GIF writing
     "tensorboard==2.21.0",
+    "tensorflow-serving-api==2.21.0",  # exports write PredictionLog warmup records, check models.config
 ]
 
 EXTRAS = {
@@ -22,13 +25,19 @@ EXTRAS = {
         "pytest>=8",
         "pytest-xdist>=3.5",                    # the suite on both cores (-n 2)
         "scipy>=1.11",                          # independent checks (matrix square roots)
-        "tensorflow-serving-api==2.21.0",       # PredictRequest protos in the export tests
     ],
 }
 
+
+def _version() -> str:
+    """``zoo.__version__``, read without importing the package (it imports TensorFlow)."""
+    with open("zoo/__init__.py", encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
+
 setup(
     name="video-gan-zoo",
-    version="0.1.0",
+    version=_version(),
     description="Reference TensorFlow/Keras implementations of classic video GANs, "
                 "exportable as SavedModels and TF Hub modules",
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",

@@ -2,8 +2,10 @@
 
 Public API::
 
-    export_saved_model(model, base_dir, name=None, version=None, extra_files=None) -> str
-        <base_dir>/<name>/<version>/ (TF Serving layout) + <base_dir>/models.config
+    export_saved_model(model, base_dir, name=None, version=None, extra_files=None, card=None,
+                       serving_root="/models") -> str
+        <base_dir>/<name>/<version>/ (TF Serving layout, with warmup requests and example REST
+        bodies) + <base_dir>/models.config naming <serving_root>/<name> (export/serving.py)
     export_image_generator(image_generator_or_model, out_dir) -> str
         a TF2 Hub module implementing the zoo's image-generator interface
     load(handle_or_path)                      hub.load of any zoo export
@@ -30,12 +32,13 @@ from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, FLOW_INTERFACE, I
                         export_image_features, export_image_generator, load, load_flow_estimator, load_i3d,
                         load_image_features, load_image_generator, load_keras_image_generator,
                         load_video_classifier)
-from export.saved_model import (CONFIG_ASSET, MODELS_CONFIG, SERVING_INTERFACE, existing_versions,
-                                export_saved_model, models_config_text, next_version, read_metadata,
-                                run_signature, validate_inputs, write_models_config)
+from export.saved_model import (CARD_ASSET, CONFIG_ASSET, SERVING_INTERFACE, export_saved_model, next_version,
+                                read_metadata, run_signature, validate_inputs, write_models_config)
+from export.serving import (DEFAULT_SERVING_ROOT, MODELS_CONFIG, check_models_config, existing_versions,
+                            models_config_text)
 
 __all__ = [
-    "CLASSIFIER_REPORT", "CONFIG_ASSET", "FEATURES_INTERFACE", "FLOW_INTERFACE", "INTERFACE",
+    "CARD_ASSET", "CLASSIFIER_REPORT", "CONFIG_ASSET", "DEFAULT_SERVING_ROOT", "check_models_config", "FEATURES_INTERFACE", "FLOW_INTERFACE", "INTERFACE",
     "ImageFeaturesLayer", "MODELS_CONFIG", "SERVING_INTERFACE", "ImageGeneratorLayer", "batch_norm_parameters",
     "existing_versions", "export_flow_estimator", "export_hub_module", "export_image_features",
     "export_image_generator", "export_saved_model", "load", "load_flow_estimator", "load_i3d",

@@ -1,7 +1,9 @@
 """Exports a trained run: ``python -m export --run_dir=RUN --export_dir=BASE``.
 
 Flags: ``--run_dir`` and ``--export_dir`` (required), ``--name``,
-``--version``, ``--hub_dir``, ``--checkpoint``. Rebuilds the model from
+``--version``, ``--hub_dir``, ``--checkpoint``, ``--serving_root`` (where the model
+server sees ``BASE``: ``models.config`` names ``<serving_root>/<name>``; default
+``/models``), ``--[no]encoded_outputs`` (the PNG twin of every served video). Rebuilds the model from
 ``RUN/config.json`` and its latest checkpoint (or ``--checkpoint``) with
 ``export.runs.load_run``, writes the serving export ``BASE/<name>/<version>/``
 (+ ``BASE/models.config``) and, with ``--hub_dir``, the image-generator TF Hub
@@ -10,7 +12,7 @@ module; prints one ``<artifact>: <path>`` line per file or folder written.
 Flags are checked before anything is written (missing flags, a folder that
 is not a run, a missing checkpoint, a bad name, a version that exists, a
 non-empty hub folder, a model without an image generator): the command then
-stops with a usage error (exit status 1).
+stops with a usage error (exit status 2).
 
 The flags are defined only when this file runs as the program, so
 :func:`export_run` can be imported (by tests, by trainers) without claiming
@@ -26,16 +28,21 @@ from absl import flags
 
 from trainers import common
 
-from export import card, hub, runs, saved_model
+from export import card, hub, runs, saved_model, serving
 
 
 def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-                     hub_dir: Optional[str] = None, checkpoint: Optional[str] = None):
+                     hub_dir: Optional[str] = None, checkpoint: Optional[str] = None,
+                     serving_root: str = serving.DEFAULT_SERVING_ROOT):
     """Checks the arguments of :func:`export_run` and loads the run's model; writes nothing.
 
     Returns ``(model, name)``. Raises ``ValueError`` naming the argument.
     """
     model_config = runs.read_config(run_dir)["model"]
+    try:
+        serving.check_serving_root(serving_root)
+    except ValueError as e:
+        raise ValueError(f"--serving_root: {e}") from None
     if checkpoint is not None:
         if not tf.io.gfile.exists(checkpoint + ".index"):
             raise ValueError(f"--checkpoint={checkpoint}: expected a checkpoint prefix "
@@ -59,18 +66,22 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
 
 
 def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-               hub_dir: Optional[str] = None, checkpoint: Optional[str] = None) -> Dict[str, str]:
+               hub_dir: Optional[str] = None, checkpoint: Optional[str] = None,
+               serving_root: str = serving.DEFAULT_SERVING_ROOT, encoded_outputs: bool = True) -> Dict[str, str]:
     """Exports a run folder; returns ``{"saved_model", "models_config"[, "hub_module"]: path}``."""
-    model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint)
-    return _export(model, export_dir, name, version, hub_dir, card.run_files(run_dir))
+    model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint, serving_root)
+    return _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, encoded_outputs)
 
 
-def _export(model, export_dir, name, version, hub_dir, extra_files=None) -> Dict[str, str]:
+def _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, encoded_outputs) -> Dict[str, str]:
+    run_card, extra_files = card.export_parts(run_dir)
     paths = {"saved_model": saved_model.export_saved_model(model, export_dir, name=name, version=version,
-                                                           extra_files=extra_files),
-             "models_config": os.path.join(export_dir, saved_model.MODELS_CONFIG)}
+                                                           extra_files=extra_files, card=run_card,
+                                                           serving_root=serving_root,
+                                                           encoded_outputs=encoded_outputs),
+             "models_config": os.path.join(export_dir, serving.MODELS_CONFIG)}
     if hub_dir is not None:
-        paths["hub_module"] = hub.export_reusable_module(model, hub_dir, extra_files=extra_files)
+        paths["hub_module"] = hub.export_reusable_module(model, hub_dir, extra_files=extra_files, card=run_card)
     return paths
 
 
@@ -82,6 +93,8 @@ def define_flags() -> None:
                          lower_bound=1)
     flags.DEFINE_string("hub_dir", None, "Also write the image-generator TF Hub module here (new or empty).")
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix to export; defaults to the run's latest.")
+    flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, common.SERVING_ROOT_HELP)
+    flags.DEFINE_bool("encoded_outputs", True, common.ENCODED_OUTPUTS_HELP)
     flags.mark_flags_as_required(["run_dir", "export_dir"])
 
 
@@ -90,10 +103,12 @@ def main(argv: List[str]) -> int:
         raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     f = flags.FLAGS
     try:
-        model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint)
+        model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint,
+                                       f.serving_root)
     except ValueError as e:
         raise common.usage_error(str(e)) from None
-    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, card.run_files(f.run_dir)).items():
+    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, f.run_dir,
+                                  f.serving_root, f.encoded_outputs).items():
         print(f"{artifact}: {path}")
     return 0
 

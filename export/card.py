@@ -1,7 +1,7 @@
 """Model cards: how a module was made and how well it does, as JSON and as Markdown.
 
-Every export the zoo writes carries its run's card as ``assets.extra/model_card.json``
-(:func:`run_card`): the model and its config, the data set, steps, batch, wall time and
+Every export the zoo writes carries its run's card as ``assets/model_card.json`` and in
+``metadata()["card_json"]`` (:func:`run_card`, :func:`export_parts`): the model and its config, the data set, steps, batch, wall time and
 machine of every training session, the source commit and the zoo's version. A shipped
 module, ``pretrained/<name>/`` (:func:`write_pretrained`), is a serving SavedModel
 (``hub.load`` and ``trainers.generate`` read it as any export) plus
@@ -31,7 +31,7 @@ import tensorflow as tf
 from export import runs
 
 #: The run card inside every export (relative to the SavedModel folder).
-RUN_CARD = "assets.extra/model_card.json"
+RUN_CARD = "assets/model_card.json"
 CARD_JSON = "card.json"
 CARD_MD = "card.md"
 #: Files of a shipped module that the card describes rather than hashes.
@@ -41,11 +41,10 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ------------------------------------------------------------------ provenance
 def zoo_version() -> str:
-    try:
-        from importlib import metadata
-        return metadata.version("video-gan-zoo")
-    except Exception:  # not installed (e.g. run from a checkout on PYTHONPATH)
-        return "unknown"
+    """``zoo.__version__``: the code that runs, also from a checkout on PYTHONPATH that pip
+    did not install (the installed distribution's metadata may be older)."""
+    import zoo
+    return zoo.__version__
 
 
 def source_commit() -> Dict[str, Any]:
@@ -65,7 +64,7 @@ def source_commit() -> Dict[str, Any]:
 
 
 def run_card(run_dir: str) -> Dict[str, Any]:
-    """The card of a run folder: what ``assets.extra/model_card.json`` holds in its exports."""
+    """The card of a run folder: what ``assets/model_card.json`` holds in its exports."""
     saved = runs.read_config(run_dir)
     model, trainer = saved.get("model", {}), dict(saved.get("trainer", {}))
     progress = runs.read_progress(run_dir)
@@ -94,15 +93,16 @@ def run_card(run_dir: str) -> Dict[str, Any]:
     return card
 
 
-def run_files(run_dir: str) -> Dict[str, str]:
-    """The files every export of a run carries: the run card (:data:`RUN_CARD`) and, for a
-    classifier run, its test report (``export.hub.CLASSIFIER_REPORT``)."""
+def export_parts(run_dir: str) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """What every export of a run carries: ``(card, extra_files)``: the run card (the
+    exporters' ``card=``, :data:`RUN_CARD`) and, for a classifier run, its test report
+    (``export.hub.CLASSIFIER_REPORT``) as an extra file."""
     from export import hub
     card = run_card(run_dir)
-    files = {RUN_CARD: json.dumps(card, indent=1, sort_keys=True)}
+    files = {}
     if "classifier_report" in card:
         files[hub.CLASSIFIER_REPORT] = json.dumps(card["classifier_report"], indent=2, sort_keys=True)
-    return files
+    return card, files
 
 
 def _unique(items: Sequence[Any]) -> List[Any]:

@@ -30,10 +30,11 @@ Keras'. ``hub.KerasLayer`` cannot be used inside Keras 3 models.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import keras
 import tensorflow as tf
@@ -146,13 +147,15 @@ def _as_image_generator(source) -> ImageGenerator:
     return image_generator
 
 
-def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir: str) -> str:
+def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir: str,
+                           card: Optional[Mapping[str, Any]] = None) -> str:
     """Writes ``image_generator`` (or ``model.image_generator()``) as a TF2 Hub module in ``out_dir``.
 
     The module implements the image-generator interface described in the
     module docstring. The write is atomic (built in a ``.tmp-*`` sibling and
     renamed); an existing non-empty ``out_dir`` is refused with
-    ``ValueError``. Returns ``out_dir``.
+    ``ValueError``. ``card``: the run's model card, kept as ``assets/model_card.json``
+    and ``metadata()["card_json"]``. Returns ``out_dir``.
     """
     image_generator = _as_image_generator(image_generator)
     out_dir = sm.check_new_module_dir(out_dir)
@@ -167,9 +170,11 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
         fn=lambda z: {"image": image(z, False)}, inputs={"z": spec},
         doc="z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]"))
     meta_json = json.dumps(meta, indent=2, sort_keys=True)
-    with sm.staged_json(INTERFACE_ASSET, meta_json) as asset:
+    with contextlib.ExitStack() as stack:
+        assets = {"interface_asset": stack.enter_context(sm.staged_json(INTERFACE_ASSET, meta_json))}
+        card_metadata, card_assets = sm.card_parts(card, stack)
         module = sm.ExportedModule(call=image, call_spec=spec, trainable=generator.trainable_variables,
-                                   metadata=meta, assets={"interface_asset": asset},
+                                   metadata={**meta, **card_metadata}, assets={**assets, **card_assets},
                                    extra_functions=[serving], name="image_generator")
         with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
             sm.save_module(module, tmp, {"serving_default": serving})
@@ -415,7 +420,7 @@ def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
 
 
 # ---------------------------------------------------------------- any zoo model as a hub module
-def export_hub_module(model, out_dir: str, extra_files=None) -> str:
+def export_hub_module(model, out_dir: str, extra_files=None, card: Optional[Mapping[str, Any]] = None) -> str:
     """Writes ``model``'s export (the same module as a serving version: signatures,
     ``__call__``, variables, metadata) as a TF Hub module in ``out_dir``, atomically;
     an existing non-empty ``out_dir`` is refused. A classifier's module serves
@@ -423,18 +428,18 @@ def export_hub_module(model, out_dir: str, extra_files=None) -> str:
     out_dir = sm.check_new_module_dir(out_dir)
     sm.check_extra_files(extra_files)
     with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
-        sm.save_model_module(model, tmp, extra_files=extra_files)
+        sm.save_model_module(model, tmp, extra_files=extra_files, card=card)
     return out_dir
 
 
-def export_reusable_module(model, out_dir: str, extra_files=None) -> str:
+def export_reusable_module(model, out_dir: str, extra_files=None, card: Optional[Mapping[str, Any]] = None) -> str:
     """The hub module a run leaves with ``--hub_dir``: a GAN's image generator
     (:func:`export_image_generator`); a model without one (a classifier, MVT's
     class-conditional video generator) whole (:func:`export_hub_module`)."""
     get = getattr(model, "image_generator", None)
     if get is not None and get() is not None:
-        return export_image_generator(model, out_dir)
-    return export_hub_module(model, out_dir, extra_files=extra_files)
+        return export_image_generator(model, out_dir, card=card)
+    return export_hub_module(model, out_dir, extra_files=extra_files, card=card)
 
 
 # ---------------------------------------------------------------- optical flow (MVT's motion constraint)

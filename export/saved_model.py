@@ -2,19 +2,25 @@
 
 ``export_saved_model(model, base_dir)`` writes::
 
-    <base_dir>/models.config             ModelServerConfig (text format): every model folder
+    <base_dir>/models.config             ModelServerConfig (text format): every model folder,
+                                         at <serving_root>/<name> (export/serving.py)
     <base_dir>/<name>/<version>/         one SavedModel (tag "serve")
         saved_model.pb                   graph, signatures, the object graph below
         variables/                       the generator-side weights
         assets/zoo_config.json           zoo.to_json(model.config): enough to rebuild the model
-        <extra files>                    e.g. assets.extra/tf_serving_warmup_requests
+        assets/model_card.json           the run's model card (export.card.run_card), if given
+        assets.extra/tf_serving_warmup_requests   one PredictionLog per signature
+        assets.extra/rest/<signature>.json        an example :predict body per signature
+        <extra files>                    anything else the caller adds
 
 The SavedModel serves two kinds of client:
 
 - **TF Serving** (and ``saved_model_cli run``) uses the *signatures*: every
   ``model.signatures()`` entry (``serving_default``: ``z`` -> uint8 ``video``;
   VGAN future models also ``future``: ``image`` -> uint8 ``video``) with the
-  inputs and outputs named as the model names them. TF Serving loads every
+  inputs and outputs named as the model names them, plus ``video_png_bytes``
+  beside every uint8 video (one filmstrip PNG per video, for REST clients;
+  ``export.serving.encoded_outputs``). TF Serving loads every
   all-digit ``<version>`` folder under ``base_path`` (the newest by default)
   and ignores the others, so a half-written ``.tmp-*`` folder is never served.
   Served inputs are checked in the graph: a tensor of the wrong shape stops at
@@ -33,9 +39,11 @@ The SavedModel serves two kinds of client:
   - ``regularization_losses``: an empty list (TF2 Hub format);
   - ``metadata()``: a ``tf.function`` without inputs returning constant
     tensors (interface, model_name, latent_dim, latent_distribution,
-    call_input, signatures_json, config_json) -- readable after ``hub.load``
-    without touching files (:func:`read_metadata`);
-  - ``config_asset``: the tracked ``assets/zoo_config.json`` (``asset_path``).
+    call_input, signatures_json, config_json, zoo_version, and card_json: the model card,
+    where the export was given one) -- readable after ``hub.load`` without
+    touching files (:func:`read_metadata`);
+  - ``config_asset``: the tracked ``assets/zoo_config.json`` (``asset_path``);
+    ``card_asset``: ``assets/model_card.json``, where there is a card.
 
 Writes are atomic: a version is built in ``<base>/<name>/.tmp-<version>-<random>``
 and renamed into place at the end; a failure removes the temporary folder and
@@ -57,14 +65,16 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from export import serving
+from export.serving import MODELS_CONFIG, existing_versions
 from zoo.gan import Signature
 
 #: ``metadata()["interface"]`` of a serving export (image-generator modules: ``export.hub.INTERFACE``).
 SERVING_INTERFACE = "zoo.saved_model/1"
 #: The resolved config inside every serving export (``assets/<CONFIG_ASSET>``).
 CONFIG_ASSET = "zoo_config.json"
-#: TF Serving's model config file written under ``base_dir``.
-MODELS_CONFIG = "models.config"
+#: The run's model card inside an export given one (``assets/<CARD_ASSET>``, ``metadata()["card_json"]``).
+CARD_ASSET = "model_card.json"
 #: Prefix of the temporary folders that atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
 
@@ -72,11 +82,6 @@ TMP_PREFIX = ".tmp-"
 # ---------------------------------------------------------------- atomic writes
 def _is_url(path: str) -> bool:
     return "://" in path
-
-
-def _absolute(path: str) -> str:
-    """An absolute path for local paths; URLs (gs://, s3://, ...) unchanged."""
-    return path if _is_url(path) else os.path.abspath(path)
 
 
 def is_empty_dir(path: str) -> bool:
@@ -272,11 +277,13 @@ def captured_variables(functions: Iterable) -> List[tf.Variable]:
     return sorted(found.values(), key=lambda v: v.name)
 
 
-def signature_function(name: str, signature: Signature):
+def signature_function(name: str, signature: Signature, encoded_outputs: bool = False):
     """``signature`` as a concrete function with named inputs and named outputs.
 
     Each input passes :func:`checked_input`; the outputs are the dict the
-    zoo function returns (their keys become the SignatureDef output names).
+    zoo function returns (their keys become the SignatureDef output names),
+    plus, with ``encoded_outputs``, a PNG twin of each uint8 video or image
+    (``export.serving.encoded_outputs``).
     """
     specs = {key: tf.TensorSpec(spec.shape, spec.dtype, name=key) for key, spec in signature.inputs.items()}
 
@@ -285,7 +292,7 @@ def signature_function(name: str, signature: Signature):
         outputs = signature.fn(**inputs)
         if not isinstance(outputs, Mapping):
             raise ValueError(f"signature {name!r} must return a dict of named tensors, got {type(outputs)}")
-        return dict(outputs)
+        return serving.encoded_outputs(outputs) if encoded_outputs else dict(outputs)
 
     try:
         return tf.function(serve).get_concrete_function(**specs)
@@ -399,14 +406,6 @@ def call_input(model, signatures: Mapping[str, Signature]) -> Tuple[str, tf.Tens
                      f"single inputs; tried: {errors or 'no single-input signature'}")
 
 
-def existing_versions(model_dir: str) -> List[int]:
-    """The integer version folders of ``<base_dir>/<name>`` (what TF Serving would load)."""
-    if not tf.io.gfile.isdir(model_dir):
-        return []
-    names = (n.rstrip("/") for n in tf.io.gfile.listdir(model_dir))
-    return sorted(int(n) for n in names if n.isdigit() and tf.io.gfile.isdir(os.path.join(model_dir, n)))
-
-
 def next_version(base_dir: str, name: str) -> int:
     """1 + the largest existing version of ``<base_dir>/<name>``, 1 for the first."""
     versions = existing_versions(os.path.join(base_dir, name))
@@ -428,7 +427,8 @@ def _check_version(version) -> int:
 
 
 def export_saved_model(model, base_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-                       extra_files: Optional[Mapping[str, Any]] = None) -> str:
+                       extra_files: Optional[Mapping[str, Any]] = None, card: Optional[Mapping[str, Any]] = None,
+                       serving_root: str = serving.DEFAULT_SERVING_ROOT, encoded_outputs: bool = True) -> str:
     """Exports ``model``'s signatures as ``<base_dir>/<name>/<version>/`` and refreshes ``models.config``.
 
     Args:
@@ -438,8 +438,16 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
       name: the model folder; defaults to ``model.config.model_name``.
       version: a positive integer; defaults to the largest existing version + 1
         (1 for the first). An existing version is never overwritten.
-      extra_files: ``{path relative to the version folder: str | bytes}``,
-        e.g. ``{"assets.extra/tf_serving_warmup_requests": data}``.
+      extra_files: ``{path relative to the version folder: str | bytes}``;
+        one named ``assets.extra/tf_serving_warmup_requests`` replaces the
+        written warmup requests.
+      card: the run's model card (``export.card.run_card``), kept as
+        ``assets/model_card.json`` and ``metadata()["card_json"]``.
+      serving_root: where the model server sees ``base_dir``: ``models.config``
+        names ``<serving_root>/<name>`` (``export.serving``; default ``/models``,
+        the container's mount point).
+      encoded_outputs: add ``<output>_png_bytes`` beside every uint8 video or image
+        output, for REST clients (``export.serving``).
 
     Returns:
       The path of the new version folder. See the module docstring for its
@@ -449,6 +457,7 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
     config = model.config
     name = check_name(name if name is not None else config.model_name)
     check_extra_files(extra_files)
+    serving.check_serving_root(serving_root)
     model_dir = os.path.join(base_dir, name)
     version = next_version(base_dir, name) if version is None else _check_version(version)
     export_dir = os.path.join(model_dir, str(version))
@@ -457,22 +466,28 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
                          f"(existing versions: {existing_versions(model_dir)})")
 
     with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
-        save_model_module(model, tmp, name=name, extra_files=extra_files)
-    write_models_config(base_dir)
+        save_model_module(model, tmp, name=name, extra_files=extra_files, card=card,
+                          encoded_outputs=encoded_outputs)
+        specs = {n: dict(s.inputs) for n, s in model.signatures().items()}
+        serving.write_rest_bodies(tmp, specs)
+        if serving.WARMUP_FILE not in check_extra_files(extra_files):
+            serving.write_warmup(tmp, serving.warmup_records(name, specs))
+    write_models_config(base_dir, serving_root)
     return export_dir
 
 
 def save_model_module(model, out_dir: str, name: Optional[str] = None,
-                      extra_files: Optional[Mapping[str, Any]] = None) -> None:
+                      extra_files: Optional[Mapping[str, Any]] = None,
+                      card: Optional[Mapping[str, Any]] = None, encoded_outputs: bool = False) -> None:
     """Writes ``model``'s export (signatures, ``__call__``, variables, metadata, config
-    asset; see the module docstring) into the existing folder ``out_dir`` (not atomic:
-    callers write into a temporary folder, see :func:`export_saved_model`)."""
+    asset, the card if any; see the module docstring) into the existing folder ``out_dir``
+    (not atomic: callers write into a temporary folder, see :func:`export_saved_model`)."""
     config = model.config
     name = name or config.model_name
     signatures = model.signatures()
     if "serving_default" not in signatures:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
-    concrete = {n: signature_function(n, s) for n, s in signatures.items()}
+    concrete = {n: signature_function(n, s, encoded_outputs) for n, s in signatures.items()}
     input_name, input_spec = call_input(model, signatures)
     config_json = zoo.to_json(config)
     metadata = {
@@ -484,51 +499,42 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
         "signatures_json": json.dumps({n: {"inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
                                            "doc": s.doc} for n, s in signatures.items()}, sort_keys=True),
         "config_json": config_json,
+        "zoo_version": zoo.__version__,
     }
     # Model-specific constants (a classifier's architecture, classes, input shape).
     extra = getattr(model, "export_metadata", None)
     metadata.update(extra() if extra is not None else {})
-    with staged_json(CONFIG_ASSET, config_json) as asset:
+    with contextlib.ExitStack() as stack:
+        assets = {"config_asset": stack.enter_context(staged_json(CONFIG_ASSET, config_json))}
+        card_metadata, card_assets = card_parts(card, stack)
+        metadata.update(card_metadata)
+        assets.update(card_assets)
         module = ExportedModule(
             call=lambda x, training: model(x, training=training),
             call_spec=input_spec if isinstance(input_spec, Mapping) else
             tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
-            trainable=model.trainable_variables, metadata=metadata, assets={"config_asset": asset},
+            trainable=model.trainable_variables, metadata=metadata, assets=assets,
             extra_functions=list(concrete.values()), name=f"{name}_export")
         save_module(module, out_dir, concrete, extra_files=extra_files)
 
 
+def card_parts(card: Optional[Mapping[str, Any]], stack: contextlib.ExitStack
+               ) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """What a model card adds to an exported module: ``({"card_json": ...}, {"card_asset":
+    staged file})``, both empty without a card. The staged file lives as long as ``stack``."""
+    if card is None:
+        return {}, {}
+    text = json.dumps(dict(card), indent=1, sort_keys=True)
+    return {"card_json": text}, {"card_asset": stack.enter_context(staged_json(CARD_ASSET, text))}
+
+
 # ---------------------------------------------------------------- models.config
-def _quote(text: str) -> str:
-    """A protobuf text-format string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def model_names(base_dir: str) -> List[str]:
-    """Model folders under ``base_dir`` that hold at least one version, sorted."""
-    if not tf.io.gfile.isdir(base_dir):
-        return []
-    names = sorted(n.rstrip("/") for n in tf.io.gfile.listdir(base_dir))
-    return [n for n in names if not n.startswith(".") and existing_versions(os.path.join(base_dir, n))]
-
-
-def models_config_text(base_dir: str) -> str:
-    """TF Serving's ``ModelServerConfig`` in text format, one entry per model folder.
-
-    ``tensorflow_model_server --model_config_file=<base_dir>/models.config``
-    serves the newest version of each model (the default version policy).
-    """
-    entries = "".join(
-        "  config {\n"
-        f"    name: {_quote(n)}\n"
-        f"    base_path: {_quote(_absolute(os.path.join(base_dir, n)))}\n"
-        '    model_platform: "tensorflow"\n'
-        "  }\n" for n in model_names(base_dir))
-    return "model_config_list {\n" + entries + "}\n"
-
-
-def write_models_config(base_dir: str) -> str:
-    """Writes (atomically) ``<base_dir>/models.config`` listing every model folder; returns its path."""
+def write_models_config(base_dir: str, serving_root: str = serving.DEFAULT_SERVING_ROOT) -> str:
+    """Writes (atomically) ``<base_dir>/models.config`` listing every model folder at
+    ``<serving_root>/<name>``, after checking it against the layout
+    (``export.serving.check_models_config``); returns its path."""
+    text = serving.models_config_text(base_dir, serving_root)
+    serving.check_models_config(text, base_dir, serving_root)
     path = os.path.join(base_dir, MODELS_CONFIG)
-    write_text_atomically(path, models_config_text(base_dir))
+    write_text_atomically(path, text)
     return path

@@ -61,7 +61,7 @@ class ClassifierTrainer(common.Trainer):
         generated = opts.dataset not in ("video_folder", "tfrecord")
         test = data_lib.load(opts.dataset, split="test", frames=cfg.frames, size=cfg.size, data_dir=opts.data_dir,
                              seed=cfg.seed, channels=cfg.channels,
-                             num_examples=self.test_examples if generated else None)
+                             num_examples=self.test_examples if generated else None, **opts.data_options)
         scores = classifiers.accuracy(self.model, test)
         self.report = {"test_accuracy": scores["accuracy"], "test_cross_entropy": scores["cross_entropy"],
                        "test_examples": scores["examples"], "dataset": opts.dataset, "split": "test",

@@ -9,13 +9,14 @@ A trainer module is thin::
         common.main("vgan")
 
 Common flags (the same name in every trainer): ``--dataset``, ``--data_dir``,
-``--preset``, ``--batch_size``, ``--steps``, ``--run_dir``, ``--strategy``
-(default, mirrored, multi_worker), ``--seed``, ``--export_dir``, plus
-``--hub_dir``, ``--checkpoint_every``, ``--sample_every``, ``--log_every``,
-``--num_samples``, and ``--eval_metrics`` / ``--eval_every`` / ``--eval_samples`` /
-``--eval_c3d`` / ``--eval_lrcn`` (cheap metrics of ``zoo.metrics`` logged to
-TensorBoard during training). Every field of the model's config is a flag too
-(``--frames``, ``--streams``, ...); unset fields keep the preset's value.
+``--data_opt=key=value`` (repeatable: the data set's options, e.g. a video folder's
+``cache_dir`` or ``frame_stride``; saved with the run's flags), ``--preset``,
+``--batch_size``, ``--steps``, ``--run_dir``, ``--strategy`` (default, mirrored,
+multi_worker), ``--seed``, ``--export_dir``, plus ``--hub_dir``, ``--checkpoint_every``,
+``--sample_every``, ``--log_every``, ``--num_samples``, and ``--eval_metrics`` /
+``--eval_every`` / ``--eval_samples`` / ``--eval_c3d`` / ``--eval_lrcn`` (cheap metrics
+of ``zoo.metrics`` logged to TensorBoard during training). Every field of the model's
+config is a flag too (``--frames``, ``--streams``, ...); unset fields keep the preset's value.
 
 Resuming: rerunning the same command continues from the latest checkpoint in
 ``<run_dir>/checkpoints``. The data stream restarts at example
@@ -87,10 +88,23 @@ def _stop_signals():
 
 
 # ---------------------------------------------------------------------- flags
+#: ``export.serving.DEFAULT_SERVING_ROOT`` (a literal here: the flags load without TensorFlow).
+DEFAULT_SERVING_ROOT = "/models"
+#: Help of ``--serving_root`` (the trainers' and ``python -m export``'s).
+SERVING_ROOT_HELP = ("Where the model server sees the export base folder: models.config names "
+                     "<serving_root>/<name>. The default is the tensorflow/serving container's mount point "
+                     "(docker-compose.yml); serving on this machine needs --serving_root=$PWD/<export_dir>.")
+#: Help of ``--encoded_outputs``.
+ENCODED_OUTPUTS_HELP = ("Serve <output>_png_bytes (one filmstrip PNG per video) beside every uint8 video, which "
+                        "TF Serving's REST API returns as base64 instead of a JSON array of integers; "
+                        "--noencoded_outputs saves the encoding time where only gRPC clients call.")
+
+
 def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequence[str] = ("paper", "small", "tiny")
                         ) -> None:
     flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder (any tf.io.gfile path) for datasets read from disk.")
+    flags.DEFINE_multi_string("data_opt", [], DATA_OPT_HELP)
     flags.DEFINE_string("preset", "small", f"Config preset: one of {', '.join(presets)} (zoo/<model>.py PRESETS).")
     flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
     flags.DEFINE_integer("steps", 1000, "Total training steps (generator updates) of the run.")
@@ -100,6 +114,8 @@ def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequen
     flags.DEFINE_string("export_dir", None, "If set, export a SavedModel to <export_dir>/<name>/<version>/ at the end.")
     flags.DEFINE_string("hub_dir", None, "If set, export the image generator as a TF Hub module here at the end.")
     flags.DEFINE_string("export_name", None, "Model name in the export layout (default: the model's name).")
+    flags.DEFINE_string("serving_root", DEFAULT_SERVING_ROOT, "With --export_dir: " + SERVING_ROOT_HELP)
+    flags.DEFINE_bool("encoded_outputs", True, "With --export_dir: " + ENCODED_OUTPUTS_HELP)
     flags.DEFINE_integer("checkpoint_every", 200, "Save a checkpoint every N steps (and at the end).")
     flags.DEFINE_integer("sample_every", 500, "Write a sample GIF and TensorBoard video every N steps (and at the end).")
     flags.DEFINE_integer("log_every", 10, "Write losses to TensorBoard every N steps.")
@@ -150,7 +166,9 @@ def define_config_flags(model_name: str) -> None:
             continue
         tp = hints[f.name]
         help_ = config_flag_help(ent.config_cls, f)
-        if tp is bool:
+        if f.name in ent.config_cls.choices:
+            flags.DEFINE_enum(f.name, None, list(ent.config_cls.choices[f.name]), help_)
+        elif tp is bool:
             flags.DEFINE_bool(f.name, None, help_)
         elif tp is int:
             flags.DEFINE_integer(f.name, None, help_)
@@ -182,12 +200,156 @@ def config_overrides(model_name: str) -> Dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------- data options
+#: Help of ``--data_opt`` (the trainers', ``trainers.evaluate``'s and ``trainers.build_cache``'s).
+DATA_OPT_HELP = ("An option of the data set as key=value, repeatable, e.g. --data_opt=cache_dir=/data/cache "
+                 "--data_opt=frame_stride=2 (video_folder: frame_stride, clips_per_video, random_crop, split_file, "
+                 "split_index, cache_dir, cache_shards, rebuild_cache, shuffle_buffer, probe_workers; the "
+                 "generated sets have theirs: zoo.data.options). Typed as the loader declares: int, float, "
+                 "bool (true/false), str, none for an optional one, comma-separated for a list")
+_NONE_WORDS = ("none", "null")
+_TRUE_WORDS = ("true", "yes", "on", "1")
+_FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _is_sequence(hint) -> bool:
+    import collections.abc
+    return typing.get_origin(hint) in (tuple, list, collections.abc.Sequence)
+
+
+def _type_words(hint) -> str:
+    """A declared type as an error names it: 'int', 'int or none', 'comma-separated str'..."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union:
+        words = [_type_words(a) for a in args if a is not type(None)]
+        return " or ".join(words + (["none"] if type(None) in args else []))
+    if _is_sequence(hint):
+        items = [a for a in args if a is not Ellipsis]
+        return f"comma-separated {_type_words(items[0]) if items else 'str'}"
+    if hint is bool:
+        return "true or false"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _parse_value(text: str, hint):
+    """``text`` (a command line's) as a value of the declared type ``hint``; ValueError if it is none."""
+    word, args, origin = text.strip(), typing.get_args(hint), typing.get_origin(hint)
+    if origin is typing.Union:
+        if type(None) in args and word.lower() in _NONE_WORDS:
+            return None
+        members = [a for a in args if a is not type(None)]
+        if "," in word:  # a list, where the option takes one
+            members.sort(key=lambda a: not _is_sequence(a))
+        for member in members:
+            try:
+                return _parse_value(text, member)
+            except ValueError:
+                pass
+        raise ValueError(text)
+    if _is_sequence(hint):
+        parts = [p.strip() for p in word.split(",")] if word else []
+        if origin is tuple and args and args[-1] is not Ellipsis:  # Tuple[int, int]: that many
+            if len(parts) != len(args):
+                raise ValueError(text)
+            return tuple(_parse_value(p, a) for p, a in zip(parts, args))
+        return tuple(_parse_value(p, args[0] if args else str) for p in parts)
+    if hint is bool:
+        if word.lower() in _TRUE_WORDS + _FALSE_WORDS:
+            return word.lower() in _TRUE_WORDS
+        raise ValueError(text)
+    if hint is int:
+        return int(word)
+    if hint is float:
+        return float(word)
+    if hint in (str, typing.Any):
+        return text
+    raise ValueError(f"an option of type {hint} cannot be given as text")
+
+
+def _has_type(value, hint) -> bool:
+    import numbers
+    args, origin = typing.get_args(hint), typing.get_origin(hint)
+    if hint is typing.Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin is typing.Union:
+        return any(_has_type(value, a) for a in args)
+    if _is_sequence(hint):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_has_type(v, a) for v, a in zip(value, args))
+        return all(_has_type(v, args[0] if args else str) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint in (int, float):
+        kind = numbers.Integral if hint is int else numbers.Real
+        return isinstance(value, kind) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def data_options(dataset: str, given) -> Dict[str, Any]:
+    """The options of data set ``dataset`` (``zoo.data.options``), typed as its loader declares them.
+
+    ``given``: ``--data_opt`` items (``["cache_dir=/data/cache", "frame_stride=2"]``) or a mapping
+    (e.g. ``RunOptions.data_options``, or what ``config.json`` saved). Text is parsed into the
+    option's type: int, float, bool (true/false, yes/no, 1/0), str, ``none`` for an optional one,
+    comma-separated items for a list; other values must already have the type.
+
+    Raises:
+      ValueError: naming the data set, the option and what it takes, for an unknown data set or
+        option, an item without ``=``, an option given twice or a value of another type.
+    """
+    import collections.abc
+    if not given:
+        return {}
+    from zoo import data as data_lib
+    if dataset not in data_lib.DATASETS:
+        raise ValueError(f"unknown --dataset {dataset!r}; expected one of {list(data_lib.DATASETS)}")
+    types, defaults = data_lib.option_types(dataset), data_lib.options(dataset)
+
+    def takes() -> str:
+        return "; ".join(f"{k} ({_type_words(types[k])}, default {defaults[k]!r})" for k in sorted(types))
+
+    if isinstance(given, collections.abc.Mapping):
+        items = list(given.items())
+    else:
+        items = []
+        for item in [given] if isinstance(given, str) else given:
+            key, sep, value = str(item).partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"--data_opt={item!r}: expected key=value (e.g. --data_opt=cache_dir=/data/cache); "
+                                 f"data set {dataset!r} takes: {takes()}")
+            items.append((key.strip(), value))
+    out: Dict[str, Any] = {}
+    for key, value in items:
+        if key not in types:
+            raise ValueError(f"--data_opt: data set {dataset!r} has no option {key!r}; it takes: {takes()}")
+        if key in out:
+            raise ValueError(f"--data_opt: option {key!r} of data set {dataset!r} is given twice")
+        hint = types[key]
+        try:
+            typed = _parse_value(value, hint) if isinstance(value, str) else value
+            ok = _has_type(typed, hint)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"--data_opt={key}={value}: option {key!r} of data set {dataset!r} expects "
+                             f"{_type_words(hint)} (default {defaults[key]!r}), got {value!r}")
+        out[key] = typed
+    return out
+
+
 def trainer_options() -> Dict[str, Any]:
     names = ("dataset", "data_dir", "steps", "strategy", "checkpoint_every", "sample_every",
              "log_every", "num_samples", "export_dir", "hub_dir", "export_name", "eval_every", "eval_samples",
              "eval_c3d", "eval_lrcn")
     out = {n: getattr(FLAGS, n) for n in names}
     out["eval_metrics"] = tuple(FLAGS.eval_metrics)
+    out["data_options"] = data_options(FLAGS.dataset, FLAGS.data_opt)
+    out["serving_root"] = FLAGS.serving_root
+    out["encoded_outputs"] = FLAGS.encoded_outputs
     return out
 
 
@@ -198,6 +360,8 @@ class RunOptions:
     run_dir: str
     dataset: str = "bouncing_balls"
     data_dir: Optional[str] = None
+    #: options of the data set (--data_opt; zoo.data.options), typed by validate()
+    data_options: Dict[str, Any] = dataclasses.field(default_factory=dict)
     steps: int = 1000
     strategy: str = "default"
     checkpoint_every: int = 200
@@ -207,6 +371,8 @@ class RunOptions:
     export_dir: Optional[str] = None
     hub_dir: Optional[str] = None
     export_name: Optional[str] = None
+    serving_root: str = DEFAULT_SERVING_ROOT
+    encoded_outputs: bool = True
     eval_metrics: Sequence[str] = ()
     eval_every: int = 500
     eval_samples: int = 64
@@ -225,6 +391,7 @@ class RunOptions:
                      "eval_samples"):
             if getattr(self, name) < 1:
                 bad(f"--{name} must be >= 1, got {getattr(self, name)}")
+        self.data_options = data_options(self.dataset, self.data_options)
 
     def trainer_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -277,7 +444,7 @@ def build_dataset(cfg, opts: RunOptions, start_step: int, global_batch: int):
     from zoo import data as data_lib
     ds = data_lib.load(opts.dataset, split="train", frames=cfg.frames, size=cfg.size,
                        data_dir=opts.data_dir, seed=cfg.seed, start=start_step * global_batch,
-                       channels=cfg.channels)
+                       channels=cfg.channels, **opts.data_options)
     return ds.batch(global_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -288,7 +455,8 @@ def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: s
     from zoo import data as data_lib
     if options.dataset not in data_lib.DATASETS:
         raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
-    names = tuple(data_lib.class_names(options.dataset, data_dir=options.data_dir))
+    names = tuple(data_lib.class_names(options.dataset, data_dir=options.data_dir,
+                                       **data_options(options.dataset, options.data_options)))
     if not names:
         raise ValueError(f"data set {options.dataset!r} has no labels; {what} needs a labelled one "
                          "(synthetic_actions, video_folder, tfrecord)")
@@ -357,6 +525,11 @@ class Trainer:
         self._check_run_dir()
         if self.opts.hub_dir:  # checked before training, not after
             export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")
+        if self.opts.export_dir:
+            try:
+                export_lib.serving.check_serving_root(self.opts.serving_root)
+            except ValueError as e:
+                raise ValueError(f"--serving_root: {e}") from None
         self.out_dir = worker_dir(self.opts.run_dir, self.strategy)
         self.chief = is_chief(self.strategy)
         tf.io.gfile.makedirs(self.out_dir)
@@ -400,7 +573,8 @@ class Trainer:
             raise ValueError(f"--eval_metrics={','.join(self.opts.eval_metrics)} needs "
                              f"{', '.join('--eval_' + r for r in missing)} (a classifier export)")
         real = data_lib.load(self.opts.dataset, split="train", frames=self.cfg.frames, size=self.cfg.size,
-                             data_dir=self.opts.data_dir, seed=self.cfg.seed + 1, channels=self.cfg.channels)
+                             data_dir=self.opts.data_dir, seed=self.cfg.seed + 1, channels=self.cfg.channels,
+                             **self.opts.data_options)
         return metrics.MetricCallback(self.opts.eval_metrics, networks, metrics.dataset_source(real),
                                       every=self.opts.eval_every, num_samples=self.opts.eval_samples,
                                       seed=self.cfg.seed)
@@ -530,7 +704,10 @@ class Trainer:
             print(f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
                   "nothing to train")
         else:
-            ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch)
+            try:
+                ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch)
+            except ValueError as e:  # the data set refused its folder or an option's value
+                raise SetupError(str(e)) from e
             options = tf.data.Options()
             # Index-based datasets have no files to shard: split each global batch.
             options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -585,24 +762,20 @@ class Trainer:
         """Called once training reached ``--steps`` (also on a rerun of a finished run),
         before the export; e.g. the classifier trainer measures test accuracy here."""
 
-    def export_extra_files(self) -> Dict[str, Any]:
-        """Files written into every export of the run (relative path -> content): the run's
-        model card and what else the run folder says about the model (export.card.run_files)."""
-        from export import card
-        return card.run_files(self.opts.run_dir)
-
     def export(self) -> Dict[str, str]:
         out = {}
         if not self.chief:
             return out
         import export as export_lib
-        extra = self.export_extra_files()
+        # The run's model card and what else the run folder says about the model.
+        card, extra = export_lib.card.export_parts(self.opts.run_dir)
         if self.opts.export_dir:
             out["saved_model"] = export_lib.export_saved_model(
-                self.model, self.opts.export_dir, name=self.opts.export_name, extra_files=extra)
+                self.model, self.opts.export_dir, name=self.opts.export_name, extra_files=extra, card=card,
+                serving_root=self.opts.serving_root, encoded_outputs=self.opts.encoded_outputs)
         if self.opts.hub_dir:
             out["hub_module"] = export_lib.hub.export_reusable_module(self.model, self.opts.hub_dir,
-                                                                       extra_files=extra)
+                                                                       extra_files=extra, card=card)
         for k, v in out.items():
             print(f"{k}: {v}")
         return out
@@ -637,8 +810,35 @@ def usage_error(message: str) -> app.UsageError:
     return app.UsageError(message, exitcode=USAGE_EXIT)
 
 
+#: Folders whose flags ``--help`` shows (absl's shows only the main file's, ``--helpfull``
+#: also TensorFlow's, absl's and the test framework's).
+_HELP_PACKAGES = ("trainers", "export")
+
+
+def zoo_flags_help() -> str:
+    """The help of every flag the zoo's own modules define, grouped by module."""
+    parts = []
+    for module, module_flags in sorted(FLAGS.flags_by_module_dict().items()):
+        package = os.path.basename(os.path.dirname(os.path.abspath(module))) if os.path.sep in module \
+            else module.split(".")[0]
+        if package in _HELP_PACKAGES and module_flags:
+            parts.append(FLAGS.module_help(module))
+    return "\n\n".join(parts)
+
+
+def _print_help(argv: List[str]) -> None:
+    doc = sys.modules["__main__"].__doc__ or ""
+    print(doc.strip().replace("%s", os.path.basename(argv[0])) + "\n\nflags:\n\n" + zoo_flags_help())
+    print("\nTry --helpfull for the flags of TensorFlow and absl too.")
+
+
 def run_cli(main: Callable[[List[str]], Any], argv: Optional[List[str]] = None) -> None:
-    """``app.run`` for every command line of the zoo: flag errors and usage errors exit 2."""
+    """``app.run`` for every command line of the zoo: flag errors and usage errors exit 2;
+    ``--help`` (``-h``, ``--helpshort``) lists the zoo's own flags, every module's."""
+    args = sys.argv if argv is None else argv
+    if any(a in ("--help", "-h", "-?", "--helpshort") for a in args[1:]):
+        _print_help(args)
+        sys.exit(0)
     app.run(main, argv=argv, flags_parser=parse_flags)
 
 
@@ -673,7 +873,7 @@ def main(model_name: str, argv: Optional[List[str]] = None,
             logging.getLogger("tensorflow").setLevel(logging.WARNING)
         if len(argv) > 1:
             raise usage_error(f"unexpected arguments: {argv[1:]}")
-        opts = RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options())
+        opts = exit_on_error(lambda: RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options()))
         trainer = exit_on_error(lambda: make_trainer(opts) if make_trainer is not None
                                 else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
         exit_on_error(trainer.run, usage=(SetupError,), failure=(TrainingError,))

@@ -13,7 +13,8 @@ details, what it depends on, and the provenance of every network it used.
   weights of its seed (what training started from), ``noise`` uniform noise.
 - ``--real``: the data set compared against (``zoo.data``), at the generator's
   frame count and size; its train split is the reference, its test split the
-  held-out data (S3, probe, nearest neighbours).
+  held-out data (S3, probe, nearest neighbours). ``--data_dir`` and ``--data_opt=key=value``
+  (repeatable, as in the trainers: e.g. a video folder's ``cache_dir``) configure it.
 - Networks, each a hub module or path: ``--c3d`` and ``--lrcn`` (classifiers
   from ``python -m trainers.classifier``), ``--i3d`` (default: the tfhub.dev
   I3D of the reference FVD, loaded only when a metric needs it), ``--probe``
@@ -41,6 +42,8 @@ def define_flags() -> None:
                         "(frames permuted), untrained:<export> (its initial weights), noise.")
     flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
+    flags.DEFINE_multi_string("data_opt", [], "Options of --real (also of --generator=dataset:/shuffled: of the same "
+                              "data set). " + common.DATA_OPT_HELP)
     flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
     flags.DEFINE_string("c3d", None, "C3D classifier export (hub module or path): fvd_local_*, is_c3d, kid, nn_c3d.")
     flags.DEFINE_string("lrcn", None, "LRCN classifier export: is_lrcn, fid_frames.")
@@ -63,8 +66,10 @@ _DATA_SOURCES = ("dataset:", "shuffled:")
 
 
 def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
-               seed: int, batch_size: int, data_dir: Optional[str]):
-    """(clip source, provenance, (frames, size, channels)) of ``--generator``."""
+               seed: int, batch_size: int, data_dir: Optional[str], real: Optional[str] = None,
+               data_options: Optional[Dict[str, Any]] = None):
+    """(clip source, provenance, (frames, size, channels)) of ``--generator``; a data set source
+    of the data set ``real`` takes its ``data_options``."""
     import tensorflow as tf
     from zoo import data, metrics
     if spec == "noise" or spec.startswith(_DATA_SOURCES):
@@ -74,12 +79,13 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         if spec == "noise":
             return metrics.noise_source((frames, size, size, shape[2]), seed=seed), {"kind": "noise"}, shape
         kind, name = spec.split(":", 1)
+        options = dict(data_options or {}) if name == real else {}
         stream = data.load(name, split="train", frames=frames, size=size, data_dir=data_dir, seed=seed + 1,
-                           channels=shape[2])
+                           channels=shape[2], **options)
         source = metrics.dataset_source(stream)
         if kind == "shuffled":
             source = metrics.shuffled_source(source, seed=seed)
-        return source, {"kind": kind, "dataset": name, "seed": seed + 1}, shape
+        return source, {"kind": kind, "dataset": name, "seed": seed + 1, "data_options": options}, shape
     import export
     untrained = spec.startswith("untrained:")
     handle = spec.split(":", 1)[1] if untrained else spec
@@ -131,10 +137,15 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
              c3d: Optional[str] = None, lrcn: Optional[str] = None, i3d: Optional[str] = None,
              probe: Optional[str] = None, num_samples: int = 256, batch_size: int = 16, seed: int = 0,
              splits: int = 10, classifier_steps: int = 300, frames: Optional[int] = None,
-             size: Optional[int] = None, channels: Optional[int] = None) -> Dict[str, Any]:
-    """The report ``python -m trainers.evaluate`` writes (see the module docstring)."""
+             size: Optional[int] = None, channels: Optional[int] = None,
+             data_options=None) -> Dict[str, Any]:
+    """The report ``python -m trainers.evaluate`` writes (see the module docstring).
+
+    ``data_options``: options of the data set ``real`` (``--data_opt`` items ``key=value`` or a
+    mapping; ``common.data_options``), also used by a ``dataset:``/``shuffled:`` source of it."""
     import export
     from zoo import data, metrics
+    data_options = common.data_options(real, data_options)  # bad options fail before any work
     wanted = [metrics.get(n) for n in metric_names]  # unknown names fail first
     roles = {r for m in wanted for r in m.networks}
     networks = {}
@@ -155,18 +166,19 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
         ref = networks.get("c3d") or networks.get("lrcn")
         if ref is not None:
             frames, size, channels = ref.frames, ref.size, channels or ref.channels
-    source, provenance, (t, s, c) = _generator(generator, frames, size, channels, seed, batch_size, data_dir)
+    source, provenance, (t, s, c) = _generator(generator, frames, size, channels, seed, batch_size, data_dir,
+                                               real, data_options)
 
     def stream(split):
         return metrics.dataset_source(data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed,
-                                                channels=c))
+                                                channels=c, **data_options))
     evaluator = metrics.Evaluator(source, stream("train"), stream("test"), networks=networks,
                                   num_samples=num_samples, splits=splits, seed=seed,
                                   classifier_steps=classifier_steps)
     results = metrics.compute(metric_names, evaluator)
-    return {"generator": provenance, "real": {"dataset": real, "data_dir": data_dir, "seed": seed, "frames": t,
-                                              "size": s, "channels": c, "reference_split": "train",
-                                              "held_out_split": "test"},
+    return {"generator": provenance, "real": {"dataset": real, "data_dir": data_dir, "data_options": data_options,
+                                              "seed": seed, "frames": t, "size": s, "channels": c,
+                                              "reference_split": "train", "held_out_split": "test"},
             "num_samples": num_samples, "seed": seed, "metrics": results,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
@@ -186,7 +198,7 @@ def main(argv):
                           lrcn=FLAGS.lrcn, i3d=FLAGS.i3d, probe=FLAGS.probe, num_samples=FLAGS.num_samples,
                           batch_size=FLAGS.batch_size, seed=FLAGS.seed, splits=FLAGS.splits,
                           classifier_steps=FLAGS.classifier_steps, frames=FLAGS.frames, size=FLAGS.size,
-                          channels=FLAGS.channels)
+                          channels=FLAGS.channels, data_options=FLAGS.data_opt)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

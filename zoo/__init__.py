@@ -1,4 +1,7 @@
 """The video GAN zoo: models, layers, losses, data and metrics (no flags, no run folders)."""
+#: The zoo's version (setup.py reads it; CHANGELOG.md says what each one changed).
+__version__ = "0.2.0"
+
 from zoo.config import build, build_from_dict, entry, from_dict, names, resolve, to_dict, to_json
 
-__all__ = ["build", "build_from_dict", "entry", "from_dict", "names", "resolve", "to_dict", "to_json"]
+__all__ = ["__version__", "build", "build_from_dict", "entry", "from_dict", "names", "resolve", "to_dict", "to_json"]

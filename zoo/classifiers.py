@@ -52,6 +52,8 @@ OUTPUTS = ("logits", "features")
 class ClassifierConfig:
     """Fields shared by every video classifier (``model_name`` picks the architecture)."""
     model_name: ClassVar[str] = "classifier"
+    #: Fields that take one of a few values (their flags are enums): none here.
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
     preset: str = "small"
     seed: int = 0
     frames: int = 16

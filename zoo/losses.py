@@ -104,6 +104,8 @@ FAMILIES: Dict[str, LossFamily] = {
     "hinge": LossFamily("hinge", hinge_discriminator, linear_generator),
     "wasserstein": LossFamily("wasserstein", wasserstein_discriminator, linear_generator),
 }
+#: The loss names a config's ``loss`` field takes.
+NAMES = tuple(sorted(FAMILIES))
 
 
 def get(name: str) -> LossFamily:

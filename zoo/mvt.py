@@ -67,7 +67,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import (ConditionalBatchNorm, check_conv_impl, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
+from zoo.layers import (CONV_IMPLS, ConditionalBatchNorm, check_conv_impl, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
                         temporal_shift)
 
 FAKE_LABELS = ("data", "uniform")
@@ -76,6 +76,9 @@ FAKE_LABELS = ("data", "uniform")
 @dataclasses.dataclass(frozen=True)
 class MVTConfig:
     model_name: ClassVar[str] = "mvt"
+    #: Fields that take one of a few values (their flags are enums).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        "fake_labels": FAKE_LABELS, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
     preset: str = "small"
     seed: int = 0
     num_classes: int = 10

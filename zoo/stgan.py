@@ -62,7 +62,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import DownConv, UpConv, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo.layers import CONV_IMPLS, DownConv, UpConv, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
@@ -71,6 +71,9 @@ _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 @dataclasses.dataclass(frozen=True)
 class STGANConfig:
     model_name: ClassVar[str] = "stgan"
+    #: Fields that take one of a few values (their flags are enums).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        "stage": STAGES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
     preset: str = "small"
     seed: int = 0
     stage: str = "image"          # "image": train the 2D source G (and D); "video": inflate it and run AM

@@ -44,7 +44,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 OBJECTIVES = ("gan", "wgan_svc")
@@ -55,6 +55,9 @@ FRAMES_PER_SEGMENT = 16
 @dataclasses.dataclass(frozen=True)
 class TGANConfig:
     model_name: ClassVar[str] = "tgan"
+    #: Fields that take one of a few values (their flags are enums).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        "stage": STAGES, "loss": losses_lib.NAMES, "objective": OBJECTIVES, "conv_impl": CONV_IMPLS}
     preset: str = "small"
     seed: int = 0
     stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)

@@ -47,7 +47,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 COMBINES = ("hypervolume", "mean")
@@ -61,6 +61,9 @@ _PROJECTION_SALT = {"image": 1, "video": 2}
 @dataclasses.dataclass(frozen=True)
 class TraversalConfig:
     model_name: ClassVar[str] = "traversal"
+    #: Fields that take one of a few values (their flags are enums).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        "stage": STAGES, "combine": COMBINES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
     #: How export.runs.build_model loads ``image_generator_handle``: entirely frozen (TGAN trains
     #: its G1's batch norms; here G_F does not change in step two, section 2).
     image_generator_trainable: ClassVar[bool] = False

@@ -38,12 +38,16 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import gan
 from zoo import losses as losses_lib
-from zoo.layers import batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
 
 
 @dataclasses.dataclass(frozen=True)
 class VGANConfig:
     model_name: ClassVar[str] = "vgan"
+    #: Fields that take one of a few values (their flags are enums).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        "loss": losses_lib.NAMES, "future_loss": ("l1", "l2"), "precision": ("float32", "bfloat16"),
+        "conv_impl": CONV_IMPLS}
     preset: str = "small"
     seed: int = 0
     frames: int = 32             # T

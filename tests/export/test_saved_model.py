@@ -44,8 +44,7 @@ def test_layout_config_asset_and_models_config(model, exported, export_base):
     assert leftovers(os.path.join(export_base, "vgan")) == []
 
     entry = parse_models_config(export_base)["vgan"]
-    assert entry.base_path == os.path.abspath(os.path.join(export_base, "vgan"))
-    assert os.path.isabs(entry.base_path)
+    assert entry.base_path == "/models/vgan"  # where the tensorflow/serving container sees it
     assert entry.model_platform == "tensorflow"
 
 
@@ -55,7 +54,7 @@ def test_metadata_rebuilds_the_model(model, loaded):
     assert meta["model_name"] == "vgan"
     assert meta["latent_dim"] == LATENT
     assert meta["latent_distribution"] == "normal"
-    assert meta["call_input"] == "z"
+    assert meta["call_input"] == "z" and meta["zoo_version"] == zoo.__version__
     assert set(json.loads(meta["signatures_json"])) == {"serving_default"}
     assert zoo.from_dict(json.loads(meta["config_json"])) == model.config
     assert loaded.config_asset.asset_path.numpy().decode().endswith(export.CONFIG_ASSET)
@@ -66,8 +65,10 @@ def test_hub_load_matches_the_model(model, loaded, latent):
     want = model(latent, training=False)
     np.testing.assert_allclose(loaded(latent).numpy(), want.numpy(), atol=1e-5)
     served = export.run_signature(loaded, {"z": latent})
-    assert set(served) == {"video"}
+    assert set(served) == {"video", "video_png_bytes"}
     np.testing.assert_array_equal(served["video"].numpy(), to_uint8(want).numpy())
+    for png, video in zip(served["video_png_bytes"].numpy(), served["video"].numpy()):
+        np.testing.assert_array_equal(export.serving.decode_filmstrip(png, video.shape[0]), video)
 
 
 def test_variables_are_the_generators_and_fine_tunable(model, exported, latent):
@@ -167,7 +168,7 @@ def test_versions_increment_and_are_never_overwritten(model, exported, export_ba
     assert other == os.path.join(export_base, "vgan_tiny", "5")
     entries = parse_models_config(export_base)
     assert set(entries) == {"vgan", "vgan_tiny"}
-    assert entries["vgan_tiny"].base_path == os.path.abspath(os.path.join(export_base, "vgan_tiny"))
+    assert entries["vgan_tiny"].base_path == "/models/vgan_tiny"
     assert leftovers(export_base) == [] and leftovers(os.path.join(export_base, "vgan")) == []
 
 

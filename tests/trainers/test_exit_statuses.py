@@ -17,6 +17,14 @@ BAD = [
     (["trainers.recipe"], "expected one recipe name"),
     (["trainers.generate", "--model=M", "stray"], "unexpected arguments"),
     (["trainers.evaluate", "--num_samples=x"], "flag --num_samples=x"),
+    # --data_opt: an unknown option, a value of the wrong type (trainers, evaluate, build_cache)
+    (["trainers.vgan", "--data_opt=nope=1", "--run_dir=R"], "data set 'bouncing_balls' has no option 'nope'"),
+    (["trainers.mvt", "--dataset=video_folder", "--data_dir=R", "--data_opt=frame_stride=abc", "--run_dir=R"],
+     "option 'frame_stride' of data set 'video_folder' expects int"),
+    (["trainers.evaluate", "--generator=noise", "--real=video_folder", "--data_opt=random_crop=maybe"],
+     "option 'random_crop' of data set 'video_folder' expects true or false"),
+    (["trainers.build_cache", "--data_dir=R", "--cache_dir=R", "--frames=8", "--size=16", "--data_opt=split_index=x"],
+     "option 'split_index' of data set 'video_folder' expects int"),
 ]
 
 
@@ -29,3 +37,17 @@ def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, argv, mes
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     assert message in proc.stdout + proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv,wanted", [
+    (["trainers.vgan", "--help"], ["--data_opt", "--serving_root", "--streams", "--preset", "Train VGAN"]),
+    (["export", "-h"], ["--serving_root", "--[no]encoded_outputs", "--run_dir"]),
+])
+def test_help_lists_the_zoos_flags_and_only_those(argv, wanted):
+    proc = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for word in wanted:
+        assert word in proc.stdout, word
+    for noise in ("--tpu", "--test_srcdir", "--xml_output_file", "--only_check_args"):  # absl's and TF's own
+        assert noise not in proc.stdout, noise

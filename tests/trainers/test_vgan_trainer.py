@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import export
 from export import runs
 from trainers import common
 
@@ -174,7 +175,8 @@ def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir / "logs"))
     assert (export_dir / "vgan" / "1" / "saved_model.pb").exists()
     # every export carries the run's model card: config, data, steps, wall time, machine, commit
-    card = json.loads((export_dir / "vgan" / "1" / "assets.extra" / "model_card.json").read_text())
+    card = json.loads((export_dir / "vgan" / "1" / "assets" / "model_card.json").read_text())
+    assert json.loads(export.read_metadata(export.load(str(export_dir / "vgan" / "1")))["card_json"]) == card
     assert card["model"] == "vgan" and card["config"]["frames"] == 16 and card["data"]["dataset"] == "bouncing_balls"
     assert card["training"]["steps"] == 4 and card["training"]["batch_size"] == 4
     assert card["training"]["wall_seconds"] > 0 and card["training"]["machines"][0]["cpu"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import typing
 from typing import Callable, Dict, Optional, Tuple
 
 import tensorflow as tf
@@ -36,7 +37,7 @@ from zoo.data.video_io import (VideoDecodeError, read_video, to_float, to_uint8,
                                write_gif, write_video)
 
 __all__ = [
-    "DATASETS", "SPLITS", "load", "options", "class_names", "to_uint8", "to_float", "read_video", "write_video", "write_gif",
+    "DATASETS", "SPLITS", "load", "options", "option_types", "class_names", "to_uint8", "to_float", "read_video", "write_video", "write_gif",
     "video_grid", "VideoDecodeError", "build_cache", "scan_folder",
 ]
 
@@ -64,6 +65,15 @@ def options(name: str) -> Dict[str, object]:
         raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
     params = inspect.signature(_LOADERS[name]).parameters.values()
     return {p.name: p.default for p in params if p.name not in _COMMON}
+
+
+def option_types(name: str) -> Dict[str, object]:
+    """The declared types of the extra options of data set ``name`` (``int``, ``float``, ``bool``,
+    ``str``, ``Optional[...]``, ``Tuple[...]``, ``Sequence[...]``, unions), as its loader annotates them;
+    what a command line parses an option's text into (``trainers.common.data_options``)."""
+    accepted = options(name)
+    hints = typing.get_type_hints(inspect.unwrap(_LOADERS[name]))
+    return {key: hints.get(key, str) for key in accepted}
 
 
 def _check_options(name: str, opts) -> None:

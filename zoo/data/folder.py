@@ -36,7 +36,7 @@ import json
 import logging
 import math
 import uuid
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -369,7 +369,8 @@ def _read_json(path: str):
 def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: int, size: int,
                 frame_stride: int = 1, clips_per_video: int = 1, split_file: Optional[str] = None,
                 split_index: int = 1, num_shards: Optional[int] = None, rebuild: bool = False,
-                probe_workers: int = 4) -> dict:
+                probe_workers: int = 4,
+                progress: Optional[Callable[[int, int, int], None]] = None) -> dict:
     """Decodes ``split``'s evaluation clips of a video folder once into sharded TFRecords.
 
     Writes ``cache_dir/<split>-0000k-of-0000N.tfrecord`` (temporary names renamed when
@@ -380,6 +381,11 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
 
     A cache whose manifest matches is reused without opening any video. One made with
     other settings or files is rebuilt with ``rebuild=True`` and rejected otherwise.
+    Files that do not decode are skipped, counted and listed in the manifest (``skipped``).
+
+    ``progress(done, total, skipped)``, if given, is called once the files are probed and
+    after each file is decoded: files of the split handled so far, all of them, and how many
+    were skipped (missing or undecodable); never for a cache that is reused.
 
     Returns:
       The manifest (a dict).
@@ -421,19 +427,25 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
     temps = [_join(cache_dir, f"{n}.tmp-{uuid.uuid4().hex}") for n in names]
     writers = [tf.io.TFRecordWriter(t) for t in temps]
     written, skipped, count = [], [list(b) for b in scan.bad], 0
+    total = len(scan.good) + len(scan.bad)
+    if progress is not None:
+        progress(len(scan.bad), total, len(skipped))
     try:
-        for (path, label), frame_count in zip(scan.good, scan.frame_counts):
+        for done, ((path, label), frame_count) in enumerate(zip(scan.good, scan.frame_counts), len(scan.bad) + 1):
             try:
                 clips = read_clips(path, spec, frame_count=frame_count)
             except video_io.VideoDecodeError as err:
                 log.warning("skipping a video that passed the probe but failed to decode: %s", err)
                 skipped.append([path, err.reason])
-                continue
+                clips = []
             for clip, start in clips:
                 writers[min(count * num_shards // max(expected, 1), num_shards - 1)].write(
                     _example(clip, label, path, start))
                 count += 1
-            written.append(path)
+            if clips:
+                written.append(path)
+            if progress is not None:
+                progress(done, total, len(skipped))
     finally:
         for writer in writers:
             writer.close()
