@@ -534,7 +534,8 @@ def load_i3d(handle: Optional[str] = None):
     ``handle`` defaults to ``zoo.metrics.I3D_HANDLE`` (tfhub.dev; needs the network or a
     filled ``TFHUB_CACHE_DIR``); a local folder holding the unpacked module works the same.
     Its ``default`` signature takes ``[B, T, 224, 224, 3]`` in [-1, 1]; ``FeatureNetwork``
-    resizes frames bilinearly to 224 as the reference code does. A module that cannot be
+    resizes frames to 224 with TF1's ``resize_bilinear`` (no half-pixel centres), as the
+    reference code does, and ``fvd_i3d_<N>f`` feeds it the first N frames of every clip. A module that cannot be
     loaded raises ``ValueError`` naming the handle and what to do, not a stack trace.
     """
     from zoo import metrics
@@ -553,6 +554,7 @@ def load_i3d(handle: Optional[str] = None):
     (input_name,) = signature.structured_input_signature[1].keys()
     return metrics.FeatureNetwork(
         name="i3d", fn=lambda v: {"logits": signature(**{input_name: v})["default"]}, size=metrics.I3D_SIZE,
-        frames=None, outputs=("logits",), batch_size=16,
-        info={"handle": handle, "arch": "i3d", "preprocessing": "first N frames, bilinear resize to 224x224, "
-                                                                  "values in [-1, 1]", "features": "400 logits"})
+        frames=None, outputs=("logits",), batch_size=16, resize="tf1_bilinear",
+        info={"handle": handle, "arch": "i3d", "features": "400 logits",
+              "preprocessing": "first N frames (fvd_i3d_<N>f), TF1 resize_bilinear (align_corners=False, "
+                               "half_pixel_centers=False) to 224x224, values in [-1, 1]"})

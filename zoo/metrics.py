@@ -746,7 +746,10 @@ class FeatureNetwork:
 
     ``fn`` takes float32 videos ``[B, frames, size, size, channels]`` in [-1, 1];
     :meth:`prepare` brings any clip there (first ``frames`` frames, bilinear
-    resize of every frame, gray <-> RGB). ``info`` is the provenance a report
+    resize of every frame, gray <-> RGB). ``resize``: ``"bilinear"`` (TF2's
+    ``tf.image.resize``, half-pixel centres) or ``"tf1_bilinear"`` (TF1's
+    ``resize_bilinear`` without half-pixel centres, what the reference FVD code
+    feeds I3D with). ``info`` is the provenance a report
     records (handle, architecture, classes, its own test accuracy).
     Where it comes from (a Hub handle, a path, a model in memory) is the caller's
     business: ``export.load_video_classifier`` and ``export.load_i3d`` make them
@@ -760,6 +763,7 @@ class FeatureNetwork:
     outputs: Tuple[str, ...] = ("logits", "features")
     info: Dict[str, Any] = dataclasses.field(default_factory=dict)
     batch_size: int = 16
+    resize: str = "bilinear"
 
     def prepare(self, video) -> tf.Tensor:
         video = tf.convert_to_tensor(video)
@@ -774,7 +778,14 @@ class FeatureNetwork:
             video = video[:, :self.frames]
             t = self.frames
         if (h, w) != (self.size, self.size):
-            frames = tf.image.resize(tf.reshape(video, [-1, h, w, c]), [self.size, self.size], method="bilinear")
+            frames = tf.reshape(video, [-1, h, w, c])
+            if self.resize == "tf1_bilinear":
+                frames = tf.compat.v1.image.resize_bilinear(frames, [self.size, self.size], align_corners=False,
+                                                            half_pixel_centers=False)
+            elif self.resize == "bilinear":
+                frames = tf.image.resize(frames, [self.size, self.size], method="bilinear")
+            else:
+                raise ValueError(f"{self.name}: resize {self.resize!r}; expected 'bilinear' or 'tf1_bilinear'")
             video = tf.reshape(frames, [-1, t, self.size, self.size, c])
         if c != self.channels:
             video = video_io.match_channels(video, self.channels)  # gray -> RGB, RGB -> luminance
@@ -941,10 +952,16 @@ class Evaluator:
                              f"given: {sorted(self.networks) or 'none'}")
         return self.networks[role]
 
-    def outputs(self, source: str, role: str) -> Dict[str, np.ndarray]:
-        key = (source, role)
+    def outputs(self, source: str, role: str, frames: Optional[int] = None) -> Dict[str, np.ndarray]:
+        """The ``role`` network's outputs on the ``source`` clips, cut to their first
+        ``frames`` frames where the network takes clips of any length (I3D); a network
+        of fixed length cuts its own."""
+        net = self.network(role)
+        frames = frames if net.frames is None else None
+        key = (source, role, frames)
         if key not in self._outputs:
-            self._outputs[key] = self.network(role)(self.clips(source).videos)
+            videos = self.clips(source).videos
+            self._outputs[key] = net(videos if frames is None else videos[:, :frames])
         return self._outputs[key]
 
 
@@ -978,8 +995,8 @@ def _fvd(role: str, output: str, n: int) -> Callable[[Evaluator], Dict[str, Any]
             raise ValueError(f"fvd_*_{n}f needs a {role} network taking {n}-frame clips; this one takes "
                              f"{net.frames} (use fvd_local_{net.frames}f)")
         _frames(ev, n)
-        fake = ev.outputs("generated", role)[output]
-        real = ev.outputs("real", role)[output]
+        fake = ev.outputs("generated", role, n)[output]
+        real = ev.outputs("real", role, n)[output]
         return {"value": frechet_distance_from_features(fake, real), "num_generated": len(fake),
                 "num_real": len(real), "feature_dim": int(fake.shape[1])}
     return compute

@@ -80,8 +80,8 @@ class STGANConfig:
     frames: int = 16              # T of the generated videos (section 5.1: 16)
     channels: int = 3
     latent_dim: int = 4096        # one code z(t) ~ N(0, I) per frame (Figure 2: 1 x 4096 each)
-    fc_layers: int = 3            # G_fc8, G_fc7, G_fc6
-    fc_width: int = 4096
+    fc_layers: int = 3            # G_fc8, G_fc7, G_fc6; the last one's width is first_size^2 * first_channels
+    fc_width: int = 4096          # width of the dense layers before the last (Table 1: 4096)
     first_size: int = 4           # the reshape: 4 x 4 x 256
     first_channels: int = 256
     # The convolutions after the reshape, in order: "u<C>" a 4x4 stride-2 up-convolution to
@@ -141,8 +141,8 @@ class STGANConfig:
                      "d_width", "batch_size", "d_steps", "am_iterations", "am_batch_size"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.fc_layers < 0:
-            bad(f"fc_layers must be >= 0, got {self.fc_layers}")
+        if self.fc_layers < 1:
+            bad(f"fc_layers must be >= 1 (the last dense layer makes the first map), got {self.fc_layers}")
         check_conv_impl(self.conv_impl, "STGANConfig: ")
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
             bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
@@ -166,10 +166,10 @@ PRESETS = {
                   layers=("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32"), batch_norm=False,
                   d_width=64, batch_size=64),
     # Minutes on two CPU cores: 32x32, 16 frames (the zoo's small classifiers' clip).
-    "small": dict(frames=16, latent_dim=128, fc_layers=2, fc_width=512, first_size=4, first_channels=64,
+    "small": dict(frames=16, latent_dim=128, fc_layers=3, fc_width=512, first_size=4, first_channels=64,
                   layers=("u64", "c64", "u32"), batch_norm=True, d_width=32, batch_size=32, am_batch_size=8),
     # Unit tests: 16x16, 8 frames (the tiny classifiers' clip).
-    "tiny": dict(frames=8, latent_dim=8, fc_layers=1, fc_width=16, first_size=2, first_channels=8,
+    "tiny": dict(frames=8, latent_dim=8, fc_layers=2, fc_width=16, first_size=2, first_channels=8,
                  layers=("u8", "c8", "u4"), batch_norm=True, d_width=4, batch_size=4, am_iterations=10,
                  am_batch_size=2),
 }
@@ -183,9 +183,10 @@ def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras
     [N, size, size, channels] in [-1, 1]; a ``keras.Sequential`` (a layer chain, so
     that :func:`inflate` and the hub export's architecture record apply).
 
-    Dense layers G_fc8.. with ReLU, a reshape to first_size^2 x first_channels, the
-    convolutions of ``cfg.layers`` with ReLU, and G_upconv0 to ``channels`` with tanh
-    (the zoo's [-1, 1]; Dosovitskiy & Brox's generator outputs unbounded pixels)."""
+    ``fc_layers`` dense layers G_fc8.. with ReLU, the last of them first_size^2 *
+    first_channels wide and reshaped to the first map (Table 1: G_fc6, 4096 = 4 x 4 x
+    256), the convolutions of ``cfg.layers`` with ReLU, and G_upconv0 to ``channels``
+    with tanh (the zoo's [-1, 1]; Dosovitskiy & Brox's generator outputs unbounded pixels)."""
     init = normal_init(cfg.init_stddev)
     use_bias = not cfg.batch_norm
     layers: List[keras.layers.Layer] = [keras.Input((cfg.latent_dim,), name="z")]
@@ -195,14 +196,16 @@ def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras
             layers.append(batch_norm(name=f"{lname}_bn"))
         layers.append(keras.layers.ReLU(name=f"{lname}_relu"))
 
+    first = cfg.first_size ** 2 * cfg.first_channels
     for i in range(cfg.fc_layers):
         lname = f"g_fc{8 - i}"
-        layers.append(keras.layers.Dense(cfg.fc_width, use_bias=use_bias, kernel_initializer=init, name=lname))
+        last = i == cfg.fc_layers - 1
+        layers.append(keras.layers.Dense(first if last else cfg.fc_width, use_bias=use_bias,
+                                         kernel_initializer=init, name=lname))
+        if last:  # batch norm (small, tiny) per channel of the first map
+            layers.append(keras.layers.Reshape((cfg.first_size, cfg.first_size, cfg.first_channels),
+                                               name="g_reshape"))
         act(lname)
-    first = cfg.first_size ** 2 * cfg.first_channels
-    layers.append(keras.layers.Dense(first, use_bias=use_bias, kernel_initializer=init, name="g_project"))
-    layers.append(keras.layers.Reshape((cfg.first_size, cfg.first_size, cfg.first_channels), name="g_reshape"))
-    act("g_project")
     ups = sum(1 for kind, _ in cfg.layer_specs() if kind == "u") + 1
     for kind, channels in cfg.layer_specs():
         if kind == "u":

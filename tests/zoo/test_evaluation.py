@@ -2,6 +2,7 @@
 
 (The numbers themselves are checked against independent computations in test_metrics.py.)
 """
+import dataclasses
 import glob
 import os
 
@@ -181,6 +182,30 @@ def test_i3d_loader_feeds_the_reference_preprocessing(tmp_path):
     assert out[0, 2] == 16  # 16 frames reached it, resized to 224x224 (its input spec)
     report = metrics.compute(["fvd_i3d_16f"], ev)["fvd_i3d_16f"]
     assert report["feature_dim"] == 400 and report["networks"]["i3d"]["handle"] == str(tmp_path)
+    # the metric itself cuts the 20-frame clips to 16 (I3D takes clips of any length)
+    seen = []
+    spy = dataclasses.replace(net, fn=lambda v: (seen.append(int(v.shape[1])), net.fn(v))[1])
+    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics._uint8(video), np.full([2], -1)),
+                           lambda n: metrics.Clips(metrics._uint8(video[::-1]), np.full([2], -1)),
+                           networks={"i3d": spy}, num_samples=2)
+    metrics.compute(["fvd_i3d_16f"], ev)
+    assert seen == [16, 16]  # generated and real
+    metrics.compute(["fvd_i3d_8f"], ev)
+    assert seen[2:] == [8, 8]
+
+
+def test_i3d_frames_are_resized_as_the_reference_code_does(tmp_path):
+    """TF1 resize_bilinear (no half-pixel centres), as the reference FVD; TF2's differs."""
+    module = _FakeI3D()
+    tf.saved_model.save(module, str(tmp_path), signatures={"default": module.default})
+    net = export.load_i3d(str(tmp_path))
+    video = np.random.default_rng(0).uniform(-1, 1, [1, 2, 32, 32, 3]).astype(np.float32)
+    prepared = net.prepare(video).numpy().reshape(2, 224, 224, 3)
+    want = tf.compat.v1.image.resize_bilinear(video[0], [224, 224], align_corners=False,
+                                              half_pixel_centers=False).numpy()
+    np.testing.assert_allclose(prepared, want, atol=1e-6)
+    tf2 = tf.image.resize(video[0], [224, 224], method="bilinear").numpy()
+    assert np.abs(prepared - tf2).max() > 0.05
 
 
 def test_i3d_without_network_is_a_clear_error_naming_the_handle():

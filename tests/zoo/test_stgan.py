@@ -92,7 +92,9 @@ def test_paper_preset_is_table_1():
         up = isinstance(l, keras.layers.Conv3DTranspose)
         assert l.kernel_size == ((3, 4, 4) if up else (3, 3, 3))
         assert l.strides == ((1, 2, 2) if up else (1, 1, 1))
-    assert [l.name for l in g.layers if isinstance(l, keras.layers.Dense)] == ["g_fc8", "g_fc7", "g_fc6", "g_project"]
+    dense = [l for l in g.layers if isinstance(l, keras.layers.Dense)]
+    assert [l.name for l in dense] == ["g_fc8", "g_fc7", "g_fc6"]  # three, as Table 1: no fourth projection
+    assert [l.units for l in dense] == [8, 8, 4 * 4 * 256]  # G_fc6 is the 4 x 4 x 256 map
     assert g.get_layer("g_reshape").output.shape[2:] == (4, 4, 256)
     video = zoo.build("stgan", "tiny", stage="video")(tf.zeros([1, 8, 8]))
     assert video.shape == (1, 8, 16, 16, 3)
