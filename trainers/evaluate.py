@@ -53,7 +53,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("num_samples", 256, "Clips per source (generated, real train, real test).")
     flags.DEFINE_integer("batch_size", 16, "Generation batch size.")
     flags.DEFINE_integer("seed", 0, "Seed of the latents and of the real streams.")
-    flags.DEFINE_integer("splits", 10, "Inception Score splits.")
+    flags.DEFINE_integer("splits", 10, "Inception Score chunks of the 'splits' protocol.")
+    flags.DEFINE_enum("is_protocol", "splits", ["splits", "tgan", "mvt"],
+                      "Inception Score protocol: 'splits' (Salimans et al.'s code: --splits chunks, mean and "
+                      "std), 'tgan' (TGAN's code: one score over all clips), 'mvt' (MVT-GAN: 10 repeats, "
+                      "here 10 chunks, mean and std). The papers score 10k clips per repeat: a report warns "
+                      "under 10 clips per class and split.")
     flags.DEFINE_integer("classifier_steps", 300, "Training steps of each S3 classifier.")
     flags.DEFINE_integer("frames", None, "Clip length (default: the generator's).")
     flags.DEFINE_integer("size", None, "Frame size (default: the generator's).")
@@ -138,7 +143,7 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
              probe: Optional[str] = None, num_samples: int = 256, batch_size: int = 16, seed: int = 0,
              splits: int = 10, classifier_steps: int = 300, frames: Optional[int] = None,
              size: Optional[int] = None, channels: Optional[int] = None,
-             data_options=None) -> Dict[str, Any]:
+             data_options=None, is_protocol: str = "splits") -> Dict[str, Any]:
     """The report ``python -m trainers.evaluate`` writes (see the module docstring).
 
     ``data_options``: options of the data set ``real`` (``--data_opt`` items ``key=value`` or a
@@ -174,7 +179,7 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
                                                 channels=c, **data_options))
     evaluator = metrics.Evaluator(source, stream("train"), stream("test"), networks=networks,
                                   num_samples=num_samples, splits=splits, seed=seed,
-                                  classifier_steps=classifier_steps)
+                                  classifier_steps=classifier_steps, is_protocol=is_protocol)
     results = metrics.compute(metric_names, evaluator)
     return {"generator": provenance, "real": {"dataset": real, "data_dir": data_dir, "data_options": data_options,
                                               "seed": seed, "frames": t, "size": s, "channels": c,
@@ -198,7 +203,8 @@ def main(argv):
                           lrcn=FLAGS.lrcn, i3d=FLAGS.i3d, probe=FLAGS.probe, num_samples=FLAGS.num_samples,
                           batch_size=FLAGS.batch_size, seed=FLAGS.seed, splits=FLAGS.splits,
                           classifier_steps=FLAGS.classifier_steps, frames=FLAGS.frames, size=FLAGS.size,
-                          channels=FLAGS.channels, data_options=FLAGS.data_opt)
+                          channels=FLAGS.channels, data_options=FLAGS.data_opt,
+                          is_protocol=FLAGS.is_protocol)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -307,9 +307,10 @@ def inception_contributions(predictions, from_logits: bool = False) -> np.ndarra
 def inception_score(predictions, splits: int = 10, from_logits: bool = False) -> Tuple[float, float]:
     """Inception score: exp(E_x KL(p(y|x) || p(y))), mean and std over splits.
 
-    Salimans et al. (2016), "Improved techniques for training GANs", and the
-    protocol of their released code that the video papers reuse (TGAN, MVT-GAN
-    equation 7, with a video classifier in place of Inception): the N
+    Salimans et al. (2016), "Improved techniques for training GANs" (their code:
+    10 splits of 50k samples); the video papers use it with a video classifier
+    in place of Inception, under their own protocols (:data:`IS_PROTOCOLS`: TGAN's
+    code scores 10k samples at once, MVT-GAN reports 10 repeats of 10k). The N
     predictions are cut into ``splits`` consecutive chunks (``np.array_split``,
     sizes differ by at most one when ``splits`` does not divide N); within each
     chunk p(y) is the chunk's mean prediction and the chunk's score is
@@ -321,7 +322,7 @@ def inception_score(predictions, splits: int = 10, from_logits: bool = False) ->
       predictions: [N, K] class probabilities p(y|x) (rows non-negative, summing
         to 1 within 1e-3; rows are renormalised to sum exactly 1 in float64, which
         only removes float32 rounding), or logits if ``from_logits``.
-      splits: number of chunks, in [1, N] (10 in the reference code).
+      splits: number of chunks, in [1, N] (10 in Salimans et al.'s code).
       from_logits: apply a numerically stable float64 softmax first.
 
     Returns:
@@ -902,6 +903,15 @@ def noise_source(shape: Sequence[int], seed: int = 0) -> ClipSource:
 
 
 # ---------------------------------------------------------------------------- evaluation
+#: Inception Score protocols by name: how the N generated clips are cut into chunks that
+#: are scored one by one (value = mean of the chunks' scores, std over them).
+IS_PROTOCOLS = {
+    "splits": "Salimans et al.'s code: --splits consecutive chunks (10 by default; 50k samples there)",
+    "tgan": "TGAN's code: one score over all samples (10k there), no std",
+    "mvt": "MVT-GAN (6.3): 10 repeats (here: 10 disjoint chunks) of 10k samples there, mean and std",
+}
+
+
 class Evaluator:
     """The clips and network outputs shared by the metrics of one report.
 
@@ -915,9 +925,12 @@ class Evaluator:
     def __init__(self, generated: ClipSource, real: ClipSource, real_test: Optional[ClipSource] = None,
                  networks: Optional[Mapping[str, FeatureNetwork]] = None, num_samples: int = 256,
                  splits: int = 10, seed: int = 0, classifier_steps: int = 300,
-                 classifier_preset: str = "small"):
+                 classifier_preset: str = "small", is_protocol: str = "splits"):
         if num_samples < 2:
             raise ValueError(f"num_samples must be >= 2, got {num_samples}")
+        if is_protocol not in IS_PROTOCOLS:
+            raise ValueError(f"is_protocol {is_protocol!r}: expected one of {sorted(IS_PROTOCOLS)}")
+        self.is_protocol = is_protocol
         self.sources = {"generated": generated, "real": real, "real_test": real_test}
         self.networks = dict(networks or {})
         self.num_samples = int(num_samples)
@@ -1004,11 +1017,22 @@ def _fvd(role: str, output: str, n: int) -> Callable[[Evaluator], Dict[str, Any]
 
 def _inception_score(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
     def compute(ev: Evaluator) -> Dict[str, Any]:
-        splits = min(ev.splits, ev.num_samples)
-        mean, std = inception_score(ev.outputs("generated", role)["logits"], splits=splits, from_logits=True)
+        wanted = {"tgan": 1, "mvt": 10, "splits": ev.splits}[ev.is_protocol]
+        splits = min(wanted, ev.num_samples)
+        logits = ev.outputs("generated", role)["logits"]
+        mean, std = inception_score(logits, splits=splits, from_logits=True)
         real_mean, real_std = inception_score(ev.outputs("real", role)["logits"], splits=splits, from_logits=True)
-        return {"value": mean, "std": std, "splits": splits, "real_value": real_mean, "real_std": real_std,
-                "num_classes": int(ev.outputs("generated", role)["logits"].shape[1])}
+        classes, per_split = int(logits.shape[1]), len(logits) // splits
+        report = {"value": mean, "std": std, "protocol": ev.is_protocol, "splits": splits,
+                  "samples_per_split": per_split, "real_value": real_mean, "real_std": real_std,
+                  "num_classes": classes}
+        if per_split < 10 * classes:
+            # p(y) of a chunk is a mean over its clips: with few clips per class it is noisy and
+            # the score biased low; the papers' protocols have >= 1000 per class.
+            report["warning"] = (f"{per_split} clips per split for {classes} classes: under 10 per class, the "
+                                 "score is biased low and not comparable with the papers' (>= 1000 per class)")
+            warnings.warn(f"is_{role}: {report['warning']}", stacklevel=2)
+        return report
     return compute
 
 
@@ -1132,8 +1156,9 @@ _PATTERNS = {re.compile(r"fvd_(i3d|local)_(\d+)f"): lambda m: _fvd_metric(m.grou
 for _metric in (
         _fvd_metric("i3d", 16), _fvd_metric("local", 16),
         Metric("is_c3d", _inception_score("c3d"), ("c3d",),
-               "Inception Score of the zoo's C3D classifier's predictions on generated clips (Salimans et al. "
-               "split protocol); value = mean over splits, real_value = the same on real clips",
+               "Inception Score of the zoo's C3D classifier's predictions on generated clips, under the "
+               "protocol named in the report (--is_protocol: splits, tgan, mvt); value = mean over chunks, "
+               "real_value = the same on real clips",
                higher_is_better=True),
         Metric("is_lrcn", _inception_score("lrcn"), ("lrcn",),
                "Inception Score of the zoo's LRCN classifier's predictions (as is_c3d)", higher_is_better=True),

@@ -5,6 +5,7 @@
 import dataclasses
 import glob
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -212,3 +213,35 @@ def test_i3d_without_network_is_a_clear_error_naming_the_handle():
     handle = "http://127.0.0.1:9/deepmind/i3d-kinetics-400/1"  # refused at once: no download, no wait
     with pytest.raises(ValueError, match="FVD with I3D needs the TF Hub module 'http://127.0.0.1:9/deepmind"):
         export.load_i3d(handle)
+
+
+def test_inception_score_protocols_by_name():
+    """splits: --splits chunks; tgan: one score over all clips; mvt: 10 chunks. A report says which,
+    and warns when a chunk holds under 10 clips per class."""
+    logits = np.random.default_rng(0).normal(size=[40, 4]) * 3.0
+
+    def fn(video):
+        index = tf.cast(video[:, 0, 0, 0, 0] * 0.5 * 39 + 19.5 + 0.5, tf.int32)  # clip i carries i in its pixel
+        return {"logits": tf.gather(tf.constant(logits, tf.float32), index)}
+    net = metrics.FeatureNetwork("c3d", fn, size=2, frames=1, channels=3, outputs=("logits",))
+    pixels = np.linspace(-1, 1, 40, dtype=np.float32)[:, None, None, None, None] * np.ones([40, 1, 2, 2, 3],
+                                                                                             np.float32)
+
+    def source(n):
+        return metrics.Clips(metrics._uint8(pixels[:n]), np.full([n], -1))
+    reports = {}
+    for protocol, splits in (("splits", 4), ("tgan", 1), ("mvt", 10)):
+        ev = metrics.Evaluator(source, source, networks={"c3d": net}, num_samples=40, splits=4, is_protocol=protocol)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reports[protocol] = metrics.compute(["is_c3d"], ev)["is_c3d"]
+        seen = ev.outputs("generated", "c3d")["logits"]
+        want, _ = metrics.inception_score(seen, splits=splits, from_logits=True)
+        assert reports[protocol]["protocol"] == protocol and reports[protocol]["splits"] == splits
+        assert reports[protocol]["value"] == pytest.approx(want)
+        assert reports[protocol]["samples_per_split"] == 40 // splits
+        assert ("warning" in reports[protocol]) == (40 // splits < 40)  # 10 x 4 classes
+        assert any("under 10 per class" in str(w.message) for w in caught) == ("warning" in reports[protocol])
+    assert reports["tgan"]["std"] == 0.0 and reports["mvt"]["std"] > 0.0
+    with pytest.raises(ValueError, match="is_protocol 'ucf'"):
+        metrics.Evaluator(source, source, is_protocol="ucf")
