@@ -26,7 +26,11 @@ projections"): D_k looks only at P_k x, its own fixed random projection.
   or ``"mean"``. Each D_k trains on its own loss (their losses are summed,
   so each gets exactly its own gradient).
 - Networks (section 2): G_F DCGAN (linear to 4x4 x 8w, stride-2 deconvs, BN +
-  ReLU, tanh); the discriminators DCGAN on the projection (stride-2 convs,
+  ReLU, tanh; a size short of first_size * 2^n by two, such as the authors' 30x30
+  from 2x2, crops one pixel at each border of the last deconvolution's output,
+  which is their last ``ConvTranspose2d(k=4, s=2, padding=2)``); the
+  discriminators DCGAN on the projection, zero-padded at its end to 4 * 2^k
+  (the authors' 15x15 projection of 30x30 frames: 16) (stride-2 convs,
   leaky ReLU 0.2, BN but on the first), 3D convolutions for the video ones;
   G_V ``FC[100 x 512 x 1024 x 2048 x 3840] -> Bi-LSTM[30 x 128, 30 x 256] ->
   FC[512, 100]`` (:class:`LatentWalker`). RMSprop, 3e-4 for step one and
@@ -71,10 +75,11 @@ class TraversalConfig:
     seed: int = 0
     stage: str = "image"            # "image": step one (G_F vs K image Ds); "video": step two (G_V vs video Ds)
     frames: int = 30                # N, frames per video (the paper's bouncing balls: 30)
-    size: int = 64                  # H = W, 4 * 2**k
+    size: int = 64                  # H = W: first_size * 2**k, or that minus 2 (30 = 2 * 16 - 2)
     channels: int = 3
     latent_dim: int = 100           # z_v ~ N(0, I), G_V's input
     image_latent_dim: int = 100     # z_F ~ N(0, I), G_F's input and G_V's per-frame output
+    first_size: int = 4             # side of G_F's first map (DCGAN: 4; the authors' 30x30 balls: 2)
     g_width: int = 64               # G_F channels ... 4w-2w-w (DCGAN: 512-256-128-64 at 64x64)
     d_width: int = 64               # image discriminators: w-2w-4w... on the projection
     video_d_width: int = 64         # video discriminators (3D)
@@ -118,18 +123,23 @@ class TraversalConfig:
 
     @property
     def num_upsamplings(self) -> int:
-        """G_F's stride-2 deconvolutions: 4x4 -> size."""
-        return int(round(math.log2(self.size / 4))) if self.size >= 4 else 0
+        """G_F's stride-2 deconvolutions: first_size -> size (or size + 2, then cropped)."""
+        return max(int(math.ceil(math.log2(max(self.size, 1) / self.first_size))), 0) if self.first_size > 0 else 0
+
+    @property
+    def generator_crop(self) -> int:
+        """Pixels G_F crops at each border of its last map: 0, or 1 (30 = 32 - 2)."""
+        return (self.first_size * 2 ** self.num_upsamplings - self.size) // 2
 
     @property
     def projected_size(self) -> int:
-        """Side of a projected frame (32 for 64x64 frames and stride 2)."""
-        return self.size // self.projection_stride
+        """Side of a projected frame ("SAME" strided convolution: 32 for 64x64 and stride 2, 15 for 30x30)."""
+        return -(-self.size // self.projection_stride)
 
     @property
     def num_downsamplings(self) -> int:
-        """The discriminators' stride-2 convolutions: projected side -> 4."""
-        return int(round(math.log2(max(self.projected_size, 1) / 4)))
+        """The discriminators' stride-2 convolutions: projected side (padded to 4 * 2^k) -> 4."""
+        return max(int(math.ceil(math.log2(max(self.projected_size, 1) / 4))), 0)
 
     def validate(self) -> None:
         def bad(msg):
@@ -145,11 +155,12 @@ class TraversalConfig:
         if self.combine == "hypervolume" and self.loss != "non_saturating":
             bad("combine 'hypervolume' needs positive generator losses (log(eta - l_k), eta = slack * max l_k): "
                 f"expected loss 'non_saturating', got {self.loss!r}; use combine 'mean' for other losses")
-        if self.size < 8 or 4 * 2 ** self.num_upsamplings != self.size:
-            bad(f"size must be 4 * 2**k with k >= 1 (8, 16, 32, 64...), got {self.size}")
-        if self.projection_stride < 1 or self.size % self.projection_stride or \
-                self.projected_size < 4 or 4 * 2 ** self.num_downsamplings != self.projected_size:
-            bad(f"size / projection_stride must be 4 * 2**k (the discriminators halve it down to 4), got "
+        if self.first_size < 1 or self.num_upsamplings < 1 or self.generator_crop not in (0, 1) or \
+                self.first_size * 2 ** self.num_upsamplings - 2 * self.generator_crop != self.size:
+            bad(f"size must be first_size * 2**k or that minus 2, k >= 1 (first_size {self.first_size}: "
+                f"{', '.join(str(self.first_size * 2 ** k) for k in range(1, 6))}...), got {self.size}")
+        if self.projection_stride < 1 or self.projected_size < 4:
+            bad(f"size / projection_stride must be at least 4 (the discriminators halve it down to 4), got "
                 f"size {self.size} / projection_stride {self.projection_stride}")
         for name in ("frames", "channels", "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width",
                      "image_discriminators", "video_discriminators", "projection_kernel", "projection_channels",
@@ -176,9 +187,16 @@ PRESETS = {
     # batch 64 for G_F, 2e-4 / batch 8 for G_V (batch_size / learning_rate 0 = by stage).
     # The frame size is not in the paper: 64x64, DCGAN's size and the setting of the random-
     # projection paper [11] (8x8 filters, stride 2: a 32x32 projection per discriminator).
-    # Sutskever's original balls are 30x30, which a DCGAN of stride-2 layers cannot make.
     "paper": dict(size=64, frames=30, latent_dim=100, image_latent_dim=100, g_width=64, d_width=64,
                   video_d_width=64, image_discriminators=48, video_discriminators=16, batch_size=0),
+    # The authors' bouncing balls (frameGAN, bouncing_balls/frames_generator/model.py): Sutskever's
+    # 30x30 grey frames, 3 balls; G_F linear to 2x2x1024, deconvs to 32 and a last
+    # ConvTranspose2d(k=4, s=2, padding=2) that makes 30; the discriminators on the 15x15
+    # projection (ours pads it to 16) with 256-512 channels. Their deconvs keep 1024 channels
+    # once before halving (1024-1024-512-256); ours halve from the first (1024-512-256-128).
+    "frame_gan": dict(size=30, channels=1, frames=30, first_size=2, latent_dim=100, image_latent_dim=100,
+                      g_width=128, d_width=256, video_d_width=64, image_discriminators=48,
+                      video_discriminators=16, batch_size=0),
     # Minutes per hundred steps on two CPU cores: 32x32, 30 frames, 8 / 4 narrow discriminators.
     "small": dict(size=32, frames=30, latent_dim=32, image_latent_dim=32, g_width=16, d_width=16, video_d_width=8,
                   image_discriminators=8, video_discriminators=4, encoder_widths=(128, 256, 512), sequence_dim=32,
@@ -272,20 +290,24 @@ class FrameGenerator(_Network):
         self.latent_dim = cfg.image_latent_dim
         init = normal_init(cfg.init_stddev)
         n = cfg.num_upsamplings
+        self.first_size, self.crop = cfg.first_size, cfg.generator_crop
         self.first_channels = cfg.g_width * 2 ** (n - 1)
-        self.linear = keras.layers.Dense(16 * self.first_channels, use_bias=False, kernel_initializer=init,
-                                         name="gf_linear")
+        self.linear = keras.layers.Dense(cfg.first_size ** 2 * self.first_channels, use_bias=False,
+                                         kernel_initializer=init, name="gf_linear")
         self.deconvs = [up_conv(2, self.first_channels // 2 ** i, cfg.conv_impl, use_bias=False, kernel_initializer=init,
                                 name=f"gf_deconv{i}") for i in range(1, n)]
         self.bns = [batch_norm(name=f"gf_bn{i}") for i in range(n)]
         self.out = up_conv(2, cfg.channels, cfg.conv_impl, kernel_initializer=init, name="gf_out")
 
     def call(self, z, training=False):
-        h = tf.reshape(self.linear(z), [-1, 4, 4, self.first_channels])
+        h = tf.reshape(self.linear(z), [-1, self.first_size, self.first_size, self.first_channels])
         h = tf.nn.relu(self.bns[0](h, training=training))
         for deconv, bn in zip(self.deconvs, self.bns[1:]):
             h = tf.nn.relu(bn(deconv(h), training=training))
-        return tf.tanh(self.out(h))
+        h = self.out(h)
+        if self.crop:  # the authors' ConvTranspose2d(padding=2): "same" output minus a border
+            h = h[:, self.crop:-self.crop, self.crop:-self.crop, :]
+        return tf.tanh(h)
 
 
 class ProjectedDiscriminator(_Network):
@@ -307,6 +329,7 @@ class ProjectedDiscriminator(_Network):
         init = normal_init(cfg.init_stddev)
         self.rank = rank
         self.time_multiple = 2 ** cfg.num_downsamplings
+        self.side = 4 * 2 ** cfg.num_downsamplings  # the projection, zero-padded at its end to this side
         self.convs = [down_conv(rank, width * 2 ** i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init,
                                 name=f"conv{i}") for i in range(cfg.num_downsamplings)]
         self.bns = [None] + [batch_norm(name=f"bn{i}") for i in range(1, cfg.num_downsamplings)]
@@ -315,9 +338,13 @@ class ProjectedDiscriminator(_Network):
 
     def call(self, x, training=False):
         h = x
+        space = self.side - x.shape[-2]
         if self.rank == 3:
             pad = -x.shape[1] % self.time_multiple
-            h = tf.pad(h, [[0, 0], [0, pad], [0, 0], [0, 0], [0, 0]]) if pad else h
+            if pad or space:
+                h = tf.pad(h, [[0, 0], [0, pad], [0, space], [0, space], [0, 0]])
+        elif space:
+            h = tf.pad(h, [[0, 0], [0, space], [0, space], [0, 0]])
         for conv, bn in zip(self.convs, self.bns):
             h = conv(h)
             if bn is not None:

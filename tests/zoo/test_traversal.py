@@ -58,6 +58,26 @@ def test_paper_preset_and_networks():
     assert [b is None for b in d.bns] == [True, False, False] and d.convs[0].use_bias and not d.convs[1].use_bias
 
 
+def test_the_authors_30x30_grey_balls():
+    """frameGAN's bouncing balls: G_F from 2x2 to 32, cropped to 30 (ConvTranspose2d padding=2);
+    the discriminators on the 15x15 projection, padded to 16."""
+    cfg = _cfg("frame_gan")
+    assert (cfg.size, cfg.channels, cfg.frames, cfg.first_size, cfg.image_discriminators) == (30, 1, 30, 2, 48)
+    assert (cfg.num_upsamplings, cfg.generator_crop, cfg.projected_size, cfg.num_downsamplings) == (4, 1, 15, 2)
+    gf = traversal.FrameGenerator(_cfg("frame_gan", g_width=4))
+    frames = gf(tf.random.stateless_normal([2, 100], seed=[0, 1]))
+    assert frames.shape == (2, 30, 30, 1) and gf.linear.kernel.shape == (100, 2 * 2 * 32)
+    d = traversal.ProjectedDiscriminator(_cfg("frame_gan", d_width=4), rank=2, width=4)
+    assert d(tf.zeros([2, 15, 15, 1])).shape == (2, 1)
+    assert d.convs[0](tf.zeros([1, 16, 16, 1])).shape[1:3] == (8, 8)
+    # both steps train at 30x30 (tiny widths)
+    for stage in ("image", "video"):
+        model = zoo.build("traversal", preset="tiny", stage=stage, size=30, first_size=2, channels=1)
+        model.compile()
+        logs = model.train_step(_batch(model.config))
+        assert all(np.isfinite(float(v)) for v in logs.values())
+
+
 @pytest.mark.parametrize("other", ["stride1", "auto"])
 def test_video_discriminators_pad_time_and_conv_impls_agree(other):
     """The stride-1 rewrite of the 3D convolutions, and whatever "auto" (the default) measures
@@ -224,8 +244,9 @@ def test_a_tgan_g1_is_a_frozen_gf():
     (dict(image_generator_handle="hub/gf"), "expected stage 'video', got stage 'image'"),
     (dict(combine="max"), r"combine must be one of \('hypervolume', 'mean'\), got 'max'"),
     (dict(loss="hinge"), "expected loss 'non_saturating', got 'hinge'"),
-    (dict(size=24), r"size must be 4 \* 2\*\*k .*got 24"),
-    (dict(projection_stride=8), "size / projection_stride must be 4 \\* 2\\*\\*k .*size 16 / projection_stride 8"),
+    (dict(size=24), r"size must be first_size \* 2\*\*k or that minus 2.*first_size 4: 8, 16, 32.*got 24"),
+    (dict(size=28, first_size=2), r"first_size 2: 4, 8, 16, 32.*got 28"),
+    (dict(projection_stride=8), "size / projection_stride must be at least 4 .*size 16 / projection_stride 8"),
     (dict(conv_impl="fast"), r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fast'"),
     (dict(nadir_slack=1.0), r"nadir_slack must be > 1 \(eta above the worst loss\), got 1.0"),
     (dict(image_discriminators=0), "image_discriminators must be >= 1, got 0"),
