@@ -118,7 +118,8 @@ def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, sp
     unknown = [s for s in splits if s not in folder.SPLITS]
     if unknown or not splits:
         raise ValueError(f"--splits: expected some of {list(folder.SPLITS)}, got {list(splits)}")
-    folder.ClipSpec(frames, size, opts.get("frame_stride", 1), opts.get("clips_per_video", 1))  # checks them
+    folder.ClipSpec(frames, size, opts.get("frame_stride", 1), opts.get("clips_per_video", 1),
+                    opts.get("preprocess", "shorter_side"))  # checks them
     manifests = []
     for split in splits:
         progress = Progress(split, stream)
@@ -127,7 +128,8 @@ def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, sp
             frame_stride=opts.get("frame_stride", 1), clips_per_video=opts.get("clips_per_video", 1),
             split_file=opts.get("split_file"), split_index=opts.get("split_index", 1),
             num_shards=opts.get("cache_shards"), rebuild=opts.get("rebuild_cache", False),
-            probe_workers=opts.get("probe_workers", 4), progress=progress)
+            probe_workers=opts.get("probe_workers", 4), preprocess=opts.get("preprocess", "shorter_side"),
+            progress=progress)
         manifests.append(dict(manifest, cache_dir=cache_dir, reused=progress.calls == 0))
         if report is not None:
             report(manifests[-1])

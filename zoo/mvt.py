@@ -176,6 +176,8 @@ _UCF = dict(num_classes=101, frames=16, latent_dims=(20, 20, 80), embedding_dim=
             d_width=96, video_d_width=96, image_frames=8, d_steps=2)
 PRESETS = {
     # Section 6.2's four configurations on UCF-101 (6.1: N = 8). MVT: 96x96, batch 56.
+    # The paper's frames: --data_opt=preprocess=mvt_ucf101 (127 x 127 for 96, 170 x 170 for
+    # 128, then the crop; mvt_jester for Jester).
     "mvt": dict(_UCF, size=96, first_size=3, batch_size=56),
     # MVT-MC: MVT plus the motion constraint with alpha = 1.
     "mvt_mc": dict(_UCF, size=96, first_size=3, batch_size=56, motion_weight=1.0),

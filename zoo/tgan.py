@@ -153,7 +153,8 @@ class TGANConfig:
 
 
 PRESETS = {
-    # UCF-101 setting (sections 3.4, 5.1, 5.2; Table 1): 48x48 center crops, 16 frames,
+    # UCF-101 setting (sections 3.4, 5.1, 5.2; Table 1): 48x48 center crops, 16 frames
+    # (the paper's frames: --data_opt=preprocess=tgan_ucf101, 60 x 80 then the crop),
     # K0 = 100, K1 = 128 (G0's last deconv has 128 channels), Table 1 widths, noise in D.
     # The paper gives no batch size or noise sigma; the official Chainer code
     # (pfnet-research/tgan, configs/ucf101/*.yml) uses batchsize 32 and, in its

@@ -15,7 +15,7 @@ and test/val is a deterministic 20% holdout chosen by a hash of ``Class/file``
 (then train is the other 80%). ``data_dir`` may be any ``tf.io.gfile`` URL.
 
 Clips: ``frames`` frames, ``frame_stride`` apart, resized so the shorter side is
-``size`` and cropped to ``size x size``. A video shorter than a clip is padded by
+``size`` and cropped to ``size x size`` (or by a paper's recipe: ``preprocess``). A video shorter than a clip is padded by
 repeating its last frame (never skipped), so every decodable file gives clips.
 Train draws ``clips_per_video`` clips per file and epoch at random offsets (and
 random crops with ``random_crop=True``), from ``(seed, epoch, file, slot)``; test/val
@@ -231,12 +231,15 @@ class ClipSpec:
     size: int
     frame_stride: int = 1
     clips_per_video: int = 1
+    preprocess: str = "shorter_side"   # video_io.PREPROCESSINGS: how frames become size x size
 
     def __post_init__(self):
         for name in ("frame_stride", "clips_per_video"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if self.preprocess not in video_io.PREPROCESSINGS:
+            raise ValueError(f"preprocess must be one of {sorted(video_io.PREPROCESSINGS)}, got {self.preprocess!r}")
 
     @property
     def span(self) -> int:
@@ -253,7 +256,7 @@ class ClipSpec:
         """The clip at ``start``: uint8 ``[frames, size, size, 3]``; past the end, the last
         frame repeats."""
         index = np.minimum(start + self.frame_stride * np.arange(self.frames), len(video) - 1)
-        return video_io.resize_and_crop(video[index], self.size, crop_at)
+        return video_io.resize_and_crop(video[index], self.size, crop_at, self.preprocess)
 
 
 def read_clips(path: str, spec: ClipSpec, *, frame_count: int = 0,
@@ -369,7 +372,7 @@ def _read_json(path: str):
 def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: int, size: int,
                 frame_stride: int = 1, clips_per_video: int = 1, split_file: Optional[str] = None,
                 split_index: int = 1, num_shards: Optional[int] = None, rebuild: bool = False,
-                probe_workers: int = 4,
+                probe_workers: int = 4, preprocess: str = "shorter_side",
                 progress: Optional[Callable[[int, int, int], None]] = None) -> dict:
     """Decodes ``split``'s evaluation clips of a video folder once into sharded TFRecords.
 
@@ -390,11 +393,11 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
     Returns:
       The manifest (a dict).
     """
-    spec = ClipSpec(frames, size, frame_stride, clips_per_video)
+    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
     classes, candidates, _ = list_videos(data_dir, split=split, split_file=split_file,
                                          split_index=split_index)
     settings = {"format": CACHE_FORMAT, "split": split, "frames": frames, "size": size,
-                "frame_stride": frame_stride, "clips_per_video": clips_per_video,
+                "frame_stride": frame_stride, "clips_per_video": clips_per_video, "preprocess": preprocess,
                 "classes": list(classes), "candidates": [relpath for relpath, _ in candidates]}
     manifest_file = manifest_path(cache_dir, split)
     if tf.io.gfile.exists(manifest_file):
@@ -532,7 +535,7 @@ def load_video_folder(*, split: str, frames: int, size: int, data_dir: Optional[
                       split_file: Optional[str] = None, split_index: int = 1,
                       cache_dir: Optional[str] = None, cache_shards: Optional[int] = None,
                       rebuild_cache: bool = False, shuffle_buffer: int = 256,
-                      probe_workers: int = 4) -> tf.data.Dataset:
+                      probe_workers: int = 4, preprocess: str = "shorter_side") -> tf.data.Dataset:
     """Clips of a UCF-101-layout video folder (see the module docstring).
 
     Options:
@@ -546,10 +549,14 @@ def load_video_folder(*, split: str, frames: int, size: int, data_dir: Optional[
       rebuild_cache: rebuild a cache made with other settings instead of failing.
       shuffle_buffer: train shuffle buffer when reading a cache (default 256).
       probe_workers: threads probing the files when the data set is built (default 4).
+      preprocess: how frames become size x size (``video_io.PREPROCESSINGS``): "shorter_side"
+        (default: the shorter side resized to size, then a crop), or a paper's recipe:
+        "tgan_ucf101" (60 x 80, a 48 crop, resized to size), "mvt_ucf101" (127 x 127 for 96,
+        170 x 170 for 128, then the crop), "mvt_jester" (96 x 136, then the crop).
     """
     if not data_dir:
         raise ValueError("the 'video_folder' data set needs data_dir: <data_dir>/<ClassName>/<videos>")
-    spec = ClipSpec(frames, size, frame_stride, clips_per_video)
+    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
     if cache_dir:
         if random_crop:
             raise ValueError("random_crop=True cannot apply to cached clips (they are center "
@@ -557,7 +564,7 @@ def load_video_folder(*, split: str, frames: int, size: int, data_dir: Optional[
         build_cache(data_dir, cache_dir, split=split, frames=frames, size=size,
                     frame_stride=frame_stride, clips_per_video=clips_per_video,
                     split_file=split_file, split_index=split_index, num_shards=cache_shards,
-                    rebuild=rebuild_cache, probe_workers=probe_workers)
+                    rebuild=rebuild_cache, probe_workers=probe_workers, preprocess=preprocess)
         return load_tfrecord(split=split, frames=frames, size=size, data_dir=cache_dir, seed=seed,
                              start=start, channels=channels, num_examples=num_examples,
                              shuffle_buffer=shuffle_buffer)

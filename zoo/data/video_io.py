@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import tempfile
-from typing import Iterator, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import av
 import numpy as np
@@ -292,27 +292,59 @@ def match_channels(video, channels: int):
     return luma.astype(video.dtype)[..., None]
 
 
-def resize_and_crop(frames: np.ndarray, size: int,
-                    crop_at: Tuple[float, float] = (0.5, 0.5)) -> np.ndarray:
-    """Resizes uint8 ``[T, H, W, C]`` so the shorter side is ``size`` (bilinear, antialiased
-    when shrinking), then crops ``size x size``.
+#: Named preprocessings of video frames for ``size x size`` clips: ``name -> (size, h, w) ->
+#: (resize_h, resize_w, crop)``: resize the ``h x w`` frames to ``resize_h x resize_w``,
+#: crop ``crop x crop``, and resize the crop to ``size`` where it is another size.
+PREPROCESSINGS: Dict[str, Callable[[int, int, int], Tuple[int, int, int]]] = {
+    # The zoo's default: the shorter side to size (aspect kept), a size x size crop.
+    "shorter_side": lambda size, h, w: (max(size, round(h * size / min(h, w))),
+                                        max(size, round(w * size / min(h, w))), size),
+    # TGAN (section 5, UCF-101): every video resized to 60 x 80, a 48-pixel square from the
+    # center (the paper's 48 x 48 models; another size resizes the crop).
+    "tgan_ucf101": lambda size, h, w: (60, 80, 48),
+    # MVT-GAN (section 6.1, UCF-101): resized to 127 x 127 for 96 x 96 models and 170 x 170 for
+    # 128 x 128 (aspect not kept), then cropped; other sizes keep the ratio (~1.33).
+    "mvt_ucf101": lambda size, h, w: ({96: (127, 127), 128: (170, 170)}.get(size) or
+                                      (round(size * 170 / 128),) * 2) + (size,),
+    # MVT-GAN (section 6.1, Jester): resized to 96 x 136, then cropped to 96 x 96 (size scales both).
+    "mvt_jester": lambda size, h, w: (size, round(size * 136 / 96), size),
+}
 
-    ``crop_at = (fy, fx)`` in ``[0, 1]`` places the crop along the longer side:
-    ``(0.5, 0.5)`` is the center crop, a random pair a random crop.
-    """
-    frames = np.asarray(frames)
-    if frames.ndim == 3:
-        frames = frames[..., None]
+
+def _resize(frames: np.ndarray, new_h: int, new_w: int) -> np.ndarray:
+    """uint8 ``[T, H, W, C]`` resized bilinearly (PIL: antialiased when shrinking)."""
     t, h, w, c = frames.shape
-    if (h, w) == (size, size):
+    if (h, w) == (new_h, new_w):
         return frames
-    scale = size / min(h, w)
-    new_h, new_w = max(size, int(round(h * scale))), max(size, int(round(w * scale)))
     resized = np.empty((t, new_h, new_w, c), np.uint8)
     for k in range(t):
         image = Image.fromarray(frames[k, ..., 0] if c == 1 else frames[k])
         image = image.resize((new_w, new_h), Image.BILINEAR)
         resized[k] = np.asarray(image).reshape(new_h, new_w, c)
-    y0 = int(round(min(max(crop_at[0], 0.0), 1.0) * (new_h - size)))
-    x0 = int(round(min(max(crop_at[1], 0.0), 1.0) * (new_w - size)))
-    return resized[:, y0:y0 + size, x0:x0 + size]
+    return resized
+
+
+def resize_and_crop(frames: np.ndarray, size: int,
+                    crop_at: Tuple[float, float] = (0.5, 0.5), preprocess: str = "shorter_side") -> np.ndarray:
+    """uint8 ``[T, H, W, C]`` -> ``[T, size, size, C]`` by the named ``preprocess``
+    (:data:`PREPROCESSINGS`; by default the shorter side resized to ``size``, bilinear,
+    antialiased when shrinking, then a ``size x size`` crop).
+
+    ``crop_at = (fy, fx)`` in ``[0, 1]`` places the crop in the resized frame:
+    ``(0.5, 0.5)`` is the center crop, a random pair a random crop.
+    """
+    if preprocess not in PREPROCESSINGS:
+        raise ValueError(f"preprocess {preprocess!r}: expected one of {sorted(PREPROCESSINGS)}")
+    frames = np.asarray(frames)
+    if frames.ndim == 3:
+        frames = frames[..., None]
+    t, h, w, c = frames.shape
+    if (h, w) == (size, size) and preprocess == "shorter_side":
+        return frames
+    new_h, new_w, crop = PREPROCESSINGS[preprocess](size, h, w)
+    if crop > min(new_h, new_w):
+        raise ValueError(f"preprocess {preprocess!r}: a {crop}-pixel crop of {new_h}x{new_w} frames")
+    resized = _resize(frames, new_h, new_w)
+    y0 = int(round(min(max(crop_at[0], 0.0), 1.0) * (new_h - crop)))
+    x0 = int(round(min(max(crop_at[1], 0.0), 1.0) * (new_w - crop)))
+    return _resize(resized[:, y0:y0 + crop, x0:x0 + crop], size, size)

@@ -182,6 +182,10 @@ def test_cache_round_trip_reuse_and_staleness(ucf, tmp_path, monkeypatch):
 
     with pytest.raises(ValueError, match="stale TFRecord cache .*frames"):
         data.load("video_folder", cache_dir=cache, **dict(kw, frames=FRAMES + 1))
+    with pytest.raises(ValueError, match=r"stale TFRecord cache .*differs in \['preprocess'\]"):
+        data.load("video_folder", cache_dir=cache, preprocess="mvt_jester", **kw)
+    jester = first(data.load("video_folder", preprocess="mvt_jester", **kw), 10)  # uncached: another crop
+    assert len(jester) == 4 and not all(np.array_equal(a["video"], b["video"]) for a, b in zip(jester, direct))
     rebuilt = data.load("video_folder", cache_dir=cache, rebuild_cache=True, **dict(kw, frames=2))
     assert rebuilt.element_spec["video"].shape == (2, SIZE, SIZE, 3)
     assert len(first(rebuilt, 10)) == 4

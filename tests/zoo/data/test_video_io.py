@@ -93,6 +93,30 @@ def test_resize_and_crop_takes_the_shorter_side_then_crops():
     assert left[:, :, :3].max() == 0
 
 
+def test_the_papers_preprocessings(monkeypatch):
+    """TGAN: 60 x 80, a centered 48 square, resized to the model's size; MVT: a square resize
+    (127 for 96, 170 for 128) then the crop; Jester: 96 x 136 then the crop."""
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (2, 240, 320, 3), dtype=np.uint8)  # UCF-101's frames
+    out = video_io.resize_and_crop(video, 64, preprocess="tgan_ucf101")
+    small = video_io._resize(video, 60, 80)[:, 6:54, 16:64]
+    np.testing.assert_array_equal(out, video_io._resize(small, 64, 64))
+    for size, side in ((96, 127), (128, 170)):
+        out = video_io.resize_and_crop(video, size, preprocess="mvt_ucf101")
+        y0 = x0 = int(round(0.5 * (side - size)))
+        np.testing.assert_array_equal(out, video_io._resize(video, side, side)[:, y0:y0 + size, x0:x0 + size])
+    jester = video_io.resize_and_crop(video, 96, preprocess="mvt_jester")
+    np.testing.assert_array_equal(jester, video_io._resize(video, 96, 136)[:, :, 20:116])
+    # the default is unchanged by the names
+    np.testing.assert_array_equal(video_io.resize_and_crop(video, 32),
+                                  video_io.resize_and_crop(video, 32, preprocess="shorter_side"))
+    with pytest.raises(ValueError, match="preprocess 'tgan'"):
+        video_io.resize_and_crop(video, 64, preprocess="tgan")
+    monkeypatch.setitem(video_io.PREPROCESSINGS, "too_big", lambda size, h, w: (60, 80, 90))
+    with pytest.raises(ValueError, match="a 90-pixel crop of 60x80 frames"):
+        video_io.resize_and_crop(video, 64, preprocess="too_big")
+
+
 def test_match_channels():
     gray = np.full((1, 2, 2, 1), 90, np.uint8)
     rgb = video_io.match_channels(gray, 3)
