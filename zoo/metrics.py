@@ -1102,14 +1102,21 @@ def _clips_dataset(clips: Clips, seed: int) -> tf.data.Dataset:
     return data.map(lambda e: {"video": video_io.to_float(e["video"]), "label": e["label"]})
 
 
-def _s3(ev: Evaluator) -> Dict[str, Any]:
-    """MVT section 5: classifiers trained on generated and on real clips, tested across."""
+def _s3(arch: str) -> Callable[[Evaluator], Dict[str, Any]]:
+    """MVT section 5: ``arch`` classifiers (``c3d`` or ``lrcn``) trained on generated and on real
+    clips, tested across (Table 3 reports S3 with two architectures)."""
+    def compute(ev: Evaluator) -> Dict[str, Any]:
+        return _s3_with(ev, arch)
+    return compute
+
+
+def _s3_with(ev: Evaluator, arch: str) -> Dict[str, Any]:
     from zoo import classifiers
     from zoo import config as config_lib
     fake, real, test = (_labelled(ev, s) for s in ("generated", "real", "real_test"))
     num_classes = int(max(fake.labels.max(), real.labels.max(), test.labels.max())) + 1
     _, t, h, _, c = real.videos.shape
-    cfg = config_lib.resolve("c3d", ev.classifier_preset, frames=t, size=h, channels=c,
+    cfg = config_lib.resolve(arch, ev.classifier_preset, frames=t, size=h, channels=c,
                              num_classes=num_classes, seed=ev.seed)
 
     def score(model, clips):
@@ -1121,7 +1128,7 @@ def _s3(ev: Evaluator) -> Dict[str, Any]:
     on_fake = classifiers.fit(cfg, _clips_dataset(fake, ev.seed), ev.classifier_steps)
     rer, res, ser = score(on_real, test), score(on_real, fake), score(on_fake, test)
     return {"value": s3(ser=ser, rer=rer, res=res), "SeR": ser, "ReR": rer, "ReS": res,
-            "classifier": f"c3d/{ev.classifier_preset}", "classifier_steps": ev.classifier_steps}
+            "classifier": f"{arch}/{ev.classifier_preset}", "classifier_steps": ev.classifier_steps}
 
 
 def _probe(ev: Evaluator) -> Dict[str, Any]:
@@ -1174,10 +1181,13 @@ for _metric in (
         Metric("kid", _kid, ("c3d",),
                "Kernel distance (unbiased MMD^2, cubic polynomial kernel) of the zoo's C3D features, generated "
                "vs real; mean and std over subsets", higher_is_better=False),
-        Metric("s3", _s3, (),
+        Metric("s3", _s3("c3d"), (),
                "Symmetric similarity score (MVT section 5): C3D classifiers trained from scratch on generated "
                "and on real clips and tested across; needs a class-conditional generator and labelled data",
                higher_is_better=True, cheap=False),
+        Metric("s3_lrcn", _s3("lrcn"), (),
+               "Symmetric similarity score as s3 with LRCN classifiers (MVT Table 3 reports two "
+               "architectures)", higher_is_better=True, cheap=False),
         Metric("probe", _probe, ("probe",),
                "Linear probe: logistic regression on frozen features (--probe: e.g. a discriminator's) of "
                "labelled real training clips, accuracy on held-out real clips", higher_is_better=True,

@@ -118,6 +118,10 @@ def test_s3_is_near_one_for_real_clips_and_low_for_noise():
                       classifier_preset="tiny")["s3"]
     assert real["ReR"] > 0.3, real
     assert real["value"] > 0.6 and noise["value"] < 0.5 * real["value"], (real, noise)
+    assert real["classifier"] == "c3d/tiny"
+    lrcn = _evaluate(_source("train", seed=1), ["s3_lrcn"], {}, num_samples=160, classifier_steps=250,
+                     classifier_preset="tiny")["s3_lrcn"]
+    assert lrcn["classifier"] == "lrcn/tiny" and lrcn["value"] > 0.6, lrcn
     with pytest.raises(ValueError, match="class-conditional generator"):
         _evaluate(NOISE, ["s3"], {}, num_samples=8)
 
