@@ -1,0 +1,147 @@
+"""The papers' figures as commands: ``python -m trainers.reproduce NAME [--model=...] [--out_dir=...]``.
+
+Each experiment runs one table or figure of a paper at a scale this machine finishes
+in about a minute, on a shipped module by default (``pretrained/``; ``--model`` takes
+any export of the same model), prints its numbers as JSON lines and writes its images
+(a GIF grid and a PNG sheet of it) under ``--out_dir`` (default
+``runs/reproduce/<NAME>``). ``--list`` prints the experiments. README.md lists them
+with the numbers they gave.
+
+- ``tgan_fig3``: TGAN Figure 3, videos along a straight line between two z0
+  (``serving_default``): ``--steps`` videos, alpha = 0 .. 1. Numbers: the mean absolute
+  change of the frames (in [0, 1]) between neighbouring videos of the path, against
+  the change between its two ends and between two independent draws (the mean over
+  ``--steps`` pairs); a smooth latent space changes little per step.
+- ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
+  others and the class stay fixed: ``--steps`` videos per subspace. Numbers: per subspace,
+  the mean absolute change of the frames against the first video, split into the change of
+  the mean frame (appearance) and the rest (motion, the residual after the clip's mean
+  frame).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from typing import Any, Callable, Dict, List
+
+from absl import flags
+
+from trainers import common
+
+FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    paper: str
+    item: str
+    what: str
+    default_model: str
+    run: Callable[..., List[Dict[str, Any]]]
+
+
+def _write(out_dir: str, name: str, videos) -> Dict[str, str]:
+    """``videos`` uint8 [N, T, H, W, C] as ``<name>.gif`` (a grid) and ``<name>.png`` (its frames)."""
+    from export import card
+    from zoo import data
+    os.makedirs(out_dir, exist_ok=True)
+    gif = os.path.join(out_dir, f"{name}.gif")
+    data.write_gif(gif, data.video_grid(videos, cols=1), fps=8)  # one video per row: the sheet is rows x time
+    png, _ = card.gif_sheet(gif, os.path.join(out_dir, f"{name}.png"))
+    return {"gif": gif, "png": png}
+
+
+def _change(a, b) -> float:
+    """Mean absolute difference of two uint8 video stacks, in [0, 1]."""
+    import numpy as np
+    return float(np.mean(np.abs(a.astype(np.float64) - b.astype(np.float64))) / 255.0)
+
+
+def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
+    import numpy as np
+    import tensorflow as tf
+    import export
+    from zoo.gan import draw_latent
+    loaded, meta, _ = export.hub.load_generator(model)
+    (name, spec), = loaded.signatures["serving_default"].structured_input_signature[1].items()
+    ends = draw_latent(meta["latent_distribution"], [2, spec.shape[-1]], [seed, 0]).numpy()
+    alpha = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    path = (1 - alpha) * ends[0] + alpha * ends[1]
+    videos = export.run_signature(loaded, {name: tf.constant(path)})["video"].numpy()
+    pairs = draw_latent(meta["latent_distribution"], [2 * steps, spec.shape[-1]], [seed, 1])
+    other = export.run_signature(loaded, {name: pairs})["video"].numpy()
+    files = _write(out_dir, "interpolation", videos)
+    per_step = [_change(videos[i], videos[i + 1]) for i in range(steps - 1)]
+    return [{"experiment": "tgan_fig3", "model": model, "steps": steps, "seed": seed,
+             "mean_step_change": float(np.mean(per_step)), "max_step_change": float(np.max(per_step)),
+             "ends_change": _change(videos[0], videos[-1]),
+             "independent_change": float(np.mean([_change(other[2 * i], other[2 * i + 1]) for i in range(steps)])),
+             **files}]
+
+
+def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
+    import numpy as np
+    import tensorflow as tf
+    import export
+    loaded, meta, config = export.hub.load_generator(model)
+    dims = [int(d) for d in config["latent_dims"]]
+    label = seed % int(config["num_classes"])
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal(sum(dims)).astype(np.float32)  # served standardized: z ~ N(0, I)
+    lines = []
+    for k, subspace in enumerate("ABC"[:len(dims)]):
+        lo, hi = sum(dims[:k]), sum(dims[:k + 1])
+        z = np.repeat(base[None], steps, axis=0)
+        z[1:, lo:hi] = rng.standard_normal([steps - 1, hi - lo]).astype(np.float32)
+        videos = export.run_signature(loaded, {"z": tf.constant(z), "label": tf.fill([steps], label)})["video"]
+        videos = videos.numpy()
+        mean_frames = videos.astype(np.float64).mean(axis=1, keepdims=True)
+        motion = videos.astype(np.float64) - mean_frames
+        files = _write(out_dir, f"subspace_{subspace}", videos)
+        lines.append({
+            "experiment": "mvt_fig12", "model": model, "subspace": subspace, "dims": [lo, hi], "label": label,
+            "steps": steps, "seed": seed,
+            "change": float(np.mean([_change(videos[0], v) for v in videos[1:]])),
+            "appearance_change": float(np.mean(np.abs(mean_frames[1:] - mean_frames[:1])) / 255.0),
+            "motion_change": float(np.mean(np.abs(motion[1:] - motion[:1])) / 255.0), **files})
+    return lines
+
+
+EXPERIMENTS: Dict[str, Experiment] = {
+    "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
+                            "pretrained/tgan_moving_digits", tgan_fig3),
+    "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
+                            "pretrained/mvt_synthetic_actions", mvt_fig12),
+}
+
+
+def define_flags() -> None:
+    flags.DEFINE_bool("list", False, "List the experiments and exit.")
+    flags.DEFINE_string("model", None, "The export to run (default: the experiment's shipped module).")
+    flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
+    flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
+    flags.DEFINE_integer("seed", 0, "Seed of the latents.")
+
+
+def main(argv: List[str]) -> int:
+    if FLAGS.list:
+        for name, e in EXPERIMENTS.items():
+            print(f"{name:12s} {e.paper} {e.item}: {e.what} (default --model={e.default_model})")
+        return 0
+    if len(argv) != 2 or argv[1] not in EXPERIMENTS:
+        raise common.usage_error(f"expected one experiment name, one of {sorted(EXPERIMENTS)}; got {argv[1:]}")
+    name = argv[1]
+    experiment = EXPERIMENTS[name]
+    model = FLAGS.model or experiment.default_model
+    out_dir = FLAGS.out_dir or os.path.join("runs", "reproduce", name)
+    lines = common.exit_on_error(lambda: experiment.run(model, out_dir, FLAGS.steps, FLAGS.seed))
+    for line in lines:
+        print(json.dumps(line, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.run_cli(main, sys.argv)
