@@ -19,6 +19,10 @@ and a grid of all of them (``grid.gif``):
   path, alpha = 0 .. 1 in equal steps. ``z`` is one draw shared by all of them,
   ``z_a`` / ``z_b`` two draws; ``label`` is ``--label`` (default 0), ``label_a`` /
   ``label_b`` are ``--label`` / ``--label_b`` (default 0 and 1).
+- An ``image`` input (VGAN's ``future`` signature, section 3.4) takes the first frames of
+  held-out clips: ``--images=<data set>`` (its test split; ``--data_dir`` for a video
+  folder), e.g. ``--signature=future --images=bouncing_balls``. The written grid puts the
+  given frame before each generated future.
 """
 from __future__ import annotations
 
@@ -43,11 +47,27 @@ def define_flags() -> None:
                        "Sigma of the random walk for latent sequences (default: config long_sigma).")
     flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
     flags.DEFINE_integer("label_b", None, "The second class of a class interpolation (default 1).")
+    flags.DEFINE_string("images", None, "For an 'image' input (VGAN's future signature): the data set whose "
+                        "test clips' first frames condition the videos, e.g. bouncing_balls.")
+    flags.DEFINE_string("data_dir", None, "The folder of --images=video_folder.")
     flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
 
 
-def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None):
-    """The named inputs of ``signature`` for ``num`` videos (see the module docstring)."""
+def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int, data_dir=None):
+    """The first frames of ``num`` test clips of ``dataset``: float32 [num, size, size, channels]."""
+    import numpy as np
+    from zoo import data
+    clips = data.load(dataset, split="test", frames=1, size=size, data_dir=data_dir, seed=seed, channels=channels)
+    frames = [e["video"][0] for e in clips.take(num).as_numpy_iterator()]
+    if len(frames) < num:
+        raise ValueError(f"--images={dataset}: {len(frames)} test clips, expected at least {num}")
+    return np.stack(frames).astype(np.float32)
+
+
+def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,
+                images=None):
+    """The named inputs of ``signature`` for ``num`` videos (see the module docstring);
+    ``images``: float32 [num, H, W, C] for an ``image`` input."""
     import numpy as np
     import tensorflow as tf
     from zoo.gan import draw_latent
@@ -92,13 +112,20 @@ def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, l
                 raise ValueError(f"--label must be in 0..{classes - 1}, got {label}")
             values = np.full([num], label) if label is not None else np.arange(num) % classes
             inputs[name] = tf.constant(values, spec.dtype)
+        elif name == "image":
+            if images is None:
+                raise ValueError(f"signature input 'image' {shape}: pass --images=<data set> (the first frames of "
+                                 "its test clips condition the videos)")
+            inputs[name] = tf.constant(images, spec.dtype)
         else:
-            raise ValueError(f"signature input {name!r} {shape}: don't know how to draw it; expected z or label")
+            raise ValueError(f"signature input {name!r} {shape}: don't know how to draw it; expected z, label or "
+                             "image")
     return inputs
 
 
 def generate(model: str, out_dir: str, signature_name: str = "serving_default", num_videos: int = 4,
-             seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None, label_b=None):
+             seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None, label_b=None,
+             images: str = None, data_dir: str = None):
     """Writes the videos; returns their paths (the grid last)."""
     import export
     from zoo import data
@@ -108,8 +135,15 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     if num_videos < 1:
         raise ValueError(f"--num_videos must be >= 1, got {num_videos}")
     signature = loaded.signatures[signature_name]
-    inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label, label_b)
+    given = None
+    if images is not None:
+        given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed,
+                                data_dir)
+    inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label, label_b, given)
     videos = export.run_signature(loaded, inputs, signature_name)["video"].numpy()
+    if given is not None:  # the conditioning frame first, then its future
+        import numpy as np
+        videos = np.concatenate([data.to_uint8(given[:, None]), videos], axis=1)
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for i, video in enumerate(videos):
@@ -137,7 +171,7 @@ def main(argv):
         if not FLAGS.out_dir:
             raise ValueError("--out_dir is required")
         paths = generate(FLAGS.model, FLAGS.out_dir, FLAGS.signature, FLAGS.num_videos, FLAGS.seed, FLAGS.format,
-                         FLAGS.fps, FLAGS.walk_sigma, FLAGS.label, FLAGS.label_b)
+                         FLAGS.fps, FLAGS.walk_sigma, FLAGS.label, FLAGS.label_b, FLAGS.images, FLAGS.data_dir)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

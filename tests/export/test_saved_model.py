@@ -278,3 +278,20 @@ def test_cli_arguments_are_checked_before_any_write(run_dir, tmp_path):
         with pytest.raises(ValueError, match=re.escape(message)):
             check_run_export(**{k: str(v) if k == "run_dir" else v for k, v in kwargs.items()})
     assert os.listdir(base / "vgan") == ["3"] and not os.path.exists(tmp_path / "hub")
+
+
+def test_generate_drives_the_future_signature_with_held_out_frames(future_model, tmp_path):
+    """trainers.generate --signature=future --images=<data set>: each video is the given first
+    frame of a held-out clip followed by the future the model makes of it."""
+    from trainers import generate
+    path = export.export_saved_model(future_model, str(tmp_path / "exports"))
+    out = generate.generate(path, str(tmp_path / "videos"), "future", num_videos=2, images="bouncing_balls")
+    assert len(out) == 3 and out[-1].endswith("future_grid.gif")
+    given = generate.held_out_images("bouncing_balls", 2, 16, 3, seed=0)
+    want = to_uint8(future_model(tf.constant(given), training=False)).numpy()
+    from zoo import data
+    first = data.read_video(out[0])
+    assert first.shape[0] == want.shape[1] + 1
+    np.testing.assert_array_equal(first[0], data.to_uint8(given[0]))  # GIF frames are lossless
+    with pytest.raises(ValueError, match="pass --images=<data set>"):
+        generate.generate(path, str(tmp_path / "v2"), "future", num_videos=2)
