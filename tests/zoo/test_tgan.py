@@ -58,7 +58,7 @@ def test_table_1_shapes_at_the_paper_preset():
 def test_paper_hyperparameters_and_presets():
     cfg = _cfg("paper")
     assert (cfg.g_learning_rate, cfg.d_learning_rate, cfg.beta1, cfg.init_stddev) == (2e-4, 2e-4, 0.5, 0.02)
-    assert (cfg.loss, cfg.objective, cfg.batch_size, cfg.svc_every) == ("minimax", "gan", 32, 5)
+    assert (cfg.loss, cfg.objective, cfg.batch_size, cfg.svc_every) == ("non_saturating", "gan", 32, 5)
     assert cfg.long_sigma == pytest.approx(math.sqrt(0.1))  # sigma^2 = 0.1 (section 5.3.1)
     mnist = _cfg("mnist")
     assert mnist.size == 64 and mnist.first_size == 8 and mnist.d_noise == 0.3
@@ -287,7 +287,7 @@ def test_clip_singular_values():
     (dict(size=20), "size must be a positive multiple of 8 .*got 20"),
     (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
     (dict(objective="wgan"), "objective must be one of"),
-    (dict(objective="wgan_svc"), "loss must be 'wasserstein' with objective 'wgan_svc', got 'minimax'"),
+    (dict(objective="wgan_svc"), "loss must be 'wasserstein' with objective 'wgan_svc', got 'non_saturating'"),
     (dict(loss="l2"), "loss must be one of .*got 'l2'"),
     (dict(d_noise=-0.1), "d_noise must be >= 0, got -0.1"),
     (dict(g1_width=0), "g1_width must be >= 1, got 0"),
