@@ -7,6 +7,10 @@ any export of the same model), prints its numbers as JSON lines and writes its i
 ``runs/reproduce/<NAME>``). ``--list`` prints the experiments. README.md lists them
 with the numbers they gave.
 
+- ``vgan_fig3``: VGAN Figure 3, the two streams of ``--steps`` samples (the ``streams``
+  signature): foreground, mask and background next to the video. Numbers: the mask's mean
+  and the share of pixels it gives the foreground (> 0.5), and the largest difference
+  between m f + (1 - m) b recomposed from the served (uint8) layers and the served video.
 - ``tgan_fig3``: TGAN Figure 3, videos along a straight line between two z0
   (``serving_default``): ``--steps`` videos, alpha = 0 .. 1. Numbers: the mean absolute
   change of the frames (in [0, 1]) between neighbouring videos of the path, against
@@ -109,7 +113,33 @@ def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
     return lines
 
 
+def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
+    import numpy as np
+    import export
+    from zoo.gan import draw_latent
+    loaded, meta, _ = export.hub.load_generator(model)
+    if "streams" not in loaded.signatures:
+        raise ValueError(f"{model!r} serves no 'streams' signature (a two-stream VGAN exported by zoo >= 0.2.0); "
+                         f"it serves {sorted(loaded.signatures)}")
+    z = draw_latent(meta["latent_distribution"], [steps, int(meta["latent_dim"])], [seed, 0])
+    layers = {k: v.numpy() for k, v in export.run_signature(loaded, {"z": z}, "streams").items()}
+    video = export.run_signature(loaded, {"z": z})["video"].numpy().astype(np.float64)
+    m = layers["mask"].astype(np.float64) / 255.0
+    recomposed = m * layers["foreground"] + (1 - m) * layers["background"][:, None].astype(np.float64)
+    files = {f"{k}_{kind}": path for k in ("foreground", "mask")
+             for kind, path in _write(out_dir, k, layers[k]).items()}
+    files.update({f"background_{kind}": path for kind, path in
+                  _write(out_dir, "background", layers["background"][:, None]).items()})
+    files.update({f"video_{kind}": path for kind, path in
+                  _write(out_dir, "video", video.astype(np.uint8)).items()})
+    return [{"experiment": "vgan_fig3", "model": model, "videos": steps, "seed": seed,
+             "mask_mean": float(m.mean()), "mask_above_half": float((m > 0.5).mean()),
+             "recompose_max_error": float(np.abs(recomposed - video).max() / 255.0), **files}]
+
+
 EXPERIMENTS: Dict[str, Experiment] = {
+    "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
+                            "pretrained/vgan_bouncing_balls", vgan_fig3),
     "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
                             "pretrained/tgan_moving_digits", tgan_fig3),
     "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",

@@ -348,6 +348,13 @@ class VGAN(gan.AdversarialModel):
 
     def signatures(self):
         sigs = super().signatures()
+        if self.config.streams == 2:
+            sigs["streams"] = gan.Signature(
+                fn=self._streams,
+                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+                doc="z float32 [batch, latent_dim] -> the two streams of section 3.1 (Figure 3): foreground "
+                    "uint8 [batch, T, H, W, C], mask uint8 [batch, T, H, W, 1] (m * 255), background uint8 "
+                    "[batch, H, W, C]")
         if self.config.future:
             cfg = self.config
             sigs["future"] = gan.Signature(
@@ -356,6 +363,11 @@ class VGAN(gan.AdversarialModel):
                                                name="image")},
                 doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
         return sigs
+
+    def _streams(self, z):
+        out = self.generator(z, training=False)
+        return {"foreground": gan.to_uint8(out["foreground"]), "mask": gan.to_uint8(out["mask"] * 2.0 - 1.0),
+                "background": gan.to_uint8(out["background"])}
 
     def image_generator(self):
         if self.config.streams != 2:

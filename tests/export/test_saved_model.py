@@ -55,7 +55,7 @@ def test_metadata_rebuilds_the_model(model, loaded):
     assert meta["latent_dim"] == LATENT
     assert meta["latent_distribution"] == "normal"
     assert meta["call_input"] == "z" and meta["zoo_version"] == zoo.__version__
-    assert set(json.loads(meta["signatures_json"])) == {"serving_default"}
+    assert set(json.loads(meta["signatures_json"])) == {"serving_default", "streams"}
     assert zoo.from_dict(json.loads(meta["config_json"])) == model.config
     assert loaded.config_asset.asset_path.numpy().decode().endswith(export.CONFIG_ASSET)
 
@@ -205,7 +205,7 @@ def test_a_failed_write_leaves_no_version(model, tmp_path, monkeypatch):
 def test_future_signature_is_exported_and_served(future_model, tmp_path):
     path = export.export_saved_model(future_model, str(tmp_path))
     served = export.load(path)
-    assert set(served.signatures) == {"serving_default", "future"}
+    assert set(served.signatures) == {"serving_default", "future", "streams"}
     assert export.read_metadata(served)["call_input"] == "image"
     image = tf.random.stateless_uniform([2, 16, 16, 3], seed=[3, 0], minval=-1.0, maxval=1.0)
     want = future_model(image, training=False)

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import vgan
+from zoo import gan, vgan
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,18 @@ def test_mask_sparsity_loss(tiny):
     np.testing.assert_allclose(terms["mask_l1"].numpy(), 0.1 * m.reshape(2, -1).mean(1), rtol=1e-6)
 
 
+def test_streams_signature_serves_figure_3s_layers():
+    """Section 3.1 / Figure 3: foreground, mask and background of the two-stream generator."""
+    model = zoo.build("vgan", preset="tiny")
+    z = model.sample_latent(2, 0)
+    want = model.generator(z, training=False)
+    out = model.signatures()["streams"].fn(z)
+    np.testing.assert_array_equal(out["foreground"].numpy(), gan.to_uint8(want["foreground"]).numpy())
+    np.testing.assert_array_equal(out["background"].numpy(), gan.to_uint8(want["background"]).numpy())
+    np.testing.assert_allclose(out["mask"].numpy() / 255.0, want["mask"].numpy(), atol=1 / 255)
+    assert "streams" not in zoo.build("vgan", preset="tiny", streams=1).signatures()
+
+
 def test_one_stream_variant():
     model = zoo.build("vgan", preset="tiny", streams=1)
     out = model.generator(model.sample_latent(2, 0))
@@ -140,7 +152,7 @@ def test_future_generation_from_the_first_frame():
     logs = model.train_step(batch)
     assert np.isfinite(float(logs["first_frame"]))
     assert all(not np.array_equal(a, v.numpy()) for a, v in zip(enc0, model.encoder.trainable_variables))
-    assert set(model.signatures()) == {"serving_default", "future"}
+    assert set(model.signatures()) == {"serving_default", "future", "streams"}
 
 
 def test_discriminator_fine_tuned_as_classifier():
