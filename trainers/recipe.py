@@ -26,7 +26,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from absl import flags
@@ -278,7 +277,7 @@ def _run(argv: Sequence[str], log_path: str) -> None:
 
 def _ship(name: str, summary: str, module: str, run_dir: str, out_dir: str, work: str,
           extra: Mapping[str, object], images: Optional[Mapping[str, str]] = None,
-          recipe_seconds: Optional[float] = None) -> Dict[str, object]:
+          ) -> Dict[str, object]:
     """Writes ``<out_dir>/<name>``: ``module`` with the card of ``run_dir`` plus ``extra``,
     ``images``, the run's loss curves and its last training sample grid."""
     from export import card
@@ -298,8 +297,6 @@ def _ship(name: str, summary: str, module: str, run_dir: str, out_dir: str, work
             scalars, os.path.join(folder, "losses.png"),
             title=f"{name}: training losses (mean over each --log_every steps)")
     full.update(name=name, summary=summary, path=f"pretrained/{name}", **extra)
-    if recipe_seconds is not None:
-        full["training"]["recipe_wall_seconds"] = round(recipe_seconds, 1)
     shipped = card.write_pretrained(module, os.path.join(out_dir, name), full, images)
     write_index(out_dir)
     print(f"[{name}] shipped {os.path.join(out_dir, name)} ({shipped['bytes'] / 1e6:.2f} MB)", flush=True)
@@ -370,7 +367,6 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     os.makedirs(os.path.join(work, ".done"), exist_ok=True)
     log = os.path.join(work, "recipe.log")
     commands: List[str] = []
-    start, ran = time.time(), False
     for i, step in enumerate(recipe.train):
         done = os.path.join(work, ".done", str(i))
         if isinstance(step, Ship):
@@ -387,7 +383,6 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
             print(f"[{name}] {command_line(argv)}", flush=True)
             _run(argv, log)
             open(done, "w").close()
-            ran = True
     module = _fill(recipe.module, values)
     values["module"] = module
     for needed in recipe.requires:  # checked after training: a recipe may train while its networks do
@@ -406,7 +401,6 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
         if not os.path.exists(output):
             print(f"[{name}] {command_line(argv)}", flush=True)
             _run(argv, log)
-            ran = True
         with open(output, encoding="utf-8") as f:
             reports[label] = json.load(f)
     images = {}
@@ -432,13 +426,9 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     for key, path in recipe.reports.items():
         with open(_fill(path, values), encoding="utf-8") as f:
             extra[key] = json.load(f)
-    # The recipe's wall time is that of the invocation that did the work: a rerun that only
-    # ships again keeps the time of the module it replaces.
-    previous = card.read_card(os.path.join(out_dir, name)) or {}
-    seconds = (time.time() - start if ran else previous.get("training", {}).get("recipe_wall_seconds"))
-    shipped = _ship(name, recipe.summary, module, _fill(recipe.run_dir, values), out_dir, work, extra, images,
-                    recipe_seconds=seconds)
-    return shipped
+    # The card's wall time is the training's (its run folder's sessions, however many
+    # invocations it took); evaluations and shipping are not counted.
+    return _ship(name, recipe.summary, module, _fill(recipe.run_dir, values), out_dir, work, extra, images)
 
 
 def define_flags() -> None:
