@@ -19,6 +19,13 @@ def _lines(proc):
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
+def test_vgan_streams(tmp_path):
+    (line,) = _lines(_run("vgan_fig3", f"--out_dir={tmp_path}", "--steps=2"))
+    assert 0 <= line["mask_above_half"] <= 1 and 0 <= line["mask_mean"] <= 1
+    assert line["recompose_max_error"] < 0.02  # m f + (1 - m) b of the served layers is the served video
+    assert all(os.path.isfile(line[f"{k}_png"]) for k in ("video", "foreground", "mask", "background"))
+
+
 def test_tgan_interpolation_path(tmp_path):
     (line,) = _lines(_run("tgan_fig3", f"--out_dir={tmp_path}", "--steps=4"))
     assert line["experiment"] == "tgan_fig3" and line["steps"] == 4
