@@ -71,11 +71,8 @@ class TGANConfig:
     d1_width: int = 64             # D1 channels w-2w-4w-8w (Table 1: 64-128-256-512)
     d0_width: int = 128            # D0 channels w-2w-4w then 1 (Table 1: 128-256-512-2)
     d_noise: float = 0.0           # stddev of the Gaussian noise on every D layer's input (5.2); 0 disables
-    # The generator loss: "non_saturating" (-log D(G(z)), the authors' code and DCGAN practice)
-    # trains; eq. 1 as printed ("minimax", log(1 - D(G(z)))) left G1 on noise on moving digits,
-    # D's loss 0.004 by step 100 (BUILD_NOTES.md, "TGAN"). Any zoo.losses family ("wasserstein"
-    # with wgan_svc).
-    loss: str = "non_saturating"
+    # (BUILD_NOTES.md, "TGAN": with "minimax" D1's loss was 0.004 by step 100 on moving digits)
+    loss: str = "non_saturating"   # G's loss: -log D(G(z)) as the authors' code; "minimax": eq. 1 as printed
     objective: str = "gan"         # "gan" (the paper) or "wgan_svc" (singular value clipping)
     svc_every: int = 5             # SVC after every svc_every-th D update (official configs: freq 5)
     g_learning_rate: float = 2e-4

@@ -70,6 +70,7 @@ def test_trainer_flag_help_says_what_a_field_means_and_allows():
     from trainers import common
     cls = zoo.config.entry("tgan").config_cls
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    assert common.config_flag_help(cls, fields["loss"]).endswith(
-        "one of hinge, minimax, non_saturating, wasserstein. Default: the preset's value ('minimax' in TGANConfig).")
+    assert common.config_flag_help(cls, fields["loss"]) == (
+        "G's loss: -log D(G(z)) as the authors' code; \"minimax\": eq. 1 as printed; one of hinge, minimax, "
+        "non_saturating, wasserstein. Default: the preset's value ('non_saturating' in TGANConfig).")
     assert common.config_flag_help(cls, fields["g_learning_rate"]).startswith("Adam learning rate of the generator")

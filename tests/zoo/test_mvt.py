@@ -142,6 +142,9 @@ def test_paper_image_generator_blocks_and_discriminator_shapes():
     d = mvt.ImageDiscriminator(cfg)
     assert tuple(d(tf.zeros([3, 64, 64, 3]), tf.zeros([3], tf.int32)).shape) == (3, 1)
     assert tuple(d.features(tf.zeros([3, 64, 64, 3])).shape) == (3, 4 * 16)
+    # D_Video is full 3D by default, as the authors' code (their "factorized" is the image/video split)
+    assert not any(zoo.resolve("mvt", p).video_d_factorized for p in mvt.PRESETS)
+    assert [c.rank for c in mvt.VideoDiscriminator(zoo.resolve("mvt", "tiny")).convs] == [3, 3, 3, 3]
     for factorized in (True, False):
         vd = mvt.VideoDiscriminator(zoo.resolve("mvt", "tiny", video_d_factorized=factorized))
         assert tuple(vd(tf.zeros([2, 8, 16, 16, 3]), tf.zeros([2], tf.int32)).shape) == (2, 1)
