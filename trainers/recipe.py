@@ -213,15 +213,19 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                                  networks=("c3d", "lrcn"), costly="s3"),
         generate=("--num_videos=20",),
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
-        notes=("NOT RIGHT YET. The frames look like the data (coloured shapes on dark or light backgrounds) and "
-               "`fvd_local_16f` is far below the untrained model's, but not below the frame-shuffled baseline's, "
-               "the shapes change colour within a clip, and the class is not learned: the shipped C3D gives the "
-               "asked-for class to 12% of the clips (chance 10%; real clips 100%), S3 0.12 (real 1.00) "
-               "(metrics below; BUILD_NOTES.md, \"The trained zoo\").",
+        notes=("NOT RIGHT YET, but closer. The frames look like the data (coloured shapes on dark or light "
+               "backgrounds), the shapes keep their colour within a clip and move, and `fvd_local_16f` is below "
+               "the frame-shuffled baseline's; the class is partly learned: the shipped C3D gives the asked-for "
+               "class to 38% of the clips (chance 10%; real clips 100%), the LRCN to 19%, S3 0.31 (real 1.00). "
+               "Some shapes fade out in the last frames (metrics below; BUILD_NOTES.md, \"The trained zoo\").",
+               "Since the first shipped MVT (C3D accuracy 0.12, S3 0.12, `fvd_local_16f` 1747): the video "
+               "discriminator uses full 3D convolutions, as the authors' code (it was (2+1)D), and the `small` "
+               "preset's widths are 16 (they were 8).",
                "The sequence generator's batch norm normalizes all steps at once (zoo/mvt.py). With one call per "
                "step (the authors' code) the exported first frame came out saturated and the first 8000-step run "
                "scored worse than the untrained model (`fvd_local_16f` 12701 against 4608).",
-               "The sample grid asks for class i % 10 in reading order (two rows of the ten classes).")),
+               "The sample grid (4 rows of 5) asks for class i % 10 in reading order: classes 0-4, 5-9, 0-4, "
+               "5-9.")),
     Recipe(
         name="stgan_synthetic_actions",
         summary=("STGAN (`small`: 32x32 RGB, 16 frames): the 2D source trained on frames of the built-in "
