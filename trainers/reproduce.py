@@ -16,6 +16,11 @@ with the numbers they gave.
   change of the frames (in [0, 1]) between neighbouring videos of the path, against
   the change between its two ends and between two independent draws (the mean over
   ``--steps`` pairs); a smooth latent space changes little per step.
+- ``stgan_fig3``: STGAN Figure 3, one video as activation maximization goes (class
+  ``--seed`` mod the classes; the condition network is the shipped C3D beside the model,
+  ``--condition_net`` for another): ``--steps`` snapshots from the initial codes to the
+  last iteration. Numbers: the condition network's probability of the class and the
+  change of the frames from the initial video at every snapshot.
 - ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
   others and the class stay fixed: ``--steps`` videos per subspace. Numbers: per subspace,
   the mean absolute change of the frames against the first video, split into the change of
@@ -137,9 +142,40 @@ def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
              "recompose_max_error": float(np.abs(recomposed - video).max() / 255.0), **files}]
 
 
+def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: str = "") -> List[Dict[str, Any]]:
+    import numpy as np
+    import tensorflow as tf
+    import export
+    import zoo
+    from zoo import stgan
+    from zoo.gan import draw_latent
+    loaded, meta, config = export.hub.load_generator(model)
+    cfg = zoo.from_dict(config)
+    if cfg.model_name != "stgan":
+        raise ValueError(f"{model!r} is a {cfg.model_name!r} export; expected an STGAN video generator")
+    network = export.load_video_classifier(condition_net or os.path.join(os.path.dirname(model.rstrip("/")),
+                                                                          "c3d_synthetic_actions"))
+    target = seed % len(network.info["class_names"])
+    z0 = draw_latent(meta["latent_distribution"], [1, cfg.frames, cfg.latent_dim], [seed, 0])
+    every = max(1, cfg.am_iterations // max(steps - 1, 1))
+    out = stgan.activation_maximization(lambda z: loaded(z, training=False),
+                                        lambda v: network.fn(network.prepare(v))["logits"],
+                                        z0, target, cfg, seed=seed, snapshot_every=every)
+    from zoo import data
+    snapshots = data.to_uint8(out["snapshots"][:, 0])  # [S, T, H, W, C], one video
+    files = _write(out_dir, "optimisation", snapshots)
+    probability = out["probability"][:, 0]
+    return [{"experiment": "stgan_fig3", "model": model, "condition_net": network.info.get("handle", condition_net),
+             "class": network.info["class_names"][target], "iterations": out["snapshot_iterations"].tolist(),
+             "probability": [float(probability[i]) for i in out["snapshot_iterations"]],
+             "change_from_start": [_change(snapshots[0], s) for s in snapshots], "seed": seed, **files}]
+
+
 EXPERIMENTS: Dict[str, Experiment] = {
     "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
                             "pretrained/vgan_bouncing_balls", vgan_fig3),
+    "stgan_fig3": Experiment("STGAN", "Figure 3", "one video along activation maximization for a class",
+                             "pretrained/stgan_synthetic_actions", stgan_fig3),
     "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
                             "pretrained/tgan_moving_digits", tgan_fig3),
     "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
@@ -153,6 +189,8 @@ def define_flags() -> None:
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
+    flags.DEFINE_string("condition_net", None, "stgan_fig3: the classifier AM maximizes (default: the shipped "
+                        "c3d_synthetic_actions beside --model).")
 
 
 def main(argv: List[str]) -> int:
@@ -166,7 +204,8 @@ def main(argv: List[str]) -> int:
     experiment = EXPERIMENTS[name]
     model = FLAGS.model or experiment.default_model
     out_dir = FLAGS.out_dir or os.path.join("runs", "reproduce", name)
-    lines = common.exit_on_error(lambda: experiment.run(model, out_dir, FLAGS.steps, FLAGS.seed))
+    extra = {"condition_net": FLAGS.condition_net} if name == "stgan_fig3" and FLAGS.condition_net else {}
+    lines = common.exit_on_error(lambda: experiment.run(model, out_dir, FLAGS.steps, FLAGS.seed, **extra))
     for line in lines:
         print(json.dumps(line, sort_keys=True), flush=True)
     return 0

@@ -369,7 +369,7 @@ def am_learning_rates(cfg: STGANConfig) -> np.ndarray:
 
 def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
                             condition: Callable[[tf.Tensor], tf.Tensor],
-                            z0, target, cfg: STGANConfig, seed=0) -> Dict[str, np.ndarray]:
+                            z0, target, cfg: STGANConfig, seed=0, snapshot_every: int = 0) -> Dict[str, np.ndarray]:
     """Eq. 8 by gradient ascent on the codes (section 4.1; choices in the module docstring).
 
     Args:
@@ -381,11 +381,15 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
       target: the class h of every video, int [B] (or one int).
       cfg: the iterations, step sizes, lambda, gradient noise and stop probability.
       seed: the gradient noise's stateless seed.
+      snapshot_every: if > 0, also return the videos G(z) every this many iterations
+        (Figure 3: the videos as the optimisation goes).
 
     Returns numpy arrays: ``z`` [B, T, K] the optimized codes, ``video`` [B, T, H, W, C]
     G(z), ``probability`` [iterations + 1, B] Phi_h before every iteration and after the
     last, ``logits`` [B, classes] Phi(G(z)) at the end, ``initial_video`` G(z0) (for judging
-    the same videos before AM with another network).
+    the same videos before AM with another network); with ``snapshot_every``, ``snapshots``
+    [S, B, T, H, W, C] and ``snapshot_iterations`` [S] (iteration 0, every ``snapshot_every``-th,
+    and the last).
     """
     z = tf.Variable(tf.convert_to_tensor(z0, tf.float32), trainable=False, name="am_code")
     batch = int(z.shape[0])
@@ -418,13 +422,20 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
         return tf.exp(log_p)
 
     initial_video = np.asarray(generator(tf.convert_to_tensor(z)))
-    history = []
+    history, snapshots, when = [], [initial_video], [0]
     for i in range(cfg.am_iterations):
         history.append(step(tf.constant(i, tf.int64)).numpy())
+        if snapshot_every > 0 and (i + 1) % snapshot_every == 0 and i + 1 < cfg.am_iterations:
+            snapshots.append(np.asarray(generator(tf.convert_to_tensor(z))))
+            when.append(i + 1)
     final_log_p, logits, video = tf.function(log_probability, autograph=False)(z)
     history.append(tf.exp(final_log_p).numpy())
-    return {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
-            "logits": logits.numpy(), "initial_video": initial_video}
+    out = {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
+           "logits": logits.numpy(), "initial_video": initial_video}
+    if snapshot_every > 0:
+        out["snapshots"] = np.stack(snapshots + [np.asarray(video)])
+        out["snapshot_iterations"] = np.asarray(when + [cfg.am_iterations])
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,14 @@ def test_vgan_streams(tmp_path):
     assert all(os.path.isfile(line[f"{k}_png"]) for k in ("video", "foreground", "mask", "background"))
 
 
+def test_stgan_optimisation_snapshots(tmp_path):
+    (line,) = _lines(_run("stgan_fig3", f"--out_dir={tmp_path}", "--steps=3"))
+    assert line["iterations"][0] == 0 and line["iterations"][-1] == 100 and len(line["iterations"]) == 3
+    assert len(line["probability"]) == 3 and all(0 <= p <= 1 for p in line["probability"])
+    assert line["change_from_start"][0] == 0 and line["change_from_start"][-1] > 0  # AM moved the video
+    assert os.path.isfile(line["png"])
+
+
 def test_tgan_interpolation_path(tmp_path):
     (line,) = _lines(_run("tgan_fig3", f"--out_dir={tmp_path}", "--steps=4"))
     assert line["experiment"] == "tgan_fig3" and line["steps"] == 4

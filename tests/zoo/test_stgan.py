@@ -142,6 +142,12 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     free = stgan.activation_maximization(video_model, condition, z0, 0, tiny(stage="video", am_code_clip=0.0))
     assert np.linalg.norm(free["z"], axis=-1).max() > 2 * radius
     np.testing.assert_allclose(free["initial_video"], video_model(z0).numpy(), atol=1e-6)  # G(z0), before AM
+    # Figure 3: snapshots of G(z) as the optimisation goes (tiny: 10 iterations, every 4th)
+    snap = stgan.activation_maximization(video_model, condition, z0, 0, tiny(stage="video"), snapshot_every=4)
+    assert snap["snapshot_iterations"].tolist() == [0, 4, 8, 10]
+    assert snap["snapshots"].shape == (4, 3, 8, 16, 16, 3)
+    np.testing.assert_allclose(snap["snapshots"][0], snap["initial_video"], atol=1e-6)
+    np.testing.assert_allclose(snap["snapshots"][-1], snap["video"], atol=1e-6)
     # A video whose probability is already above am_stop_probability does not move.
     z0 = video_model.sample_latent(2, 9)
     stopped = stgan.activation_maximization(video_model, condition, z0, 0,
