@@ -30,8 +30,6 @@ import tensorflow as tf
 
 from export import runs
 
-#: The run card inside every export (relative to the SavedModel folder).
-RUN_CARD = "assets/model_card.json"
 CARD_JSON = "card.json"
 CARD_MD = "card.md"
 #: Files of a shipped module that the card describes rather than hashes.
@@ -95,7 +93,7 @@ def run_card(run_dir: str) -> Dict[str, Any]:
 
 def export_parts(run_dir: str) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """What every export of a run carries: ``(card, extra_files)``: the run card (the
-    exporters' ``card=``, :data:`RUN_CARD`) and, for a classifier run, its test report
+    exporters' ``card=``, kept as ``assets/<export.saved_model.CARD_ASSET>``) and, for a classifier run, its test report
     (``export.hub.CLASSIFIER_REPORT``) as an extra file."""
     from export import hub
     card = run_card(run_dir)

@@ -17,8 +17,7 @@ with the numbers they gave.
   the change between its two ends and between two independent draws (the mean over
   ``--steps`` pairs); a smooth latent space changes little per step.
 - ``stgan_fig3``: STGAN Figure 3, one video as activation maximization goes (class
-  ``--seed`` mod the classes; the condition network is the shipped C3D beside the model,
-  ``--condition_net`` for another): ``--steps`` snapshots from the initial codes to the
+  ``--seed`` mod the classes; ``--condition_net``, default the shipped C3D): ``--steps`` snapshots from the initial codes to the
   last iteration. Numbers: the condition network's probability of the class and the
   change of the frames from the initial video at every snapshot.
 - ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
@@ -33,7 +32,7 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from absl import flags
 
@@ -49,6 +48,8 @@ class Experiment:
     what: str
     default_model: str
     run: Callable[..., List[Dict[str, Any]]]
+    #: flags of this command the experiment reads besides model, out_dir, steps and seed
+    flags: Tuple[str, ...] = ()
 
 
 def _write(out_dir: str, name: str, videos) -> Dict[str, str]:
@@ -142,9 +143,7 @@ def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
              "recompose_max_error": float(np.abs(recomposed - video).max() / 255.0), **files}]
 
 
-def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: str = "") -> List[Dict[str, Any]]:
-    import numpy as np
-    import tensorflow as tf
+def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: str) -> List[Dict[str, Any]]:
     import export
     import zoo
     from zoo import stgan
@@ -153,8 +152,7 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     cfg = zoo.from_dict(config)
     if cfg.model_name != "stgan":
         raise ValueError(f"{model!r} is a {cfg.model_name!r} export; expected an STGAN video generator")
-    network = export.load_video_classifier(condition_net or os.path.join(os.path.dirname(model.rstrip("/")),
-                                                                          "c3d_synthetic_actions"))
+    network = export.load_video_classifier(condition_net)
     target = seed % len(network.info["class_names"])
     z0 = draw_latent(meta["latent_distribution"], [1, cfg.frames, cfg.latent_dim], [seed, 0])
     every = max(1, cfg.am_iterations // max(steps - 1, 1))
@@ -175,7 +173,7 @@ EXPERIMENTS: Dict[str, Experiment] = {
     "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
                             "pretrained/vgan_bouncing_balls", vgan_fig3),
     "stgan_fig3": Experiment("STGAN", "Figure 3", "one video along activation maximization for a class",
-                             "pretrained/stgan_synthetic_actions", stgan_fig3),
+                             "pretrained/stgan_synthetic_actions", stgan_fig3, flags=("condition_net",)),
     "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
                             "pretrained/tgan_moving_digits", tgan_fig3),
     "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
@@ -189,8 +187,8 @@ def define_flags() -> None:
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
-    flags.DEFINE_string("condition_net", None, "stgan_fig3: the classifier AM maximizes (default: the shipped "
-                        "c3d_synthetic_actions beside --model).")
+    flags.DEFINE_string("condition_net", "pretrained/c3d_synthetic_actions",
+                        "stgan_fig3: the classifier AM maximizes.")
 
 
 def main(argv: List[str]) -> int:
@@ -204,7 +202,7 @@ def main(argv: List[str]) -> int:
     experiment = EXPERIMENTS[name]
     model = FLAGS.model or experiment.default_model
     out_dir = FLAGS.out_dir or os.path.join("runs", "reproduce", name)
-    extra = {"condition_net": FLAGS.condition_net} if name == "stgan_fig3" and FLAGS.condition_net else {}
+    extra = {flag: FLAGS[flag].value for flag in experiment.flags}
     lines = common.exit_on_error(lambda: experiment.run(model, out_dir, FLAGS.steps, FLAGS.seed, **extra))
     for line in lines:
         print(json.dumps(line, sort_keys=True), flush=True)
