@@ -469,6 +469,12 @@ def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: s
     return overrides
 
 
+def field_defaults(config_cls) -> Dict[str, Any]:
+    """The class defaults of a config's fields, as JSON values (tuples as lists)."""
+    return {f.name: json.loads(json.dumps(f.default)) for f in dataclasses.fields(config_cls)
+            if f.default is not dataclasses.MISSING}
+
+
 def _all_finite(variables) -> bool:
     import numpy as np
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
@@ -508,7 +514,11 @@ class Trainer:
         if tf.io.gfile.exists(path):
             saved = runs.read_config(self.opts.run_dir).get("model", {})
             current = json.loads(zoo.to_json(self.cfg))  # tuples as the saved JSON lists
-            diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
+            # A field the saved config lacks was added to the zoo after the run began; its
+            # class default is, by the rule for adding fields, the behaviour the run had.
+            defaults = field_defaults(type(self.cfg))
+            diff = {k: (saved.get(k, "<absent>"), v) for k, v in current.items()
+                    if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v}
             if diff:
                 raise ValueError(
                     f"run folder {self.opts.run_dir!r} holds a run with another config; differing fields "
@@ -705,7 +715,14 @@ class Trainer:
                   "nothing to train")
         else:
             try:
-                ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch)
+                # A step that draws a fresh real batch per discriminator update takes them all
+                # at once, laid out so that N replicas see what one device sees.
+                chunks = self.model.real_batches_per_step()
+                ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch * chunks)
+                if chunks > 1 and self.strategy.num_replicas_in_sync > 1:
+                    from zoo import gan
+                    replicas = self.strategy.num_replicas_in_sync
+                    ds = ds.map(lambda b: gan.replica_major(b, chunks, replicas))
             except ValueError as e:  # the data set refused its folder or an option's value
                 raise SetupError(str(e)) from e
             options = tf.data.Options()

@@ -219,6 +219,10 @@ class Classifier(keras.Model):
         return xent, correct
 
     @tf.autograph.experimental.do_not_convert
+    def real_batches_per_step(self) -> int:
+        """One batch per training step (the trainer's contract with every model it trains)."""
+        return 1
+
     def train_step(self, data):
         video, label = self._unpack(data)
         with tf.GradientTape() as tape:

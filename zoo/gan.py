@@ -21,7 +21,9 @@ overriding the hooks:
   ``data``; a class-conditional model puts its generated labels in);
 - ``generator_loss_terms`` / ``discriminator_loss_terms``: extra per-example
   terms (VGAN's mask sparsity, MVT's motion constraint), reported by name;
-- ``after_discriminator_update()``: e.g. weight or singular-value clipping.
+- ``after_discriminator_update()``: e.g. weight or singular-value clipping;
+- ``real_batches_per_step()``: 1, or ``d_steps`` for a fresh real batch per
+  discriminator update (MVT's authors' loop).
 
 Distribution. The step runs unchanged under the default strategy,
 ``MirroredStrategy`` and ``MultiWorkerMirroredStrategy``: per-example losses are
@@ -109,6 +111,36 @@ def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
     local_batch = tf.cast(local_batch, tf.int32)
     full = draw(local_batch * n)
     return full[rid * local_batch:(rid + 1) * local_batch]
+
+
+def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) -> Dict[str, tf.Tensor]:
+    """A global batch of ``chunks`` consecutive real batches, reordered for ``replicas``.
+
+    A distributed dataset gives each replica a contiguous block of the global batch,
+    and a training step that consumes several real batches (``real_batches_per_step``)
+    splits its replica's block into ``chunks`` contiguous pieces. Reordering rows from
+    chunk-major ``[chunk, replica, row]`` to ``[replica, chunk, row]`` makes replica r's
+    piece k hold exactly rows r of real batch k, so N replicas see the batches one
+    device sees. Identity for one chunk or one replica."""
+    if chunks == 1 or replicas == 1:
+        return dict(batch)
+
+    def reorder(x):
+        x = tf.convert_to_tensor(x)
+        n = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+        rows = tf.reshape(x, tf.concat([[chunks, replicas, n // (chunks * replicas)], tf.shape(x)[1:]], 0))
+        perm = [1, 0] + list(range(2, x.shape.rank + 2))
+        return tf.reshape(tf.transpose(rows, perm), tf.shape(x))
+    return {k: reorder(v) for k, v in batch.items()}
+
+
+def split_real_batches(data: Mapping[str, tf.Tensor], chunks: int) -> list:
+    """``data`` (one replica's rows of ``chunks`` real batches, see :func:`replica_major`)
+    as ``chunks`` dicts of equal batch size, in order."""
+    if chunks == 1:
+        return [dict(data)]
+    size = tf.shape(data["video"])[0] // chunks
+    return [{k: v[i * size:(i + 1) * size] for k, v in data.items()} for i in range(chunks)]
 
 
 def global_batch_mean(per_example: tf.Tensor) -> tf.Tensor:
@@ -299,6 +331,15 @@ class AdversarialModel(keras.Model):
         step = self.step if getattr(self, "g_optimizer", None) is not None else 0
         return self.step_seed(step, self._CALL_DRAWS + k)
 
+    def real_batches_per_step(self) -> int:
+        """How many batches of real clips one training step consumes: 1 (every
+        discriminator update of the step sees the same real clips), or ``d_steps``
+        where the paper's code draws a fresh real batch for each discriminator update
+        (MVT). The trainer then feeds ``real_batches_per_step() * batch_size`` clips
+        per step (laid out by :func:`replica_major`); the generator update uses the
+        last of them."""
+        return 1
+
     def generator_inputs(self, data: Dict[str, tf.Tensor], seed) -> Any:
         local_batch = tf.shape(data["video"])[0]
         return replica_rows(lambda n: self.sample_latent(n, seed), local_batch)
@@ -403,9 +444,14 @@ class AdversarialModel(keras.Model):
         step = self.step
         d_vars = self.discriminator_variables
         g_vars = self.generator_variables
+        fresh = self.real_batches_per_step()
+        if fresh not in (1, self.d_steps):
+            raise ValueError(f"real_batches_per_step() must be 1 or d_steps={self.d_steps}, got {fresh}")
+        real_batches = split_real_batches(data, fresh)
 
         with tf.GradientTape() as g_tape:
             for k in range(self.d_steps):
+                data = real_batches[k if fresh > 1 else 0]
                 inputs = self.generator_inputs(data, self.step_seed(step, k))
                 if k == self.d_steps - 1:
                     outputs = self.generate(inputs, training=True)  # reused by the G update

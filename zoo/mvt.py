@@ -44,7 +44,10 @@ A class-conditional video GAN (projection discriminators, hinge loss, eqs. 2-3):
 - Optimisation (6.2): Adam(0, 0.9), learning rates 5e-5 (G) and 2e-4 (D), T = 16.
   The paper gives no discriminator steps; the authors' UCF-101 script uses 2 per
   generator step (``--d_steps_per_iter 2``) and widths 96, which the paper
-  presets take.
+  presets take, each discriminator step on a fresh real batch as there
+  (``fresh_real_batches``; the generator step uses the last one). The field's
+  default, False (one real batch for both), is the loop before the field existed,
+  so run folders saved without it resume as they were.
 - Fake labels: eq. 2-3 draw y ~ p_data. ``fake_labels="data"`` (default) uses the
   real batch's labels, an exact sample of p_data that also gives every generated
   clip a real partner of its class for the motion constraint; ``"uniform"`` draws
@@ -111,6 +114,7 @@ class MVTConfig:
     beta2: float = 0.9
     batch_size: int = 56
     d_steps: int = 2
+    fresh_real_batches: bool = False                  # True: a new real batch per D step (the authors' loop)
     conv_impl: str = "auto"                           # D_Video's stride-2 convs: "auto" (measured), "keras", "stride1"
 
     @property
@@ -173,7 +177,7 @@ class MVTConfig:
 
 _VAR_SIGMAS = (0.5, 1.0, 2.0)
 _UCF = dict(num_classes=101, frames=16, latent_dims=(20, 20, 80), embedding_dim=120, gru_units=2048, g_width=96,
-            d_width=96, video_d_width=96, image_frames=8, d_steps=2)
+            d_width=96, video_d_width=96, image_frames=8, d_steps=2, fresh_real_batches=True)
 PRESETS = {
     # Section 6.2's four configurations on UCF-101 (6.1: N = 8). MVT: 96x96, batch 56.
     # The paper's frames: --data_opt=preprocess=mvt_ucf101 (127 x 127 for 96, 170 x 170 for
@@ -548,6 +552,9 @@ class MVT(gan.AdversarialModel):
         """z ~ N(0, I) and balanced labels ``i % num_classes`` (sample grids show every class)."""
         return {"z": self.sample_latent(batch_size, seed),
                 "label": tf.range(batch_size, dtype=tf.int32) % self.config.num_classes}
+
+    def real_batches_per_step(self) -> int:
+        return self.d_steps if self.config.fresh_real_batches else 1
 
     def generator_inputs(self, data, seed):
         local = tf.shape(data["video"])[0]

@@ -1,6 +1,8 @@
 """MVT end to end: the CLI on labelled data -> serving export and hub module -> the
 interpolations written by trainers.generate -> S3 and IS from trainers.evaluate; the
 optical-flow estimator replaced by a hub module."""
+import dataclasses
+import json
 import os
 import sys
 
@@ -92,3 +94,37 @@ def test_trainer_takes_the_classes_of_a_folder(tmp_path):
     assert (trainer.cfg.num_classes, trainer.cfg.class_names) == (2, ("Run", "Walk"))
     with pytest.raises(ValueError, match="--num_classes=5"):
         MVTTrainer("tiny", {"num_classes": 5}, options)
+
+
+@pytest.mark.slow
+def test_the_trainer_feeds_a_fresh_real_batch_per_discriminator_step_and_resumes_old_runs(tmp_path):
+    """With ``fresh_real_batches`` the trainer asks for d_steps x batch clips per step (and
+    starts a resumed run's data after them); a run folder written before the field existed
+    resumes, since the field's default is the loop it trained with."""
+    asked = []
+
+    def dataset_fn(cfg, opts, start_step, global_batch):
+        asked.append((start_step, global_batch))
+        return common.build_dataset(cfg, opts, start_step, global_batch)
+
+    def options(steps):
+        return common.RunOptions(run_dir=str(tmp_path / "fresh"), steps=steps, checkpoint_every=1,
+                                 sample_every=100, num_samples=2, verbose=0, dataset="synthetic_actions")
+    overrides = dict(d_steps=2, fresh_real_batches=True, batch_size=2)
+    common.Trainer("mvt", "tiny", overrides, options(1), dataset_fn=dataset_fn).run()
+    common.Trainer("mvt", "tiny", overrides, options(2), dataset_fn=dataset_fn).run()
+    assert asked == [(0, 4), (1, 4)]  # build_dataset starts at start_step * 4 clips
+
+    old = tmp_path / "old"
+    opts = common.RunOptions(run_dir=str(old), steps=1, checkpoint_every=1, sample_every=100, num_samples=2,
+                             verbose=0, dataset="synthetic_actions")
+    common.Trainer("mvt", "tiny", {}, opts).run()
+    saved = json.loads((old / runs.CONFIG_FILE).read_text())
+    del saved["model"]["fresh_real_batches"]  # as a zoo before the field wrote it
+    (old / runs.CONFIG_FILE).write_text(json.dumps(saved))
+    resumed = common.Trainer("mvt", "tiny", {}, dataclasses.replace(opts, steps=2))
+    resumed.run()
+    assert resumed.start_step == 1 and int(resumed.model.step) == 2
+    with pytest.raises(common.SetupError, match="fresh_real_batches"):  # asking for the other loop is refused
+        common.Trainer("mvt", "tiny", {"fresh_real_batches": True}, dataclasses.replace(opts, steps=3)).run()
+

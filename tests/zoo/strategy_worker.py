@@ -1,10 +1,11 @@
 """Runs a few training steps of a tiny model (VGAN by default; ``mvt``: MVT-TSA with
-the motion constraint, labelled clips; ``name:stage`` sets a two-step model's stage,
+the motion constraint, labelled clips; ``mvt_fresh``: the same with two discriminator
+steps, each on a fresh real batch; ``name:stage`` sets a two-step model's stage,
 e.g. ``traversal:video``) under a given strategy and prints the final
 weights' fingerprint as JSON. Used by tests/zoo/test_gan.py and test_mvt.py in
 subprocesses, because logical devices and TF_CONFIG must be set before TensorFlow starts.
 
-    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt|NAME:STAGE]
+    python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt|mvt_fresh|NAME:STAGE]
 """
 import json
 import os
@@ -20,6 +21,8 @@ def main():
     mode, out = sys.argv[1], sys.argv[2]
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     model_name, _, stage = (sys.argv[4] if len(sys.argv) > 4 else "vgan").partition(":")
+    fresh = model_name == "mvt_fresh"
+    model_name = "mvt" if fresh else model_name
     tf.config.experimental.enable_op_determinism()
     if mode == "mirrored2":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -36,6 +39,8 @@ def main():
     keras.utils.set_random_seed(0)
     with strategy.scope():
         extra = {"motion_weight": 1.0} if model_name == "mvt" else {}
+        if fresh:
+            extra.update(d_steps=2, fresh_real_batches=True)
         # One fixed convolution implementation: "auto" may pick another for a replica's batch
         # than for the global batch, equally exact but with other round-off than this test allows.
         extra["conv_impl"] = "keras"
@@ -44,12 +49,16 @@ def main():
         model = zoo.build(model_name, preset="tiny", batch_size=4, **extra)
         model.compile()
     cfg = model.config
-    videos = tf.random.stateless_uniform([steps * cfg.batch_size, cfg.frames, cfg.size, cfg.size, 3],
-                                         seed=[1, 2], minval=-1, maxval=1)
+    chunks = model.real_batches_per_step()
+    n = steps * cfg.batch_size * chunks
+    videos = tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, 3], seed=[1, 2], minval=-1, maxval=1)
     batch = {"video": videos}
     if model_name == "mvt":  # labels 0, 1, 0, 2, ...: same-class pairs within and across replicas
-        batch["label"] = tf.constant([(i // 2) % 3 * (i % 2) for i in range(steps * cfg.batch_size)], tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices(batch).batch(cfg.batch_size)
+        batch["label"] = tf.constant([(i // 2) % 3 * (i % 2) for i in range(n)], tf.int32)
+    ds = tf.data.Dataset.from_tensor_slices(batch).batch(cfg.batch_size * chunks)
+    if chunks > 1:  # as trainers.common lays the real batches out for the replicas
+        from zoo import gan
+        ds = ds.map(lambda b: gan.replica_major(b, chunks, strategy.num_replicas_in_sync))
     if mode == "multi_worker":
         opts = tf.data.Options()
         opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
