@@ -25,6 +25,23 @@ with the numbers they gave.
   the mean absolute change of the frames against the first video, split into the change of
   the mean frame (appearance) and the rest (motion, the residual after the clip's mean
   frame).
+- ``vgan_fig4``: VGAN Figure 4 (section 3.3), the discriminator as a representation: a VGAN
+  trained on unlabelled ``synthetic_actions`` clips (``--model``, a run folder, or one this
+  command trains under ``--out_dir`` for ``--gan_steps``), its D fine-tuned whole as a 10-way
+  classifier (the logit layer replaced by a softmax layer, dropout 0.5 before it) and the
+  same network from random initialisation, each on ``--labelled`` amounts of labelled clips
+  (``--finetune_steps`` Adam steps of the GAN's batch size and D learning rate), tested on
+  ``--probe_test`` held-out clips. Numbers: the two accuracies per amount and their ratio
+  (Figure 4c's relative gain).
+- ``tgan_table2``: TGAN Table 2 (section 5.4), linear SVMs (liblinear's default, see
+  ``zoo.probes``) on frozen features of a two-step TGAN trained on unlabelled
+  ``synthetic_actions`` (``--model``, step two's run folder, or both steps trained here for
+  ``--gan_steps`` each): the image discriminator D1' on every frame with a majority vote per
+  clip, and the temporal discriminator's first layer on the clip; the same networks from
+  random initialisation; and the features of a classifier trained with labels
+  (``--supervised_net``, the shipped C3D: the paper's ResNet-50 row). ``--probe_train``
+  clips train the SVMs, ``--probe_test`` held-out clips test them. The paper's 15 frames
+  and 10 sub-clips per video become the clip's 16 frames and the one 16-frame clip.
 """
 from __future__ import annotations
 
@@ -169,6 +186,140 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
              "change_from_start": [_change(snapshots[0], s) for s in snapshots], "seed": seed, **files}]
 
 
+# ------------------------------------------------------- representation probes
+PROBE_DATASET = "synthetic_actions"  # the zoo's labelled data set: its classes differ by motion
+
+
+def _finished(run_dir: str, steps: int) -> bool:
+    from export import runs
+    return os.path.isdir(run_dir) and int(runs.read_progress(run_dir).get("step", 0)) >= steps
+
+
+def _train(command: Tuple[str, ...]) -> None:
+    """Runs a trainer command (resumable: an interrupted experiment continues where it stopped)."""
+    import subprocess
+    print(f"training: python -m {' '.join(command)}", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", *command], stdout=sys.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} exited {done.returncode}; rerun the experiment to resume it")
+
+
+def _probe_data(cfg, count: int, split: str, seed: int):
+    from zoo import data, probes
+    ds = data.load(PROBE_DATASET, split=split, frames=cfg.frames, size=cfg.size, channels=cfg.channels, seed=seed,
+                   **({"num_examples": count} if split != "train" else {}))
+    return probes.labelled_clips(ds, count)
+
+
+def _load_run(run_dir: str, model_name: str, what: str):
+    import zoo
+    from export import runs
+    config = runs.read_config(run_dir)["model"]
+    if config.get("model") != model_name:
+        raise ValueError(f"{what}: {run_dir!r} is a {config.get('model')!r} run; expected a {model_name!r} run folder")
+    return runs.load_run(run_dir), zoo.from_dict(config), int(runs.read_progress(run_dir).get("step", 0))
+
+
+def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, labelled: List[str],
+              finetune_steps: int, probe_test: int) -> List[Dict[str, Any]]:
+    import keras
+    from zoo import data, probes, vgan
+    run_dir = model or os.path.join(out_dir, "vgan")
+    if not model and not _finished(run_dir, gan_steps):
+        _train(("trainers.vgan", f"--preset={preset}", f"--dataset={PROBE_DATASET}", f"--run_dir={run_dir}",
+                f"--steps={gan_steps}", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0"))
+    gan, cfg, gan_step = _load_run(run_dir, "vgan", "vgan_fig4")
+    if cfg.future:
+        raise ValueError(f"vgan_fig4: {run_dir!r} is a --future run; its discriminator judges futures, train "
+                         "one without --future")
+    num_classes = len(data.class_names(PROBE_DATASET))
+    amounts = sorted({int(n) for n in labelled})
+    train_videos, train_labels = _probe_data(cfg, amounts[-1], "train", seed + 1)
+    test_videos, test_labels = _probe_data(cfg, probe_test, "test", seed)
+    lines = []
+    for n in amounts:
+        accuracy = {}
+        for init in ("gan", "random"):
+            keras.utils.set_random_seed(seed)
+            d = vgan.VGANDiscriminator(cfg, name="video_discriminator")
+            d(train_videos[:1])
+            if init == "gan":
+                d.set_weights(gan.discriminator.get_weights())
+            classifier = vgan.DiscriminatorClassifier(d, num_classes)
+            fit = probes.fine_tune(classifier, train_videos[:n], train_labels[:n], finetune_steps,
+                                   batch_size=cfg.batch_size, learning_rate=cfg.d_learning_rate, seed=seed)
+            accuracy[init] = probes.accuracy(classifier, test_videos, test_labels)
+            lines.append({"experiment": "vgan_fig4", "run_dir": run_dir, "gan_step": gan_step, "init": init,
+                          "labelled_clips": n, "finetune_steps": finetune_steps, "test_clips": probe_test,
+                          "accuracy": accuracy[init], "train_loss": fit["loss"], "seed": seed})
+        lines.append({"experiment": "vgan_fig4", "labelled_clips": n, "chance": 1.0 / num_classes,
+                      "relative_gain": accuracy["gan"] / max(accuracy["random"], 1e-12)})
+    return lines
+
+
+def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, probe_train: int,
+                probe_test: int, supervised_net: str) -> List[Dict[str, Any]]:
+    import keras
+    import numpy as np
+    import export
+    import zoo
+    from zoo import data, probes
+    run_dir = model or os.path.join(out_dir, "video")
+    if not model:
+        image, g1, d1 = (os.path.join(out_dir, n) for n in ("image", "g1", "d1"))
+        common_flags = (f"--preset={preset}", f"--dataset={PROBE_DATASET}", "--checkpoint_every=500",
+                        "--sample_every=1000", "--verbose=0", f"--steps={gan_steps}")
+        if not os.path.isdir(d1):  # step one exports G1 and D1' when it ends
+            _train(("trainers.tgan", "--stage=image", f"--run_dir={image}", *common_flags, f"--hub_dir={g1}",
+                    f"--features_hub_dir={d1}"))
+        if not _finished(run_dir, gan_steps):
+            _train(("trainers.tgan", "--stage=video", f"--run_dir={run_dir}", *common_flags, "--d_noise=0.3",
+                    f"--image_generator_handle={g1}", f"--image_features_handle={d1}"))
+    gan, cfg, gan_step = _load_run(run_dir, "tgan", "tgan_table2")
+    if cfg.stage != "video":
+        raise ValueError(f"tgan_table2: {run_dir!r} is a step-one (--stage=image) run; expected step two's, whose "
+                         "discriminator holds both D1' and D0")
+    num_classes = len(data.class_names(PROBE_DATASET))
+    train = _probe_data(cfg, probe_train, "train", seed + 1)
+    test = _probe_data(cfg, probe_test, "test", seed)
+    keras.utils.set_random_seed(seed)
+    fresh = zoo.entry("tgan").builder(dataclasses.replace(cfg, image_generator_handle="", image_features_handle=""))
+
+    def features(discriminator, kind, videos):
+        import tensorflow as tf
+        fn = tf.function(lambda v: discriminator.frame_features(v) if kind == "image"
+                         else discriminator.features(v))
+        out = np.concatenate([fn(tf.constant(videos[i:i + 64])).numpy() for i in range(0, len(videos), 64)])
+        return out if kind == "image" else out.reshape(len(videos), -1)  # image: [N, T, F]
+
+    def probe(name, get):
+        (x, y), (tx, ty) = (get(train[0]), train[1]), (get(test[0]), test[1])
+        if x.ndim == 3:  # frames: one example per frame, a majority vote per clip
+            svm = probes.fit_linear_svm(x.reshape(-1, x.shape[-1]), np.repeat(y, x.shape[1]), num_classes)
+            predicted = probes.majority_vote(probes.svm_scores(svm, tx.reshape(-1, tx.shape[-1])).reshape(
+                len(tx), tx.shape[1], num_classes))
+        else:
+            svm = probes.fit_linear_svm(x, y, num_classes)
+            predicted = probes.svm_scores(svm, tx).argmax(axis=1)
+        return {"experiment": "tgan_table2", "row": name, "accuracy": float(np.mean(predicted == ty)),
+                "features": int(np.prod(x.shape[2:] if x.ndim == 3 else x.shape[1:])),
+                "svm_converged": bool(svm["converged"]), "train_clips": probe_train, "test_clips": probe_test,
+                "run_dir": run_dir, "gan_step": gan_step, "seed": seed}
+
+    lines = [{"experiment": "tgan_table2", "row": "chance", "accuracy": 1.0 / num_classes}]
+    for label, discriminator in (("", gan.discriminator), (" (random init)", fresh.discriminator)):
+        lines.append(probe(f"image discriminator{label} + linear SVM",
+                           lambda v, d=discriminator: features(d, "image", v)))
+        lines.append(probe(f"temporal discriminator{label} + linear SVM",
+                           lambda v, d=discriminator: features(d, "temporal", v)))
+    if supervised_net:
+        network = export.load_video_classifier(supervised_net)
+        lines.append(probe(f"{network.name} trained with labels ({os.path.basename(supervised_net)}) + linear SVM",
+                           lambda v: np.concatenate([network.fn(network.prepare(v[i:i + 64]))["features"].numpy()
+                                                     for i in range(0, len(v), 64)])))
+    return lines
+
+
 EXPERIMENTS: Dict[str, Experiment] = {
     "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
                             "pretrained/vgan_bouncing_balls", vgan_fig3),
@@ -178,23 +329,44 @@ EXPERIMENTS: Dict[str, Experiment] = {
                             "pretrained/tgan_moving_digits", tgan_fig3),
     "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
                             "pretrained/mvt_synthetic_actions", mvt_fig12),
+    "vgan_fig4": Experiment("VGAN", "Figure 4", "the discriminator fine-tuned as a classifier vs. random init, "
+                            "over amounts of labelled clips", "", vgan_fig4,
+                            flags=("gan_steps", "preset", "labelled", "finetune_steps", "probe_test")),
+    "tgan_table2": Experiment("TGAN", "Table 2", "linear SVMs on the image and temporal discriminators' features",
+                              "", tgan_table2,
+                              flags=("gan_steps", "preset", "probe_train", "probe_test", "supervised_net")),
 }
 
 
 def define_flags() -> None:
     flags.DEFINE_bool("list", False, "List the experiments and exit.")
-    flags.DEFINE_string("model", None, "The export to run (default: the experiment's shipped module).")
+    flags.DEFINE_string("model", None, "The export to run (default: the experiment's shipped module); "
+                        "vgan_fig4 and tgan_table2 take a run folder (the discriminator is in its checkpoints, "
+                        "not in exports), by default one they train under --out_dir.")
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
     flags.DEFINE_string("condition_net", "pretrained/c3d_synthetic_actions",
                         "stgan_fig3: the classifier AM maximizes.")
+    flags.DEFINE_integer("gan_steps", 3000, "vgan_fig4, tgan_table2 without --model: steps of the GAN they train "
+                         "on unlabelled synthetic_actions (each of TGAN's two steps).", lower_bound=1)
+    flags.DEFINE_string("preset", "small", "vgan_fig4, tgan_table2 without --model: the GAN's preset.")
+    flags.DEFINE_list("labelled", ["20", "80", "320", "1280"], "vgan_fig4: amounts of labelled clips.")
+    flags.DEFINE_integer("finetune_steps", 600, "vgan_fig4: fine-tuning steps per amount and initialisation.",
+                         lower_bound=1)
+    flags.DEFINE_integer("probe_train", 1000, "tgan_table2: labelled clips the SVMs train on.", lower_bound=1)
+    flags.DEFINE_integer("probe_test", 500, "vgan_fig4, tgan_table2: held-out clips they are tested on.",
+                         lower_bound=1)
+    flags.DEFINE_string("supervised_net", "pretrained/c3d_synthetic_actions",
+                        "tgan_table2: a classifier export trained with labels, whose features are the supervised "
+                        "reference row (the paper's ResNet-50); empty to skip.")
 
 
 def main(argv: List[str]) -> int:
     if FLAGS.list:
         for name, e in EXPERIMENTS.items():
-            print(f"{name:12s} {e.paper} {e.item}: {e.what} (default --model={e.default_model})")
+            model = e.default_model or "a run folder it trains under --out_dir"
+            print(f"{name:12s} {e.paper} {e.item}: {e.what} (default --model: {model})")
         return 0
     if len(argv) != 2 or argv[1] not in EXPERIMENTS:
         raise common.usage_error(f"expected one experiment name, one of {sorted(EXPERIMENTS)}; got {argv[1:]}")

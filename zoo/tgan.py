@@ -27,6 +27,9 @@ feature part D1' (everything but the loss layer), the temporal discriminator D0
   segments (:meth:`TGAN.long_video`, eq. 3 :meth:`TGAN.sample_long_latent`),
   pre-trained image networks (the ``image_generator`` / ``image_features``
   arguments of :class:`TGAN`).
+- Step one's batch: D1 sees every frame of the batch's clips (32 x 16 = 512 at
+  batch 32). The paper gives no image batch and the released code has no step
+  one to compare with (BUILD_NOTES.md, "TGAN"): our reading, not the authors'.
 - ``objective="wgan_svc"``: the later version of the paper (TGAN with singular
   value clipping, the public pfnet-research/tgan code): Wasserstein loss and,
   every ``svc_every`` discriminator updates, singular value clipping of every

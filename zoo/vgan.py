@@ -270,6 +270,25 @@ class VGANDiscriminator(_Stack):
         return logits
 
 
+class DiscriminatorClassifier(_Stack):
+    """Section 3.3 (Figure 4): D as a K-way action classifier, "we replace the last layer
+    (which is a binary classifier) with a K-way softmax classifier. We also add dropout
+    to the penultimate layer." ``discriminator`` is a trained D (fine-tuned whole) or a
+    fresh one (the random-initialisation baseline). Returns logits [B, K]."""
+
+    def __init__(self, discriminator: VGANDiscriminator, num_classes: int, dropout: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.discriminator = discriminator
+        self.flatten = keras.layers.Flatten(dtype="float32")
+        self.dropout = keras.layers.Dropout(dropout)
+        self.classify = keras.layers.Dense(num_classes, kernel_initializer=normal_init(discriminator.cfg.init_stddev),
+                                           name="d_classify", dtype="float32")
+
+    def call(self, video, training=False):
+        h = self.flatten(tf.cast(self.discriminator.features(video, training=training), tf.float32))
+        return self.classify(self.dropout(h, training=training))
+
+
 class ImageEncoder(_Stack):
     """Section 3.4: a five-layer 2D conv net, image x0 [B, H, W, 3] -> z [B, d]."""
 

@@ -54,3 +54,35 @@ def test_mvt_subspaces(tmp_path):
 def test_bad_input_exits_2(args, message, tmp_path):
     proc = _run(*args, f"--out_dir={tmp_path / 'x'}")
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_vgan_discriminator_fine_tuned_against_random_init(tmp_path):
+    """vgan_fig4 end to end at the tiny scale: it trains the GAN on unlabelled clips (resumably:
+    a rerun trains nothing), then fine-tunes D and a fresh D on each amount of labels."""
+    args = ("vgan_fig4", f"--out_dir={tmp_path}", "--preset=tiny", "--gan_steps=2", "--labelled=8,16",
+            "--finetune_steps=3", "--probe_test=12")
+    lines = _lines(_run(*args))
+    runs = [l for l in lines if "init" in l]
+    assert [(l["labelled_clips"], l["init"]) for l in runs] == [(8, "gan"), (8, "random"), (16, "gan"),
+                                                                (16, "random")]
+    assert all(l["gan_step"] == 2 and 0 <= l["accuracy"] <= 1 and l["test_clips"] == 12 for l in runs)
+    gains = [l for l in lines if "relative_gain" in l]
+    assert [g["labelled_clips"] for g in gains] == [8, 16] and gains[0]["chance"] == 0.1
+    again = _run(*args)
+    assert "training:" not in again.stderr and _lines(again) == lines  # the run is reused; seeded
+
+
+@pytest.mark.slow
+def test_tgan_linear_probes(tmp_path, c3d_hub):
+    lines = _lines(_run("tgan_table2", f"--out_dir={tmp_path}", "--preset=tiny", "--gan_steps=2",
+                        "--probe_train=20", "--probe_test=10", f"--supervised_net={c3d_hub}"))
+    rows = [l["row"] for l in lines]
+    assert rows[:5] == ["chance", "image discriminator + linear SVM", "temporal discriminator + linear SVM",
+                        "image discriminator (random init) + linear SVM",
+                        "temporal discriminator (random init) + linear SVM"]
+    assert "trained with labels" in rows[5] and len(rows) == 6
+    assert all(0 <= l["accuracy"] <= 1 for l in lines) and lines[1]["gan_step"] == 2
+    assert os.path.isdir(tmp_path / "d1") and os.path.isdir(tmp_path / "g1")  # step one's modules drove step two
+    bad = _run("tgan_table2", f"--out_dir={tmp_path / 'x'}", f"--model={tmp_path / 'image'}")
+    assert bad.returncode == 2 and "step-one" in bad.stderr, bad.stderr[-2000:]
