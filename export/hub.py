@@ -475,7 +475,7 @@ def load_flow_estimator(handle_or_path: str):
     zoo.mvt takes: ``flow(video [B, T, H, W, C]) -> flows [B, T-1, h, w, 2]``,
     differentiable with respect to the video. ``ValueError`` naming the handle for
     anything else."""
-    from zoo import mvt
+    from zoo import layers
     handle = os.fspath(handle_or_path)
     module = load(handle)
     meta = _metadata_or_empty(module)
@@ -484,7 +484,7 @@ def load_flow_estimator(handle_or_path: str):
                          f"written by export.hub.export_flow_estimator), got {meta.get('interface')!r}")
 
     def flow(video):
-        return mvt.video_flow(lambda a, b: module(tf.stack([a, b], axis=1)), video)
+        return layers.video_flow(lambda a, b: module(tf.stack([a, b], axis=1)), video)
     flow.handle = handle
     flow.module = module
     return flow
@@ -558,3 +558,25 @@ def load_i3d(handle: Optional[str] = None):
         info={"handle": handle, "arch": "i3d", "features": "400 logits",
               "preprocessing": "first N frames (fvd_i3d_<N>f), TF1 resize_bilinear (align_corners=False, "
                                "half_pixel_centers=False) to 224x224, values in [-1, 1]"})
+
+
+# ------------------------------------------------------------ pretrained pieces
+def load_piece(piece, config):
+    """Loads the pretrained piece ``piece`` (a ``zoo.config.PretrainedPiece`` its config
+    class declares) from the handle in ``config``'s field, by the piece's interface;
+    ``None`` when the field is empty."""
+    handle = getattr(config, piece.field)  # a field the config class declares (checked at registration)
+    if not handle:
+        return None
+    trainable = {"batch_norm": "batch_norm", "none": False}[piece.trainable]
+    if piece.interface == "image_generator":
+        expected = getattr(config, piece.latent_dim_field) if piece.latent_dim_field else None
+        return load_image_generator(handle, expected_latent_dim=expected, trainable=trainable, name=piece.argument)
+    if piece.interface == "image_features":
+        return load_image_features(handle, trainable=trainable, name=piece.argument)
+    if piece.interface == "image_generator_layers":
+        return load_keras_image_generator(handle)
+    if piece.interface == "optical_flow":
+        return load_flow_estimator(handle)
+    raise ValueError(f"pretrained piece {piece.field!r}: no loader for interface {piece.interface!r}")
+

@@ -83,30 +83,18 @@ def latest_checkpoint(run_dir: str) -> Optional[str]:
 
 
 def build_model(cfg):
-    """``zoo``'s builder for ``cfg`` with the pretrained pieces its config names loaded.
-
-    Config fields ``image_generator_handle`` / ``image_features_handle`` (TGAN's
-    step two) are hub handles or paths, loaded here as Keras layers whose batch-norm
-    gamma/beta train and whose other weights are frozen (TGAN section 5.2; a config
-    whose class sets ``image_generator_trainable`` chooses otherwise: the traversal
-    GAN's G_F is frozen entirely);
-    ``flow_handle`` (MVT) an optical-flow module; ``source_generator_handle`` (STGAN) an
-    image-generator module rebuilt as its Keras layers; zoo itself never loads a handle.
-    The trainers and :func:`load_run` both build through here.
-    """
+    """``zoo``'s builder for ``cfg`` with the pretrained pieces its config class declares
+    (``pieces``: config field, builder argument, interface, what stays trainable) loaded
+    from the handles or paths in those fields: e.g. TGAN's step-two G1 and D1' (their
+    batch-norm gamma/beta train, section 5.2), the traversal GAN's frozen G_F, STGAN's 2D
+    source rebuilt as Keras layers, MVT's optical-flow module. zoo itself never loads a
+    handle. The trainers and :func:`load_run` both build through here."""
     from export import hub
     pieces = {}
-    if getattr(cfg, "image_generator_handle", ""):
-        pieces["image_generator"] = hub.load_image_generator(
-            cfg.image_generator_handle, expected_latent_dim=getattr(cfg, "image_latent_dim", None),
-            trainable=getattr(cfg, "image_generator_trainable", "batch_norm"), name="image_generator")
-    if getattr(cfg, "source_generator_handle", ""):  # STGAN: the 2D generator it inflates, as Keras layers
-        pieces["source_generator"] = hub.load_keras_image_generator(cfg.source_generator_handle)
-    if getattr(cfg, "flow_handle", ""):  # MVT's motion constraint (zoo.optical_flow/1)
-        pieces["flow_estimator"] = hub.load_flow_estimator(cfg.flow_handle)
-    if getattr(cfg, "image_features_handle", ""):
-        pieces["image_features"] = hub.load_image_features(cfg.image_features_handle, trainable="batch_norm",
-                                                           name="image_features")
+    for piece in type(cfg).pieces:
+        loaded = hub.load_piece(piece, cfg)
+        if loaded is not None:
+            pieces[piece.argument] = loaded
     return zoo.entry(cfg.model_name).builder(cfg, **pieces)
 
 

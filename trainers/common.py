@@ -530,8 +530,7 @@ class Trainer:
         import export as export_lib
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
-        keras.mixed_precision.set_global_policy(self.cfg.dtype_policy if hasattr(self.cfg, "dtype_policy")
-                                                else "float32")
+        keras.mixed_precision.set_global_policy(self.cfg.dtype_policy)
         self._check_run_dir()
         if self.opts.hub_dir:  # checked before training, not after
             export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")

@@ -49,7 +49,7 @@ OUTPUTS = ("logits", "features")
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(config_lib.ModelConfig):
     """Fields shared by every video classifier (``model_name`` picks the architecture)."""
     model_name: ClassVar[str] = "classifier"
     #: Fields that take one of a few values (their flags are enums): none here.

@@ -12,9 +12,54 @@ import dataclasses
 import functools
 import json
 import typing
-from typing import Any, Callable, Dict, Mapping, Type
+from typing import Any, Callable, ClassVar, Dict, Mapping, Tuple, Type
 
 _REGISTRY: Dict[str, "ModelEntry"] = {}
+
+#: The interfaces a pretrained piece can have (export.hub has one loader for each):
+#: ``image_generator`` z -> image (a hub module, as a Keras layer); ``image_generator_layers``
+#: the same module rebuilt as its Keras layers (STGAN inflates them); ``image_features``
+#: image -> feature map; ``optical_flow`` video -> flow (zoo.optical_flow/1).
+PIECE_INTERFACES = ("image_generator", "image_generator_layers", "image_features", "optical_flow")
+#: What of a loaded piece trains with the model: its batch-norm gamma/beta (TGAN section 5.2)
+#: or nothing.
+PIECE_TRAINABLE = ("batch_norm", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedPiece:
+    """A pretrained network a model consumes, declared by its config class (``pieces``):
+    the config field holding its hub handle or path ("" there: the model goes without, or
+    builds its own), the keyword of the model's builder it is passed as, its interface,
+    what of it stays trainable, and the config field its latent size must equal."""
+    field: str
+    argument: str
+    interface: str
+    trainable: str = "batch_norm"
+    latent_dim_field: str = ""
+
+    def __post_init__(self):
+        if self.interface not in PIECE_INTERFACES:
+            raise ValueError(f"PretrainedPiece {self.field!r}: interface must be one of {PIECE_INTERFACES}, "
+                             f"got {self.interface!r}")
+        if self.trainable not in PIECE_TRAINABLE:
+            raise ValueError(f"PretrainedPiece {self.field!r}: trainable must be one of {PIECE_TRAINABLE}, "
+                             f"got {self.trainable!r}")
+
+
+class ModelConfig:
+    """What every model config class declares besides its fields (the frozen dataclasses of
+    the zoo's models derive from it): its registry name, the fields whose flags are enums
+    (``choices``), and the pretrained pieces it consumes (``pieces``)."""
+    model_name: ClassVar[str] = ""
+    choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {}
+    pieces: ClassVar[Tuple[PretrainedPiece, ...]] = ()
+
+    @property
+    def dtype_policy(self) -> str:
+        """The Keras dtype policy the model is built under (VGAN: ``mixed_bfloat16`` with
+        ``precision="bfloat16"``)."""
+        return "float32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +77,15 @@ def register(name: str, config_cls: Type, presets: Mapping[str, Mapping[str, Any
     for preset in ("paper", "small", "tiny"):
         if preset not in presets:
             raise ValueError(f"model {name!r} must define preset {preset!r}")
+    if not issubclass(config_cls, ModelConfig):
+        raise ValueError(f"model {name!r}: its config class {config_cls.__name__} must derive from "
+                         "zoo.config.ModelConfig")
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    for piece in config_cls.pieces:
+        missing = {piece.field, piece.latent_dim_field} - fields - {""}
+        if missing:
+            raise ValueError(f"model {name!r}: pretrained piece {piece.argument!r} names config fields "
+                             f"{sorted(missing)} that {config_cls.__name__} lacks")
     _REGISTRY[name] = ModelEntry(name, config_cls, dict(presets), builder, doc)
 
 

@@ -494,3 +494,15 @@ def temporal_shift(x, frames: int, fold_div: int = 3) -> tf.Tensor:
     forward = tf.concat([zeros, v[:, :-1, ..., fold:2 * fold]], axis=1)
     out = tf.concat([back, forward, v[..., 2 * fold:]], axis=-1)
     return tf.reshape(out, shape)
+
+
+def video_flow(pair_flow, video) -> tf.Tensor:
+    """Applies a pairwise flow estimator ``pair_flow(first, second)`` to consecutive frames:
+    video [B, T, H, W, C] -> flows [B, T-1, h, w, 2]."""
+    video = tf.cast(video, tf.float32)
+    shape = tf.shape(video)
+    b, t = shape[0], video.shape[1] or shape[1]
+    first = tf.reshape(video[:, :-1], tf.concat([[-1], shape[2:]], 0))
+    second = tf.reshape(video[:, 1:], tf.concat([[-1], shape[2:]], 0))
+    f = pair_flow(first, second)
+    return tf.reshape(f, tf.concat([[b, t - 1], tf.shape(f)[1:]], 0))

@@ -69,6 +69,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import gan
+from zoo import layers
 from zoo import losses as losses_lib
 from zoo.layers import (CONV_IMPLS, ConditionalBatchNorm, check_conv_impl, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
                         temporal_shift)
@@ -77,11 +78,14 @@ FAKE_LABELS = ("data", "uniform")
 
 
 @dataclasses.dataclass(frozen=True)
-class MVTConfig:
+class MVTConfig(config_lib.ModelConfig):
     model_name: ClassVar[str] = "mvt"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         "fake_labels": FAKE_LABELS, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
+    pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
+        config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
     preset: str = "small"
     seed: int = 0
     num_classes: int = 10
@@ -476,19 +480,7 @@ class LucasKanadeFlow:
         return tf.concat([u, v], axis=-1) * float(self.downsample)
 
     def __call__(self, video) -> tf.Tensor:
-        return video_flow(self.pairs, video)
-
-
-def video_flow(pair_flow, video) -> tf.Tensor:
-    """Applies a pairwise flow estimator ``pair_flow(first, second)`` to consecutive frames:
-    video [B, T, H, W, C] -> flows [B, T-1, h, w, 2]."""
-    video = tf.cast(video, tf.float32)
-    shape = tf.shape(video)
-    b, t = shape[0], video.shape[1] or shape[1]
-    first = tf.reshape(video[:, :-1], tf.concat([[-1], shape[2:]], 0))
-    second = tf.reshape(video[:, 1:], tf.concat([[-1], shape[2:]], 0))
-    f = pair_flow(first, second)
-    return tf.reshape(f, tf.concat([[b, t - 1], tf.shape(f)[1:]], 0))
+        return layers.video_flow(self.pairs, video)
 
 
 def motion_similarity(fake_flows, real_flows, fake_labels, real_labels) -> Tuple[tf.Tensor, tf.Tensor]:

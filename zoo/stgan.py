@@ -69,11 +69,14 @@ _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
 @dataclasses.dataclass(frozen=True)
-class STGANConfig:
+class STGANConfig(config_lib.ModelConfig):
     model_name: ClassVar[str] = "stgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         "stage": STAGES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
+    pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
+        config_lib.PretrainedPiece("source_generator_handle", "source_generator", "image_generator_layers"),)
     preset: str = "small"
     seed: int = 0
     stage: str = "image"          # "image": train the 2D source G (and D); "video": inflate it and run AM

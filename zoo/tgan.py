@@ -56,11 +56,16 @@ FRAMES_PER_SEGMENT = 16
 
 
 @dataclasses.dataclass(frozen=True)
-class TGANConfig:
+class TGANConfig(config_lib.ModelConfig):
     model_name: ClassVar[str] = "tgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         "stage": STAGES, "loss": losses_lib.NAMES, "objective": OBJECTIVES, "conv_impl": CONV_IMPLS}
+    #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2).
+    pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
+        config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator",
+                                   latent_dim_field="image_latent_dim"),
+        config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"))
     preset: str = "small"
     seed: int = 0
     stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)

@@ -63,14 +63,16 @@ _PROJECTION_SALT = {"image": 1, "video": 2}
 
 
 @dataclasses.dataclass(frozen=True)
-class TraversalConfig:
+class TraversalConfig(config_lib.ModelConfig):
     model_name: ClassVar[str] = "traversal"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         "stage": STAGES, "combine": COMBINES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
-    #: How export.runs.build_model loads ``image_generator_handle``: entirely frozen (TGAN trains
-    #: its G1's batch norms; here G_F does not change in step two, section 2).
-    image_generator_trainable: ClassVar[bool] = False
+    #: Step two's G_F, loaded from ``image_generator_handle`` entirely frozen (TGAN trains its
+    #: G1's batch norms; here G_F does not change in step two, section 2).
+    pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
+        config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator", trainable="none",
+                                   latent_dim_field="image_latent_dim"),)
     preset: str = "small"
     seed: int = 0
     stage: str = "image"            # "image": step one (G_F vs K image Ds); "video": step two (G_V vs video Ds)

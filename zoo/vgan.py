@@ -42,7 +42,7 @@ from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, norma
 
 
 @dataclasses.dataclass(frozen=True)
-class VGANConfig:
+class VGANConfig(config_lib.ModelConfig):
     model_name: ClassVar[str] = "vgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {

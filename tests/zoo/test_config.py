@@ -1,6 +1,7 @@
 """The registry: presets, overrides, validation, and configs that rebuild models."""
 import dataclasses
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -74,3 +75,44 @@ def test_trainer_flag_help_says_what_a_field_means_and_allows():
         "G's loss: -log D(G(z)) as the authors' code; \"minimax\": eq. 1 as printed; one of hinge, minimax, "
         "non_saturating, wasserstein. Default: the preset's value ('non_saturating' in TGANConfig).")
     assert common.config_flag_help(cls, fields["g_learning_rate"]).startswith("Adam learning rate of the generator")
+
+
+# ------------------------------------------------ what a config class declares
+def test_every_registered_config_declares_its_pretrained_pieces_as_data():
+    declared = {}
+    for name in zoo.names():
+        cls = zoo.entry(name).config_cls
+        assert issubclass(cls, config_lib.ModelConfig) and cls.model_name == name
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for piece in cls.pieces:
+            assert piece.field in fields and piece.interface in config_lib.PIECE_INTERFACES
+            assert not piece.latent_dim_field or piece.latent_dim_field in fields
+        declared[name] = {(p.field, p.interface, p.trainable) for p in cls.pieces}
+        assert zoo.resolve(name, "tiny").dtype_policy in ("float32", "mixed_bfloat16")
+    assert declared["tgan"] == {("image_generator_handle", "image_generator", "batch_norm"),
+                                ("image_features_handle", "image_features", "batch_norm")}
+    assert declared["traversal"] == {("image_generator_handle", "image_generator", "none")}
+    assert declared["stgan"] == {("source_generator_handle", "image_generator_layers", "batch_norm")}
+    assert declared["mvt"] == {("flow_handle", "optical_flow", "none")}
+    assert declared["vgan"] == set() and declared["c3d"] == set()
+
+
+def test_registering_a_piece_that_names_no_field_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Toy(config_lib.ModelConfig):
+        model_name: ClassVar[str] = "toy"
+        pieces: ClassVar[tuple] = (config_lib.PretrainedPiece("g_handle", "g", "image_generator"),)
+        seed: int = 0
+
+    presets = {p: {} for p in ("paper", "small", "tiny")}
+    with pytest.raises(ValueError, match=r"names config fields \['g_handle'\]"):
+        config_lib.register("toy", Toy, presets, lambda c: None)
+    with pytest.raises(ValueError, match="interface must be one of"):
+        config_lib.PretrainedPiece("g_handle", "g", "video_generator")
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        seed: int = 0
+    with pytest.raises(ValueError, match="must derive from zoo.config.ModelConfig"):
+        config_lib.register("plain", Plain, presets, lambda c: None)
+    assert "toy" not in zoo.names() and "plain" not in zoo.names()
