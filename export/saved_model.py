@@ -376,34 +376,16 @@ def staged_json(filename: str, text: str) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- serving export
-def call_input(model, signatures: Mapping[str, Signature]) -> Tuple[str, tf.TensorSpec]:
-    """The (name, spec) of the input ``model(x)`` takes: the model's main input.
-
-    The zoo's protocol names served inputs but not the one ``model.call``
-    takes (``z`` for most models, ``image`` for a VGAN future model), so the
-    single-input signatures are tried in order, ``serving_default`` first,
-    and the first one ``model(x, training=False)`` traces with wins. A model
-    whose call takes several inputs says so: ``model.call_inputs()`` returns
-    their specs by name, and the spec returned is that dict (named ``inputs``).
-    """
-    explicit = getattr(model, "call_inputs", None)
-    if explicit is not None:  # a model whose call takes a dict of inputs (zoo.mvt: z and label)
-        return "inputs", dict(explicit())
-    order = sorted(signatures, key=lambda n: n != "serving_default")
-    errors = []
-    for sig_name in order:
-        inputs = signatures[sig_name].inputs
-        if len(inputs) != 1:
-            continue
-        (name, spec), = inputs.items()
-        try:
-            tf.function(lambda x: model(x, training=False)).get_concrete_function(
-                tf.TensorSpec(spec.shape, spec.dtype, name=name))
-            return name, spec
-        except Exception as e:  # noqa: BLE001 - try the next candidate
-            errors.append(f"{sig_name}.{name} {describe_spec(spec)}: {type(e).__name__}: {str(e)[:200]}")
-    raise ValueError(f"model {getattr(model, 'name', model)!r}: model(x) accepts none of its signatures' "
-                     f"single inputs; tried: {errors or 'no single-input signature'}")
+def call_input(model) -> Tuple[str, object]:
+    """The (name, spec) of what ``model(x)`` takes, from what the model declares
+    (``call_inputs()``): one named input is that tensor's spec; several are a dict of specs,
+    named ``inputs`` (MVT: z and label)."""
+    specs = dict(model.call_inputs())
+    if not specs:
+        raise ValueError(f"model {model.name!r}: call_inputs() declares no input")
+    if len(specs) == 1:
+        return next(iter(specs.items()))
+    return "inputs", specs
 
 
 def next_version(base_dir: str, name: str) -> int:
@@ -488,7 +470,7 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
     if "serving_default" not in signatures:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
     concrete = {n: signature_function(n, s, encoded_outputs) for n, s in signatures.items()}
-    input_name, input_spec = call_input(model, signatures)
+    input_name, input_spec = call_input(model)
     config_json = zoo.to_json(config)
     metadata = {
         "interface": SERVING_INTERFACE,

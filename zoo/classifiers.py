@@ -245,8 +245,12 @@ class Classifier(keras.Model):
         return {k: t.result() for k, t in self.trackers.items()}
 
     # ------------------------------------------------------------------- serving
+    def call_inputs(self) -> Dict[str, tf.TensorSpec]:
+        """``model(video)``: float32 [batch, T, H, W, C] in [-1, 1]."""
+        return {"video": tf.TensorSpec((None,) + self.input_spec_shape, tf.float32, name="video")}
+
     def signatures(self) -> Dict[str, gan.Signature]:
-        spec = tf.TensorSpec((None,) + self.input_spec_shape, tf.float32, name="video")
+        spec = self.call_inputs()["video"]
 
         def serve(video):
             out = {k: tf.cast(v, tf.float32) for k, v in self(video, training=False).items()}

@@ -485,6 +485,11 @@ class AdversarialModel(keras.Model):
     def call(self, inputs, training: bool = False):
         return self.generate(inputs, training=training)["video"]
 
+    def call_inputs(self) -> Dict[str, tf.TensorSpec]:
+        """The inputs ``model(x)`` (and an export's ``__call__``) takes, by name: one (``x`` is
+        that tensor) or several (``x`` is a dict of them). Default: ``serving_default``'s."""
+        return dict(self.signatures()["serving_default"].inputs)
+
     def signatures(self) -> Dict[str, Signature]:
         """What an export of this model serves; ``serving_default`` is z -> uint8 video."""
         spec = {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}

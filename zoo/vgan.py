@@ -383,6 +383,12 @@ class VGAN(gan.AdversarialModel):
                 doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
         return sigs
 
+    def call_inputs(self):
+        """z, or in future mode (section 3.4) the first frame: ``model(image)`` makes its video."""
+        if self.config.future:
+            return {"image": self.signatures()["future"].inputs["image"]}
+        return super().call_inputs()
+
     def _streams(self, z):
         out = self.generator(z, training=False)
         return {"foreground": gan.to_uint8(out["foreground"]), "mask": gan.to_uint8(out["mask"] * 2.0 - 1.0),

@@ -1,13 +1,9 @@
 """The adversarial training step: updates, loss families, and equivalence across strategies.
 
-The strategy tests run tests/zoo/strategy_worker.py in subprocesses, because
-logical CPU devices and TF_CONFIG must be set before TensorFlow starts.
+The strategy tests use the shared two-replica harness (tests/zoo/replicas.py).
 """
 import json
-import os
 import socket
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,9 +11,8 @@ import tensorflow as tf
 
 import zoo
 from zoo import gan
+from replicas import finish, max_diff, weights, worker  # tests/zoo is on sys.path
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "strategy_worker.py")
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _batch(cfg, seed=0):
@@ -84,42 +79,20 @@ def test_to_uint8_edges():
 
 
 # ------------------------------------------------------------------ strategies
-def _worker(mode, out, env=None, steps=2, model="vgan"):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
-    return subprocess.Popen([sys.executable, WORKER, mode, str(out), str(steps), model], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish(proc, timeout=300):
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def _weights(path):
-    with np.load(path) as f:
-        return {k: f[k] for k in f.files}
-
-
-def _max_diff(a, b):
-    assert a.keys() == b.keys()
-    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
-
-
 @pytest.fixture(scope="module")
 def single_device(tmp_path_factory):
     out = tmp_path_factory.mktemp("default") / "w.npz"
-    _finish(_worker("default", out))
-    return _weights(out)
+    finish(worker("default", out))
+    return weights(out)
 
 
 @pytest.mark.slow
 def test_mirrored_two_replicas_equal_one_device(single_device, tmp_path):
-    info = _finish(_worker("mirrored2", tmp_path / "w.npz"))
+    info = finish(worker("mirrored2", tmp_path / "w.npz"))
     assert info["replicas"] == 2
     # Same global batch, own noise per replica, synchronized BN, loss scaled once:
     # only float summation order differs.
-    assert _max_diff(_weights(tmp_path / "w.npz"), single_device) < 1e-6
+    assert max_diff(weights(tmp_path / "w.npz"), single_device) < 1e-6
 
 
 def _free_ports(n):
@@ -135,11 +108,11 @@ def _free_ports(n):
 @pytest.mark.slow
 def test_two_workers_on_localhost_end_identical(single_device, tmp_path):
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
-    procs = [_worker("multi_worker", tmp_path / f"w{i}.npz",
+    procs = [worker("multi_worker", tmp_path / f"w{i}.npz",
                      env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
              for i in range(2)]
-    infos = [_finish(p) for p in procs]
+    infos = [finish(p) for p in procs]
     assert [i["replicas"] for i in infos] == [2, 2]
-    w0, w1 = _weights(tmp_path / "w0.npz"), _weights(tmp_path / "w1.npz")
-    assert _max_diff(w0, w1) == 0.0
-    assert _max_diff(w0, single_device) < 1e-6  # and they trained like one device with the global batch
+    w0, w1 = weights(tmp_path / "w0.npz"), weights(tmp_path / "w1.npz")
+    assert max_diff(w0, w1) == 0.0
+    assert max_diff(w0, single_device) < 1e-6  # and they trained like one device with the global batch

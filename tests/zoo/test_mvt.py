@@ -296,14 +296,10 @@ def test_signatures_and_interpolations(tiny):
 def test_mirrored_two_replicas_equal_one_device_with_the_motion_constraint(tmp_path):
     """The motion term pairs each generated clip with the real clips of its class in the
     *global* batch (gathered across replicas), so two replicas train like one device."""
-    from test_gan import _finish, _max_diff, _weights, _worker  # tests/zoo is on sys.path (rootdir-less tests)
-    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
-    procs = [_worker("default", one, model="mvt"), _worker("mirrored2", two, model="mvt")]
-    infos = [_finish(p) for p in procs]
-    assert [i["replicas"] for i in infos] == [1, 2]
-    assert all(v[-1] > 0 for i in infos for k, v in i["losses"].items() if k == "motion")
-    assert _max_diff(_weights(two), _weights(one)) < 1e-5
-
+    from replicas import max_diff, one_device_and_two_replicas  # tests/zoo is on sys.path
+    (one_report, one), (two_report, two) = one_device_and_two_replicas(tmp_path, "mvt")
+    assert all(v[-1] > 0 for r in (one_report, two_report) for k, v in r["losses"].items() if k == "motion")
+    assert max_diff(two, one) < 1e-5
 
 # ------------------------------------------------- a fresh real batch per D step
 def test_each_discriminator_step_sees_a_fresh_real_batch_with_fresh_real_batches():
@@ -349,16 +345,10 @@ def test_replica_major_gives_each_replica_its_rows_of_every_real_batch():
 
 @pytest.mark.slow
 def test_mirrored_two_replicas_equal_one_device_with_fresh_real_batches(tmp_path):
-    from test_gan import _finish, _max_diff, _weights, _worker
-    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
-    procs = [_worker("default", one, model="mvt_fresh"), _worker("mirrored2", two, model="mvt_fresh")]
-    infos = [_finish(p) for p in procs]
-    assert [i["replicas"] for i in infos] == [1, 2]
-    a, b = _weights(two), _weights(one)
+    from replicas import max_diff, one_device_and_two_replicas
+    (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "mvt_fresh")
     # Measured: 7e-5 at most (a spectral norm's power-iteration vector, which two D steps
     # amplify), 2e-5 for every other weight; feeding the replicas chunk-major rows instead
     # (no gan.replica_major) differs by 4.5e-2.
-    assert _max_diff(a, b) < 1e-3
-    def without_u(w):
-        return {k: v for k, v in w.items() if "sn_u" not in k}
-    assert _max_diff(without_u(a), without_u(b)) < 1e-4
+    assert max_diff(two, one) < 1e-3
+    assert max_diff(two, one, skip=("sn_u",)) < 1e-4

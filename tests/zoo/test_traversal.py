@@ -2,9 +2,6 @@
 the fixed norm-1 random projections, the hypervolume combination of K discriminators,
 the frozen G_F of step two, a G_F of another model plugged in, serving, and two replicas."""
 import math
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -260,26 +257,9 @@ def test_validate_names_field_expected_and_got(override, message):
 # ------------------------------------------------------------------ two replicas
 @pytest.mark.slow
 def test_mirrored_two_replicas_equal_one_device(tmp_path):
-    """Step one under a 2-replica MirroredStrategy (a subprocess: the CPU is split before TF
-    starts) ends where one device does: the hypervolume's l_k are global-batch means, each
-    replica samples its own rows of one global draw of frames, batch norms are synchronized."""
-    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "strategy_worker.py")
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(worker)))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=repo)
-    proc = subprocess.Popen([sys.executable, worker, "mirrored2", str(tmp_path / "w.npz"), "2", "traversal:image"],
-                            env=env, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # meanwhile, the same two steps on one device, here (as the worker does them)
-    keras.utils.set_random_seed(0)
-    model = zoo.build("traversal", preset="tiny", stage="image", batch_size=4, conv_impl="keras")  # as the worker
-    model.compile()
-    cfg = model.config
-    videos = tf.random.stateless_uniform([8, cfg.frames, cfg.size, cfg.size, 3], seed=[1, 2], minval=-1, maxval=1)
-    model.fit(tf.data.Dataset.from_tensor_slices({"video": videos}).batch(4), epochs=1, steps_per_epoch=2, verbose=0)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
-    assert '"replicas": 2' in out
-    with np.load(tmp_path / "w.npz") as f:
-        two = [f[k] for k in f.files]  # saved in model.weights order
-    one = [v.numpy() for v in model.weights]
-    assert [a.shape for a in two] == [b.shape for b in one]
-    assert max(float(np.max(np.abs(a - b))) for a, b in zip(two, one)) < 1e-5
+    """Step one under a 2-replica MirroredStrategy ends where one device does: the
+    hypervolume's l_k are global-batch means, each replica samples its own rows of one
+    global draw of frames, batch norms are synchronized."""
+    from replicas import max_diff, one_device_and_two_replicas  # tests/zoo is on sys.path
+    (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "traversal:image")
+    assert max_diff(two, one) < 1e-5
