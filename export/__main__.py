@@ -26,6 +26,7 @@ from typing import Dict, List, Optional
 import tensorflow as tf
 from absl import flags
 
+import zoo
 from trainers import common
 
 from export import card, hub, runs, saved_model, serving
@@ -49,7 +50,7 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
                              f"({checkpoint}.index does not exist)")
     elif runs.latest_checkpoint(run_dir) is None:
         raise ValueError(f"--run_dir={run_dir} has no checkpoint under {runs.CHECKPOINT_DIR}/")
-    name = saved_model.check_name(name or model_config["model"])
+    name = saved_model.check_name(name or zoo.from_dict(model_config).export_name)
     if version is not None:
         if int(version) < 1:
             raise ValueError(f"--version={version}: expected a positive integer")
@@ -88,7 +89,8 @@ def _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, en
 def define_flags() -> None:
     flags.DEFINE_string("run_dir", None, "Run folder written by a trainer (config.json, checkpoints/).")
     flags.DEFINE_string("export_dir", None, "TF Serving base folder: writes <export_dir>/<name>/<version>/.")
-    flags.DEFINE_string("name", None, "Model folder name; defaults to the config's model name (e.g. 'vgan').")
+    flags.DEFINE_string("name", None, "Model folder name; defaults to the config's export name (e.g. 'vgan'; "
+                        "'tgan_image' for TGAN's step one).")
     flags.DEFINE_integer("version", None, "Version to write (>= 1); defaults to the largest existing + 1.",
                          lower_bound=1)
     flags.DEFINE_string("hub_dir", None, "Also write the image-generator TF Hub module here (new or empty).")

@@ -417,7 +417,8 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
       model: a zoo model: ``model.signatures()``, ``model(x, training=...)``,
         ``model.config`` (see ``zoo.gan.AdversarialModel``).
       base_dir: the TF Serving model base folder (any ``tf.io.gfile`` path).
-      name: the model folder; defaults to ``model.config.model_name``.
+      name: the model folder; defaults to ``model.config.export_name`` (the model's name;
+        ``<model>_image`` for step one of a two-step model).
       version: a positive integer; defaults to the largest existing version + 1
         (1 for the first). An existing version is never overwritten.
       extra_files: ``{path relative to the version folder: str | bytes}``;
@@ -437,7 +438,7 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
       version, or a signature that does not trace with its declared inputs.
     """
     config = model.config
-    name = check_name(name if name is not None else config.model_name)
+    name = check_name(name if name is not None else config.export_name)
     check_extra_files(extra_files)
     serving.check_serving_root(serving_root)
     model_dir = os.path.join(base_dir, name)
@@ -465,7 +466,7 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
     asset, the card if any; see the module docstring) into the existing folder ``out_dir``
     (not atomic: callers write into a temporary folder, see :func:`export_saved_model`)."""
     config = model.config
-    name = name or config.model_name
+    name = name or config.export_name
     signatures = model.signatures()
     if "serving_default" not in signatures:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")

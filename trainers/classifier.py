@@ -54,6 +54,9 @@ class ClassifierTrainer(common.Trainer):
         self.report: Dict[str, Any] = {}
         super().__init__(arch, preset, overrides, options, **kwargs)
 
+    def _sample_inputs(self):
+        return None  # a classifier generates nothing
+
     def after_training(self) -> None:
         from zoo import classifiers
         from zoo import data as data_lib

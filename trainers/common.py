@@ -500,10 +500,9 @@ class Trainer:
             if options.dataset not in data_lib.DATASETS:
                 raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
         self.failure: Optional[str] = None
-        if getattr(self.cfg, "stage", None) == "image" and not options.export_name:
-            # Step one of a two-step model serves images: keep its exports apart from the
-            # video model's (<model>_image/<version>, e.g. tgan_image).
-            options.export_name = f"{model_name}_image"
+        # Where the serving export goes: the config's export name (<model>_image for step one
+        # of a two-step model, which serves images) unless --export_name says otherwise.
+        options.export_name = options.export_name or self.cfg.export_name
 
     # .................................................................. setup
     def _check_run_dir(self) -> None:
@@ -589,13 +588,11 @@ class Trainer:
                                       seed=self.cfg.seed)
 
     def _sample_inputs(self):
+        """The generator inputs of the sample grids (a classifier trainer has none)."""
         import tensorflow as tf
-        if not hasattr(self.model, "generate"):  # a classifier: nothing to sample
-            return None
         n = self.opts.num_samples
-        if getattr(self.cfg, "future", False):
-            ds = self.dataset_fn(self.cfg, self.opts, 0, n)
-            return next(iter(ds))["video"][:, 0]
+        if self.model.samples_from_data:  # e.g. VGAN's future mode: first frames of real clips
+            return self.model.sample_inputs_from_data(next(iter(self.dataset_fn(self.cfg, self.opts, 0, n))))
         return self.model.sample_inputs(n, tf.constant([self.cfg.seed, 12345], tf.int64))
 
     # .............................................................. per step

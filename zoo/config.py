@@ -56,6 +56,11 @@ class ModelConfig:
     pieces: ClassVar[Tuple[PretrainedPiece, ...]] = ()
 
     @property
+    def export_name(self) -> str:
+        """The model's folder in an export layout (``<export_dir>/<export_name>/<version>``)."""
+        return self.model_name
+
+    @property
     def dtype_policy(self) -> str:
         """The Keras dtype policy the model is built under (VGAN: ``mixed_bfloat16`` with
         ``precision="bfloat16"``)."""
@@ -220,3 +225,14 @@ def from_dict(d: Mapping[str, Any]):
 def build_from_dict(d: Mapping[str, Any]):
     cfg = from_dict(d)
     return entry(cfg.model_name).builder(cfg)
+
+
+class TwoStepConfig(ModelConfig):
+    """A model trained in two steps (TGAN, STGAN, the traversal GAN), chosen by its ``stage``
+    field: step one (``"image"``) trains an image GAN whose exports are kept apart from the
+    video model's (``<model>_image``)."""
+
+    @property
+    def export_name(self) -> str:
+        return f"{self.model_name}_image" if self.stage == "image" else self.model_name
+

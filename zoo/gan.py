@@ -276,7 +276,29 @@ class ImageStage:
                               image_shape=(cfg.size, cfg.size, cfg.channels))
 
 
-class AdversarialModel(keras.Model):
+class GenerativeModel:
+    """What every generating model of the zoo declares to the trainers and the exporter,
+    beyond ``signatures()`` and ``sample_inputs(batch_size, seed)`` (a mixin before
+    ``keras.Model``; :class:`AdversarialModel` and STGAN's AM model derive from it)."""
+
+    @property
+    def samples_from_data(self) -> bool:
+        """Whether sample grids are drawn from real clips (:meth:`sample_inputs_from_data`)
+        rather than from latents (:meth:`sample_inputs`): a generator driven by data."""
+        return False
+
+    def sample_inputs_from_data(self, data: Dict[str, tf.Tensor]) -> Any:
+        """Generator inputs for sample grids from a batch of real clips (models whose
+        ``samples_from_data`` is True)."""
+        raise NotImplementedError(f"model {self.name!r} draws its samples from latents (sample_inputs)")
+
+    def call_inputs(self) -> Dict[str, tf.TensorSpec]:
+        """The inputs ``model(x)`` (and an export's ``__call__``) takes, by name: one (``x`` is
+        that tensor) or several (``x`` is a dict of them). Default: ``serving_default``'s."""
+        return dict(self.signatures()["serving_default"].inputs)
+
+
+class AdversarialModel(GenerativeModel, keras.Model):
     """A generator and its discriminator(s), trained by ``train_step``.
 
     Subclasses create ``self.generator`` and ``self.discriminator`` (any Keras
@@ -484,11 +506,6 @@ class AdversarialModel(keras.Model):
     # ------------------------------------------------------------------ serving
     def call(self, inputs, training: bool = False):
         return self.generate(inputs, training=training)["video"]
-
-    def call_inputs(self) -> Dict[str, tf.TensorSpec]:
-        """The inputs ``model(x)`` (and an export's ``__call__``) takes, by name: one (``x`` is
-        that tensor) or several (``x`` is a dict of them). Default: ``serving_default``'s."""
-        return dict(self.signatures()["serving_default"].inputs)
 
     def signatures(self) -> Dict[str, Signature]:
         """What an export of this model serves; ``serving_default`` is z -> uint8 video."""

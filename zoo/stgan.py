@@ -69,7 +69,7 @@ _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
 @dataclasses.dataclass(frozen=True)
-class STGANConfig(config_lib.ModelConfig):
+class STGANConfig(config_lib.TwoStepConfig):
     model_name: ClassVar[str] = "stgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
@@ -465,7 +465,7 @@ class STGANImage(gan.ImageStage, gan.AdversarialModel):
         return tf.squeeze(self.discriminator(self.sample_frames(video, training), training=training), axis=-1)
 
 
-class STGAN(keras.Model):
+class STGAN(gan.GenerativeModel, keras.Model):
     """Stage "video": the inflated 3D generator G (section 4, Table 1) and AM (section 4.1).
 
     ``STGAN(config, source_generator=None)``: ``source_generator`` is the 2D generator

@@ -56,7 +56,7 @@ FRAMES_PER_SEGMENT = 16
 
 
 @dataclasses.dataclass(frozen=True)
-class TGANConfig(config_lib.ModelConfig):
+class TGANConfig(config_lib.TwoStepConfig):
     model_name: ClassVar[str] = "tgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {

@@ -63,7 +63,7 @@ _PROJECTION_SALT = {"image": 1, "video": 2}
 
 
 @dataclasses.dataclass(frozen=True)
-class TraversalConfig(config_lib.ModelConfig):
+class TraversalConfig(config_lib.TwoStepConfig):
     model_name: ClassVar[str] = "traversal"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {

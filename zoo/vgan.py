@@ -383,6 +383,14 @@ class VGAN(gan.AdversarialModel):
                 doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
         return sigs
 
+    @property
+    def samples_from_data(self) -> bool:
+        return self.config.future
+
+    def sample_inputs_from_data(self, data):
+        """Future mode: the first frames of real clips."""
+        return data["video"][:, 0]
+
     def call_inputs(self):
         """z, or in future mode (section 3.4) the first frame: ``model(image)`` makes its video."""
         if self.config.future:
