@@ -288,7 +288,7 @@ def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int,
     def features(discriminator, kind, videos):
         import tensorflow as tf
         fn = tf.function(lambda v: discriminator.frame_features(v) if kind == "image"
-                         else discriminator.features(v))
+                         else discriminator.features(v), reduce_retracing=True)
         out = np.concatenate([fn(tf.constant(videos[i:i + 64])).numpy() for i in range(0, len(videos), 64)])
         return out if kind == "image" else out.reshape(len(videos), -1)  # image: [N, T, F]
 

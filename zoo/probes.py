@@ -30,7 +30,7 @@ import tensorflow as tf
 
 # ------------------------------------------------------------------ linear SVM
 def fit_linear_svm(features: np.ndarray, labels: np.ndarray, num_classes: int, c: float = 1.0,
-                   max_iterations: int = 500) -> Dict[str, np.ndarray]:
+                   max_iterations: int = 3000) -> Dict[str, np.ndarray]:
     """One-vs-rest L2-regularized squared-hinge SVMs on ``features`` [N, F] (float) with
     ``labels`` [N] in [0, num_classes): minimizes, per class k,
     0.5 |w_k|^2 + c sum_i max(0, 1 - y_ik (w_k . x_i + b_k))^2, y_ik = +1 if label i is k else -1.
