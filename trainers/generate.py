@@ -140,7 +140,14 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
         given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed,
                                 data_dir)
     inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label, label_b, given)
-    videos = export.run_signature(loaded, inputs, signature_name)["video"].numpy()
+    outputs = export.run_signature(loaded, inputs, signature_name)
+    if "video" in outputs:
+        videos = outputs["video"].numpy()
+    elif "image" in outputs:  # step one of a two-step model: one-frame videos
+        videos = outputs["image"].numpy()[:, None]
+    else:
+        raise ValueError(f"signature {signature_name!r} of {model!r} serves {sorted(outputs)}, no 'video' or "
+                         "'image' to write")
     if given is not None:  # the conditioning frame first, then its future
         import numpy as np
         videos = np.concatenate([data.to_uint8(given[:, None]), videos], axis=1)
