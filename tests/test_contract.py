@@ -27,6 +27,11 @@ CASES = [(name, stage) for name in zoo.names()
 @pytest.mark.slow
 @pytest.mark.parametrize("name, stage", CASES, ids=[f"{n}:{s}" if s else n for n, s in CASES])
 def test_every_registered_model_keeps_the_contract(name, stage, tmp_path):
+    check_contract(name, stage, tmp_path)
+
+
+def check_contract(name, stage, tmp_path):
+    """The checks above for registered model ``name`` (at ``stage``, or None)."""
     cfg = zoo.resolve(name, "tiny", **({"stage": stage} if stage else {}))
     assert isinstance(cfg, config_lib.ModelConfig) and cfg.model_name == name
     assert cfg.export_name == (f"{name}_image" if stage == "image" else name)
