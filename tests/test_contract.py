@@ -5,8 +5,7 @@ Per model (and per stage of a two-step model), at its ``tiny`` preset with no pr
 pieces: its config derives from ``zoo.config.ModelConfig`` and names its export folder; the
 model declares ``serving_default`` and what ``model(x)`` takes; it exports as a SavedModel,
 reloads, and every served signature runs on inputs drawn from its specs alone; and a
-generating model writes videos (or a step-one model images) through ``trainers.generate``
-for every signature that serves them."""
+generating model writes videos (or a step-one model images) through ``trainers.generate``."""
 import os
 
 import numpy as np
@@ -57,10 +56,6 @@ def check_contract(name, stage, tmp_path):
         assert out and all(np.isfinite(np.asarray(v, np.float64)).all() for k, v in out.items()
                            if not k.endswith("_png_bytes")), (name, sig_name)
 
-    if generating:
-        for sig_name in signatures:
-            served = {k for k in loaded.signatures[sig_name].structured_outputs}
-            if not served & {"video", "image"}:
-                continue  # e.g. VGAN's streams: layers, not videos
-            paths = generate.generate(path, str(tmp_path / "videos" / sig_name), sig_name, num_videos=2)
-            assert len(paths) == 3 and all(os.path.getsize(p) > 0 for p in paths), (name, sig_name)
+    if generating:  # the other signatures ran above; trainers.generate's own tests drive them too
+        paths = generate.generate(path, str(tmp_path / "videos"), "serving_default", num_videos=2)
+        assert len(paths) == 3 and all(os.path.getsize(p) > 0 for p in paths), name

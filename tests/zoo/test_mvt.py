@@ -346,7 +346,7 @@ def test_replica_major_gives_each_replica_its_rows_of_every_real_batch():
 @pytest.mark.slow
 def test_mirrored_two_replicas_equal_one_device_with_fresh_real_batches(tmp_path):
     from replicas import max_diff, one_device_and_two_replicas
-    (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "mvt_fresh")
+    (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "mvt_fresh", steps=1)  # 2 D steps, 2 batches
     # Measured: 7e-5 at most (a spectral norm's power-iteration vector, which two D steps
     # amplify), 2e-5 for every other weight; feeding the replicas chunk-major rows instead
     # (no gan.replica_major) differs by 4.5e-2.
