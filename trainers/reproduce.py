@@ -212,12 +212,12 @@ def _probe_data(cfg, count: int, split: str, seed: int):
 
 
 def _load_run(run_dir: str, model_name: str, what: str):
-    import zoo
     from export import runs
-    config = runs.read_config(run_dir)["model"]
-    if config.get("model") != model_name:
-        raise ValueError(f"{what}: {run_dir!r} is a {config.get('model')!r} run; expected a {model_name!r} run folder")
-    return runs.load_run(run_dir), zoo.from_dict(config), int(runs.read_progress(run_dir).get("step", 0))
+    model = runs.load_run(run_dir)
+    if model.config.model_name != model_name:
+        raise ValueError(f"{what}: {run_dir!r} is a {model.config.model_name!r} run; expected a {model_name!r} "
+                         "run folder")
+    return model, model.config, int(runs.read_progress(run_dir).get("step", 0))
 
 
 def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, labelled: List[str],

@@ -218,11 +218,11 @@ class Classifier(keras.Model):
         correct = tf.cast(tf.equal(tf.argmax(out["logits"], -1, output_type=tf.int32), label), tf.float32)
         return xent, correct
 
-    @tf.autograph.experimental.do_not_convert
     def real_batches_per_step(self) -> int:
         """One batch per training step (the trainer's contract with every model it trains)."""
         return 1
 
+    @tf.autograph.experimental.do_not_convert
     def train_step(self, data):
         video, label = self._unpack(data)
         with tf.GradientTape() as tape:

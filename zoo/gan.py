@@ -127,8 +127,7 @@ def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) ->
 
     def reorder(x):
         x = tf.convert_to_tensor(x)
-        n = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
-        rows = tf.reshape(x, tf.concat([[chunks, replicas, n // (chunks * replicas)], tf.shape(x)[1:]], 0))
+        rows = tf.reshape(x, tf.concat([[chunks, replicas, -1], tf.shape(x)[1:]], 0))
         perm = [1, 0] + list(range(2, x.shape.rank + 2))
         return tf.reshape(tf.transpose(rows, perm), tf.shape(x))
     return {k: reorder(v) for k, v in batch.items()}
@@ -473,7 +472,7 @@ class AdversarialModel(GenerativeModel, keras.Model):
 
         with tf.GradientTape() as g_tape:
             for k in range(self.d_steps):
-                data = real_batches[k if fresh > 1 else 0]
+                data = real_batches[k % fresh]
                 inputs = self.generator_inputs(data, self.step_seed(step, k))
                 if k == self.d_steps - 1:
                     outputs = self.generate(inputs, training=True)  # reused by the G update
