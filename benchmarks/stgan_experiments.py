@@ -62,13 +62,13 @@ def _source(handle, steps, work):
 def _generate(model, network, num_classes, per_class, seed):
     """AM videos (float [-1, 1]) for every class, their AM targets and final probabilities."""
     import numpy as np
-    from zoo import gan
+    from zoo import randomness
     condition = lambda v: network.fn(network.prepare(v))["logits"]  # noqa: E731
     videos, targets, final = [], [], []
     for h in range(num_classes):
         for start in range(0, per_class, model.config.am_batch_size):
             n = min(model.config.am_batch_size, per_class - start)
-            out = model.maximize(condition, h, n, seed=gan.fold_in(seed, h * 1000 + start))
+            out = model.maximize(condition, h, n, seed=randomness.fold_in(seed, h * 1000 + start))
             videos.append(out["video"])
             targets += [h] * n
             final.append(out["probability"][-1])

@@ -11,7 +11,7 @@ Public API::
     load(handle_or_path)                      hub.load of any zoo export
     load_image_generator(handle_or_path, expected_latent_dim=None, trainable=True)
         -> ImageGeneratorLayer (a Keras 3 layer)
-    load_keras_image_generator(handle_or_path) -> zoo.gan.ImageGenerator
+    load_keras_image_generator(handle_or_path) -> zoo.contract.ImageGenerator
                                               the module's Sequential generator rebuilt (STGAN inflates it)
     export_hub_module(model, out_dir)         any zoo model (e.g. a classifier) as a hub module
     export_image_features(layer, image_shape, out_dir) / load_image_features(handle, trainable=True)

@@ -60,9 +60,8 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
     if hub_dir is not None:
         saved_model.check_new_module_dir(hub_dir, "--hub_dir")
     model = runs.load_run(run_dir, checkpoint)
-    if hub_dir is not None and hasattr(model, "image_generator") and model.image_generator() is None:
-        raise ValueError(f"--hub_dir={hub_dir}: the {name!r} model of {run_dir} has no image generator "
-                         "(e.g. a one-stream VGAN)")
+    if hub_dir is not None:
+        hub.check_reusable_module(model, hub_dir)
     return model, name
 
 

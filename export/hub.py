@@ -1,6 +1,6 @@
 """TF Hub modules: the zoo's image-generator interface, and loading any zoo export.
 
-The image-generator interface (``zoo.gan.ImageGenerator``; ``INTERFACE`` =
+The image-generator interface (``zoo.contract.ImageGenerator``; ``INTERFACE`` =
 ``"zoo.image_generator/1"``) is how a pretrained image generator (VGAN's
 background stream b(z), later a DCGAN) enters TGAN, STGAN or the traversal
 GAN. A module implementing it is a TF2 Hub-format SavedModel with:
@@ -43,7 +43,8 @@ from keras.src.saving import serialization_lib
 
 from export import card
 from export import saved_model as sm
-from zoo.gan import ImageGenerator, Signature
+from zoo import contract
+from zoo.contract import ImageGenerator, Signature
 
 
 class _QuietCustomGradientWarnings(logging.Filter):
@@ -136,14 +137,12 @@ def image_generator_metadata(image_generator: ImageGenerator) -> Dict[str, Any]:
 def _as_image_generator(source) -> ImageGenerator:
     if isinstance(source, ImageGenerator):
         return source
-    get = getattr(source, "image_generator", None)
-    if get is None:
-        raise ValueError(f"expected a zoo.gan.ImageGenerator or a zoo model, got {type(source).__name__}")
-    image_generator = get()
+    if not isinstance(source, contract.ExportableModel):
+        raise ValueError(f"expected a zoo.contract.ImageGenerator or a zoo model, got {type(source).__name__}")
+    image_generator = source.image_generator()
     if image_generator is None:
-        config = getattr(source, "config", None)
-        raise ValueError(f"model {getattr(source, 'name', source)!r} has no image generator "
-                         f"(model.image_generator() is None{'; config: ' + repr(config) if config else ''})")
+        raise ValueError(f"model {source.name!r} has no image generator "
+                         f"(model.image_generator() is None; config: {source.config!r})")
     return image_generator
 
 
@@ -167,7 +166,7 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
         return tf.cast(generator(z, training=training), tf.float32)
 
     serving = sm.signature_function("serving_default", Signature(
-        fn=lambda z: {"image": image(z, False)}, inputs={"z": spec},
+        fn=lambda z: {"image": image(z, False)}, inputs={"z": spec}, roles={"z": "latent"},
         doc="z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]"))
     meta_json = json.dumps(meta, indent=2, sort_keys=True)
     with contextlib.ExitStack() as stack:
@@ -382,7 +381,7 @@ def load_image_generator(handle_or_path: str, expected_latent_dim: Optional[int]
 
 def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
     """An image-generator module rebuilt as the Keras network it was exported from:
-    a ``zoo.gan.ImageGenerator`` whose ``model`` is a fresh ``keras.Sequential`` (from the
+    a ``zoo.contract.ImageGenerator`` whose ``model`` is a fresh ``keras.Sequential`` (from the
     module's ``keras_architecture`` metadata) holding copies of the module's weights.
 
     What needs the layers themselves, not just a callable, uses it: STGAN inflates them
@@ -432,12 +431,21 @@ def export_hub_module(model, out_dir: str, extra_files=None, card: Optional[Mapp
     return out_dir
 
 
+def check_reusable_module(model, hub_dir: str) -> None:
+    """``ValueError`` unless ``model`` can write the hub module its ``hub_module`` declares
+    (e.g. a one-stream VGAN has no image generator); the trainers call it before training."""
+    contract.check(model)
+    if model.hub_module == "image_generator" and model.image_generator() is None:
+        raise ValueError(f"--hub_dir={hub_dir}: the {model.config.export_name!r} model has no image generator "
+                         "(e.g. a one-stream VGAN)")
+
+
 def export_reusable_module(model, out_dir: str, extra_files=None, card: Optional[Mapping[str, Any]] = None) -> str:
-    """The hub module a run leaves with ``--hub_dir``: a GAN's image generator
-    (:func:`export_image_generator`); a model without one (a classifier, MVT's
-    class-conditional video generator) whole (:func:`export_hub_module`)."""
-    get = getattr(model, "image_generator", None)
-    if get is not None and get() is not None:
+    """The hub module a run leaves with ``--hub_dir``, as the model's ``hub_module`` declares:
+    a GAN's image generator (:func:`export_image_generator`), or the model whole (a
+    classifier, MVT's class-conditional video generator; :func:`export_hub_module`)."""
+    check_reusable_module(model, out_dir)
+    if model.hub_module == "image_generator":
         return export_image_generator(model, out_dir, card=card)
     return export_hub_module(model, out_dir, extra_files=extra_files, card=card)
 

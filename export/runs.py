@@ -88,14 +88,18 @@ def build_model(cfg):
     from the handles or paths in those fields: e.g. TGAN's step-two G1 and D1' (their
     batch-norm gamma/beta train, section 5.2), the traversal GAN's frozen G_F, STGAN's 2D
     source rebuilt as Keras layers, MVT's optical-flow module. zoo itself never loads a
-    handle. The trainers and :func:`load_run` both build through here."""
+    handle. The trainers and :func:`load_run` both build through here, and the model's
+    contract (``zoo.contract.check``) is checked here, once."""
     from export import hub
+    from zoo import contract
     pieces = {}
     for piece in type(cfg).pieces:
         loaded = hub.load_piece(piece, cfg)
         if loaded is not None:
             pieces[piece.argument] = loaded
-    return zoo.entry(cfg.model_name).builder(cfg, **pieces)
+    model = zoo.entry(cfg.model_name).builder(cfg, **pieces)
+    contract.check(model)
+    return model
 
 
 def load_run(run_dir: str, checkpoint_path: Optional[str] = None):

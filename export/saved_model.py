@@ -67,7 +67,8 @@ import tensorflow as tf
 import zoo
 from export import serving
 from export.serving import MODELS_CONFIG, existing_versions
-from zoo.gan import Signature
+from zoo import contract
+from zoo.contract import Signature
 
 #: ``metadata()["interface"]`` of a serving export (image-generator modules: ``export.hub.INTERFACE``).
 SERVING_INTERFACE = "zoo.saved_model/1"
@@ -380,9 +381,7 @@ def call_input(model) -> Tuple[str, object]:
     """The (name, spec) of what ``model(x)`` takes, from what the model declares
     (``call_inputs()``): one named input is that tensor's spec; several are a dict of specs,
     named ``inputs`` (MVT: z and label)."""
-    specs = dict(model.call_inputs())
-    if not specs:
-        raise ValueError(f"model {model.name!r}: call_inputs() declares no input")
+    specs = dict(model.call_inputs())  # non-empty (contract.check)
     if len(specs) == 1:
         return next(iter(specs.items()))
     return "inputs", specs
@@ -465,28 +464,26 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
     """Writes ``model``'s export (signatures, ``__call__``, variables, metadata, config
     asset, the card if any; see the module docstring) into the existing folder ``out_dir``
     (not atomic: callers write into a temporary folder, see :func:`export_saved_model`)."""
+    signatures = contract.check(model)
     config = model.config
     name = name or config.export_name
-    signatures = model.signatures()
-    if "serving_default" not in signatures:
-        raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
     concrete = {n: signature_function(n, s, encoded_outputs) for n, s in signatures.items()}
     input_name, input_spec = call_input(model)
     config_json = zoo.to_json(config)
     metadata = {
         "interface": SERVING_INTERFACE,
         "model_name": config.model_name,
-        "latent_dim": int(getattr(model, "latent_dim", getattr(config, "latent_dim", 0))),
-        "latent_distribution": str(getattr(model, "latent_distribution", "")),
+        "latent_dim": int(model.latent_dim),
+        "latent_distribution": str(model.latent_distribution),
         "call_input": input_name,
         "signatures_json": json.dumps({n: {"inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
-                                           "doc": s.doc} for n, s in signatures.items()}, sort_keys=True),
+                                           "roles": dict(s.roles), "doc": s.doc}
+                                       for n, s in signatures.items()}, sort_keys=True),
         "config_json": config_json,
         "zoo_version": zoo.__version__,
     }
     # Model-specific constants (a classifier's architecture, classes, input shape).
-    extra = getattr(model, "export_metadata", None)
-    metadata.update(extra() if extra is not None else {})
+    metadata.update(model.export_metadata())
     with contextlib.ExitStack() as stack:
         assets = {"config_asset": stack.enter_context(staged_json(CONFIG_ASSET, config_json))}
         card_metadata, card_assets = card_parts(card, stack)

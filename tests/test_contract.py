@@ -17,7 +17,7 @@ import zoo
 from export import runs, saved_model, serving
 from trainers import generate
 from zoo import config as config_lib
-from zoo import gan
+from zoo import contract
 
 CASES = [(name, stage) for name in zoo.names()
          for stage in (zoo.entry(name).config_cls.choices.get("stage") or (None,))]
@@ -35,12 +35,13 @@ def check_contract(name, stage, tmp_path):
     assert isinstance(cfg, config_lib.ModelConfig) and cfg.model_name == name
     assert cfg.export_name == (f"{name}_image" if stage == "image" else name)
     model = runs.build_model(cfg)
-    signatures = model.signatures()
-    assert "serving_default" in signatures and all(isinstance(s, gan.Signature) for s in signatures.values())
+    signatures = contract.check(model)  # ValueError naming what is missing
+    assert "serving_default" in signatures and all(isinstance(s, contract.Signature) for s in signatures.values())
+    assert all(set(s.roles) == set(s.inputs) for s in signatures.values())
     input_name, input_spec = saved_model.call_input(model)
     specs = input_spec if isinstance(input_spec, dict) else {input_name: input_spec}
     assert all(isinstance(s, tf.TensorSpec) for s in specs.values())
-    generating = isinstance(model, gan.GenerativeModel)
+    generating = "video" not in signatures["serving_default"].roles.values()  # not a classifier of clips
     if generating:
         assert model.samples_from_data is False  # tiny presets draw their grids from latents
         sample = model.sample_inputs(2, tf.constant([0, 1], tf.int64))
@@ -59,3 +60,29 @@ def check_contract(name, stage, tmp_path):
     if generating:  # the other signatures ran above; trainers.generate's own tests drive them too
         paths = generate.generate(path, str(tmp_path / "videos"), "serving_default", num_videos=2)
         assert len(paths) == 3 and all(os.path.getsize(p) > 0 for p in paths), name
+
+
+def test_the_contract_check_names_what_a_model_lacks():
+    """contract.check refuses what export would otherwise trip over later: a model that is no
+    ExportableModel, a signature input without a role, a role the callers cannot draw."""
+    import keras
+
+    class NotAZooModel(keras.Model):
+        pass
+    with pytest.raises(ValueError, match="does not derive from zoo.contract.ExportableModel"):
+        contract.check(NotAZooModel())
+
+    model = zoo.build("vgan", preset="tiny")
+    spec = {"z": tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")}
+    fn = model.signatures()["serving_default"].fn
+
+    def with_roles(roles):
+        return lambda: {"serving_default": contract.Signature(fn=fn, inputs=spec, roles=roles)}
+    model.signatures = with_roles({})
+    with pytest.raises(ValueError, match=r"signature 'serving_default' must give every input a role"):
+        contract.check(model)
+    model.signatures = with_roles({"z": "noise"})
+    with pytest.raises(ValueError, match=r"roles \{'z': 'noise'\}"):
+        contract.check(model)
+    model.signatures = with_roles({"z": "latent"})
+    assert set(contract.check(model)) == {"serving_default"}

@@ -1,4 +1,4 @@
-"""Adding a model is one zoo file and a two-line trainer (docs/ARCHITECTURE.md): the toy of
+"""Adding a model is one zoo file and a two-line trainer (README.md, "Architecture"): the toy of
 tests/fixtures/toy_gan.py, registered from outside the zoo, keeps the registry-wide contract,
 trains with the shared trainer, resumes, exports and generates, with no other file naming it."""
 import importlib.util
@@ -9,7 +9,7 @@ import pytest
 import export
 import zoo
 from trainers import common, generate
-from zoo import config as config_lib
+from zoo import registry
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "toy_gan.py")
 
@@ -18,9 +18,10 @@ FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "
 def toy():
     spec = importlib.util.spec_from_file_location("toy_gan", FIXTURE)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # registers it
+    spec.loader.exec_module(module)
+    registry.register(*module.ENTRIES)  # as a project outside the zoo adds its model
     yield module
-    config_lib._REGISTRY.pop(module.NAME, None)  # leave the registry as the zoo has it
+    registry.unregister(module.NAME)  # leave the registry as the zoo has it
 
 
 @pytest.mark.slow

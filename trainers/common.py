@@ -32,7 +32,6 @@ Exit statuses of every command line (``exit_on_error``): 0 done, 1 the work fail
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import contextlib
@@ -43,7 +42,7 @@ import sys
 import threading
 import time
 import typing
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from absl import app, flags
 
@@ -133,23 +132,12 @@ def _flag_name(field: str) -> str:
     return field
 
 
-#: Help for config fields that every model shares and whose source carries no comment.
-_SHARED_FIELD_HELP = {
-    "channels": "colour channels of the frames: 3 (RGB) or 1 (grey; the data sets reduce RGB to luminance)",
-    "g_learning_rate": "Adam learning rate of the generator(s)",
-    "d_learning_rate": "Adam learning rate of the discriminator(s)",
-    "beta1": "Adam beta1", "beta2": "Adam beta2",
-    "d_steps": "discriminator updates per generator update",
-    "init_stddev": "stddev of the normal weight initialisation",
-}
-
-
 def config_flag_help(config_cls, field) -> str:
     """A config field's flag help: what it means (its comment in the source, zoo.config.field_docs),
     the allowed values where there is a fixed set, and its default."""
     from zoo import losses
     from zoo import config as config_lib
-    doc = config_lib.field_docs(config_cls).get(field.name) or _SHARED_FIELD_HELP.get(field.name, "")
+    doc = config_lib.field_docs(config_cls).get(field.name, "")
     if field.name == "loss":
         doc = (doc + "; " if doc else "") + f"one of {', '.join(sorted(losses.FAMILIES))}"
     return (f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: the preset's value "
@@ -159,7 +147,7 @@ def config_flag_help(config_cls, field) -> str:
 def define_config_flags(model_name: str) -> None:
     """One flag per config field (typed), default None = keep the preset's value."""
     import zoo
-    ent = zoo.config.entry(model_name)
+    ent = zoo.entry(model_name)
     hints = typing.get_type_hints(ent.config_cls)
     for f in dataclasses.fields(ent.config_cls):
         if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
@@ -180,13 +168,13 @@ def define_config_flags(model_name: str) -> None:
 
 def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> None:
     import zoo
-    define_common_flags(default_dataset, presets=list(zoo.config.entry(model_name).presets))
+    define_common_flags(default_dataset, presets=list(zoo.entry(model_name).presets))
     define_config_flags(model_name)
 
 
 def config_overrides(model_name: str) -> Dict[str, Any]:
     import zoo
-    ent = zoo.config.entry(model_name)
+    ent = zoo.entry(model_name)
     out = {}
     for f in dataclasses.fields(ent.config_cls):
         if f.name in _COMMON_CONFIG_FIELDS:
@@ -529,7 +517,6 @@ class Trainer:
         import export as export_lib
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
-        keras.mixed_precision.set_global_policy(self.cfg.dtype_policy)
         self._check_run_dir()
         if self.opts.hub_dir:  # checked before training, not after
             export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")
@@ -543,13 +530,14 @@ class Trainer:
         tf.io.gfile.makedirs(self.out_dir)
         if self.chief:
             runs.write_config(self.opts.run_dir, self.cfg, self.opts.trainer_dict())
-        import zoo
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
         with self.strategy.scope():
             self.model = runs.build_model(self.cfg)
             self.model.compile()
+        if self.opts.hub_dir:  # before training: a model that cannot write its hub module
+            export_lib.hub.check_reusable_module(self.model, self.opts.hub_dir)
         self.ckpt = runs.checkpoint(self.model)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3)
@@ -644,7 +632,6 @@ class Trainer:
         runs.write_progress(self.opts.run_dir, self.progress)
 
     def write_samples(self, step: int) -> Optional[str]:
-        import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
         if self.sample_inputs is None:
@@ -716,9 +703,9 @@ class Trainer:
                 chunks = self.model.real_batches_per_step()
                 ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch * chunks)
                 if chunks > 1 and self.strategy.num_replicas_in_sync > 1:
-                    from zoo import gan
+                    from zoo import distribute
                     replicas = self.strategy.num_replicas_in_sync
-                    ds = ds.map(lambda b: gan.replica_major(b, chunks, replicas))
+                    ds = ds.map(lambda b: distribute.replica_major(b, chunks, replicas))
             except ValueError as e:  # the data set refused its folder or an option's value
                 raise SetupError(str(e)) from e
             options = tf.data.Options()

@@ -7,12 +7,15 @@ and a grid of all of them (``grid.gif``):
 - ``--signature``: ``serving_default`` (default), or what the model serves besides,
   e.g. TGAN's ``interpolate`` (more frames per latent, section 4.1) and
   ``long_video`` (16 N frames, section 4.2); ``--list`` prints them.
-- Latent inputs named ``z`` are drawn from the model's latent distribution,
+- Each input is drawn as the role the export declares for it says (``zoo.contract.ROLES``,
+  in the export's ``signatures_json``; an export of zoo 0.2.0 or older, which declares
+  none, by its input names: ``z``, ``z_a``, ``z_b``, ``alpha``, ``label``, ``image``).
+- Latent inputs (role ``latent``) are drawn from the model's latent distribution,
   ``--num_videos`` rows, a pure function of ``--seed``. A sequence of latents
-  (``z`` of shape [batch, N, K], TGAN's ``long_video``) is a Gaussian random walk
+  (role ``latent_walk``, TGAN's ``long_video``) is a Gaussian random walk
   z^{n+1} ~ N(z^n, sigma^2 I) (TGAN eq. 3) with ``--walk_sigma`` (default: the
-  model config's ``long_sigma``); for a model without ``long_sigma`` and no
-  ``--walk_sigma`` (STGAN's code per frame) every step is an independent draw. A ``label`` input takes ``--label`` (default: video
+  model config's ``long_sigma``); STGAN's code per frame (role ``latent_per_frame``) is
+  an independent draw per frame. A ``class`` input takes ``--label`` (default: video
   i gets class i % num_classes).
 - Interpolations (a signature with an ``alpha`` input, MVT's ``class_interpolation``
   and ``intra_class_interpolation``, section 6.4): the ``--num_videos`` videos are one
@@ -64,62 +67,88 @@ def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int,
     return np.stack(frames).astype(np.float32)
 
 
-def draw_inputs(signature, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,
+def signature_roles(meta, signature_name: str, specs, config) -> dict:
+    """Each input's role (``zoo.contract.ROLES``) as the export declares it; an export written
+    before roles were declared (zoo 0.2.0) gets the roles its input names meant then."""
+    import json
+    declared = json.loads(meta.get("signatures_json") or "{}").get(signature_name, {}).get("roles")
+    if declared:
+        return dict(declared)
+    path = "alpha" in specs  # an interpolation path
+    roles = {}
+    for name, spec in specs.items():
+        rank = len(spec.shape)
+        if name == "alpha":
+            roles[name] = "path"
+        elif path and name in ("z", "z_a", "z_b", "label", "label_a", "label_b"):
+            roles[name] = {"z": "latent_a", "z_a": "latent_a", "z_b": "latent_b", "label": "class_a",
+                           "label_a": "class_a", "label_b": "class_b"}[name]
+        elif name == "z" and rank == 2:
+            roles[name] = "latent"
+        elif name == "z" and rank == 3:  # STGAN's code per frame had no long_sigma
+            roles[name] = "latent_walk" if "long_sigma" in config else "latent_per_frame"
+        elif name in ("label", "image"):
+            roles[name] = {"label": "class", "image": "image"}[name]
+        else:
+            raise ValueError(f"signature {signature_name!r} input {name!r} {spec.shape.as_list()}: the export "
+                             "declares no roles and the name is none the zoo knows (z, z_a, z_b, alpha, label, "
+                             "label_a, label_b, image)")
+    return roles
+
+
+def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,
                 images=None):
-    """The named inputs of ``signature`` for ``num`` videos (see the module docstring);
-    ``images``: float32 [num, H, W, C] for an ``image`` input."""
+    """The named inputs of ``signature`` for ``num`` videos, each drawn as its role
+    (``zoo.contract.ROLES``) says (see the module docstring); ``images``: float32
+    [num, H, W, C] for an ``image`` input."""
     import numpy as np
     import tensorflow as tf
-    from zoo.gan import draw_latent
+    from zoo.randomness import draw_latent
     specs = signature.structured_input_signature[1]
     classes = int(config.get("num_classes", 1))
-    if "alpha" in specs:  # an interpolation path of num videos
-        fixed = {"label": 0 if label is None else label, "label_a": 0 if label is None else label,
-                 "label_b": (1 % classes) if label_b is None else label_b}
-        inputs = {}
-        for name, spec in specs.items():
-            shape = spec.shape.as_list()
-            if name == "alpha":
-                inputs[name] = tf.constant(np.linspace(0.0, 1.0, num), spec.dtype)
-            elif name in ("z", "z_a", "z_b") and len(shape) == 2:
-                one = draw_latent(meta["latent_distribution"], [1, shape[1]], [seed, int(name == "z_b")])
-                inputs[name] = tf.repeat(one, num, axis=0)
-            elif name in fixed:
-                if not 0 <= fixed[name] < classes:
-                    raise ValueError(f"--label / --label_b must be in 0..{classes - 1}, got {fixed[name]}")
-                inputs[name] = tf.fill([num], tf.constant(fixed[name], spec.dtype))
-            else:
-                raise ValueError(f"signature input {name!r} {shape}: don't know how to draw it for an "
-                                 "interpolation; expected alpha, z, z_a, z_b, label, label_a or label_b")
-        return inputs
+    distribution = meta["latent_distribution"]
+    ends = {"class_a": 0 if label is None else label, "class_b": (1 % classes) if label_b is None else label_b}
     inputs = {}
     for name, spec in specs.items():
-        shape = spec.shape.as_list()
-        if name == "z" and len(shape) == 2:
-            inputs[name] = draw_latent(meta["latent_distribution"], [num, shape[1]], [seed, 0])
-        elif name == "z" and len(shape) == 3:
+        shape, role = spec.shape.as_list(), roles.get(name)
+        if role == "path":
+            inputs[name] = tf.constant(np.linspace(0.0, 1.0, num), spec.dtype)
+        elif role in ("latent_a", "latent_b"):  # one draw shared by the whole path
+            one = draw_latent(distribution, [1, shape[1]], [seed, int(role == "latent_b")])
+            inputs[name] = tf.repeat(one, num, axis=0)
+        elif role in ends:
+            if not 0 <= ends[role] < classes:
+                raise ValueError(f"--label / --label_b must be in 0..{classes - 1}, got {ends[role]}")
+            inputs[name] = tf.fill([num], tf.constant(ends[role], spec.dtype))
+        elif role == "latent":
+            inputs[name] = draw_latent(distribution, [num, shape[1]], [seed, 0])
+        elif role in ("latent_walk", "latent_per_frame"):
             if shape[1] is None:
-                raise ValueError(f"signature input z {shape}: expected a fixed number of segments")
-            sigma = walk_sigma if walk_sigma is not None else config.get("long_sigma")
-            if sigma is None:  # a code per frame drawn independently (STGAN, section 5.1)
-                inputs[name] = draw_latent(meta["latent_distribution"], [num, shape[1], shape[2]], [seed, 0])
+                raise ValueError(f"signature input {name} {shape}: expected a fixed number of segments")
+            if role == "latent_per_frame":  # a code per frame drawn independently (STGAN, section 5.1)
+                inputs[name] = draw_latent(distribution, [num, shape[1], shape[2]], [seed, 0])
                 continue
-            start = draw_latent(meta["latent_distribution"], [num, 1, shape[2]], [seed, 0])
+            sigma = walk_sigma if walk_sigma is not None else config.get("long_sigma")
+            if sigma is None:
+                raise ValueError(f"signature input {name} {shape} is a random walk: pass --walk_sigma (the "
+                                 "model's config has no long_sigma)")
+            start = draw_latent(distribution, [num, 1, shape[2]], [seed, 0])
             steps = tf.random.stateless_normal([num, shape[1] - 1, shape[2]], seed=[seed, 1]) * float(sigma)
             inputs[name] = tf.cumsum(tf.concat([start, steps], axis=1), axis=1)
-        elif name == "label":
+        elif role == "class":
             if label is not None and not 0 <= label < classes:
                 raise ValueError(f"--label must be in 0..{classes - 1}, got {label}")
             values = np.full([num], label) if label is not None else np.arange(num) % classes
             inputs[name] = tf.constant(values, spec.dtype)
-        elif name == "image":
+        elif role == "image":
             if images is None:
-                raise ValueError(f"signature input 'image' {shape}: pass --images=<data set> (the first frames of "
+                raise ValueError(f"signature input {name!r} {shape}: pass --images=<data set> (the first frames of "
                                  "its test clips condition the videos)")
             inputs[name] = tf.constant(images, spec.dtype)
         else:
-            raise ValueError(f"signature input {name!r} {shape}: don't know how to draw it; expected z, label or "
-                             "image")
+            raise ValueError(f"signature input {name!r} {shape} has role {role!r}: don't know how to draw it; "
+                             "expected latent, latent_walk, latent_per_frame, class, image, path, latent_a, "
+                             "latent_b, class_a or class_b")
     return inputs
 
 
@@ -139,7 +168,8 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     if images is not None:
         given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed,
                                 data_dir)
-    inputs = draw_inputs(signature, meta, config, num_videos, seed, walk_sigma, label, label_b, given)
+    roles = signature_roles(meta, signature_name, signature.structured_input_signature[1], config)
+    inputs = draw_inputs(signature, roles, meta, config, num_videos, seed, walk_sigma, label, label_b, given)
     outputs = export.run_signature(loaded, inputs, signature_name)
     if "video" in outputs:
         videos = outputs["video"].numpy()

@@ -90,7 +90,7 @@ def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
     import numpy as np
     import tensorflow as tf
     import export
-    from zoo.gan import draw_latent
+    from zoo.randomness import draw_latent
     loaded, meta, _ = export.hub.load_generator(model)
     (name, spec), = loaded.signatures["serving_default"].structured_input_signature[1].items()
     ends = draw_latent(meta["latent_distribution"], [2, spec.shape[-1]], [seed, 0]).numpy()
@@ -139,7 +139,7 @@ def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
 def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
     import numpy as np
     import export
-    from zoo.gan import draw_latent
+    from zoo.randomness import draw_latent
     loaded, meta, _ = export.hub.load_generator(model)
     if "streams" not in loaded.signatures:
         raise ValueError(f"{model!r} serves no 'streams' signature (a two-stream VGAN exported by zoo >= 0.2.0); "
@@ -164,7 +164,7 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     import export
     import zoo
     from zoo import stgan
-    from zoo.gan import draw_latent
+    from zoo.randomness import draw_latent
     loaded, meta, config = export.hub.load_generator(model)
     cfg = zoo.from_dict(config)
     if cfg.model_name != "stgan":

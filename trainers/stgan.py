@@ -122,7 +122,7 @@ class STGANTrainer(common.Trainer):
         import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
-        from zoo import gan
+        from zoo import randomness
         cfg, names = self.cfg, network.info["class_names"]
         condition = lambda video: _logits(network, video)  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)
@@ -141,7 +141,7 @@ class STGANTrainer(common.Trainer):
                 parts = []
                 for start in range(0, self.videos_per_class, cfg.am_batch_size):
                     n = min(cfg.am_batch_size, self.videos_per_class - start)
-                    parts.append(self.model.maximize(condition, h, n, seed=gan.fold_in(cfg.seed, h * 100003 + start)))
+                    parts.append(self.model.maximize(condition, h, n, seed=randomness.fold_in(cfg.seed, h * 100003 + start)))
                 result = {k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0)
                           for k in parts[0]}
                 probability, codes = result["probability"], result["z"]

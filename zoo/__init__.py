@@ -2,6 +2,7 @@
 #: The zoo's version (setup.py reads it; CHANGELOG.md says what each one changed).
 __version__ = "0.2.0"
 
-from zoo.config import build, build_from_dict, entry, from_dict, names, resolve, to_dict, to_json
+from zoo.config import to_dict, to_json
+from zoo.registry import build, build_from_dict, entry, from_dict, names, resolve
 
 __all__ = ["__version__", "build", "build_from_dict", "entry", "from_dict", "names", "resolve", "to_dict", "to_json"]

@@ -41,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
+from zoo import contract
 from zoo.layers import batch_norm
 
 #: ``metadata()["interface"]``-style name of the classifier outputs contract.
@@ -49,16 +49,12 @@ OUTPUTS = ("logits", "features")
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierConfig(config_lib.ModelConfig):
+class ClassifierConfig(config_lib.VideoConfig):
     """Fields shared by every video classifier (``model_name`` picks the architecture)."""
     model_name: ClassVar[str] = "classifier"
     #: Fields that take one of a few values (their flags are enums): none here.
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
-    preset: str = "small"
-    seed: int = 0
-    frames: int = 16
     size: int = 64
-    channels: int = 3
     num_classes: int = 10
     class_names: Tuple[str, ...] = ()   # label names (from the dataset), len == num_classes when given
     width: int = 16                     # filters of the first stage (doubling, capped at 8x)
@@ -69,7 +65,6 @@ class ClassifierConfig(config_lib.ModelConfig):
     dropout: float = 0.5
     learning_rate: float = 1e-3         # Adam
     weight_decay: float = 0.0           # decoupled (AdamW) when > 0
-    batch_size: int = 32
 
     def filters(self, stage: int) -> int:
         return self.width * 2 ** min(stage, 3)
@@ -165,7 +160,7 @@ def _apply(layers, h, training):
     return h
 
 
-class Classifier(keras.Model):
+class Classifier(contract.ExportableModel, keras.Model):
     """Base of the zoo's video classifiers: custom supervised ``train_step``, trackers,
     ``signatures()`` for the export layer (video -> logits, probabilities, features)."""
 
@@ -249,15 +244,15 @@ class Classifier(keras.Model):
         """``model(video)``: float32 [batch, T, H, W, C] in [-1, 1]."""
         return {"video": tf.TensorSpec((None,) + self.input_spec_shape, tf.float32, name="video")}
 
-    def signatures(self) -> Dict[str, gan.Signature]:
+    def signatures(self) -> Dict[str, contract.Signature]:
         spec = self.call_inputs()["video"]
 
         def serve(video):
             out = {k: tf.cast(v, tf.float32) for k, v in self(video, training=False).items()}
             out["probabilities"] = tf.nn.softmax(out["logits"])
             return out
-        return {"serving_default": gan.Signature(
-            fn=serve, inputs={"video": spec},
+        return {"serving_default": contract.Signature(
+            fn=serve, inputs={"video": spec}, roles={"video": "video"},
             doc="video float32 [batch, T, H, W, C] in [-1, 1] -> logits [batch, K], probabilities, "
                 "features [batch, F] (penultimate layer)" + (", frame_features [batch, T, F']"
                                                               if isinstance(self, LRCN) else ""))}
@@ -387,5 +382,7 @@ def fit(config: ClassifierConfig, dataset: tf.data.Dataset, steps: int,
     return model
 
 
-config_lib.register("c3d", C3DConfig, C3D_PRESETS, build, doc="C3D-style 3D CNN video classifier (Tran et al. 2015)")
-config_lib.register("lrcn", LRCNConfig, LRCN_PRESETS, build, doc="LRCN-style CNN+LSTM video classifier (Donahue et al. 2015)")
+ENTRIES = (
+    config_lib.ModelEntry("c3d", C3DConfig, C3D_PRESETS, build, doc="C3D-style 3D CNN video classifier (Tran et al. 2015)"),
+    config_lib.ModelEntry("lrcn", LRCNConfig, LRCN_PRESETS, build, doc="LRCN-style CNN+LSTM video classifier (Donahue et al. 2015)"),
+)

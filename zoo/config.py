@@ -1,10 +1,13 @@
-"""Frozen dataclass configs with named presets, and the model registry.
+"""Frozen dataclass configs with named presets: what a model's config declares.
 
-Every model of the zoo has one config class (a frozen dataclass) with three or
-more named presets: ``paper`` (the paper's sizes, cited in the model module),
-``small`` (trains in minutes on two CPU cores) and ``tiny`` (unit tests).
-A resolved config is saved as JSON beside every run and export and is enough
-to rebuild the model: ``zoo.build(name, **json.load(f))``.
+Every model of the zoo has one config class (a frozen dataclass deriving from
+:class:`ModelConfig`) with three or more named presets: ``paper`` (the paper's sizes,
+cited in the model module), ``small`` (trains in minutes on two CPU cores) and
+``tiny`` (unit tests). A resolved config is saved as JSON beside every run and export
+and is enough to rebuild the model (``zoo.registry.from_dict``).
+
+This module imports no model: the model modules import it, and ``zoo.registry``
+imports them (the registry's direction is one way).
 """
 from __future__ import annotations
 
@@ -13,8 +16,6 @@ import functools
 import json
 import typing
 from typing import Any, Callable, ClassVar, Dict, Mapping, Tuple, Type
-
-_REGISTRY: Dict[str, "ModelEntry"] = {}
 
 #: The interfaces a pretrained piece can have (export.hub has one loader for each):
 #: ``image_generator`` z -> image (a hub module, as a Keras layer); ``image_generator_layers``
@@ -66,49 +67,49 @@ class ModelConfig:
         ``precision="bfloat16"``)."""
         return "float32"
 
+    def validate(self) -> None:
+        """Raises a ValueError naming the field when the values cannot build a model."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoConfig(ModelConfig):
+    """The fields every model of the zoo has: the preset it starts from, its seed, the clips
+    it makes or reads and its training batch. A model redeclares a field to change its
+    default; the comment after a field is its flag's help (a redeclaration without one
+    keeps this one)."""
+    preset: str = "small"  # the named preset the other values start from (paper, small, tiny)
+    seed: int = 0          # every random draw derives from it: weights, noise, the data's order
+    frames: int = 16       # T, frames per clip
+    # colour channels of the frames: 3 (RGB) or 1 (grey; the data sets reduce RGB to luminance)
+    channels: int = 3
+    batch_size: int = 32   # clips per training step, over all replicas
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
+    """A model of the registry (``zoo.registry``): ``builder(config)`` returns the (uncompiled)
+    Keras model. A model module declares its entries as ``ENTRIES``; they are checked here,
+    when declared."""
     name: str
     config_cls: Type
     presets: Mapping[str, Mapping[str, Any]]
     builder: Callable[[Any], Any]
     doc: str = ""
 
-
-def register(name: str, config_cls: Type, presets: Mapping[str, Mapping[str, Any]],
-             builder: Callable[[Any], Any], doc: str = "") -> None:
-    """Registers a model: ``builder(config)`` returns the (uncompiled) Keras model."""
-    for preset in ("paper", "small", "tiny"):
-        if preset not in presets:
-            raise ValueError(f"model {name!r} must define preset {preset!r}")
-    if not issubclass(config_cls, ModelConfig):
-        raise ValueError(f"model {name!r}: its config class {config_cls.__name__} must derive from "
-                         "zoo.config.ModelConfig")
-    fields = {f.name for f in dataclasses.fields(config_cls)}
-    for piece in config_cls.pieces:
-        missing = {piece.field, piece.latent_dim_field} - fields - {""}
-        if missing:
-            raise ValueError(f"model {name!r}: pretrained piece {piece.argument!r} names config fields "
-                             f"{sorted(missing)} that {config_cls.__name__} lacks")
-    _REGISTRY[name] = ModelEntry(name, config_cls, dict(presets), builder, doc)
-
-
-def _ensure_loaded() -> None:
-    # Model modules register themselves on import.
-    from zoo import classifiers, mvt, stgan, tgan, traversal, vgan  # noqa: F401
-
-
-def names() -> list:
-    _ensure_loaded()
-    return sorted(_REGISTRY)
-
-
-def entry(name: str) -> ModelEntry:
-    _ensure_loaded()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(_REGISTRY)}")
-    return _REGISTRY[name]
+    def __post_init__(self):
+        for preset in ("paper", "small", "tiny"):
+            if preset not in self.presets:
+                raise ValueError(f"model {self.name!r} must define preset {preset!r}")
+        if not (isinstance(self.config_cls, type) and issubclass(self.config_cls, ModelConfig)):
+            raise ValueError(f"model {self.name!r}: its config class {getattr(self.config_cls, '__name__', self.config_cls)} "
+                             "must derive from zoo.config.ModelConfig")
+        fields = {f.name for f in dataclasses.fields(self.config_cls)}
+        for piece in self.config_cls.pieces:
+            missing = {piece.field, piece.latent_dim_field} - fields - {""}
+            if missing:
+                raise ValueError(f"model {self.name!r}: pretrained piece {piece.argument!r} names config fields "
+                                 f"{sorted(missing)} that {self.config_cls.__name__} lacks")
+        object.__setattr__(self, "presets", dict(self.presets))
 
 
 @functools.lru_cache(maxsize=None)  # read once per class, not once per flag
@@ -118,23 +119,26 @@ def field_docs(config_cls: Type) -> Dict[str, str]:
     neither. The comments are the fields' documentation; the trainers' flag help reads them."""
     import inspect
     import re
-    try:
-        source = inspect.getsource(config_cls)
-    except (OSError, TypeError):
-        return {}
     names = {f.name for f in dataclasses.fields(config_cls)}
     field = re.compile(r"^\s{4}(\w+)\s*:[^=#]*(?:=[^#]*)?(?:#\s*(.*))?$")
     docs: Dict[str, str] = {}
-    above: list = []
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            above.append(stripped.lstrip("#").strip())
+    for cls in config_cls.__mro__:  # the class's own comment first, then its bases'
+        if not dataclasses.is_dataclass(cls) or "__dataclass_fields__" not in vars(cls):
             continue
-        m = field.match(line)
-        if m and m.group(1) in names and m.group(1) not in docs:
-            docs[m.group(1)] = (m.group(2) or " ".join(above)).strip()
-        above = []
+        try:
+            source = inspect.getsource(cls)
+        except (OSError, TypeError):
+            continue
+        above: list = []
+        for line in source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("#"):
+                above.append(stripped.lstrip("#").strip())
+                continue
+            m = field.match(line)
+            if m and m.group(1) in names and not docs.get(m.group(1)):
+                docs[m.group(1)] = (m.group(2) or " ".join(above)).strip()
+            above = []
     return docs
 
 
@@ -176,34 +180,6 @@ def coerce(config_cls: Type, key: str, value: Any) -> Any:
     return value
 
 
-def resolve(name: str, preset: str = "small", **overrides: Any):
-    """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied."""
-    ent = entry(name)
-    if preset not in ent.presets:
-        raise ValueError(f"unknown preset {preset!r} for model {name!r}; "
-                         f"expected one of {sorted(ent.presets)}")
-    values = dict(ent.presets[preset])
-    for key, value in overrides.items():
-        if key in ("model", "preset"):
-            continue
-        values[key] = coerce(ent.config_cls, key, value)
-    values["preset"] = preset
-    cfg = ent.config_cls(**values)
-    validate = getattr(cfg, "validate", None)
-    if validate is not None:
-        validate()
-    return cfg
-
-
-def build(name: str, preset: str = "small", **overrides: Any):
-    """Builds model ``name`` from its ``preset`` config with ``overrides``.
-
-    >>> model = zoo.build("vgan", preset="tiny", streams=1)
-    """
-    cfg = resolve(name, preset, **overrides)
-    return entry(name).builder(cfg)
-
-
 def to_dict(cfg) -> Dict[str, Any]:
     d = dataclasses.asdict(cfg)
     d["model"] = getattr(cfg, "model_name", None) or type(cfg).__name__
@@ -212,19 +188,6 @@ def to_dict(cfg) -> Dict[str, Any]:
 
 def to_json(cfg) -> str:
     return json.dumps(to_dict(cfg), indent=2, sort_keys=True)
-
-
-def from_dict(d: Mapping[str, Any]):
-    """Rebuilds the config saved by :func:`to_dict` (``model`` and ``preset`` keys select it)."""
-    d = dict(d)
-    name = d.pop("model")
-    preset = d.pop("preset", "small")
-    return resolve(name, preset, **d)
-
-
-def build_from_dict(d: Mapping[str, Any]):
-    cfg = from_dict(d)
-    return entry(cfg.model_name).builder(cfg)
 
 
 class TwoStepConfig(ModelConfig):

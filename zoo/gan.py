@@ -38,122 +38,54 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 import keras
 import tensorflow as tf
 
+from zoo import config as config_lib
+from zoo.contract import DISTRIBUTION_DOCS, ExportableModel, ImageGenerator, Signature
+from zoo.data.video_io import to_uint8
+from zoo.distribute import replica_rows, split_real_batches
+from zoo.randomness import draw_latent, fold_in
 from zoo import losses as losses_lib
+from zoo.layers import CONV_IMPLS, check_conv_impl
 
 
 @dataclasses.dataclass(frozen=True)
-class Signature:
-    """One served function: named inputs -> dict of named outputs.
+class GANConfig(config_lib.VideoConfig):
+    """What every GAN config has besides the clips (``zoo.config.VideoConfig``): its loss
+    family, its update ratio and its convolutions, and the two optimizers it trains with
+    (:meth:`optimizers`; Adam in :class:`AdamGANConfig`)."""
+    choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {"loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    loss: str = "non_saturating"  # the adversarial loss family (zoo.losses)
+    d_steps: int = 1              # discriminator updates per generator update
+    conv_impl: str = "auto"       # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
 
-    ``fn(**inputs)`` must be traceable by ``tf.function`` with ``inputs``' specs.
-    The export layer (``export/``) writes every signature a model declares.
-    """
-    fn: Callable[..., Dict[str, tf.Tensor]]
-    inputs: Mapping[str, tf.TensorSpec]
-    doc: str = ""
+    def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        """New optimizers of the generator and of the discriminator(s) (call inside the
+        strategy scope)."""
+        raise NotImplementedError(f"{type(self).__name__} must say its optimizers")
+
+    def validate(self) -> None:
+        where = f"{type(self).__name__}: "
+        losses_lib.check_name(self.loss, where)
+        check_conv_impl(self.conv_impl, where)
+        if self.d_steps < 1:
+            raise ValueError(f"{where}d_steps must be >= 1, got {self.d_steps}")
 
 
 @dataclasses.dataclass(frozen=True)
-class ImageGenerator:
-    """The zoo's image-generator interface (consumed by TGAN, STGAN, traversal).
+class AdamGANConfig(GANConfig):
+    """A GAN trained with Adam, one learning rate for G and one for D."""
+    g_learning_rate: float = 2e-4  # Adam learning rate of the generator(s)
+    d_learning_rate: float = 2e-4  # Adam learning rate of the discriminator(s)
+    beta1: float = 0.5             # Adam beta1
+    beta2: float = 0.999           # Adam beta2
 
-    ``model(z)`` maps latents ``z`` float32 [B, latent_dim] drawn from
-    ``latent_distribution`` ("normal": N(0, I); "uniform": U(-1, 1)) to images
-    float32 [B, H, W, C] in [-1, 1].
-    """
-    model: keras.Model
-    latent_dim: int
-    latent_distribution: str
-    image_shape: Tuple[int, int, int]
-
-
-def draw_latent(distribution: str, shape, seed) -> tf.Tensor:
-    """A stateless draw from one of the zoo's latent distributions."""
-    seed = as_seed(seed)
-    if distribution == "normal":
-        return tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)
-    if distribution == "uniform":
-        return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0, dtype=tf.float32)
-    raise ValueError(f"unknown latent distribution {distribution!r}; expected 'normal' or 'uniform'")
-
-
-def as_seed(seed) -> tf.Tensor:
-    """An int or a shape-[2] seed -> an int64 shape-[2] stateless seed."""
-    if isinstance(seed, (int,)) or (hasattr(seed, "shape") and len(seed.shape) == 0):
-        return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    return tf.cast(seed, tf.int64)
-
-
-def fold_in(seed, *data) -> tf.Tensor:
-    seed = as_seed(seed)
-    for d in data:
-        seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(d, tf.int64))
-    return seed
-
-
-def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
-    """``draw(global_batch)`` then keep this replica's rows.
-
-    Every replica computes the same global draw from the same stateless seed
-    and slices its own block of ``local_batch`` rows, so replicas never share
-    noise and the union over replicas equals a single-device draw.
-    """
-    ctx = tf.distribute.get_replica_context()
-    n = ctx.num_replicas_in_sync if ctx is not None else 1
-    if n == 1:
-        return draw(local_batch)
-    rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-    local_batch = tf.cast(local_batch, tf.int32)
-    full = draw(local_batch * n)
-    return full[rid * local_batch:(rid + 1) * local_batch]
-
-
-def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) -> Dict[str, tf.Tensor]:
-    """A global batch of ``chunks`` consecutive real batches, reordered for ``replicas``.
-
-    A distributed dataset gives each replica a contiguous block of the global batch,
-    and a training step that consumes several real batches (``real_batches_per_step``)
-    splits its replica's block into ``chunks`` contiguous pieces. Reordering rows from
-    chunk-major ``[chunk, replica, row]`` to ``[replica, chunk, row]`` makes replica r's
-    piece k hold exactly rows r of real batch k, so N replicas see the batches one
-    device sees. Identity for one chunk or one replica."""
-    if chunks == 1 or replicas == 1:
-        return dict(batch)
-
-    def reorder(x):
-        x = tf.convert_to_tensor(x)
-        rows = tf.reshape(x, tf.concat([[chunks, replicas, -1], tf.shape(x)[1:]], 0))
-        perm = [1, 0] + list(range(2, x.shape.rank + 2))
-        return tf.reshape(tf.transpose(rows, perm), tf.shape(x))
-    return {k: reorder(v) for k, v in batch.items()}
-
-
-def split_real_batches(data: Mapping[str, tf.Tensor], chunks: int) -> list:
-    """``data`` (one replica's rows of ``chunks`` real batches, see :func:`replica_major`)
-    as ``chunks`` dicts of equal batch size, in order."""
-    if chunks == 1:
-        return [dict(data)]
-    size = tf.shape(data["video"])[0] // chunks
-    return [{k: v[i * size:(i + 1) * size] for k, v in data.items()} for i in range(chunks)]
-
-
-def global_batch_mean(per_example: tf.Tensor) -> tf.Tensor:
-    """The mean of ``per_example`` [..., local batch] over the last axis of the *global* batch:
-    all-reduced across replicas under a strategy (the local mean otherwise). No gradient flows
-    through it; for statistics a loss is weighted by, e.g. the hypervolume's l_k."""
-    x = tf.stop_gradient(tf.cast(per_example, tf.float32))
-    total = tf.reduce_sum(x, axis=-1)
-    count = tf.cast(tf.shape(x)[-1], tf.float32)
-    ctx = tf.distribute.get_replica_context()
-    if ctx is not None and ctx.num_replicas_in_sync > 1:
-        total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, total)
-        count = count * ctx.num_replicas_in_sync
-    return total / count
+    def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        return (keras.optimizers.Adam(self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2),
+                keras.optimizers.Adam(self.d_learning_rate, beta_1=self.beta1, beta_2=self.beta2))
 
 
 def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tuple[int, int, int],
@@ -194,12 +126,6 @@ def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tu
     return image_generator, distribution, tf.cast(images, tf.float32)
 
 
-def to_uint8(video: tf.Tensor) -> tf.Tensor:
-    """float [-1, 1] -> uint8 [0, 255] (the zoo's edge format)."""
-    video = tf.clip_by_value(tf.cast(video, tf.float32), -1.0, 1.0)
-    return tf.cast(tf.round((video + 1.0) * 127.5), tf.uint8)
-
-
 #: The two steps of a two-step model (TGAN, STGAN, traversal): ``"image"`` trains an image
 #: generator (:class:`ImageStage`), ``"video"`` builds the video model on it.
 STAGES = ("image", "video")
@@ -213,10 +139,6 @@ def render_frames(image_generator, latents, training=False) -> tf.Tensor:
     images = tf.cast(image_generator(flat, training=training), tf.float32)
     video = tf.reshape(images, tf.concat([shape[:2], tf.shape(images)[1:]], 0))
     return tf.ensure_shape(video, [None, latents.shape[1]] + images.shape[1:].as_list())
-
-
-#: How served docs write the zoo's latent distributions.
-DISTRIBUTION_DOCS = {"normal": "N(0, I)", "uniform": "U(-1, 1)"}
 
 
 class ImageStage:
@@ -263,7 +185,7 @@ class ImageStage:
         cfg = self.config
         return {"serving_default": Signature(
             fn=lambda z: {"image": to_uint8(self.call(z, training=False))},
-            inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+            inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
             doc=f"{self.latent_symbol} float32 [batch, {self.latent_dim}] ~ "
                 f"{DISTRIBUTION_DOCS.get(self.latent_distribution, self.latent_distribution)} -> image uint8 "
                 f"[batch, {cfg.size}, {cfg.size}, {cfg.channels}] ({self.image_doc})")}
@@ -275,53 +197,34 @@ class ImageStage:
                               image_shape=(cfg.size, cfg.size, cfg.channels))
 
 
-class GenerativeModel:
-    """What every generating model of the zoo declares to the trainers and the exporter,
-    beyond ``signatures()`` and ``sample_inputs(batch_size, seed)`` (a mixin before
-    ``keras.Model``; :class:`AdversarialModel` and STGAN's AM model derive from it)."""
-
-    @property
-    def samples_from_data(self) -> bool:
-        """Whether sample grids are drawn from real clips (:meth:`sample_inputs_from_data`)
-        rather than from latents (:meth:`sample_inputs`): a generator driven by data."""
-        return False
-
-    def sample_inputs_from_data(self, data: Dict[str, tf.Tensor]) -> Any:
-        """Generator inputs for sample grids from a batch of real clips (models whose
-        ``samples_from_data`` is True)."""
-        raise NotImplementedError(f"model {self.name!r} draws its samples from latents (sample_inputs)")
-
-    def call_inputs(self) -> Dict[str, tf.TensorSpec]:
-        """The inputs ``model(x)`` (and an export's ``__call__``) takes, by name: one (``x`` is
-        that tensor) or several (``x`` is a dict of them). Default: ``serving_default``'s."""
-        return dict(self.signatures()["serving_default"].inputs)
-
-
-class AdversarialModel(GenerativeModel, keras.Model):
+class AdversarialModel(ExportableModel, keras.Model):
     """A generator and its discriminator(s), trained by ``train_step``.
 
     Subclasses create ``self.generator`` and ``self.discriminator`` (any Keras
     layers or models) in ``__init__`` and override the hooks listed in the
-    module docstring. ``config`` is the model's frozen dataclass config; the
-    fields used here are ``seed``, ``latent_dim``, ``loss``, ``d_steps`` and the
-    optimizer settings (``g_learning_rate``, ``d_learning_rate``, ``beta1``,
-    ``beta2``).
+    module docstring. ``config`` is the model's frozen dataclass config, a
+    :class:`GANConfig`: the fields used here are ``seed``, ``latent_dim``, ``loss``,
+    ``d_steps``, and its :meth:`GANConfig.optimizers` are the default optimizers.
     """
 
     latent_distribution = "normal"
+    hub_module = "image_generator"  # a GAN's reusable part (TGAN's G1, VGAN's background stream)
     #: draw ids of :meth:`call_seed` (the latents use 0..d_steps-1)
     _CALL_DRAWS = 1 << 20
     #: names of the extra loss terms the subclass reports (besides d_loss, g_loss)
     extra_loss_names: Tuple[str, ...] = ()
 
     def __init__(self, config, **kwargs):
-        kwargs.setdefault("name", getattr(config, "model_name", "gan"))
+        if not isinstance(config, GANConfig):
+            raise ValueError(f"{type(self).__name__}: expected a config deriving from zoo.gan.GANConfig, "
+                             f"got {type(config).__name__}")
+        kwargs.setdefault("name", config.model_name or "gan")
         super().__init__(**kwargs)
         self.config = config
         self.trackers = {n: keras.metrics.Mean(name=n)
                          for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
-        self.loss_family = losses_lib.get(getattr(config, "loss", "non_saturating"))
-        self.d_steps = int(getattr(config, "d_steps", 1))
+        self.loss_family = losses_lib.get(config.loss)
+        self.d_steps = int(config.d_steps)
         # The k-th call_seed() of a step draws k. Counted per thread: MirroredStrategy
         # runs (and traces) each replica's step in its own thread.
         object.__setattr__(self, "_seed_calls", threading.local())
@@ -406,11 +309,9 @@ class AdversarialModel(GenerativeModel, keras.Model):
     # ----------------------------------------------------------------- training
     def compile(self, g_optimizer=None, d_optimizer=None, loss=None, d_steps=None, **kwargs):
         """Optimizers default to the config's Adam settings; call inside the strategy scope."""
-        cfg = self.config
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(
-            cfg.g_learning_rate, beta_1=cfg.beta1, beta_2=getattr(cfg, "beta2", 0.999))
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(
-            cfg.d_learning_rate, beta_1=cfg.beta1, beta_2=getattr(cfg, "beta2", 0.999))
+        g_default, d_default = (None, None) if g_optimizer and d_optimizer else self.config.optimizers()
+        self.g_optimizer = g_optimizer or g_default
+        self.d_optimizer = d_optimizer or d_default
         if loss is not None:
             self.loss_family = losses_lib.get(loss)
         if d_steps is not None:
@@ -435,7 +336,7 @@ class AdversarialModel(GenerativeModel, keras.Model):
         return self.g_optimizer.iterations
 
     def step_seed(self, step, draw: int) -> tf.Tensor:
-        return fold_in(int(getattr(self.config, "seed", 0)), step, draw)
+        return fold_in(int(self.config.seed), step, draw)
 
     def _adversarial(self, fn, *logits) -> tf.Tensor:
         if isinstance(logits[0], Mapping):
@@ -511,7 +412,7 @@ class AdversarialModel(GenerativeModel, keras.Model):
         spec = {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}
         return {"serving_default": Signature(
             fn=lambda z: {"video": to_uint8(self.video_from_latent(z, training=False))},
-            inputs=spec,
+            inputs=spec, roles={"z": "latent"},
             doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]")}
 
     def discriminator_features(self, video, training: bool = False) -> tf.Tensor:

@@ -78,7 +78,7 @@ def hypervolume(per_discriminator, slack: float = 1.5, means=None, eps: float = 
     its loss weighs. The losses must be positive (e.g. ``non_saturating``).
 
     ``per_discriminator``: [K, B] per-example losses l_{k,i}; ``means``: [K] the
-    l_k (under a strategy, the global batch's: ``zoo.gan.global_batch_mean``;
+    l_k (under a strategy, the global batch's: ``zoo.distribute.global_batch_mean``;
     default: the mean over B). Returns t_i = L + sum_k w_k (l_{k,i} - l_k),
     w_k = 1 / (eta - l_k) constant: their batch mean is L and its gradient is
     exactly L's, so the terms go through the zoo's per-example loss scaling.

@@ -68,31 +68,28 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
+from zoo import contract, gan
+from zoo import distribute
+from zoo import randomness
+from zoo.data import video_io
 from zoo import layers
-from zoo import losses as losses_lib
-from zoo.layers import (CONV_IMPLS, ConditionalBatchNorm, check_conv_impl, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
+from zoo.layers import (ConditionalBatchNorm, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
                         temporal_shift)
 
 FAKE_LABELS = ("data", "uniform")
 
 
 @dataclasses.dataclass(frozen=True)
-class MVTConfig(config_lib.ModelConfig):
+class MVTConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "mvt"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "fake_labels": FAKE_LABELS, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "fake_labels": FAKE_LABELS}
     #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
-    preset: str = "small"
-    seed: int = 0
     num_classes: int = 10
     class_names: Tuple[str, ...] = ()
-    frames: int = 16                                  # T
     size: int = 96                                    # H = W = first_size * 2^blocks
-    channels: int = 3
     first_size: int = 3                               # s: 3 for 96x96, 4 for 128x128 (appendix A)
     latent_dims: Tuple[int, ...] = (20, 20, 80)       # d_A, d_B, d_C (6.2; d = 120)
     latent_sigmas: Tuple[float, ...] = (1.0, 1.0, 1.0)  # MVT; MVT-VAR / MVT-TSA: 0.5, 1, 2
@@ -113,7 +110,6 @@ class MVTConfig(config_lib.ModelConfig):
     fake_labels: str = "data"
     loss: str = "hinge"
     g_learning_rate: float = 5e-5
-    d_learning_rate: float = 2e-4
     beta1: float = 0.0
     beta2: float = 0.9
     batch_size: int = 56
@@ -157,16 +153,15 @@ class MVTConfig(config_lib.ModelConfig):
             bad(f"frames must be >= 2, got {self.frames}")
         if self.fake_labels not in FAKE_LABELS:
             bad(f"fake_labels must be one of {FAKE_LABELS}, got {self.fake_labels!r}")
-        check_conv_impl(self.conv_impl, "MVTConfig: ")
+        super().validate()  # loss, conv_impl, d_steps
         if self.motion_weight < 0:
             bad(f"motion_weight must be >= 0, got {self.motion_weight}")
         if self.flow_window < 1 or self.flow_window % 2 == 0:
             bad(f"flow_window must be a positive odd number, got {self.flow_window}")
         if self.flow_downsample < 1 or self.size % self.flow_downsample:
             bad(f"flow_downsample must divide size={self.size}, got {self.flow_downsample}")
-        losses_lib.check_name(self.loss, "MVTConfig: ")
         for name in ("embedding_dim", "gru_units", "g_width", "d_width", "video_d_width", "batch_size",
-                     "d_steps", "channels"):
+                     "channels"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.attention and self.blocks >= 2:
@@ -511,6 +506,7 @@ class MVT(gan.AdversarialModel):
     """
 
     extra_loss_names = ("motion",)
+    hub_module = "whole"  # no image generator: its frames come from a class and a code sequence
 
     def __init__(self, config: MVTConfig, flow_estimator=None, **kwargs):
         super().__init__(config, **kwargs)
@@ -550,12 +546,12 @@ class MVT(gan.AdversarialModel):
 
     def generator_inputs(self, data, seed):
         local = tf.shape(data["video"])[0]
-        z = gan.replica_rows(lambda n: self.sample_latent(n, seed), local)
+        z = distribute.replica_rows(lambda n: self.sample_latent(n, seed), local)
         if self.config.fake_labels == "data":
             label = tf.cast(data["label"], tf.int32)
         else:
-            label = gan.replica_rows(lambda n: tf.random.stateless_uniform(
-                [n], gan.fold_in(seed, 1), minval=0, maxval=self.config.num_classes, dtype=tf.int32), local)
+            label = distribute.replica_rows(lambda n: tf.random.stateless_uniform(
+                [n], randomness.fold_in(seed, 1), minval=0, maxval=self.config.num_classes, dtype=tf.int32), local)
         return {"z": z, "label": label}
 
     def fake_data(self, data, inputs):
@@ -601,7 +597,7 @@ class MVT(gan.AdversarialModel):
             idx = tf.cast(tf.round(tf.linspace(0.0, cfg.frames - 1.0, cfg.image_frames)), tf.int32)
             return tf.tile(idx[None], [batch, 1])
         seed = self.call_seed()
-        return gan.replica_rows(lambda n: tf.random.stateless_uniform(
+        return distribute.replica_rows(lambda n: tf.random.stateless_uniform(
             [n, cfg.image_frames], seed, minval=0, maxval=cfg.frames, dtype=tf.int32), batch)
 
     def discriminate(self, video, data, training=False):
@@ -661,33 +657,36 @@ class MVT(gan.AdversarialModel):
         shape = f"[batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]"
 
         def default(z, label):
-            return {"video": gan.to_uint8(self.call({"z": z, "label": label}, training=False))}
+            return {"video": video_io.to_uint8(self.call({"z": z, "label": label}, training=False))}
 
         def class_interpolation(z, label_a, label_b, alpha):
             a = tf.reshape(tf.cast(alpha, tf.float32), [-1, 1])
             e = (1.0 - a) * self.embedding(label_a) + a * self.embedding(label_b)
-            return {"video": gan.to_uint8(self.generate({"z": z, "embedding": e})["video"])}
+            return {"video": video_io.to_uint8(self.generate({"z": z, "embedding": e})["video"])}
 
         def intra_class_interpolation(z_a, z_b, label, alpha):
             a = tf.reshape(tf.cast(alpha, tf.float32), [-1, 1])
-            return {"video": gan.to_uint8(self.call({"z": (1.0 - a) * z_a + a * z_b, "label": label}))}
+            return {"video": video_io.to_uint8(self.call({"z": (1.0 - a) * z_a + a * z_b, "label": label}))}
 
         return {
-            "serving_default": gan.Signature(
+            "serving_default": contract.Signature(
                 fn=default, inputs={"z": z_spec, "label": vec("label", tf.int32)},
+                roles={"z": "latent", "label": "class"},
                 doc=f"z float32 [batch, {d}] ~ N(0, I) (Z_ABC = sigma * z), label int32 [batch] in "
                     f"0..{cfg.num_classes - 1} -> video uint8 {shape}"),
-            "class_interpolation": gan.Signature(
+            "class_interpolation": contract.Signature(
                 fn=class_interpolation,
                 inputs={"z": z_spec, "label_a": vec("label_a", tf.int32), "label_b": vec("label_b", tf.int32),
                         "alpha": vec("alpha", tf.float32)},
+                roles={"z": "latent_a", "label_a": "class_a", "label_b": "class_b", "alpha": "path"},
                 doc="z fixed, class embedding (1 - alpha) e(label_a) + alpha e(label_b) -> video uint8 "
                     f"{shape} (section 6.4, Figure 8)"),
-            "intra_class_interpolation": gan.Signature(
+            "intra_class_interpolation": contract.Signature(
                 fn=intra_class_interpolation,
                 inputs={"z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
                         "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
                         "label": vec("label", tf.int32), "alpha": vec("alpha", tf.float32)},
+                roles={"z_a": "latent_a", "z_b": "latent_b", "label": "class_a", "alpha": "path"},
                 doc=f"label fixed, z = (1 - alpha) z_a + alpha z_b -> video uint8 {shape} (section 6.4, Figure 9)"),
         }
 
@@ -700,4 +699,6 @@ def build(config: MVTConfig, flow_estimator=None):
     return MVT(config, flow_estimator=flow_estimator)
 
 
-config_lib.register("mvt", MVTConfig, PRESETS, build, doc=__doc__.splitlines()[0])
+ENTRIES = (
+    config_lib.ModelEntry("mvt", MVTConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
+)

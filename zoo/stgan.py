@@ -60,28 +60,25 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
-from zoo import losses as losses_lib
-from zoo.layers import CONV_IMPLS, DownConv, UpConv, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo import contract, gan
+from zoo import randomness
+from zoo.data import video_io
+from zoo.layers import DownConv, UpConv, batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
 @dataclasses.dataclass(frozen=True)
-class STGANConfig(config_lib.TwoStepConfig):
+class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "stgan"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "stage": STAGES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES}
     #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("source_generator_handle", "source_generator", "image_generator_layers"),)
-    preset: str = "small"
-    seed: int = 0
     stage: str = "image"          # "image": train the 2D source G (and D); "video": inflate it and run AM
     frames: int = 16              # T of the generated videos (section 5.1: 16)
-    channels: int = 3
     latent_dim: int = 4096        # one code z(t) ~ N(0, I) per frame (Figure 2: 1 x 4096 each)
     fc_layers: int = 3            # G_fc8, G_fc7, G_fc6; the last one's width is first_size^2 * first_channels
     fc_width: int = 4096          # width of the dense layers before the last (Table 1: 4096)
@@ -93,17 +90,11 @@ class STGANConfig(config_lib.TwoStepConfig):
     layers: Tuple[str, ...] = ("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32")
     temporal_depth: int = 3       # T' (section 4: 3 for every layer)
     batch_norm: bool = False      # the paper's generator has none; our small/tiny sources train with it
-    init_stddev: float = 0.02
+    init_stddev: float = 0.02     # N(0, 0.02) weights (DCGAN)
     # Stage "image": the 2D source trained as a GAN (eqs. 4-5: -log D(G(z)), and D's
     # cross-entropy). A DCGAN discriminator: stride-2 4x4 convolutions d_width * 2^i.
     d_width: int = 64
-    loss: str = "non_saturating"
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     batch_size: int = 64
-    d_steps: int = 1
     # The 2D source's and D's stride-2 convs: "auto" (the faster, measured per layer), "keras" or
     # "stride1". The inflated 3D generator's (stride 1x2x2) are Keras' layers whatever this says.
     conv_impl: str = "auto"
@@ -133,7 +124,7 @@ class STGANConfig(config_lib.TwoStepConfig):
             raise ValueError(f"STGANConfig: {msg}")
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
-        losses_lib.check_name(self.loss, "STGANConfig: ")
+        super().validate()  # loss, conv_impl, d_steps
         if self.stage == "image" and self.source_generator_handle:
             bad("source_generator_handle is the 2D generator that stage 'video' inflates; "
                 f"expected stage 'video', got stage {self.stage!r}")
@@ -141,12 +132,11 @@ class STGANConfig(config_lib.TwoStepConfig):
         if bad_specs:
             bad(f"layers must be 'u<channels>' (up-convolution) or 'c<channels>' (convolution), got {bad_specs}")
         for name in ("frames", "channels", "latent_dim", "fc_width", "first_size", "first_channels",
-                     "d_width", "batch_size", "d_steps", "am_iterations", "am_batch_size"):
+                     "d_width", "batch_size", "am_iterations", "am_batch_size"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.fc_layers < 1:
             bad(f"fc_layers must be >= 1 (the last dense layer makes the first map), got {self.fc_layers}")
-        check_conv_impl(self.conv_impl, "STGANConfig: ")
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
             bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
                 f"got {self.temporal_depth}")
@@ -245,10 +235,10 @@ def image_discriminator_2d(cfg: STGANConfig, name: str = "image_discriminator") 
 
 
 def _sequential(source) -> keras.Sequential:
-    """The ``keras.Sequential`` of a 2D generator (or of a ``zoo.gan.ImageGenerator`` holding
+    """The ``keras.Sequential`` of a 2D generator (or of a ``zoo.contract.ImageGenerator`` holding
     one); anything else is a ``ValueError``: inflation needs the layers in the order they
     apply, which a subclassed model's ``call`` hides."""
-    model = source.model if isinstance(source, gan.ImageGenerator) else source
+    model = source.model if isinstance(source, contract.ImageGenerator) else source
     if not isinstance(model, keras.Sequential):
         raise ValueError(f"inflate: expected a keras.Sequential 2D generator, got {type(model).__name__} "
                          f"{getattr(model, 'name', '')!r}; a subclassed model's layer order is not known")
@@ -275,7 +265,7 @@ _ELEMENTWISE = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, ker
 
 
 def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> keras.Sequential:
-    """A 2D generator (a ``keras.Sequential`` of built layers, or a ``zoo.gan.ImageGenerator``
+    """A 2D generator (a ``keras.Sequential`` of built layers, or a ``zoo.contract.ImageGenerator``
     holding one) -> its 3D inflation: codes [B, T, latent_dim] (one per frame, any T) ->
     videos [B, T, H, W, C].
 
@@ -413,7 +403,7 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
             log_p, _, _ = log_probability(z)
             objective = log_p - 0.5 * cfg.am_lambda * tf.reduce_sum(tf.square(z), axis=[1, 2])
         g = tape.gradient(objective, z)
-        noise = tf.random.stateless_normal(tf.shape(g), seed=gan.fold_in(seed, i)) * cfg.am_noise_std
+        noise = tf.random.stateless_normal(tf.shape(g), seed=randomness.fold_in(seed, i)) * cfg.am_noise_std
         g = g + noise
         scale = tf.reduce_mean(tf.abs(g), axis=[1, 2], keepdims=True)
         update = tf.math.divide_no_nan(g, scale) * rates[i]
@@ -465,11 +455,11 @@ class STGANImage(gan.ImageStage, gan.AdversarialModel):
         return tf.squeeze(self.discriminator(self.sample_frames(video, training), training=training), axis=-1)
 
 
-class STGAN(gan.GenerativeModel, keras.Model):
+class STGAN(contract.ExportableModel, keras.Model):
     """Stage "video": the inflated 3D generator G (section 4, Table 1) and AM (section 4.1).
 
     ``STGAN(config, source_generator=None)``: ``source_generator`` is the 2D generator
-    to inflate (a ``keras.Sequential`` or a ``zoo.gan.ImageGenerator`` holding one, e.g.
+    to inflate (a ``keras.Sequential`` or a ``zoo.contract.ImageGenerator`` holding one, e.g.
     what ``export.hub.load_keras_image_generator`` rebuilds from a hub module); its latent
     size and image shape must match the config. ``None`` inflates a fresh
     :func:`image_generator_2d` (tests, shapes). Not adversarial: nothing trains.
@@ -504,7 +494,7 @@ class STGAN(gan.GenerativeModel, keras.Model):
 
     def sample_latent(self, batch_size, seed) -> tf.Tensor:
         """Section 5.1: a code z(t) ~ N(0, I) for every frame: [batch, frames, latent_dim]."""
-        return gan.draw_latent("normal", [batch_size, self.config.frames, self.latent_dim], seed)
+        return randomness.draw_latent("normal", [batch_size, self.config.frames, self.latent_dim], seed)
 
     def sample_inputs(self, batch_size, seed):
         return self.sample_latent(batch_size, seed)
@@ -520,15 +510,16 @@ class STGAN(gan.GenerativeModel, keras.Model):
         """AM (:func:`activation_maximization`) of class ``target`` for ``batch_size`` videos from
         codes drawn with ``seed`` (or ``z0``)."""
         if z0 is None:
-            z0 = self.sample_latent(batch_size, gan.fold_in(seed, 0))
+            z0 = self.sample_latent(batch_size, randomness.fold_in(seed, 0))
         return activation_maximization(lambda z: self.call(z, training=False), condition, z0, target,
-                                       self.config, seed=gan.fold_in(seed, 1))
+                                       self.config, seed=randomness.fold_in(seed, 1))
 
     def signatures(self):
         cfg = self.config
-        return {"serving_default": gan.Signature(
-            fn=lambda z: {"video": gan.to_uint8(self.call(z, training=False))},
+        return {"serving_default": contract.Signature(
+            fn=lambda z: {"video": video_io.to_uint8(self.call(z, training=False))},
             inputs={"z": tf.TensorSpec([None, cfg.frames, cfg.latent_dim], tf.float32, name="z")},
+            roles={"z": "latent_per_frame"},
             doc=f"z float32 [batch, {cfg.frames}, {cfg.latent_dim}] (a code per frame, e.g. AM's z*) -> video "
                 f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]")}
 
@@ -541,4 +532,6 @@ def build(config: STGANConfig, source_generator=None):
     return STGAN(config, source_generator=source_generator)
 
 
-config_lib.register("stgan", STGANConfig, PRESETS, build, doc=__doc__.splitlines()[0])
+ENTRIES = (
+    config_lib.ModelEntry("stgan", STGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
+)

@@ -45,9 +45,11 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
-from zoo import losses as losses_lib
-from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo import contract, gan
+from zoo import distribute
+from zoo import randomness
+from zoo.data import video_io
+from zoo.layers import batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 OBJECTIVES = ("gan", "wgan_svc")
@@ -56,22 +58,18 @@ FRAMES_PER_SEGMENT = 16
 
 
 @dataclasses.dataclass(frozen=True)
-class TGANConfig(config_lib.TwoStepConfig):
+class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "tgan"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "stage": STAGES, "loss": losses_lib.NAMES, "objective": OBJECTIVES, "conv_impl": CONV_IMPLS}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES}
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator",
                                    latent_dim_field="image_latent_dim"),
         config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"))
-    preset: str = "small"
-    seed: int = 0
     stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)
     frames: int = 16               # T; G0/D0 of Table 1 are built for 16 (longer videos: long_video)
     size: int = 48                 # H = W, a multiple of 8
-    channels: int = 3
     latent_dim: int = 100          # K0, z0 ~ U(-1, 1)
     image_latent_dim: int = 128    # K1, z1 ~ U(-1, 1) in step one; G0's last deconv has K1 channels
     g0_width: int = 128            # G0 channels 4w-2w-w then K1 (Table 1: 512-256-128-128)
@@ -83,14 +81,7 @@ class TGANConfig(config_lib.TwoStepConfig):
     loss: str = "non_saturating"   # G's loss: -log D(G(z)) as the authors' code; "minimax": eq. 1 as printed
     objective: str = "gan"         # "gan" (the paper) or "wgan_svc" (singular value clipping)
     svc_every: int = 5             # SVC after every svc_every-th D update (official configs: freq 5)
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    init_stddev: float = 0.02
-    batch_size: int = 32
-    d_steps: int = 1
-    conv_impl: str = "auto"        # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
+    init_stddev: float = 0.02      # N(0, 0.02) weights (section 5.2)
     interpolation_factor: int = 4  # frames per G0 latent in the served "interpolate" signature
     long_segments: int = 4         # N of the served "long_video" signature (16N frames)
     long_sigma: float = math.sqrt(0.1)  # sigma of eq. 3 (section 5.3.1: sigma^2 = 0.1)
@@ -139,17 +130,16 @@ class TGANConfig(config_lib.TwoStepConfig):
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
             bad(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        check_conv_impl(self.conv_impl, "TGANConfig: ")
+        super().validate()  # loss, conv_impl, d_steps
         if self.frames != FRAMES_PER_SEGMENT:
             bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
         if self.size < 8 or self.size % 8:
             bad(f"size must be a positive multiple of 8 (G1 and D1 have three stride-2 layers), got {self.size}")
-        losses_lib.check_name(self.loss, "TGANConfig: ")
         if self.objective == "wgan_svc" and self.loss != "wasserstein":
             bad(f"loss must be 'wasserstein' with objective 'wgan_svc', got {self.loss!r}")
         for name in ("channels", "latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width", "d0_width",
-                     "svc_every", "batch_size", "d_steps", "interpolation_factor", "long_segments"):
+                     "svc_every", "batch_size", "interpolation_factor", "long_segments"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_noise < 0:
@@ -229,7 +219,7 @@ def _add_noise(x, stddev: float, seed) -> tf.Tensor:
 
     def draw(n):
         return tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed, dtype=x.dtype)
-    return x + stddev * gan.replica_rows(draw, shape[0])
+    return x + stddev * distribute.replica_rows(draw, shape[0])
 
 
 class _Network(keras.Model):
@@ -271,8 +261,8 @@ class _NoisyNetwork(_Network):
             return x
         if noise_seed is None:
             raise ValueError(f"{self.name}: d_noise={self.cfg.d_noise} needs a noise_seed in training "
-                             "(a stateless seed, e.g. zoo.gan.fold_in(seed, step)); got None")
-        return _add_noise(x, self.cfg.d_noise, gan.fold_in(noise_seed, index))
+                             "(a stateless seed, e.g. zoo.randomness.fold_in(seed, step)); got None")
+        return _add_noise(x, self.cfg.d_noise, randomness.fold_in(noise_seed, index))
 
 
 # ---------------------------------------------------------------------------
@@ -321,7 +311,7 @@ class FrameGenerator(_Network):
 
     ``linear(8w x H/8 x W/8)`` + BN + ReLU, ``deconv(4, 4w / 2w / w, pad 1, stride 2)``
     + BN + ReLU, ``deconv(3, C, pad 1, stride 1)`` + tanh (w = 64: 512-256-128-64).
-    In the zoo's image-generator interface (``zoo.gan.ImageGenerator``, uniform latents).
+    In the zoo's image-generator interface (``zoo.contract.ImageGenerator``, uniform latents).
     """
 
     def __init__(self, cfg: TGANConfig, **kwargs):
@@ -389,7 +379,7 @@ class ImageDiscriminator(_NoisyNetwork):
 
     def features(self, images, training=False, trace=None, noise_seed=None):
         """D1''s feature map [N, H/8, W/8, 8w] (the paper's phi, section 3.2)."""
-        seed = None if noise_seed is None else gan.fold_in(noise_seed, 0)
+        seed = None if noise_seed is None else randomness.fold_in(noise_seed, 0)
         return self.trunk.call(images, training=training, trace=trace, noise_seed=seed) if trace is not None \
             else self.trunk(images, training=training, noise_seed=seed)
 
@@ -509,7 +499,7 @@ class VideoDiscriminator(keras.Model):
         shape = tf.shape(video)
         frames = tf.reshape(video, tf.concat([[shape[0] * shape[1]], shape[2:]], 0))
         if _takes_noise_seed(self.image_features):
-            seed = None if noise_seed is None else gan.fold_in(noise_seed, 0)
+            seed = None if noise_seed is None else randomness.fold_in(noise_seed, 0)
             h = self.image_features(frames, training=training, noise_seed=seed)
         else:
             h = self.image_features(frames, training=training)
@@ -518,7 +508,7 @@ class VideoDiscriminator(keras.Model):
 
     def call(self, video, training=False, noise_seed=None):
         h = self.frame_features(video, training, noise_seed)
-        seed = None if noise_seed is None else gan.fold_in(noise_seed, 1)
+        seed = None if noise_seed is None else randomness.fold_in(noise_seed, 1)
         return self.temporal_discriminator(h, training=training, noise_seed=seed)
 
     def features(self, video, training=False):
@@ -666,8 +656,8 @@ class TGANImage(gan.ImageStage, _TGANBase):
 
     def generator_inputs(self, data, seed):
         frames = data["video"].shape[1] or tf.shape(data["video"])[1]
-        return gan.replica_rows(
-            lambda n: gan.draw_latent("uniform", [n, frames, self.latent_dim], seed), tf.shape(data["video"])[0])
+        return distribute.replica_rows(
+            lambda n: randomness.draw_latent("uniform", [n, frames, self.latent_dim], seed), tf.shape(data["video"])[0])
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         z = tf.convert_to_tensor(inputs)
@@ -707,7 +697,7 @@ class TGAN(_TGANBase):
     one's exports (or a pre-trained DCGAN, section 4.3) -- their trainable
     variables (batch-norm gamma/beta by convention) are trained with G0 / D0.
     ``None`` builds fresh ones of the config, frozen but their batch norms
-    (:func:`freeze_except_batch_norm`). A ``zoo.gan.ImageGenerator`` is accepted
+    (:func:`freeze_except_batch_norm`). A ``zoo.contract.ImageGenerator`` is accepted
     for ``image_generator``. A G1 whose latent size is not K1, or whose images
     are not [size, size, channels], is a ``ValueError`` at construction.
 
@@ -795,8 +785,8 @@ class TGAN(_TGANBase):
         [-1, 1] (the paper does not say it is).
         """
         sigma = self.config.long_sigma if sigma is None else float(sigma)
-        first = gan.draw_latent("uniform", [batch_size, 1, self.latent_dim], gan.fold_in(seed, 0))
-        steps = tf.random.stateless_normal([batch_size, segments - 1, self.latent_dim], seed=gan.fold_in(seed, 1))
+        first = randomness.draw_latent("uniform", [batch_size, 1, self.latent_dim], randomness.fold_in(seed, 0))
+        steps = tf.random.stateless_normal([batch_size, segments - 1, self.latent_dim], seed=randomness.fold_in(seed, 1))
         return tf.concat([first, first + sigma * tf.cumsum(steps, axis=1)], axis=1)
 
     # ........................................................... discrimination
@@ -809,22 +799,23 @@ class TGAN(_TGANBase):
         sigs = super().signatures()
         k = cfg.interpolation_factor
         n = cfg.long_segments
-        sigs["interpolate"] = gan.Signature(
-            fn=lambda z: {"video": gan.to_uint8(self.interpolate(z, k, training=False))},
-            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")},
+        sigs["interpolate"] = contract.Signature(
+            fn=lambda z: {"video": video_io.to_uint8(self.interpolate(z, k, training=False))},
+            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
             doc=f"z0 float32 [batch, {cfg.latent_dim}] ~ U(-1, 1) -> video uint8 [batch, {16 * k}, H, W, C]: "
                 f"G0's trajectory upsampled {k}x (frame interpolation, section 4.1)")
-        sigs["long_video"] = gan.Signature(
-            fn=lambda z: {"video": gan.to_uint8(self.long_video(z, training=False))},
+        sigs["long_video"] = contract.Signature(
+            fn=lambda z: {"video": video_io.to_uint8(self.long_video(z, training=False))},
             inputs={"z": tf.TensorSpec([None, n, cfg.latent_dim], tf.float32, name="z")},
+            roles={"z": "latent_walk"},
             doc=f"z0 float32 [batch, {n}, {cfg.latent_dim}] (e.g. the random walk of eq. 3) -> video uint8 "
                 f"[batch, {16 * n}, H, W, C] (section 4.2)")
         return sigs
 
-    def image_generator(self) -> gan.ImageGenerator:
+    def image_generator(self) -> contract.ImageGenerator:
         """G1 in the zoo's image-generator interface (as :meth:`TGANImage.image_generator`)."""
         cfg = self.config
-        return gan.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
+        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
                                   latent_distribution="uniform", image_shape=(cfg.size, cfg.size, cfg.channels))
 
     def image_features(self):
@@ -861,4 +852,6 @@ def build(config: TGANConfig, image_generator=None, image_features=None):
     return TGAN(config, image_generator=image_generator, image_features=image_features)
 
 
-config_lib.register("tgan", TGANConfig, PRESETS, build, doc=__doc__.splitlines()[0])
+ENTRIES = (
+    config_lib.ModelEntry("tgan", TGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
+)

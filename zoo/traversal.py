@@ -49,9 +49,12 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
+from zoo import contract, gan
+from zoo import distribute
+from zoo import randomness
+from zoo.data import video_io
 from zoo import losses as losses_lib
-from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo.layers import batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 COMBINES = ("hypervolume", "mean")
@@ -63,22 +66,18 @@ _PROJECTION_SALT = {"image": 1, "video": 2}
 
 
 @dataclasses.dataclass(frozen=True)
-class TraversalConfig(config_lib.TwoStepConfig):
+class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     model_name: ClassVar[str] = "traversal"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "stage": STAGES, "combine": COMBINES, "loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "combine": COMBINES}
     #: Step two's G_F, loaded from ``image_generator_handle`` entirely frozen (TGAN trains its
     #: G1's batch norms; here G_F does not change in step two, section 2).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator", trainable="none",
                                    latent_dim_field="image_latent_dim"),)
-    preset: str = "small"
-    seed: int = 0
     stage: str = "image"            # "image": step one (G_F vs K image Ds); "video": step two (G_V vs video Ds)
     frames: int = 30                # N, frames per video (the paper's bouncing balls: 30)
     size: int = 64                  # H = W: first_size * 2**k, or that minus 2 (30 = 2 * 16 - 2)
-    channels: int = 3
     latent_dim: int = 100           # z_v ~ N(0, I), G_V's input
     image_latent_dim: int = 100     # z_F ~ N(0, I), G_F's input and G_V's per-frame output
     first_size: int = 4             # side of G_F's first map (DCGAN: 4; the authors' 30x30 balls: 2)
@@ -107,8 +106,6 @@ class TraversalConfig(config_lib.TwoStepConfig):
     rho: float = 0.99               # RMSprop decay (PyTorch's default alpha; the authors' framework), eps 1e-8
     init_stddev: float = 0.02       # DCGAN weights N(0, 0.02) for G_F and the discriminators
     batch_size: int = 0             # 0: the stage's paper value (64 frames step one, 8 videos step two)
-    d_steps: int = 1
-    conv_impl: str = "auto"         # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
     long_segments: int = 3          # N of the served "long_video" signature (frames * N frames)
     long_sigma: float = math.sqrt(0.1)  # step of the random walk trainers.generate draws for long_video
     # Step two's G_F: a hub handle or path in the image-generator interface, loaded frozen by
@@ -143,6 +140,10 @@ class TraversalConfig(config_lib.TwoStepConfig):
         """The discriminators' stride-2 convolutions: projected side (padded to 4 * 2^k) -> 4."""
         return max(int(math.ceil(math.log2(max(self.projected_size, 1) / 4))), 0)
 
+    def optimizers(self):
+        """RMSprop (section 3) for G and every D."""
+        return tuple(keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8) for _ in range(2))
+
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"TraversalConfig: {msg}")
@@ -150,10 +151,9 @@ class TraversalConfig(config_lib.TwoStepConfig):
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "image" and self.image_generator_handle:
             bad("image_generator_handle is step two's frozen G_F; expected stage 'video', got stage 'image'")
-        check_conv_impl(self.conv_impl, "TraversalConfig: ")
+        super().validate()  # loss, conv_impl, d_steps
         if self.combine not in COMBINES:
             bad(f"combine must be one of {COMBINES}, got {self.combine!r}")
-        losses_lib.check_name(self.loss, "TraversalConfig: ")
         if self.combine == "hypervolume" and self.loss != "non_saturating":
             bad("combine 'hypervolume' needs positive generator losses (log(eta - l_k), eta = slack * max l_k): "
                 f"expected loss 'non_saturating', got {self.loss!r}; use combine 'mean' for other losses")
@@ -166,7 +166,7 @@ class TraversalConfig(config_lib.TwoStepConfig):
                 f"size {self.size} / projection_stride {self.projection_stride}")
         for name in ("frames", "channels", "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width",
                      "image_discriminators", "video_discriminators", "projection_kernel", "projection_channels",
-                     "sequence_dim", "lstm_units", "lstm_layers", "batch_size", "d_steps", "long_segments"):
+                     "sequence_dim", "lstm_units", "lstm_layers", "batch_size", "long_segments"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.encoder_widths or min(self.encoder_widths) < 1:
@@ -222,7 +222,7 @@ def projection_filters(seed, kernel: int, in_channels: int, filters: int) -> tf.
     to unit L2 norm: the paper's "norm 1 convolutions". A pure function of its
     arguments.
     """
-    w = tf.random.stateless_normal([kernel, kernel, in_channels, filters], seed=gan.as_seed(seed), dtype=tf.float32)
+    w = tf.random.stateless_normal([kernel, kernel, in_channels, filters], seed=randomness.as_seed(seed), dtype=tf.float32)
     return w / tf.norm(tf.reshape(w, [-1, filters]), axis=0)
 
 
@@ -449,17 +449,9 @@ class _TraversalBase(gan.AdversarialModel):
 
     def _projected_discriminators(self, rank: int, count: int, width: int) -> ProjectedDiscriminators:
         cfg = self.config
-        seed = gan.fold_in(cfg.seed, _PROJECTION_SALT[cfg.stage])
+        seed = randomness.fold_in(cfg.seed, _PROJECTION_SALT[cfg.stage])
         name = "image_discriminator" if rank == 2 else "video_discriminator"
         return ProjectedDiscriminators(cfg, rank, count, width, seed, name=name)
-
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """RMSprop (section 3) for G and every D; call inside the strategy scope."""
-        cfg = self.config
-
-        def rmsprop():
-            return keras.optimizers.RMSprop(cfg.learning_rate, rho=cfg.rho, epsilon=1e-8)
-        super().compile(g_optimizer=g_optimizer or rmsprop(), d_optimizer=d_optimizer or rmsprop(), **kwargs)
 
     def generator_adversarial_loss(self, fake_logits) -> tf.Tensor:
         """The K per-discriminator generator losses l_k combined by ``config.combine``.
@@ -471,7 +463,7 @@ class _TraversalBase(gan.AdversarialModel):
         per_d = tf.stack([self.loss_family.generator(fake_logits[k]) for k in sorted(fake_logits)])  # [K, B]
         if self.config.combine == "mean":
             return tf.reduce_mean(per_d, axis=0)
-        return losses_lib.hypervolume(per_d, self.config.nadir_slack, means=gan.global_batch_mean(per_d))
+        return losses_lib.hypervolume(per_d, self.config.nadir_slack, means=distribute.global_batch_mean(per_d))
 
     def projection(self) -> RandomProjection:
         return self.discriminator.projection
@@ -519,7 +511,7 @@ class Traversal(_TraversalBase):
     [N, H, W, C] in [-1, 1], called as ``layer(z, training=False)`` -- always in
     inference mode, so its batch-norm statistics do not move either. Pass a layer
     loaded from step one's hub module or any module in the image-generator
-    interface (a ``zoo.gan.ImageGenerator`` is accepted too); it is frozen
+    interface (a ``zoo.contract.ImageGenerator`` is accepted too); it is frozen
     entirely (``trainable = False``). ``None`` builds a fresh frozen G_F of the
     config. A G_F whose latent size is not ``image_latent_dim`` or whose images
     are not [size, size, channels] is a ``ValueError`` at construction. G_F's
@@ -586,24 +578,25 @@ class Traversal(_TraversalBase):
         d, n = cfg.latent_dim, cfg.long_segments
         shape = f"[batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]"
         sigs = super().signatures()
-        sigs["interpolation"] = gan.Signature(
-            fn=lambda z_a, z_b, alpha: {"video": gan.to_uint8(self.interpolate(z_a, z_b, alpha))},
+        sigs["interpolation"] = contract.Signature(
+            fn=lambda z_a, z_b, alpha: {"video": video_io.to_uint8(self.interpolate(z_a, z_b, alpha))},
             inputs={"z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
                     "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
                     "alpha": tf.TensorSpec([None], tf.float32, name="alpha")},
+            roles={"z_a": "latent_a", "z_b": "latent_b", "alpha": "path"},
             doc=f"z_v = (1 - alpha) z_a + alpha z_b (z_a, z_b float32 [batch, {d}], alpha [batch]) -> video uint8 "
                 f"{shape}")
-        sigs["long_video"] = gan.Signature(
-            fn=lambda z: {"video": gan.to_uint8(self.long_video(z))},
-            inputs={"z": tf.TensorSpec([None, n, d], tf.float32, name="z")},
+        sigs["long_video"] = contract.Signature(
+            fn=lambda z: {"video": video_io.to_uint8(self.long_video(z))},
+            inputs={"z": tf.TensorSpec([None, n, d], tf.float32, name="z")}, roles={"z": "latent_walk"},
             doc=f"z_v float32 [batch, {n}, {d}] (e.g. a random walk) -> video uint8 [batch, {n * cfg.frames}, "
                 f"{cfg.size}, {cfg.size}, {cfg.channels}]: the walker's sequences joined, one Bi-LSTM pass")
         return sigs
 
-    def image_generator(self) -> gan.ImageGenerator:
+    def image_generator(self) -> contract.ImageGenerator:
         """The frozen G_F in the zoo's interface."""
         cfg = self.config
-        return gan.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
+        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
                                   latent_distribution=self.frame_latent_distribution,
                                   image_shape=(cfg.size, cfg.size, cfg.channels))
 
@@ -618,4 +611,6 @@ def build(config: TraversalConfig, image_generator=None):
     return Traversal(config, image_generator=image_generator)
 
 
-config_lib.register("traversal", TraversalConfig, PRESETS, build, doc=__doc__.splitlines()[0])
+ENTRIES = (
+    config_lib.ModelEntry("traversal", TraversalConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
+)

@@ -36,40 +36,29 @@ import keras
 import tensorflow as tf
 
 from zoo import config as config_lib
-from zoo import gan
-from zoo import losses as losses_lib
-from zoo.layers import CONV_IMPLS, batch_norm, check_conv_impl, down_conv, normal_init, up_conv
+from zoo import contract, gan
+from zoo.data import video_io
+from zoo.layers import batch_norm, down_conv, normal_init, up_conv
 
 
 @dataclasses.dataclass(frozen=True)
-class VGANConfig(config_lib.ModelConfig):
+class VGANConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "vgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        "loss": losses_lib.NAMES, "future_loss": ("l1", "l2"), "precision": ("float32", "bfloat16"),
-        "conv_impl": CONV_IMPLS}
-    preset: str = "small"
-    seed: int = 0
+        **gan.GANConfig.choices, "future_loss": ("l1", "l2"), "precision": ("float32", "bfloat16")}
     frames: int = 32             # T
     size: int = 64               # H = W
-    channels: int = 3
     latent_dim: int = 100        # z in R^100, N(0, I)
     base_filters: int = 64       # channels of the last hidden layer (paper: 512-256-128-64)
     streams: int = 2             # 2: G2 (eq. 2); 1: one-stream baseline
     mask_weight: float = 0.1     # lambda of the mask sparsity prior
     init_stddev: float = 0.01    # N(0, 0.01) weights
-    loss: str = "non_saturating"
-    d_steps: int = 1
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     batch_size: int = 64
     future: bool = False         # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
     future_loss: str = "l1"      # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
     precision: str = "float32"   # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
-    conv_impl: str = "auto"      # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
 
     @property
     def num_upsamplings(self) -> int:
@@ -101,11 +90,10 @@ class VGANConfig(config_lib.ModelConfig):
             bad(f"streams must be 1 or 2, got {self.streams}")
         if self.precision not in ("float32", "bfloat16"):
             bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        check_conv_impl(self.conv_impl, "VGANConfig: ")
-        losses_lib.check_name(self.loss, "VGANConfig: ")
+        super().validate()  # loss, conv_impl, d_steps
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
-        for name in ("latent_dim", "base_filters", "batch_size", "d_steps", "channels"):
+        for name in ("latent_dim", "base_filters", "batch_size", "channels"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
 
@@ -176,7 +164,7 @@ class _Stack(keras.Model):
 class BackgroundStream(_Stack):
     """b(z): z [B, d] -> image [B, H, W, 3] in [-1, 1] (DCGAN generator, Figure 1 bottom).
 
-    In the zoo's image-generator interface (see ``zoo.gan.ImageGenerator``).
+    In the zoo's image-generator interface (see ``zoo.contract.ImageGenerator``).
     """
 
     def __init__(self, cfg: VGANConfig, **kwargs):
@@ -368,18 +356,19 @@ class VGAN(gan.AdversarialModel):
     def signatures(self):
         sigs = super().signatures()
         if self.config.streams == 2:
-            sigs["streams"] = gan.Signature(
+            sigs["streams"] = contract.Signature(
                 fn=self._streams,
-                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
                 doc="z float32 [batch, latent_dim] -> the two streams of section 3.1 (Figure 3): foreground "
                     "uint8 [batch, T, H, W, C], mask uint8 [batch, T, H, W, 1] (m * 255), background uint8 "
                     "[batch, H, W, C]")
         if self.config.future:
             cfg = self.config
-            sigs["future"] = gan.Signature(
-                fn=lambda image: {"video": gan.to_uint8(self.generate(image, training=False)["video"])},
+            sigs["future"] = contract.Signature(
+                fn=lambda image: {"video": video_io.to_uint8(self.generate(image, training=False)["video"])},
                 inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32,
                                                name="image")},
+                roles={"image": "image"},
                 doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
         return sigs
 
@@ -399,14 +388,14 @@ class VGAN(gan.AdversarialModel):
 
     def _streams(self, z):
         out = self.generator(z, training=False)
-        return {"foreground": gan.to_uint8(out["foreground"]), "mask": gan.to_uint8(out["mask"] * 2.0 - 1.0),
-                "background": gan.to_uint8(out["background"])}
+        return {"foreground": video_io.to_uint8(out["foreground"]), "mask": video_io.to_uint8(out["mask"] * 2.0 - 1.0),
+                "background": video_io.to_uint8(out["background"])}
 
     def image_generator(self):
         if self.config.streams != 2:
             return None
         cfg = self.config
-        return gan.ImageGenerator(model=self.generator.background, latent_dim=cfg.latent_dim,
+        return contract.ImageGenerator(model=self.generator.background, latent_dim=cfg.latent_dim,
                                   latent_distribution=self.latent_distribution,
                                   image_shape=(cfg.size, cfg.size, cfg.channels))
 
@@ -449,4 +438,6 @@ def make_classifier(model: VGAN, num_classes: int, dropout: float = 0.5) -> Vide
     return clf
 
 
-config_lib.register("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0])
+ENTRIES = (
+    config_lib.ModelEntry("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0]),
+)

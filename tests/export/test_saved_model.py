@@ -18,7 +18,7 @@ from tensorflow_serving.config import model_server_config_pb2
 import export
 import zoo
 from export import runs
-from zoo.gan import to_uint8
+from zoo.data.video_io import to_uint8
 
 LATENT = 8  # latent_dim of the tiny VGAN preset
 

@@ -15,7 +15,8 @@ import export
 import zoo
 from export import runs
 from trainers import generate
-from zoo import data, gan, traversal
+from zoo import data, randomness, traversal
+from zoo.data import video_io
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -58,19 +59,19 @@ def test_two_steps_through_a_hub_module_serving_and_generation(tmp_path):
     # the fixed projections survived the checkpoints: still the config seed's
     for model, salt, count in ((image_model, 1, cfg.image_discriminators), (video_model, 2, cfg.video_discriminators)):
         np.testing.assert_array_equal(model.projection().kernel.numpy(),
-                                      traversal.projection_filters(gan.fold_in(cfg.seed, salt), 8, 3, count))
+                                      traversal.projection_filters(randomness.fold_in(cfg.seed, salt), 8, 3, count))
 
     # the export: serving_default, interpolation (alpha 0 / 1 = z_a's / z_b's video), long_video
     loaded = export.load(str(model_dir))
     assert set(loaded.signatures) == {"serving_default", "interpolation", "long_video"}
-    z_a, z_b = (gan.draw_latent("normal", [2, 8], s) for s in (1, 2))
+    z_a, z_b = (randomness.draw_latent("normal", [2, 8], s) for s in (1, 2))
     serve, interpolate = loaded.signatures["serving_default"], loaded.signatures["interpolation"]
     for alpha, z in ((0.0, z_a), (1.0, z_b)):
         np.testing.assert_array_equal(interpolate(z_a=z_a, z_b=z_b, alpha=tf.fill([2], alpha))["video"].numpy(),
                                       serve(z=z)["video"].numpy())
     a, b = serve(z=z_a)["video"].numpy(), serve(z=z_b)["video"].numpy()
     assert not np.array_equal(a, b)
-    np.testing.assert_array_equal(a, gan.to_uint8(video_model.generate(z_a)["video"]).numpy())
+    np.testing.assert_array_equal(a, video_io.to_uint8(video_model.generate(z_a)["video"]).numpy())
     long = loaded.signatures["long_video"](z=tf.random.normal([2, cfg.long_segments, 8]))["video"]
     assert long.shape == (2, cfg.frames * cfg.long_segments, 16, 16, 3)
     # (MP4: a GIF keeps identical consecutive frames once, and an untrained G_V may repeat frames)

@@ -211,3 +211,15 @@ def test_cli_errors_are_clear_and_early(tmp_path):
         assert message in proc.stdout, (args, proc.stdout[-2000:])
         assert "Traceback" not in proc.stdout, (args, proc.stdout[-2000:])
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_mixed_precision_is_the_models_not_the_process(tmp_path):
+    """precision=bfloat16 builds VGAN's layers under mixed_bfloat16 and leaves Keras' global
+    policy alone: what the process builds after (metric networks, another model) stays float32."""
+    import keras
+    opts = common.RunOptions(run_dir=str(tmp_path / "run"), steps=1, checkpoint_every=1, sample_every=1,
+                             num_samples=2, verbose=0, dataset="bouncing_balls")
+    trainer = common.Trainer("vgan", "tiny", dict(precision="bfloat16", channels=1), opts)
+    trainer.run()
+    assert trainer.model.generator.trunk[0].compute_dtype == "bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -57,8 +57,8 @@ def main():
         batch["label"] = tf.constant([(i // 2) % 3 * (i % 2) for i in range(n)], tf.int32)
     ds = tf.data.Dataset.from_tensor_slices(batch).batch(cfg.batch_size * chunks)
     if chunks > 1:  # as trainers.common lays the real batches out for the replicas
-        from zoo import gan
-        ds = ds.map(lambda b: gan.replica_major(b, chunks, strategy.num_replicas_in_sync))
+        from zoo import distribute
+        ds = ds.map(lambda b: distribute.replica_major(b, chunks, strategy.num_replicas_in_sync))
     if mode == "multi_worker":
         opts = tf.data.Options()
         opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

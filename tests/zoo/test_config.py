@@ -45,7 +45,7 @@ def test_saved_config_rebuilds_the_same_model():
     assert [v.path for v in a.weights] == [v.path for v in b.weights]
     assert [tuple(v.shape) for v in a.weights] == [tuple(v.shape) for v in b.weights]
     with pytest.raises(ValueError):
-        config_lib.from_dict({"model": "vgan", "nonsense": 1})
+        zoo.from_dict({"model": "vgan", "nonsense": 1})
 
 
 @pytest.mark.parametrize("name", ["vgan", "tgan", "mvt", "stgan", "traversal"])
@@ -59,17 +59,17 @@ def test_every_gan_chooses_its_convolutions_by_measurement_unless_forced(name):
 
 
 def test_field_docs_come_from_the_comments_of_the_config_source():
-    docs = config_lib.field_docs(zoo.config.entry("tgan").config_cls)
+    docs = config_lib.field_docs(zoo.entry("tgan").config_cls)
     assert docs["d_noise"].startswith("stddev of the Gaussian noise on every D layer's input")
     assert docs["frames"].startswith("T;")  # the comment after the field
-    docs = config_lib.field_docs(zoo.config.entry("stgan").config_cls)
+    docs = config_lib.field_docs(zoo.entry("stgan").config_cls)
     assert docs["layers"].startswith("The convolutions after the reshape")  # the comment lines above it
-    assert set(docs) == {f.name for f in dataclasses.fields(zoo.config.entry("stgan").config_cls)}
+    assert set(docs) == {f.name for f in dataclasses.fields(zoo.entry("stgan").config_cls)}
 
 
 def test_trainer_flag_help_says_what_a_field_means_and_allows():
     from trainers import common
-    cls = zoo.config.entry("tgan").config_cls
+    cls = zoo.entry("tgan").config_cls
     fields = {f.name: f for f in dataclasses.fields(cls)}
     assert common.config_flag_help(cls, fields["loss"]) == (
         "G's loss: -log D(G(z)) as the authors' code; \"minimax\": eq. 1 as printed; one of hinge, minimax, "
@@ -106,7 +106,7 @@ def test_registering_a_piece_that_names_no_field_is_refused():
 
     presets = {p: {} for p in ("paper", "small", "tiny")}
     with pytest.raises(ValueError, match=r"names config fields \['g_handle'\]"):
-        config_lib.register("toy", Toy, presets, lambda c: None)
+        config_lib.ModelEntry("toy", Toy, presets, lambda c: None)
     with pytest.raises(ValueError, match="interface must be one of"):
         config_lib.PretrainedPiece("g_handle", "g", "video_generator")
 
@@ -114,5 +114,5 @@ def test_registering_a_piece_that_names_no_field_is_refused():
     class Plain:
         seed: int = 0
     with pytest.raises(ValueError, match="must derive from zoo.config.ModelConfig"):
-        config_lib.register("plain", Plain, presets, lambda c: None)
+        config_lib.ModelEntry("plain", Plain, presets, lambda c: None)
     assert "toy" not in zoo.names() and "plain" not in zoo.names()

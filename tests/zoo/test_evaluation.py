@@ -177,8 +177,8 @@ def test_i3d_loader_feeds_the_reference_preprocessing(tmp_path):
     tf.saved_model.save(module, str(tmp_path), signatures={"default": module.default})
     net = export.load_i3d(str(tmp_path))
     video = np.linspace(-1, 1, 2 * 20 * 32 * 32 * 3, dtype=np.float32).reshape(2, 20, 32, 32, 3)
-    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics._uint8(video), np.full([2], -1)),
-                           lambda n: metrics.Clips(metrics._uint8(video[::-1]), np.full([2], -1)),
+    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
+                           lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
                            networks={"i3d": net}, num_samples=2)
     logits = ev.outputs("generated", "i3d")["logits"]
     assert logits.shape == (2, 400)
@@ -190,8 +190,8 @@ def test_i3d_loader_feeds_the_reference_preprocessing(tmp_path):
     # the metric itself cuts the 20-frame clips to 16 (I3D takes clips of any length)
     seen = []
     spy = dataclasses.replace(net, fn=lambda v: (seen.append(int(v.shape[1])), net.fn(v))[1])
-    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics._uint8(video), np.full([2], -1)),
-                           lambda n: metrics.Clips(metrics._uint8(video[::-1]), np.full([2], -1)),
+    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
+                           lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
                            networks={"i3d": spy}, num_samples=2)
     metrics.compute(["fvd_i3d_16f"], ev)
     assert seen == [16, 16]  # generated and real
@@ -232,7 +232,7 @@ def test_inception_score_protocols_by_name():
                                                                                              np.float32)
 
     def source(n):
-        return metrics.Clips(metrics._uint8(pixels[:n]), np.full([n], -1))
+        return metrics.Clips(metrics.clips._uint8(pixels[:n]), np.full([n], -1))
     reports = {}
     for protocol, splits in (("splits", 4), ("tgan", 1), ("mvt", 10)):
         ev = metrics.Evaluator(source, source, networks={"c3d": net}, num_samples=40, splits=4, is_protocol=protocol)

@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import gan
+from zoo import randomness
+from zoo.data import video_io
 from replicas import finish, max_diff, weights, worker  # tests/zoo is on sys.path
 
 
@@ -58,10 +59,10 @@ def test_noise_is_a_function_of_seed_and_step():
     np.testing.assert_array_equal(a.numpy(), model.sample_latent(4, model.step_seed(0, 0)).numpy())
     assert not np.allclose(a.numpy(), model.sample_latent(4, model.step_seed(1, 0)).numpy())
     assert not np.allclose(a.numpy(), model.sample_latent(4, model.step_seed(0, 1)).numpy())
-    u = gan.draw_latent("uniform", [1000], 3).numpy()
+    u = randomness.draw_latent("uniform", [1000], 3).numpy()
     assert u.min() >= -1 and u.max() <= 1 and abs(u.mean()) < 0.1
     with pytest.raises(ValueError, match="unknown latent distribution"):
-        gan.draw_latent("cauchy", [2], 0)
+        randomness.draw_latent("cauchy", [2], 0)
 
 
 def test_fit_runs_the_custom_step():
@@ -74,7 +75,7 @@ def test_fit_runs_the_custom_step():
 
 
 def test_to_uint8_edges():
-    np.testing.assert_array_equal(gan.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(),
+    np.testing.assert_array_equal(video_io.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(),
                                   [0, 0, 128, 255, 255])
 
 

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import gan, tgan
+from zoo import tgan
+from zoo.data import video_io
 
 
 def _cfg(preset="tiny", **kw):
@@ -312,4 +313,4 @@ def test_signatures_trace_and_serve(video_model):
         video = sm.signature_function(name, sigs[name])(z=z_in)["video"]
         assert video.dtype == tf.uint8 and video.shape == (2, frames, 16, 16, 3), name
     np.testing.assert_array_equal(sm.signature_function("x", sigs["long_video"])(z=zl)["video"],
-                                  gan.to_uint8(model.long_video(zl)))
+                                  video_io.to_uint8(model.long_video(zl)))

@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import gan, losses, traversal
+from zoo import losses, traversal
+from zoo import randomness
 
 
 def _cfg(preset="tiny", **kw):
@@ -110,9 +111,9 @@ def test_projections_are_fixed_norm_1_and_a_function_of_the_seed(trained_frames)
     assert not kernel.trainable and all(v is not kernel for v in model.discriminator_variables)
     # unchanged by a training step, and the pure function of the config seed
     np.testing.assert_array_equal(kernel.numpy(), before[kernel.path])
-    want = traversal.projection_filters(gan.fold_in(cfg.seed, 1), 8, 3, cfg.image_discriminators)
+    want = traversal.projection_filters(randomness.fold_in(cfg.seed, 1), 8, 3, cfg.image_discriminators)
     np.testing.assert_array_equal(kernel.numpy(), want.numpy())
-    assert not np.allclose(want, traversal.projection_filters(gan.fold_in(cfg.seed + 1, 1), 8, 3, 3))
+    assert not np.allclose(want, traversal.projection_filters(randomness.fold_in(cfg.seed + 1, 1), 8, 3, 3))
     # each discriminator reads its own projection: P x has one channel per D_k, and they differ
     frames = _batch(cfg)["video"][:, 0]
     projected = model.projection()(frames).numpy()

@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import gan, vgan
+from zoo import vgan
+from zoo.data import video_io
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,8 @@ def test_streams_signature_serves_figure_3s_layers():
     z = model.sample_latent(2, 0)
     want = model.generator(z, training=False)
     out = model.signatures()["streams"].fn(z)
-    np.testing.assert_array_equal(out["foreground"].numpy(), gan.to_uint8(want["foreground"]).numpy())
-    np.testing.assert_array_equal(out["background"].numpy(), gan.to_uint8(want["background"]).numpy())
+    np.testing.assert_array_equal(out["foreground"].numpy(), video_io.to_uint8(want["foreground"]).numpy())
+    np.testing.assert_array_equal(out["background"].numpy(), video_io.to_uint8(want["background"]).numpy())
     np.testing.assert_allclose(out["mask"].numpy() / 255.0, want["mask"].numpy(), atol=1 / 255)
     assert "streams" not in zoo.build("vgan", preset="tiny", streams=1).signatures()
 
