@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional
 import tensorflow as tf
 
 import zoo
+from zoo import files
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -42,12 +43,8 @@ def read_config(run_dir: str) -> Dict[str, Any]:
 
 def write_config(run_dir: str, model_config, trainer: Optional[Dict[str, Any]] = None) -> str:
     tf.io.gfile.makedirs(run_dir)
-    path = os.path.join(run_dir, CONFIG_FILE)
-    tmp = path + ".tmp"
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        json.dump({"model": zoo.to_dict(model_config), "trainer": trainer or {}}, f, indent=2, sort_keys=True)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
-    return path
+    return files.write_atomically(os.path.join(run_dir, CONFIG_FILE), json.dumps(
+        {"model": zoo.to_dict(model_config), "trainer": trainer or {}}, indent=2, sort_keys=True))
 
 
 def read_progress(run_dir: str) -> Dict[str, Any]:
@@ -60,10 +57,7 @@ def read_progress(run_dir: str) -> Dict[str, Any]:
 
 
 def write_progress(run_dir: str, progress: Dict[str, Any]) -> str:
-    from export import saved_model
-    path = os.path.join(run_dir, PROGRESS_FILE)
-    saved_model.write_text_atomically(path, json.dumps(progress, indent=1, sort_keys=True))
-    return path
+    return files.write_atomically(os.path.join(run_dir, PROGRESS_FILE), json.dumps(progress, indent=1, sort_keys=True))
 
 
 def checkpoint(model) -> tf.train.Checkpoint:

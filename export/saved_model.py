@@ -67,7 +67,7 @@ import tensorflow as tf
 import zoo
 from export import serving
 from export.serving import MODELS_CONFIG, existing_versions
-from zoo import contract
+from zoo import contract, files
 from zoo.contract import Signature
 
 #: ``metadata()["interface"]`` of a serving export (image-generator modules: ``export.hub.INTERFACE``).
@@ -77,7 +77,7 @@ CONFIG_ASSET = "zoo_config.json"
 #: The run's model card inside an export given one (``assets/<CARD_ASSET>``, ``metadata()["card_json"]``).
 CARD_ASSET = "model_card.json"
 #: Prefix of the temporary folders that atomic writes rename into place.
-TMP_PREFIX = ".tmp-"
+TMP_PREFIX = files.TMP_PREFIX
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -125,19 +125,6 @@ def atomic_directory(final_dir: str, tmp_name: Optional[str] = None,
     except BaseException:
         if tf.io.gfile.exists(tmp):
             tf.io.gfile.rmtree(tmp)
-        raise
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    """Writes ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = os.path.join(os.path.dirname(path), f"{TMP_PREFIX}{os.path.basename(path)}-{uuid.uuid4().hex[:8]}")
-    try:
-        with tf.io.gfile.GFile(tmp, "w") as f:
-            f.write(text)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-    except BaseException:
-        if tf.io.gfile.exists(tmp):
-            tf.io.gfile.remove(tmp)
         raise
 
 
@@ -516,5 +503,4 @@ def write_models_config(base_dir: str, serving_root: str = serving.DEFAULT_SERVI
     text = serving.models_config_text(base_dir, serving_root)
     serving.check_models_config(text, base_dir, serving_root)
     path = os.path.join(base_dir, MODELS_CONFIG)
-    write_text_atomically(path, text)
-    return path
+    return files.write_atomically(path, text)

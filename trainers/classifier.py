@@ -70,8 +70,9 @@ class ClassifierTrainer(common.Trainer):
                        "test_examples": scores["examples"], "dataset": opts.dataset, "split": "test",
                        "step": int(self.model.step), "arch": cfg.model_name, "class_names": list(cfg.class_names)}
         if self.chief:
-            from export import runs, saved_model
-            saved_model.write_text_atomically(os.path.join(opts.run_dir, runs.REPORT_FILE),
+            from export import runs
+            from zoo import files
+            files.write_atomically(os.path.join(opts.run_dir, runs.REPORT_FILE),
                                               json.dumps(self.report, indent=2, sort_keys=True))
         print(f"test accuracy {scores['accuracy']:.4f} on {scores['examples']} clips of {opts.dataset}/test")
 

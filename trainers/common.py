@@ -32,24 +32,23 @@ Exit statuses of every command line (``exit_on_error``): 0 done, 1 the work fail
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import contextlib
-import math
 import os
 import signal
 import sys
 import threading
-import time
 import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from absl import app, flags
 
+from trainers import callbacks as callbacks_lib
+from trainers import run_folder
+
 FLAGS = flags.FLAGS
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
-CONV_CHOICES_FILE = "conv_impl.json"
 # Config fields that are common flags (or fixed by the preset machinery).
 _COMMON_CONFIG_FIELDS = ("preset", "seed", "batch_size")
 
@@ -402,30 +401,6 @@ def make_strategy(name: str):
     raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
 
 
-def _task():
-    """(task_type, task_id) of this process under TF_CONFIG, or (None, None)."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = tf_config.get("task") or {}
-    return task.get("type"), task.get("index")
-
-
-def is_chief(strategy) -> bool:
-    ttype, tid = _task()
-    if ttype is None:
-        return True
-    return ttype == "chief" or (ttype == "worker" and tid == 0)
-
-
-def worker_dir(run_dir: str, strategy) -> str:
-    """Where this process writes. The chief owns ``run_dir``; every other
-    worker of a multi-worker run writes its copies under ``run_dir/workers/<id>``
-    (all workers must take part in saving distributed variables)."""
-    if is_chief(strategy):
-        return run_dir
-    ttype, tid = _task()
-    return os.path.join(run_dir, "workers", f"{ttype}-{tid}")
-
-
 def build_dataset(cfg, opts: RunOptions, start_step: int, global_batch: int):
     """The training stream: batches of the global size, starting at ``start_step``."""
     import tensorflow as tf
@@ -457,19 +432,22 @@ def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: s
     return overrides
 
 
-def field_defaults(config_cls) -> Dict[str, Any]:
-    """The class defaults of a config's fields, as JSON values (tuples as lists)."""
-    return {f.name: json.loads(json.dumps(f.default)) for f in dataclasses.fields(config_cls)
-            if f.default is not dataclasses.MISSING}
-
-
 def _all_finite(variables) -> bool:
     import numpy as np
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
 
 
 class Trainer:
-    """One run: ``Trainer(model_name, config_overrides, options).run()``."""
+    """One run: ``Trainer(model_name, preset, config_overrides, options).run()``.
+
+    Its parts: the run folder (``trainers.run_folder.RunFolder``: config, checkpoints,
+    progress, this worker's folder), the loop (:meth:`run`: the strategy, the data, one
+    distributed step at a time, stopping at a failure or a signal), and the callbacks after
+    each step (``trainers.callbacks``: NaN guard, scalars, checkpoints, samples, metrics;
+    :meth:`callbacks`), then :meth:`after_training` and :meth:`export`. Mixed precision is
+    the model's own (its layers carry ``cfg.dtype_policy``); the process's Keras policy is
+    left alone.
+    """
 
     def __init__(self, model_name: str, preset: str, overrides: Dict[str, Any], options: RunOptions,
                  dataset_fn: Optional[Callable] = None, step_callbacks: Sequence[Callable] = ()):
@@ -493,31 +471,14 @@ class Trainer:
         options.export_name = options.export_name or self.cfg.export_name
 
     # .................................................................. setup
-    def _check_run_dir(self) -> None:
-        from export import runs
-        import zoo
-        path = os.path.join(self.opts.run_dir, runs.CONFIG_FILE)
-        import tensorflow as tf
-        if tf.io.gfile.exists(path):
-            saved = runs.read_config(self.opts.run_dir).get("model", {})
-            current = json.loads(zoo.to_json(self.cfg))  # tuples as the saved JSON lists
-            # A field the saved config lacks was added to the zoo after the run began; its
-            # class default is, by the rule for adding fields, the behaviour the run had.
-            defaults = field_defaults(type(self.cfg))
-            diff = {k: (saved.get(k, "<absent>"), v) for k, v in current.items()
-                    if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v}
-            if diff:
-                raise ValueError(
-                    f"run folder {self.opts.run_dir!r} holds a run with another config; differing fields "
-                    f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume.")
-
     def setup(self):
         import keras
         import tensorflow as tf
         import export as export_lib
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
-        self._check_run_dir()
+        self.folder = run_folder.RunFolder(self.opts.run_dir, self.strategy)
+        self.folder.check_config(self.cfg)
         if self.opts.hub_dir:  # checked before training, not after
             export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")
         if self.opts.export_dir:
@@ -525,11 +486,8 @@ class Trainer:
                 export_lib.serving.check_serving_root(self.opts.serving_root)
             except ValueError as e:
                 raise ValueError(f"--serving_root: {e}") from None
-        self.out_dir = worker_dir(self.opts.run_dir, self.strategy)
-        self.chief = is_chief(self.strategy)
-        tf.io.gfile.makedirs(self.out_dir)
-        if self.chief:
-            runs.write_config(self.opts.run_dir, self.cfg, self.opts.trainer_dict())
+        self.chief = self.folder.chief
+        self.folder.create(self.cfg, self.opts.trainer_dict())
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
@@ -538,26 +496,31 @@ class Trainer:
             self.model.compile()
         if self.opts.hub_dir:  # before training: a model that cannot write its hub module
             export_lib.hub.check_reusable_module(self.model, self.opts.hub_dir)
-        self.ckpt = runs.checkpoint(self.model)
-        self.manager = tf.train.CheckpointManager(
-            self.ckpt, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3)
-        if self.manager.latest_checkpoint:
-            self.ckpt.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            print(f"resumed from {self.manager.latest_checkpoint} at step {int(self.model.step)}")
-        self.start_step = int(self.model.step)
+        self.start_step = self.folder.restore(self.model)
+        self.manager = self.folder.manager
         self.global_batch = int(self.cfg.batch_size)
         if self.global_batch % self.strategy.num_replicas_in_sync:
             raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
                              f"{self.strategy.num_replicas_in_sync} replicas")
-        self.writer = tf.summary.create_file_writer(os.path.join(self.out_dir, "logs"))
+        self.writer = tf.summary.create_file_writer(self.folder.log_dir())
         # Fixed latents for samples, so that GIFs over training are comparable.
         self.sample_inputs = self._sample_inputs()
-        if self.opts.eval_metrics:
-            self.step_callbacks.append(self._metric_callback())
-        self._start_session()
+        self.metric_callback = self._metric_callback() if self.opts.eval_metrics else None
+        self.folder.start_session(self.start_step, self.opts.strategy, self.strategy.num_replicas_in_sync)
+
+    def callbacks(self) -> List[callbacks_lib.Callback]:
+        """What runs after each step, in order (``trainers.callbacks``); a trainer adds its own
+        by extending this list."""
+        opts = self.opts
+        parts = [callbacks_lib.ConvChoices(), callbacks_lib.NaNGuard()]
+        parts += [callbacks_lib.Function(fn) for fn in self.step_callbacks]
+        if self.metric_callback is not None:
+            parts.append(callbacks_lib.Metrics(self.metric_callback))
+        return parts + [callbacks_lib.ProgressBar(self), callbacks_lib.Scalars(opts.log_every),
+                        callbacks_lib.Checkpoints(opts.checkpoint_every), callbacks_lib.Samples(opts.sample_every)]
 
     def _metric_callback(self):
-        """``--eval_metrics`` as a step callback (zoo.metrics.MetricCallback) against the training data."""
+        """``--eval_metrics`` (zoo.metrics.MetricCallback) against the training data."""
         import export
         from zoo import data as data_lib
         from zoo import metrics
@@ -583,21 +546,7 @@ class Trainer:
             return self.model.sample_inputs_from_data(next(iter(self.dataset_fn(self.cfg, self.opts, 0, n))))
         return self.model.sample_inputs(n, tf.constant([self.cfg.seed, 12345], tf.int64))
 
-    # .............................................................. per step
-    def _check_finite(self, step: int, logs: Dict[str, float]) -> bool:
-        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
-        if bad:
-            self.failure = (f"non-finite loss at step {step}: {bad}. Training stopped; the last good "
-                            f"checkpoint is {self.manager.latest_checkpoint or 'none'} (no checkpoint was "
-                            f"written after the failure). Lower the learning rates or check the data.")
-        return not bad
-
-    def _log_scalars(self, step: int, logs: Dict[str, float]) -> None:
-        import tensorflow as tf
-        with self.writer.as_default(step=step):
-            for k, v in logs.items():
-                tf.summary.scalar(f"loss/{k}", v)
-
+    # ............................................................ outputs
     def save(self, step: int) -> Optional[str]:
         """Saves a checkpoint, unless a weight is not finite (no poisoned checkpoints), and
         the run's progress (steps, wall time and machine of this session) beside it."""
@@ -605,34 +554,9 @@ class Trainer:
             self.failure = f"non-finite weights at step {step}; not saving a checkpoint"
             self.model.stop_training = True
             return None
-        path = self.manager.save(checkpoint_number=step)
-        self.write_progress(step)
-        return path
-
-    def _start_session(self) -> None:
-        """Opens this process's entry in ``progress.json`` (a resumed run adds one)."""
-        import datetime
-        from export import card, runs
-        from zoo import autotune
-        self._session_start = time.monotonic()
-        self.progress = runs.read_progress(self.opts.run_dir) if self.chief else {}
-        self._session = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                         "machine": autotune.machine(), "strategy": self.opts.strategy,
-                         "replicas": self.strategy.num_replicas_in_sync, "commit": card.source_commit(),
-                         "start_step": self.start_step, "end_step": self.start_step, "seconds": 0.0}
-        self.progress.setdefault("sessions", []).append(self._session)  # updated in place by write_progress
-
-    def write_progress(self, step: int) -> None:
-        """``<run_dir>/progress.json``: the step reached and every session's cost (model cards)."""
-        from export import runs
-        if not self.chief:
-            return
-        self._session.update(end_step=step, seconds=round(time.monotonic() - self._session_start, 1))
-        self.progress["step"] = step
-        runs.write_progress(self.opts.run_dir, self.progress)
+        return self.folder.save_checkpoint(step)
 
     def write_samples(self, step: int) -> Optional[str]:
-        import tensorflow as tf
         from zoo import data as data_lib
         if self.sample_inputs is None:
             return None
@@ -641,24 +565,12 @@ class Trainer:
         grid = data_lib.video_grid(video)
         if not self.chief:
             return None
-        sample_dir = os.path.join(self.opts.run_dir, "samples")
-        tf.io.gfile.makedirs(sample_dir)
-        path = os.path.join(sample_dir, f"step_{step:07d}.gif")
+        path = self.folder.sample_path(step)
         data_lib.write_gif(path, grid)
+        import tensorflow as tf
         with tf.io.gfile.GFile(path, "rb") as f:
             gif = f.read()
         _write_gif_summary(self.writer, "samples/video", gif, grid.shape[2], grid.shape[1], step)
-        return path
-
-    def write_conv_choices(self) -> str:
-        """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution
-        runs (``conv_impl="auto"`` measures them; zoo.layers), and the machine it was chosen for."""
-        from export import saved_model
-        from zoo import autotune, layers
-        path = os.path.join(self.out_dir, CONV_CHOICES_FILE)
-        report = {"machine": autotune.fingerprint(), "cache": autotune.cache_path(),
-                  "layers": layers.conv_choices(self.model)}
-        saved_model.write_text_atomically(path, json.dumps(report, indent=1, sort_keys=True))
         return path
 
     # ................................................................... run
@@ -684,7 +596,6 @@ class Trainer:
         strategy. Losses shown and logged are means over each ``--log_every``
         interval.
         """
-        import keras
         import tensorflow as tf
         try:
             self.setup()
@@ -713,47 +624,32 @@ class Trainer:
             options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
             batches = iter(self.strategy.experimental_distribute_dataset(ds.with_options(options)))
             train_step = self._distributed_step()
-            names = [m.name for m in self.model.metrics]
-            bar = keras.utils.Progbar(self.opts.steps, verbose=self.opts.verbose, stateful_metrics=names,
-                                      unit_name="step")
-            bar.update(self.start_step)
+            parts = self.callbacks()
             for tracker in self.model.metrics:
                 tracker.reset_state()
             with _stop_signals() as signals:
-                self._train_loop(self.start_step, train_step, batches, bar, signals)
+                self._train_loop(self.start_step, train_step, batches, parts, signals)
             self.writer.flush()
-            self.write_conv_choices()  # now with what sampling chose too
+            self.folder.write_conv_choices(self.model)  # now with what sampling chose too
             if self.failure:
                 raise TrainingError(self.failure)
         self.after_training()
         return self.export()
 
-    def _train_loop(self, step, train_step, batches, bar, signals) -> None:
-        """Steps to ``--steps``; stops at a failure, or at a signal after checkpointing
-        the step it finished (raises ``Preempted``)."""
+    def _train_loop(self, step, train_step, batches, parts, signals) -> None:
+        """Steps to ``--steps``, each followed by the callbacks ``parts``; stops at a failure
+        (a callback set ``self.failure``), or at a signal after checkpointing the step it
+        finished (raises ``Preempted``)."""
         while step < self.opts.steps:
             logs = {k: float(v) for k, v in train_step(next(batches)).items()}
             step += 1
-            if step == self.start_step + 1:
-                self.write_conv_choices()  # the first step traced every layer
-            if not self._check_finite(step, logs):
-                break
-            for cb in self.step_callbacks:
-                cb(self, step, logs)
-            bar.update(step, list(logs.items()))
-            if step % self.opts.log_every == 0 or step == self.opts.steps:
-                self._log_scalars(step, logs)
-                for tracker in self.model.metrics:
-                    tracker.reset_state()
-            if step % self.opts.checkpoint_every == 0 or step == self.opts.steps:
-                self.save(step)
-            if self.failure:
-                break
-            if step % self.opts.sample_every == 0 or step == self.opts.steps:
-                self.write_samples(step)
+            for part in parts:
+                part.on_step(self, step, logs)
+                if self.failure:
+                    return
             if signals:
                 saved = step % self.opts.checkpoint_every == 0 or step == self.opts.steps
-                path = self.manager.latest_checkpoint if saved else self.save(step)
+                path = self.folder.latest_checkpoint if saved else self.save(step)
                 self.writer.flush()
                 raise Preempted(f"stopped by {signal.Signals(signals[0]).name} after step {step}; checkpoint "
                                 f"{path}; run the same command again to continue from it")

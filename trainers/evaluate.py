@@ -210,11 +210,11 @@ def main(argv):
         sys.exit(2)
     text = json.dumps(report, indent=2, sort_keys=True)
     if FLAGS.output:
-        from export import saved_model
+        from zoo import files
         directory = os.path.dirname(FLAGS.output)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        saved_model.write_text_atomically(FLAGS.output, text + "\n")
+        files.write_atomically(FLAGS.output, text + "\n")
     print(text)
 
 

@@ -122,7 +122,7 @@ class STGANTrainer(common.Trainer):
         import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
-        from zoo import randomness
+        from zoo import files, randomness
         cfg, names = self.cfg, network.info["class_names"]
         condition = lambda video: _logits(network, video)  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)
@@ -164,10 +164,7 @@ class STGANTrainer(common.Trainer):
                 buffer = io.BytesIO()
                 np.savez(buffer, z=result["z"], probability=probability, logits=result["logits"],
                          target=np.int32(h), **judged)
-                tmp = path + ".tmp"  # written last and renamed: a class is done or absent
-                with tf.io.gfile.GFile(tmp, "wb") as f:
-                    f.write(buffer.getvalue())
-                tf.io.gfile.rename(tmp, path, overwrite=True)
+                files.write_atomically(path, buffer.getvalue())  # written last: a class is done or absent
             first_codes.append(codes[:1])
             summary[name] = {"initial": float(probability[0].mean()), "final": float(probability[-1].mean()),
                              **{k: float(np.mean(v)) for k, v in judged.items()}}

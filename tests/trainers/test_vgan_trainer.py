@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import export
 from export import runs
-from trainers import common
+from trainers import common, run_folder
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -99,7 +99,7 @@ def test_cli_exits_75_on_sigterm_with_a_checkpoint_written(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "trainers.vgan", "--preset=tiny", f"--run_dir={run_dir}",
                              "--steps=100000", "--checkpoint_every=100000", "--sample_every=100000", "--verbose=0"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first_step = run_dir / common.CONV_CHOICES_FILE  # written after the first step
+    first_step = run_dir / run_folder.CONV_CHOICES_FILE  # written after the first step
     deadline = time.time() + 120
     while not first_step.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)

@@ -41,6 +41,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
+from zoo import files
 from zoo.data import synthetic, video_io
 
 log = logging.getLogger(__name__)
@@ -358,10 +359,7 @@ def _example(clip: np.ndarray, label: int, path: str, start: int) -> bytes:
 
 
 def _write_json(path: str, value) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        f.write(json.dumps(value, indent=1, sort_keys=True))
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+    files.write_atomically(path, json.dumps(value, indent=1, sort_keys=True))
 
 
 def _read_json(path: str):

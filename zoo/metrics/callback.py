@@ -16,8 +16,8 @@ class MetricCallback(keras.callbacks.Callback):
 
     Works as a Keras callback (``model.fit(..., callbacks=[cb])``; the model needs
     ``video_from_latent``, ``latent_dim``, ``latent_distribution``, as every zoo GAN
-    has) and as a step callback of ``trainers.common.Trainer`` (``cb(trainer, step,
-    logs)``, writing to the run's TensorBoard). Real clips and their features are
+    has); ``trainers.callbacks.Metrics`` runs :meth:`evaluate` in the trainers' loop,
+    writing to the run's TensorBoard. Real clips and their features are
     computed once; each evaluation draws the same latents (a fixed seed), so the
     curve shows the generator changing, not the sample.
     """
@@ -62,6 +62,3 @@ class MetricCallback(keras.callbacks.Callback):
         if self._steps % self.every == 0:
             self.evaluate(self.model, self._steps)
 
-    def __call__(self, trainer, step: int, logs) -> None:
-        if step % self.every == 0:
-            self.evaluate(trainer.model, step, writer=getattr(trainer, "writer", None))

@@ -1,0 +1,44 @@
+"""The trainer as parts: the callbacks after each step run in their declared order, a trainer
+adds its own by extending ``Trainer.callbacks()``, and one that sets ``trainer.failure`` stops
+the run before the parts after it (no checkpoint, no samples of that step)."""
+import os
+
+import pytest
+
+from trainers import callbacks, common
+
+
+def _options(run_dir, steps=3):
+    return common.RunOptions(run_dir=str(run_dir), steps=steps, checkpoint_every=1, sample_every=1, log_every=1,
+                             num_samples=2, verbose=0, dataset="bouncing_balls")
+
+
+class _Record(callbacks.Callback):
+    def __init__(self, seen, fail_at=None):
+        self.seen, self.fail_at = seen, fail_at
+
+    def on_step(self, trainer, step, logs):
+        self.seen.append(step)
+        assert set(logs) >= {"d_loss", "g_loss"}
+        if step == self.fail_at:
+            trainer.failure = f"stopped by a test at step {step}"
+
+
+def test_a_trainer_adds_a_callback_and_a_failure_stops_the_loop(tmp_path):
+    seen = []
+
+    class Recording(common.Trainer):
+        def callbacks(self):
+            parts = super().callbacks()
+            kinds = [type(p) for p in parts]
+            assert kinds == [callbacks.ConvChoices, callbacks.NaNGuard, callbacks.ProgressBar, callbacks.Scalars,
+                             callbacks.Checkpoints, callbacks.Samples]
+            return parts[:2] + [_Record(seen, fail_at=2)] + parts[2:]  # before the checkpoint
+
+    trainer = Recording("vgan", "tiny", dict(channels=1), _options(tmp_path / "run"))
+    with pytest.raises(common.TrainingError, match="stopped by a test at step 2"):
+        trainer.run()
+    assert seen == [1, 2]
+    # step 1 went through every part; step 2 stopped before its checkpoint and samples
+    assert sorted(os.listdir(tmp_path / "run" / "samples")) == ["step_0000001.gif"]
+    assert os.path.basename(trainer.folder.latest_checkpoint) == "ckpt-1"

@@ -1,0 +1,126 @@
+"""The parts of the training loop that run after each step, one class each.
+
+``trainers.common.Trainer`` runs its callbacks in order after every step:
+``on_step(trainer, step, logs)`` with the step just finished and the losses (means since
+the last scalar log). A callback that finds the run broken sets ``trainer.failure``; the
+loop stops before the next callback. A trainer adds its own by overriding
+``Trainer.callbacks()``; a test or a script passes plain functions
+``fn(trainer, step, logs)`` as ``step_callbacks``.
+
+The default order (``Trainer.callbacks``): :class:`ConvChoices`, :class:`NaNGuard`, the
+caller's functions, :class:`Metrics` (``--eval_metrics``), :class:`ProgressBar`,
+:class:`Scalars`, :class:`Checkpoints`, :class:`Samples`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict
+
+
+class Callback:
+    """A part of the loop. ``due``: whether step ``step`` is one of its ``every`` steps (or
+    the last step of the run)."""
+    every = 0
+
+    def due(self, trainer, step: int) -> bool:
+        return step == trainer.opts.steps or (self.every > 0 and step % self.every == 0)
+
+    def on_step(self, trainer, step: int, logs: Dict[str, float]) -> None:
+        raise NotImplementedError
+
+
+class Function(Callback):
+    """A plain function ``fn(trainer, step, logs)`` after every step."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def on_step(self, trainer, step, logs):
+        self.fn(trainer, step, logs)
+
+
+class ConvChoices(Callback):
+    """``conv_impl.json`` after the first step of the session (which traced every layer)."""
+
+    def on_step(self, trainer, step, logs):
+        if step == trainer.start_step + 1:
+            trainer.folder.write_conv_choices(trainer.model)
+
+
+class NaNGuard(Callback):
+    """Stops the run at a non-finite loss, before anything is saved of that step."""
+
+    def on_step(self, trainer, step, logs):
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if bad:
+            trainer.failure = (f"non-finite loss at step {step}: {bad}. Training stopped; the last good "
+                               f"checkpoint is {trainer.folder.latest_checkpoint or 'none'} (no checkpoint was "
+                               f"written after the failure). Lower the learning rates or check the data.")
+
+
+class Metrics(Callback):
+    """``--eval_metrics`` (a ``zoo.metrics.MetricCallback``) every ``--eval_every`` steps, into the
+    run's TensorBoard."""
+
+    def __init__(self, metric_callback):
+        self.metric_callback = metric_callback
+        self.every = metric_callback.every
+
+    def on_step(self, trainer, step, logs):
+        if step % self.every == 0:
+            self.metric_callback.evaluate(trainer.model, step, writer=trainer.writer)
+
+
+class ProgressBar(Callback):
+    """Keras' progress bar over ``--steps`` (``--verbose``)."""
+
+    def __init__(self, trainer):
+        import keras
+        names = [m.name for m in trainer.model.metrics]
+        self.bar = keras.utils.Progbar(trainer.opts.steps, verbose=trainer.opts.verbose, stateful_metrics=names,
+                                       unit_name="step")
+        self.bar.update(trainer.start_step)
+
+    def on_step(self, trainer, step, logs):
+        self.bar.update(step, list(logs.items()))
+
+
+class Periodic(Callback):
+    """A part that acts every ``every`` steps and at the last step."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_step(self, trainer, step, logs):
+        if self.due(trainer, step):
+            self.act(trainer, step, logs)
+
+    def act(self, trainer, step: int, logs: Dict[str, float]) -> None:
+        raise NotImplementedError
+
+
+class Scalars(Periodic):
+    """The losses as TensorBoard scalars every ``--log_every`` steps; the trackers restart there,
+    so the next logs are means over the next interval."""
+
+    def act(self, trainer, step, logs):
+        import tensorflow as tf
+        with trainer.writer.as_default(step=step):
+            for k, v in logs.items():
+                tf.summary.scalar(f"loss/{k}", v)
+        for tracker in trainer.model.metrics:
+            tracker.reset_state()
+
+
+class Checkpoints(Periodic):
+    """A checkpoint every ``--checkpoint_every`` steps (``Trainer.save``: none of non-finite weights)."""
+
+    def act(self, trainer, step, logs):
+        trainer.save(step)
+
+
+class Samples(Periodic):
+    """The sample grid every ``--sample_every`` steps (``samples/step_*.gif`` and TensorBoard)."""
+
+    def act(self, trainer, step, logs):
+        trainer.write_samples(step)

@@ -1,0 +1,149 @@
+"""The run folder of a training run, one part of ``trainers.common.Trainer``.
+
+``<run_dir>/config.json`` (the resolved config and the trainer's options; a rerun must ask
+for the same config), ``checkpoints/`` (resumable), ``progress.json`` (the step reached and
+each session's cost, read by model cards), ``samples/step_*.gif``, ``conv_impl.json``, and
+``logs/`` (TensorBoard). Under ``MultiWorkerMirroredStrategy`` the chief owns the folder and
+every other worker writes its copies under ``workers/<type>-<id>`` (all workers must take
+part in saving distributed variables).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import time
+from typing import Any, Dict, Optional
+
+CONV_CHOICES_FILE = "conv_impl.json"
+
+
+def _task():
+    """(task_type, task_id) of this process under TF_CONFIG, or (None, None)."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task") or {}
+    return task.get("type"), task.get("index")
+
+
+def is_chief(strategy) -> bool:
+    ttype, tid = _task()
+    if ttype is None:
+        return True
+    return ttype == "chief" or (ttype == "worker" and tid == 0)
+
+
+def worker_dir(run_dir: str, strategy) -> str:
+    """Where this process writes: ``run_dir`` for the chief, ``run_dir/workers/<id>`` otherwise."""
+    if is_chief(strategy):
+        return run_dir
+    ttype, tid = _task()
+    return os.path.join(run_dir, "workers", f"{ttype}-{tid}")
+
+
+def field_defaults(config_cls) -> Dict[str, Any]:
+    """The class defaults of a config's fields, as JSON values (tuples as lists)."""
+    return {f.name: json.loads(json.dumps(f.default)) for f in dataclasses.fields(config_cls)
+            if f.default is not dataclasses.MISSING}
+
+
+class RunFolder:
+    """The files of one run, seen from this process (``strategy`` says whether it is the chief)."""
+
+    def __init__(self, run_dir: str, strategy):
+        self.path = run_dir
+        self.chief = is_chief(strategy)
+        self.out_dir = worker_dir(run_dir, strategy)
+        self.manager = None
+
+    def check_config(self, cfg) -> None:
+        """``ValueError`` when the folder holds a run of another config. A field the saved
+        config lacks was added to the zoo after the run began; its class default is, by the
+        rule for adding fields, the behaviour the run had."""
+        import tensorflow as tf
+        import zoo
+        from export import runs
+        if not tf.io.gfile.exists(os.path.join(self.path, runs.CONFIG_FILE)):
+            return
+        saved = runs.read_config(self.path).get("model", {})
+        current = json.loads(zoo.to_json(cfg))  # tuples as the saved JSON lists
+        defaults = field_defaults(type(cfg))
+        diff = {k: (saved.get(k, "<absent>"), v) for k, v in current.items()
+                if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v}
+        if diff:
+            raise ValueError(
+                f"run folder {self.path!r} holds a run with another config; differing fields "
+                f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume.")
+
+    def create(self, cfg, trainer_options: Dict[str, Any]) -> None:
+        """Makes this process's folder; the chief writes ``config.json``."""
+        import tensorflow as tf
+        from export import runs
+        tf.io.gfile.makedirs(self.out_dir)
+        if self.chief:
+            runs.write_config(self.path, cfg, trainer_options)
+
+    # ........................................................... checkpoints
+    def restore(self, model) -> int:
+        """Opens the checkpoints of ``model`` (keeping the last 3) and restores the latest;
+        returns the model's step."""
+        import tensorflow as tf
+        from export import runs
+        self.checkpoint = runs.checkpoint(model)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3)
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            print(f"resumed from {self.manager.latest_checkpoint} at step {int(model.step)}")
+        return int(model.step)
+
+    def save_checkpoint(self, step: int) -> str:
+        path = self.manager.save(checkpoint_number=step)
+        self.write_progress(step)
+        return path
+
+    @property
+    def latest_checkpoint(self) -> Optional[str]:
+        return self.manager.latest_checkpoint if self.manager else None
+
+    # ............................................................. progress
+    def start_session(self, start_step: int, strategy_name: str, replicas: int) -> None:
+        """Opens this process's entry in ``progress.json`` (a resumed run adds one)."""
+        from export import card, runs
+        from zoo import autotune
+        self._session_start = time.monotonic()
+        self.progress = runs.read_progress(self.path) if self.chief else {}
+        self._session = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                         "machine": autotune.machine(), "strategy": strategy_name, "replicas": replicas,
+                         "commit": card.source_commit(), "start_step": start_step, "end_step": start_step,
+                         "seconds": 0.0}
+        self.progress.setdefault("sessions", []).append(self._session)  # updated in place by write_progress
+
+    def write_progress(self, step: int) -> None:
+        """``<run_dir>/progress.json``: the step reached and every session's cost (model cards)."""
+        from export import runs
+        if not self.chief:
+            return
+        self._session.update(end_step=step, seconds=round(time.monotonic() - self._session_start, 1))
+        self.progress["step"] = step
+        runs.write_progress(self.path, self.progress)
+
+    # .............................................................. outputs
+    def sample_path(self, step: int) -> str:
+        import tensorflow as tf
+        sample_dir = os.path.join(self.path, "samples")
+        tf.io.gfile.makedirs(sample_dir)
+        return os.path.join(sample_dir, f"step_{step:07d}.gif")
+
+    def log_dir(self) -> str:
+        return os.path.join(self.out_dir, "logs")
+
+    def write_conv_choices(self, model) -> str:
+        """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution
+        runs (``conv_impl="auto"`` measures them; zoo.layers), and the machine it was chosen for."""
+        from zoo import autotune, files, layers
+        path = os.path.join(self.out_dir, CONV_CHOICES_FILE)
+        report = {"machine": autotune.fingerprint(), "cache": autotune.cache_path(),
+                  "layers": layers.conv_choices(model)}
+        files.write_atomically(path, json.dumps(report, indent=1, sort_keys=True))
+        return path
