@@ -158,23 +158,39 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
     """
     image_generator = _as_image_generator(image_generator)
     out_dir = sm.check_new_module_dir(out_dir)
-    generator = image_generator.model
     meta = image_generator_metadata(image_generator)
-    spec = tf.TensorSpec([None, meta["latent_dim"]], tf.float32, name="z")
+    return _write_interface_module(
+        out_dir, "image_generator", image_generator.model, tf.TensorSpec([None, meta["latent_dim"]], tf.float32,
+                                                                         name="z"),
+        "image", "z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]", meta,
+        roles={"z": "latent"}, card=card, interface_asset=True)
 
-    def image(z, training):
-        return tf.cast(generator(z, training=training), tf.float32)
+
+def _write_interface_module(out_dir: str, name: str, network, spec: tf.TensorSpec, output: str, doc: str,
+                            metadata: Mapping[str, Any], trainable=None, roles: Optional[Mapping[str, str]] = None,
+                            card: Optional[Mapping[str, Any]] = None, interface_asset: bool = False) -> str:
+    """The one recipe of the zoo's interface modules (image generator, image features,
+    optical flow): ``network(x, training)`` cast to float32 as ``__call__`` and as
+    ``serving_default`` (``spec.name`` -> ``output``), ``variables`` /
+    ``trainable_variables`` (``trainable``, default the network's), ``metadata()`` and,
+    with ``interface_asset``, the metadata as ``assets/zoo_interface.json``; a ``card``
+    as the serving exports keep it. Written atomically into the checked ``out_dir``."""
+    key = spec.name
+
+    def call(x, training=False):
+        return tf.cast(network(x, training=training), tf.float32)
 
     serving = sm.signature_function("serving_default", Signature(
-        fn=lambda z: {"image": image(z, False)}, inputs={"z": spec}, roles={"z": "latent"},
-        doc="z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]"))
-    meta_json = json.dumps(meta, indent=2, sort_keys=True)
+        fn=lambda **x: {output: call(x[key], False)}, inputs={key: spec}, roles=dict(roles or {}), doc=doc))
     with contextlib.ExitStack() as stack:
-        assets = {"interface_asset": stack.enter_context(sm.staged_json(INTERFACE_ASSET, meta_json))}
+        assets = ({"interface_asset": stack.enter_context(
+            sm.staged_json(INTERFACE_ASSET, json.dumps(dict(metadata), indent=2, sort_keys=True)))}
+            if interface_asset else {})
         card_metadata, card_assets = sm.card_parts(card, stack)
-        module = sm.ExportedModule(call=image, call_spec=spec, trainable=generator.trainable_variables,
-                                   metadata={**meta, **card_metadata}, assets={**assets, **card_assets},
-                                   extra_functions=[serving], name="image_generator")
+        module = sm.ExportedModule(call=call, call_spec=spec,
+                                   trainable=network.trainable_variables if trainable is None else list(trainable),
+                                   metadata={**metadata, **card_metadata}, assets={**assets, **card_assets},
+                                   extra_functions=[serving], name=name)
         with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
             sm.save_module(module, tmp, {"serving_default": serving})
     return out_dir
@@ -345,19 +361,9 @@ def export_image_features(features_layer, image_shape, out_dir: str) -> str:
     image_shape = tuple(int(d) for d in image_shape)
     spec = tf.TensorSpec((None,) + image_shape, tf.float32, name="image")
     feature_shape = tuple(int(d) for d in features_layer(tf.zeros((1,) + image_shape), training=False).shape[1:])
-
-    def features(images, training):
-        return tf.cast(features_layer(images, training=training), tf.float32)
-
-    serving = sm.signature_function("serving_default", Signature(
-        fn=lambda image: {"features": features(image, False)}, inputs={"image": spec},
-        doc="image float32 [batch, H, W, C] in [-1, 1] -> features float32 [batch, ...]"))
     meta = {"interface": FEATURES_INTERFACE, "image_shape": list(image_shape), "feature_shape": list(feature_shape)}
-    module = sm.ExportedModule(call=features, call_spec=spec, trainable=features_layer.trainable_variables,
-                               metadata=meta, extra_functions=[serving], name="image_features")
-    with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
-        sm.save_module(module, tmp, {"serving_default": serving})
-    return out_dir
+    return _write_interface_module(out_dir, "image_features", features_layer, spec, "features",
+                                   "image float32 [batch, H, W, C] in [-1, 1] -> features float32 [batch, ...]", meta)
 
 
 def load_image_features(handle_or_path: str, trainable: TrainableMode = True,
@@ -464,18 +470,11 @@ def export_flow_estimator(pair_flow, frame_shape, out_dir: str, trainable_variab
     shape = tuple(None if d is None else int(d) for d in frame_shape)
     spec = tf.TensorSpec((None, 2) + shape, tf.float32, name="pair")
 
-    def flow(pair, training=False):
-        return tf.cast(pair_flow(pair[:, 0], pair[:, 1]), tf.float32)
-
-    serving = sm.signature_function("serving_default", Signature(
-        fn=lambda pair: {"flow": flow(pair)}, inputs={"pair": spec},
-        doc="pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)"))
     meta = {"interface": FLOW_INTERFACE, "frame_shape": [-1 if d is None else d for d in shape]}
-    module = sm.ExportedModule(call=flow, call_spec=spec, trainable=list(trainable_variables), metadata=meta,
-                               extra_functions=[serving], name="optical_flow")
-    with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
-        sm.save_module(module, tmp, {"serving_default": serving})
-    return out_dir
+    return _write_interface_module(
+        out_dir, "optical_flow", lambda pair, training=False: pair_flow(pair[:, 0], pair[:, 1]), spec, "flow",
+        "pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)", meta,
+        trainable=trainable_variables)
 
 
 def load_flow_estimator(handle_or_path: str):
