@@ -439,8 +439,8 @@ def export_hub_module(model, out_dir: str, extra_files=None, card: Optional[Mapp
 
 def check_reusable_module(model, hub_dir: str) -> None:
     """``ValueError`` unless ``model`` can write the hub module its ``hub_module`` declares
-    (e.g. a one-stream VGAN has no image generator); the trainers call it before training."""
-    contract.check(model)
+    (e.g. a one-stream VGAN has no image generator); the trainers call it before training.
+    ``model`` kept the contract when it was built (``export.runs.build_model``)."""
     if model.hub_module == "image_generator" and model.image_generator() is None:
         raise ValueError(f"--hub_dir={hub_dir}: the {model.config.export_name!r} model has no image generator "
                          "(e.g. a one-stream VGAN)")

@@ -83,7 +83,8 @@ def build_model(cfg):
     batch-norm gamma/beta train, section 5.2), the traversal GAN's frozen G_F, STGAN's 2D
     source rebuilt as Keras layers, MVT's optical-flow module. zoo itself never loads a
     handle. The trainers and :func:`load_run` both build through here, and the model's
-    contract (``zoo.contract.check``) is checked here, once."""
+    contract (``zoo.contract.check``) is checked here (and again by every export, which
+    may be handed a model built otherwise)."""
     from export import hub
     from zoo import contract
     pieces = {}

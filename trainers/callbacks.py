@@ -18,12 +18,7 @@ from typing import Callable, Dict
 
 
 class Callback:
-    """A part of the loop. ``due``: whether step ``step`` is one of its ``every`` steps (or
-    the last step of the run)."""
-    every = 0
-
-    def due(self, trainer, step: int) -> bool:
-        return step == trainer.opts.steps or (self.every > 0 and step % self.every == 0)
+    """A part of the loop."""
 
     def on_step(self, trainer, step: int, logs: Dict[str, float]) -> None:
         raise NotImplementedError
@@ -64,10 +59,9 @@ class Metrics(Callback):
 
     def __init__(self, metric_callback):
         self.metric_callback = metric_callback
-        self.every = metric_callback.every
 
     def on_step(self, trainer, step, logs):
-        if step % self.every == 0:
+        if step % self.metric_callback.every == 0:
             self.metric_callback.evaluate(trainer.model, step, writer=trainer.writer)
 
 
@@ -92,7 +86,7 @@ class Periodic(Callback):
         self.every = every
 
     def on_step(self, trainer, step, logs):
-        if self.due(trainer, step):
+        if step % self.every == 0 or step == trainer.opts.steps:
             self.act(trainer, step, logs)
 
     def act(self, trainer, step: int, logs: Dict[str, float]) -> None:

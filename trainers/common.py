@@ -486,7 +486,6 @@ class Trainer:
                 export_lib.serving.check_serving_root(self.opts.serving_root)
             except ValueError as e:
                 raise ValueError(f"--serving_root: {e}") from None
-        self.chief = self.folder.chief
         self.folder.create(self.cfg, self.opts.trainer_dict())
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
@@ -497,7 +496,6 @@ class Trainer:
         if self.opts.hub_dir:  # before training: a model that cannot write its hub module
             export_lib.hub.check_reusable_module(self.model, self.opts.hub_dir)
         self.start_step = self.folder.restore(self.model)
-        self.manager = self.folder.manager
         self.global_batch = int(self.cfg.batch_size)
         if self.global_batch % self.strategy.num_replicas_in_sync:
             raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
@@ -507,6 +505,11 @@ class Trainer:
         self.sample_inputs = self._sample_inputs()
         self.metric_callback = self._metric_callback() if self.opts.eval_metrics else None
         self.folder.start_session(self.start_step, self.opts.strategy, self.strategy.num_replicas_in_sync)
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process owns the run folder (``RunFolder.chief``)."""
+        return self.folder.chief
 
     def callbacks(self) -> List[callbacks_lib.Callback]:
         """What runs after each step, in order (``trainers.callbacks``); a trainer adds its own

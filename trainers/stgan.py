@@ -109,7 +109,7 @@ class STGANTrainer(common.Trainer):
             raise
         except ValueError as e:
             raise common.SetupError(str(e)) from e
-        if self.manager.latest_checkpoint is None:
+        if self.folder.latest_checkpoint is None:
             self.save(0)  # the inflated weights: `python -m export --run_dir` rebuilds from them
         self.summary = self.maximize(network, targets, judge)
         return self.export()
