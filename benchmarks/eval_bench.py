@@ -47,18 +47,19 @@ def train_classifier(args):
     def stream(split, **kw):
         return data.load("synthetic_actions", split=split, frames=cfg.frames, size=cfg.size, seed=args.seed, **kw)
     start = time.perf_counter()
-    model = classifiers.fit(cfg, stream("train"), args.classifier_steps)
+    batch_size = zoo.resolve_run("c3d", args.classifier_preset, cfg).batch_size
+    model = classifiers.fit(cfg, stream("train"), args.classifier_steps, batch_size)
     seconds = time.perf_counter() - start
     scores = classifiers.accuracy(model, stream("test", num_examples=args.test_examples))
     line = {"bench": "classifier", "arch": "c3d", "preset": args.classifier_preset, "steps": args.classifier_steps,
-            "batch_size": cfg.batch_size, "train_seconds": round(seconds, 1), "test_accuracy": scores["accuracy"],
+            "batch_size": batch_size, "train_seconds": round(seconds, 1), "test_accuracy": scores["accuracy"],
             "test_examples": scores["examples"]}
     if args.frame_baseline:
         middle = cfg.frames // 2
 
         def still(e):
             return {"video": tf.repeat(e["video"][middle:middle + 1], cfg.frames, axis=0), "label": e["label"]}
-        frame_model = classifiers.fit(cfg, stream("train").map(still), args.classifier_steps)
+        frame_model = classifiers.fit(cfg, stream("train").map(still), args.classifier_steps, batch_size)
         line["single_frame_test_accuracy"] = classifiers.accuracy(
             frame_model, stream("test", num_examples=args.test_examples).map(still))["accuracy"]
     path = os.path.join(args.work_dir, "c3d")

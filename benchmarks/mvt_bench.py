@@ -37,7 +37,8 @@ def main(argv=None):
     import tensorflow as tf
     import zoo
     from zoo import layers
-    overrides = {"batch_size": args.batch_size, "num_classes": 10}
+    overrides = {"num_classes": 10}
+    b = args.batch_size
     if args.width:
         overrides.update(g_width=args.width, d_width=args.width, video_d_width=args.width)
     if args.gru_units:
@@ -46,11 +47,11 @@ def main(argv=None):
         model = zoo.build("mvt", preset=args.preset, temporal_blocks=temporal, **overrides)
         model.compile()
         cfg = model.config
-        common = dict(model="mvt", preset=args.preset, temporal_blocks=temporal, batch_size=cfg.batch_size,
+        common = dict(model="mvt", preset=args.preset, temporal_blocks=temporal, batch_size=b,
                       frames=cfg.frames, size=cfg.size, g_width=cfg.g_width, d_width=cfg.d_width,
                       gru_units=cfg.gru_units, d_steps=cfg.d_steps,
                       params=int(sum(int(tf.size(v)) for v in model.trainable_variables)))
-        inputs = model.sample_inputs(cfg.batch_size, 0)
+        inputs = model.sample_inputs(b, 0)
         g_vars = model.generator_variables
 
         @tf.function
@@ -60,14 +61,14 @@ def main(argv=None):
             return tape.gradient(loss, g_vars)
         emit(bench="generator", seconds=round(median_seconds(generator_pass, args.steps), 3), **common)
         if temporal:
-            x = tf.random.normal([cfg.batch_size * cfg.frames, cfg.first_size, cfg.first_size,
+            x = tf.random.normal([b * cfg.frames, cfg.first_size, cfg.first_size,
                                   model.frame_generator.widths[0]])  # the first block's input
             shift = tf.function(lambda: layers.temporal_shift(x, cfg.frames, cfg.shift_fold_div))
             emit(bench="shift_op", input_shape=x.shape.as_list(), seconds=round(median_seconds(shift, 20), 6), **common)
         if not args.skip_train:
-            batch = {"video": tf.random.stateless_uniform([cfg.batch_size, cfg.frames, cfg.size, cfg.size,
+            batch = {"video": tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size,
                                                            cfg.channels], seed=[1, 2], minval=-1, maxval=1),
-                     "label": tf.range(cfg.batch_size) % cfg.num_classes}
+                     "label": tf.range(b) % cfg.num_classes}
             step = tf.function(model.train_step)
             seconds = median_seconds(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
             emit(bench="train_step", seconds=round(seconds, 3), peak_rss_gib=peak_rss_gib(), **common)

@@ -72,9 +72,9 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import tensorflow as tf
-    model = _build(args.model, args.preset, args.impl, args.batch)
+    model, batch = _build(args.model, args.preset, args.impl, args.batch)
     model.compile()
-    data = _batch(model)
+    data = _batch(model, batch)
     step = tf.function(model.train_step)
     [float(v) for v in step(data).values()]
     tf.profiler.experimental.start(args.logdir)
@@ -88,7 +88,7 @@ def main(argv=None):
     for op_type, (seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][0])[:args.top]:
         emit(bench="op_type", model=args.model, preset=args.preset, conv_impl=args.impl, op=op_type,
              sec_per_step=round(seconds / args.steps, 4), share=round(seconds / all_ops, 3), count=count)
-    emit(bench="step", model=args.model, preset=args.preset, conv_impl=args.impl, batch=int(model.config.batch_size),
+    emit(bench="step", model=args.model, preset=args.preset, conv_impl=args.impl, batch=int(batch),
          wall_sec_per_step=round(wall / args.steps, 4), op_sec_per_step=round(all_ops / args.steps, 4),
          cpu_over_wall=round(cpu / wall, 2), op_threads=len(threads), trace=path)
 

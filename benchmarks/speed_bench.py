@@ -67,22 +67,21 @@ NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose (con
 
 
 def _build(key, preset, impl, batch=None):
+    """(model, its training batch: ``batch`` or the preset's)."""
     import zoo
     name, overrides = MODELS[key]
     overrides = dict(overrides)
     if key not in NO_STRIDE2:
         overrides["conv_impl"] = impl
-    if batch:
-        overrides["batch_size"] = batch
     if name in ("mvt", "c3d", "lrcn"):
         overrides.setdefault("num_classes", 10)
-    return zoo.build(name, preset=preset, **overrides)
+    model = zoo.build(name, preset=preset, **overrides)
+    return model, batch or zoo.resolve_run(name, preset, model.config).batch_size
 
 
-def _batch(model):
+def _batch(model, b):
     import tensorflow as tf
     cfg = model.config
-    b = cfg.batch_size
     video = tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size, cfg.channels], [1, 2], -1.0, 1.0)
     return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
 
@@ -91,15 +90,15 @@ def run_train(args):
     import tensorflow as tf
     steps, lines = {}, {}
     for impl in args.impls.split(","):
-        model = _build(args.model, args.preset, impl, args.batch)
+        model, batch = _build(args.model, args.preset, impl, args.batch)
         model.compile()
-        data = _batch(model)
+        data = _batch(model, batch)
         step = tf.function(model.train_step)
         sync = lambda step=step, data=data: [float(v) for v in step(data).values()]  # noqa: E731
         start = time.perf_counter()
         sync()  # traces; with "auto", measures what the cache does not hold
         lines[impl] = {"bench": "train_step", "model": args.model, "preset": args.preset, "conv_impl": impl,
-                       "batch": int(model.config.batch_size), "first_step_sec": round(time.perf_counter() - start, 2)}
+                       "batch": int(batch), "first_step_sec": round(time.perf_counter() - start, 2)}
         if impl in ("keras", "none"):
             lines[impl]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
         steps[impl] = sync
@@ -114,7 +113,7 @@ def run_serve(args):
     import export
     calls, tmp = {}, tempfile.mkdtemp()
     for impl in args.impls.split(","):
-        model = _build(args.model, args.preset, impl)
+        model, _ = _build(args.model, args.preset, impl)
         serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, impl))
                                     ).signatures["serving_default"]
         names = sorted(serve.structured_input_signature[1])

@@ -39,7 +39,8 @@ def _classifier(arch, handle, steps, work, frames, size):
     if handle:
         return handle
     cfg = zoo.resolve(arch, "tiny", class_names=data.class_names(DATASET), frames=frames, size=size)
-    model = classifiers.fit(cfg, data.load(DATASET, split="train", frames=frames, size=size), steps)
+    model = classifiers.fit(cfg, data.load(DATASET, split="train", frames=frames, size=size), steps,
+                            zoo.resolve_run(arch, "tiny").batch_size)
     accuracy = classifiers.accuracy(model, data.load(DATASET, split="test", frames=frames, size=size,
                                                      num_examples=256))["accuracy"]
     emit(bench="stgan_setup", network=arch, steps=steps, test_accuracy=round(accuracy, 4))
@@ -59,16 +60,16 @@ def _source(handle, steps, work):
     return hub_dir
 
 
-def _generate(model, network, num_classes, per_class, seed):
+def _generate(model, am, network, num_classes, per_class, seed):
     """AM videos (float [-1, 1]) for every class, their AM targets and final probabilities."""
     import numpy as np
     from zoo import randomness
     condition = lambda v: network.fn(network.prepare(v))["logits"]  # noqa: E731
     videos, targets, final = [], [], []
     for h in range(num_classes):
-        for start in range(0, per_class, model.config.am_batch_size):
-            n = min(model.config.am_batch_size, per_class - start)
-            out = model.maximize(condition, h, n, seed=randomness.fold_in(seed, h * 1000 + start))
+        for start in range(0, per_class, am.am_batch_size):
+            n = min(am.am_batch_size, per_class - start)
+            out = model.maximize(condition, h, n, am, seed=randomness.fold_in(seed, h * 1000 + start))
             videos.append(out["video"])
             targets += [h] * n
             final.append(out["probability"][-1])
@@ -101,9 +102,10 @@ def main(argv=None):
     c3d_handle = _classifier("c3d", args.c3d, args.classifier_steps, work, cfg.frames, cfg.size)
     lrcn_handle = _classifier("lrcn", args.lrcn, args.classifier_steps, work, cfg.frames, cfg.size)
     source = export.load_keras_image_generator(_source(args.source, args.source_steps, work))
-    model = stgan.STGAN(zoo.resolve("stgan", "tiny", stage="video", am_iterations=args.am_iterations,
-                                    seed=args.seed, latent_dim=source.latent_dim,
-                                    am_batch_size=args.videos_per_class), source)
+    video_cfg = zoo.resolve("stgan", "tiny", stage="video", seed=args.seed, latent_dim=source.latent_dim)
+    model = stgan.STGAN(video_cfg, source)
+    am = zoo.resolve_run("stgan", "tiny", video_cfg, am_iterations=args.am_iterations,
+                         am_batch_size=args.videos_per_class)
     c3d, lrcn = export.load_video_classifier(c3d_handle), export.load_video_classifier(lrcn_handle)
     num_classes = c3d.info["num_classes"]
     n = num_classes * args.videos_per_class
@@ -111,7 +113,7 @@ def main(argv=None):
 
     generated = {}
     for name, condition in (("lrcn", lrcn), ("c3d", c3d)):
-        videos, targets, final = _generate(model, condition, num_classes, args.videos_per_class, args.seed)
+        videos, targets, final = _generate(model, am, condition, num_classes, args.videos_per_class, args.seed)
         logits = c3d(videos, outputs=["logits"])["logits"]
         score, std = metrics.inception_score(logits, splits=splits, from_logits=True)
         emit(bench="inception_score", condition=name, evaluator="c3d", fooling=name == "c3d", videos=n,
@@ -139,7 +141,7 @@ def main(argv=None):
     ccfg = zoo.resolve("c3d", "tiny", class_names=data.class_names(DATASET), frames=cfg.frames, size=cfg.size,
                        seed=args.seed)
     for name, dataset in sets.items():
-        clf = classifiers.fit(ccfg, dataset, args.augment_steps)
+        clf = classifiers.fit(ccfg, dataset, args.augment_steps, zoo.resolve_run("c3d", "tiny").batch_size)
         accuracy = classifiers.accuracy(clf, test)["accuracy"]
         emit(bench="augmentation", train=name, generated_clips=int(len(keep)) if name != "real" else 0,
              steps=args.augment_steps, test_examples=args.test_examples, accuracy=round(accuracy, 4))

@@ -31,16 +31,16 @@ def main(argv=None):
 
     import tensorflow as tf
     import zoo
-    overrides = {"batch_size": args.batch_size} if args.batch_size else {}
     for stage in ("image", "video"):
-        model = zoo.build("tgan", preset=args.preset, stage=stage, **overrides)
+        model = zoo.build("tgan", preset=args.preset, stage=stage)
         model.compile()
         cfg = model.config
-        batch = {"video": tf.random.stateless_uniform([cfg.batch_size, cfg.frames, cfg.size, cfg.size, cfg.channels],
+        b = args.batch_size or zoo.resolve_run("tgan", args.preset, cfg).batch_size
+        batch = {"video": tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size, cfg.channels],
                                                       seed=[1, 2], minval=-1, maxval=1)}
         step = tf.function(model.train_step)
         seconds = median_seconds(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
-        emit(bench="train_step", model="tgan", stage=stage, preset=args.preset, batch_size=cfg.batch_size,
+        emit(bench="train_step", model="tgan", stage=stage, preset=args.preset, batch_size=b,
              frames=cfg.frames, size=cfg.size, seconds=round(seconds, 3),
              peak_rss_gib=peak_rss_gib())
 

@@ -83,8 +83,7 @@ def run_gemm(args) -> dict:
 def run_train(args, batch: int) -> dict:
     import tensorflow as tf
     import zoo
-    model = zoo.build("vgan", preset=args.preset, batch_size=batch, precision=args.precision,
-                      conv_impl=args.conv_impl)
+    model = zoo.build("vgan", preset=args.preset, precision=args.precision, conv_impl=args.conv_impl)
     model.compile()
     cfg = model.config
     data = {"video": tf.random.uniform([batch, cfg.frames, cfg.size, cfg.size, cfg.channels], -1.0, 1.0)}

@@ -64,7 +64,7 @@ def source_commit() -> Dict[str, Any]:
 def run_card(run_dir: str) -> Dict[str, Any]:
     """The card of a run folder: what ``assets/model_card.json`` holds in its exports."""
     saved = runs.read_config(run_dir)
-    model, trainer = saved.get("model", {}), dict(saved.get("trainer", {}))
+    model, run, trainer = saved.get("model", {}), saved.get("run", {}), dict(saved.get("trainer", {}))
     progress = runs.read_progress(run_dir)
     sessions = progress.get("sessions", [])  # each with its machine, steps, seconds and commit
     data = {"dataset": trainer.get("dataset"), "data_dir": trainer.get("data_dir"),
@@ -75,7 +75,8 @@ def run_card(run_dir: str) -> Dict[str, Any]:
         "data": data,
         "training": {
             "steps": progress.get("step"),
-            "batch_size": model.get("batch_size"),
+            "batch_size": run.get("batch_size"),
+            "run_settings": run,
             "wall_seconds": round(sum(s.get("seconds", 0.0) for s in sessions), 1),
             "sessions": sessions,
             "machines": _unique([s.get("machine") for s in sessions if s.get("machine")]),

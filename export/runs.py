@@ -2,7 +2,8 @@
 
 Layout (DESIGN.md, "Runs and artifacts")::
 
-    <run_dir>/config.json      {"model": <zoo.to_dict(config)>, "trainer": {...flags...}}
+    <run_dir>/config.json      {"model": <zoo.to_dict(config)>, "run": <zoo.to_dict(run settings)>,
+                                "trainer": {...flags...}}
     <run_dir>/checkpoints/     tf.train.Checkpoint(weights={path: variable}, g_optimizer, d_optimizer)
                            (a classifier: weights, optimizer)
 
@@ -34,17 +35,28 @@ PROGRESS_FILE = "progress.json"
 
 
 def read_config(run_dir: str) -> Dict[str, Any]:
+    """``config.json`` of a run folder: ``{"model", "run", "trainer"}``. A folder written before
+    run settings left the model configs holds them in ``"model"`` (``batch_size``, STGAN's
+    ``am_*``): they are read as its ``"run"``, so that it resumes and exports as before."""
     path = os.path.join(run_dir, CONFIG_FILE)
     if not tf.io.gfile.exists(path):
         raise ValueError(f"{run_dir!r} is not a run folder: expected {path} (written by a trainer)")
     with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+        saved = json.load(f)
+    model = saved.get("model") or {}
+    if "run" not in saved and model.get("model") in zoo.names():
+        run_fields = zoo.config.field_names(zoo.entry(model["model"]).config_cls.run_config)
+        saved["run"] = {k: model.pop(k) for k in run_fields if k in model}
+    return saved
 
 
-def write_config(run_dir: str, model_config, trainer: Optional[Dict[str, Any]] = None) -> str:
+def write_config(run_dir: str, model_config, run=None, trainer: Optional[Dict[str, Any]] = None) -> str:
+    """Writes ``config.json``: the model's config, the run's settings (``zoo.config.RunConfig``)
+    and the trainer's options."""
     tf.io.gfile.makedirs(run_dir)
     return files.write_atomically(os.path.join(run_dir, CONFIG_FILE), json.dumps(
-        {"model": zoo.to_dict(model_config), "trainer": trainer or {}}, indent=2, sort_keys=True))
+        {"model": zoo.to_dict(model_config), "run": zoo.to_dict(run) if run is not None else {},
+         "trainer": trainer or {}}, indent=2, sort_keys=True))
 
 
 def read_progress(run_dir: str) -> Dict[str, Any]:

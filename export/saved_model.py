@@ -464,7 +464,8 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
         "latent_distribution": str(model.latent_distribution),
         "call_input": input_name,
         "signatures_json": json.dumps({n: {"inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
-                                           "roles": dict(s.roles), "doc": s.doc}
+                                           "roles": dict(s.roles), "doc": s.doc,
+                                           **({} if s.walk_sigma is None else {"walk_sigma": float(s.walk_sigma)})}
                                        for n, s in signatures.items()}, sort_keys=True),
         "config_json": config_json,
         "zoo_version": zoo.__version__,

@@ -29,7 +29,7 @@ def actions(split: str, seed: int = 0, **kw):
 def trained_c3d():
     """(tiny C3D trained 250 steps on synthetic_actions clips, its test accuracy on 200 clips)."""
     cfg = zoo.resolve("c3d", "tiny", class_names=data.class_names("synthetic_actions"))
-    model = classifiers.fit(cfg, actions("train"), 250)
+    model = classifiers.fit(cfg, actions("train"), 250, zoo.resolve_run("c3d", "tiny").batch_size)
     return model, classifiers.accuracy(model, actions("test", num_examples=200))["accuracy"]
 
 
@@ -45,7 +45,7 @@ def c3d_hub(trained_c3d, tmp_path_factory):
 def trained_lrcn():
     """A tiny LRCN after 30 steps (its frame features are what fid_frames reads)."""
     cfg = zoo.resolve("lrcn", "tiny", class_names=data.class_names("synthetic_actions"))
-    return classifiers.fit(cfg, actions("train"), 30)
+    return classifiers.fit(cfg, actions("train"), 30, zoo.resolve_run("lrcn", "tiny").batch_size)
 
 
 def _run_commands(*commands, timeout=240):

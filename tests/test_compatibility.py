@@ -6,6 +6,7 @@ import os
 import shutil
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from export import runs
@@ -28,6 +29,12 @@ def test_an_old_run_folder_restores_every_weight_and_generates_the_same_video():
     assert np.mean(video != expected) < 0.01
 
 
+def test_an_old_run_folder_reads_its_batch_as_a_run_setting():
+    """0.2.0 saved the batch in the model's config; it is read as the run's setting."""
+    saved = runs.read_config(FIXTURE)
+    assert saved["run"] == {"batch_size": 4} and "batch_size" not in saved["model"]
+
+
 def test_an_old_run_folder_resumes_training(tmp_path):
     run_dir = tmp_path / "vgan"
     shutil.copytree(FIXTURE, run_dir)
@@ -37,3 +44,6 @@ def test_an_old_run_folder_resumes_training(tmp_path):
     trainer.run()  # restores the optimizers too (assert_existing_objects_matched in setup)
     assert trainer.start_step == 1 and int(trainer.model.step) == 2
     assert runs.read_progress(str(run_dir))["step"] == 2
+    # the folder's batch is the run's: another one is refused as another config
+    with pytest.raises(ValueError, match=r"holds a run with another config; differing fields .*'batch_size': \(4, 2\)"):
+        common.Trainer("vgan", "tiny", {"batch_size": 2}, opts).run()

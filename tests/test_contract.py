@@ -52,6 +52,10 @@ def check_contract(name, stage, tmp_path):
     assert os.path.dirname(os.path.dirname(path)).endswith("exports") and f"/{cfg.export_name}/1" in path
     loaded = export.load(path)
     assert set(loaded.signatures) == set(signatures)
+    meta = export.read_metadata(loaded)
+    for sig_name, sig in signatures.items():  # a random walk's step travels with its signature
+        assert generate.declared_walk_sigma(meta, sig_name) == sig.walk_sigma, (name, sig_name)
+    assert "batch_size" not in meta["config_json"]  # an export serves the model, not its run
     for sig_name, sig_specs in serving.signature_specs(loaded).items():
         out = loaded.signatures[sig_name](**{k: tf.constant(v) for k, v in serving.example_inputs(sig_specs).items()})
         assert out and all(np.isfinite(np.asarray(v, np.float64)).all() for k, v in out.items()
@@ -86,3 +90,8 @@ def test_the_contract_check_names_what_a_model_lacks():
         contract.check(model)
     model.signatures = with_roles({"z": "latent"})
     assert set(contract.check(model)) == {"serving_default"}
+    # a random walk's input must come with the step it is meant to be fed
+    walk = {"z": tf.TensorSpec([None, 3, model.latent_dim], tf.float32, name="z")}
+    model.signatures = lambda: {"serving_default": contract.Signature(fn=fn, inputs=walk, roles={"z": "latent_walk"})}
+    with pytest.raises(ValueError, match=r"latent_walk inputs \['z'\] and must declare their step, walk_sigma"):
+        contract.check(model)

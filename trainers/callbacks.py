@@ -4,11 +4,12 @@
 ``on_step(trainer, step, logs)`` with the step just finished and the losses (means since
 the last scalar log). A callback that finds the run broken sets ``trainer.failure``; the
 loop stops before the next callback. A trainer adds its own by overriding
-``Trainer.callbacks()``; a test or a script passes plain functions
+``Trainer.callbacks()``; a model by declaring ``step_callbacks()``; a test or a script passes plain functions
 ``fn(trainer, step, logs)`` as ``step_callbacks``.
 
 The default order (``Trainer.callbacks``): :class:`ConvChoices`, :class:`NaNGuard`, the
-caller's functions, :class:`Metrics` (``--eval_metrics``), :class:`ProgressBar`,
+caller's functions, the model's own (:class:`ModelStep`: ``model.step_callbacks()``),
+:class:`Metrics` (``--eval_metrics``), :class:`ProgressBar`,
 :class:`Scalars`, :class:`Checkpoints`, :class:`Samples`.
 """
 from __future__ import annotations
@@ -32,6 +33,22 @@ class Function(Callback):
 
     def on_step(self, trainer, step, logs):
         self.fn(trainer, step, logs)
+
+
+class ModelStep(Callback):
+    """One of the model's own step functions (``zoo.contract.ExportableModel.step_callbacks``):
+    ``fn(model, step, logs)``; the scalars it returns go to TensorBoard as ``model/<name>``."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def on_step(self, trainer, step, logs):
+        scalars = self.fn(trainer.model, step, logs)
+        if scalars:
+            import tensorflow as tf
+            with trainer.writer.as_default(step=step):
+                for k, v in scalars.items():
+                    tf.summary.scalar(f"model/{k}", float(v))
 
 
 class ConvChoices(Callback):

@@ -143,16 +143,23 @@ def config_flag_help(config_cls, field) -> str:
             f"({field.default!r} in {config_cls.__name__}).")
 
 
-def define_config_flags(model_name: str) -> None:
-    """One flag per config field (typed), default None = keep the preset's value."""
+def _config_fields(model_name: str):
+    """(config class, field) of every field of the model's config and of its run settings."""
     import zoo
     ent = zoo.entry(model_name)
-    hints = typing.get_type_hints(ent.config_cls)
-    for f in dataclasses.fields(ent.config_cls):
+    return [(cls, f) for cls in (ent.config_cls, ent.config_cls.run_config) for f in dataclasses.fields(cls)]
+
+
+def define_config_flags(model_name: str) -> None:
+    """One flag per field of the model's config and of its run settings (typed), default
+    None = keep the preset's value."""
+    import zoo
+    ent = zoo.entry(model_name)
+    for cls, f in _config_fields(model_name):
         if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
             continue
-        tp = hints[f.name]
-        help_ = config_flag_help(ent.config_cls, f)
+        tp = typing.get_type_hints(cls)[f.name]
+        help_ = config_flag_help(cls, f)
         if f.name in ent.config_cls.choices:
             flags.DEFINE_enum(f.name, None, list(ent.config_cls.choices[f.name]), help_)
         elif tp is bool:
@@ -172,10 +179,9 @@ def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> No
 
 
 def config_overrides(model_name: str) -> Dict[str, Any]:
-    import zoo
-    ent = zoo.entry(model_name)
+    """The config and run-setting fields the command line set (``Trainer``'s ``overrides``)."""
     out = {}
-    for f in dataclasses.fields(ent.config_cls):
+    for _, f in _config_fields(model_name):
         if f.name in _COMMON_CONFIG_FIELDS:
             continue
         value = getattr(FLAGS, f.name)
@@ -456,7 +462,9 @@ class Trainer:
         after every step (tests use them to interrupt a run)."""
         import zoo
         options.validate()
-        self.cfg = zoo.resolve(model_name, preset, **overrides)  # ValueError before any work
+        # The model's config and the run's settings (zoo.config.RunConfig: the batch, STGAN's
+        # AM); ``overrides`` may set fields of either. ValueError before any work.
+        self.cfg, self.run_cfg = zoo.resolve_with_run(model_name, preset, **overrides)
         self.model_name = model_name
         self.opts = options
         self.dataset_fn = dataset_fn or build_dataset
@@ -478,7 +486,7 @@ class Trainer:
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
         self.folder = run_folder.RunFolder(self.opts.run_dir, self.strategy)
-        self.folder.check_config(self.cfg)
+        self.folder.check_config(self.cfg, self.run_cfg)
         if self.opts.hub_dir:  # checked before training, not after
             export_lib.saved_model.check_new_module_dir(self.opts.hub_dir, "--hub_dir")
         if self.opts.export_dir:
@@ -486,7 +494,7 @@ class Trainer:
                 export_lib.serving.check_serving_root(self.opts.serving_root)
             except ValueError as e:
                 raise ValueError(f"--serving_root: {e}") from None
-        self.folder.create(self.cfg, self.opts.trainer_dict())
+        self.folder.create(self.cfg, self.run_cfg, self.opts.trainer_dict())
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
@@ -496,7 +504,7 @@ class Trainer:
         if self.opts.hub_dir:  # before training: a model that cannot write its hub module
             export_lib.hub.check_reusable_module(self.model, self.opts.hub_dir)
         self.start_step = self.folder.restore(self.model)
-        self.global_batch = int(self.cfg.batch_size)
+        self.global_batch = int(self.run_cfg.batch_size)
         if self.global_batch % self.strategy.num_replicas_in_sync:
             raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
                              f"{self.strategy.num_replicas_in_sync} replicas")
@@ -517,6 +525,7 @@ class Trainer:
         opts = self.opts
         parts = [callbacks_lib.ConvChoices(), callbacks_lib.NaNGuard()]
         parts += [callbacks_lib.Function(fn) for fn in self.step_callbacks]
+        parts += [callbacks_lib.ModelStep(fn) for fn in self.model.step_callbacks()]
         if self.metric_callback is not None:
             parts.append(callbacks_lib.Metrics(self.metric_callback))
         return parts + [callbacks_lib.ProgressBar(self), callbacks_lib.Scalars(opts.log_every),

@@ -14,7 +14,8 @@ and a grid of all of them (``grid.gif``):
   ``--num_videos`` rows, a pure function of ``--seed``. A sequence of latents
   (role ``latent_walk``, TGAN's ``long_video``) is a Gaussian random walk
   z^{n+1} ~ N(z^n, sigma^2 I) (TGAN eq. 3) with ``--walk_sigma`` (default: the
-  model config's ``long_sigma``); STGAN's code per frame (role ``latent_per_frame``) is
+  step its signature declares, ``walk_sigma`` in the export's ``signatures_json``; an
+  export written before signatures declared it: its config's ``long_sigma``); STGAN's code per frame (role ``latent_per_frame``) is
   an independent draw per frame. A ``class`` input takes ``--label`` (default: video
   i gets class i % num_classes).
 - Interpolations (a signature with an ``alpha`` input, MVT's ``class_interpolation``
@@ -47,7 +48,8 @@ def define_flags() -> None:
     flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Video file format.")
     flags.DEFINE_float("fps", 8, "Frames per second of the files.")
     flags.DEFINE_float("walk_sigma", None,
-                       "Sigma of the random walk for latent sequences (default: config long_sigma).")
+                       "Sigma of the random walk for latent sequences (default: the step the signature "
+                       "declares, walk_sigma; an older export's config long_sigma).")
     flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
     flags.DEFINE_integer("label_b", None, "The second class of a class interpolation (default 1).")
     flags.DEFINE_string("images", None, "For an 'image' input (VGAN's future signature): the data set whose "
@@ -96,6 +98,12 @@ def signature_roles(meta, signature_name: str, specs, config) -> dict:
     return roles
 
 
+def declared_walk_sigma(meta, signature_name: str):
+    """The random-walk step a signature declares for its ``latent_walk`` inputs (None: none)."""
+    import json
+    return json.loads(meta.get("signatures_json") or "{}").get(signature_name, {}).get("walk_sigma")
+
+
 def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,
                 images=None):
     """The named inputs of ``signature`` for ``num`` videos, each drawn as its role
@@ -131,7 +139,7 @@ def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=
             sigma = walk_sigma if walk_sigma is not None else config.get("long_sigma")
             if sigma is None:
                 raise ValueError(f"signature input {name} {shape} is a random walk: pass --walk_sigma (the "
-                                 "model's config has no long_sigma)")
+                                 "export declares no walk_sigma and its config has no long_sigma)")
             start = draw_latent(distribution, [num, 1, shape[2]], [seed, 0])
             steps = tf.random.stateless_normal([num, shape[1] - 1, shape[2]], seed=[seed, 1]) * float(sigma)
             inputs[name] = tf.cumsum(tf.concat([start, steps], axis=1), axis=1)
@@ -169,6 +177,8 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
         given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed,
                                 data_dir)
     roles = signature_roles(meta, signature_name, signature.structured_input_signature[1], config)
+    if walk_sigma is None:
+        walk_sigma = declared_walk_sigma(meta, signature_name)
     inputs = draw_inputs(signature, roles, meta, config, num_videos, seed, walk_sigma, label, label_b, given)
     outputs = export.run_signature(loaded, inputs, signature_name)
     if "video" in outputs:

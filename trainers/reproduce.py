@@ -172,10 +172,11 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     network = export.load_video_classifier(condition_net)
     target = seed % len(network.info["class_names"])
     z0 = draw_latent(meta["latent_distribution"], [1, cfg.frames, cfg.latent_dim], [seed, 0])
-    every = max(1, cfg.am_iterations // max(steps - 1, 1))
+    am = zoo.run_from_dict(cfg, config)  # the preset's AM (an older export's config carried its own)
+    every = max(1, am.am_iterations // max(steps - 1, 1))
     out = stgan.activation_maximization(lambda z: loaded(z, training=False),
                                         lambda v: network.fn(network.prepare(v))["logits"],
-                                        z0, target, cfg, seed=seed, snapshot_every=every)
+                                        z0, target, am, seed=seed, snapshot_every=every)
     from zoo import data
     snapshots = data.to_uint8(out["snapshots"][:, 0])  # [S, T, H, W, C], one video
     files = _write(out_dir, "optimisation", snapshots)
@@ -229,6 +230,9 @@ def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, p
         _train(("trainers.vgan", f"--preset={preset}", f"--dataset={PROBE_DATASET}", f"--run_dir={run_dir}",
                 f"--steps={gan_steps}", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0"))
     gan, cfg, gan_step = _load_run(run_dir, "vgan", "vgan_fig4")
+    import zoo
+    from export import runs
+    batch_size = zoo.run_from_dict(cfg, runs.read_config(run_dir)["run"]).batch_size  # the GAN's batch
     if cfg.future:
         raise ValueError(f"vgan_fig4: {run_dir!r} is a --future run; its discriminator judges futures, train "
                          "one without --future")
@@ -247,7 +251,7 @@ def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, p
                 d.set_weights(gan.discriminator.get_weights())
             classifier = vgan.DiscriminatorClassifier(d, num_classes)
             fit = probes.fine_tune(classifier, train_videos[:n], train_labels[:n], finetune_steps,
-                                   batch_size=cfg.batch_size, learning_rate=cfg.d_learning_rate, seed=seed)
+                                   batch_size=batch_size, learning_rate=cfg.d_learning_rate, seed=seed)
             accuracy[init] = probes.accuracy(classifier, test_videos, test_labels)
             lines.append({"experiment": "vgan_fig4", "run_dir": run_dir, "gan_step": gan_step, "init": init,
                           "labelled_clips": n, "finetune_steps": finetune_steps, "test_clips": probe_test,

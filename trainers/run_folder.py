@@ -56,32 +56,38 @@ class RunFolder:
         self.out_dir = worker_dir(run_dir, strategy)
         self.manager = None
 
-    def check_config(self, cfg) -> None:
-        """``ValueError`` when the folder holds a run of another config. A field the saved
-        config lacks was added to the zoo after the run began; its class default is, by the
-        rule for adding fields, the behaviour the run had."""
+    def check_config(self, cfg, run=None) -> None:
+        """``ValueError`` when the folder holds a run of another config or other run settings
+        (``run``). A field the saved config lacks was added to the zoo after the run began;
+        its class default is, by the rule for adding fields, the behaviour the run had."""
         import tensorflow as tf
         import zoo
         from export import runs
         if not tf.io.gfile.exists(os.path.join(self.path, runs.CONFIG_FILE)):
             return
-        saved = runs.read_config(self.path).get("model", {})
-        current = json.loads(zoo.to_json(cfg))  # tuples as the saved JSON lists
-        defaults = field_defaults(type(cfg))
-        diff = {k: (saved.get(k, "<absent>"), v) for k, v in current.items()
-                if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v}
+        config = runs.read_config(self.path)
+        diff = {}
+        for section, value in (("model", cfg), ("run", run)):
+            if value is None:
+                continue
+            saved = config.get(section, {})
+            current = json.loads(json.dumps(zoo.to_dict(value)))  # tuples as the saved JSON lists
+            defaults = field_defaults(type(value))
+            diff.update({k: (saved.get(k, "<absent>"), v) for k, v in current.items()
+                         if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v})
         if diff:
             raise ValueError(
                 f"run folder {self.path!r} holds a run with another config; differing fields "
                 f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume.")
 
-    def create(self, cfg, trainer_options: Dict[str, Any]) -> None:
-        """Makes this process's folder; the chief writes ``config.json``."""
+    def create(self, cfg, run, trainer_options: Dict[str, Any]) -> None:
+        """Makes this process's folder; the chief writes ``config.json`` (model config, run
+        settings, trainer options)."""
         import tensorflow as tf
         from export import runs
         tf.io.gfile.makedirs(self.out_dir)
         if self.chief:
-            runs.write_config(self.path, cfg, trainer_options)
+            runs.write_config(self.path, cfg, run, trainer_options)
 
     # ........................................................... checkpoints
     def restore(self, model) -> int:

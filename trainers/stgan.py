@@ -15,7 +15,8 @@ and the class probability of every iteration in ``<run_dir>/am/<class>.npz``, th
 probabilities to TensorBoard (``am/<class>``) and a summary line; a rerun skips the
 classes already done. ``--export_dir`` / ``--hub_dir`` export the 3D generator
 (``serving_default``: a code per frame -> video). Flags: the common ones and one per
-field of ``zoo.stgan.STGANConfig`` (``--am_iterations``, ``--temporal_depth``...).
+field of ``zoo.stgan.STGANConfig`` (``--temporal_depth``...) and of its run settings
+``zoo.stgan.STGANRunConfig`` (``--am_iterations``, ``--am_batch_size``...).
 """
 from __future__ import annotations
 
@@ -139,9 +140,11 @@ class STGANTrainer(common.Trainer):
                 print(f"class {name}: done before ({path}), skipped")
             else:
                 parts = []
-                for start in range(0, self.videos_per_class, cfg.am_batch_size):
-                    n = min(cfg.am_batch_size, self.videos_per_class - start)
-                    parts.append(self.model.maximize(condition, h, n, seed=randomness.fold_in(cfg.seed, h * 100003 + start)))
+                am = self.run_cfg  # the AM settings (zoo.stgan.STGANRunConfig)
+                for start in range(0, self.videos_per_class, am.am_batch_size):
+                    n = min(am.am_batch_size, self.videos_per_class - start)
+                    parts.append(self.model.maximize(condition, h, n, am,
+                                                     seed=randomness.fold_in(cfg.seed, h * 100003 + start)))
                 result = {k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0)
                           for k in parts[0]}
                 probability, codes = result["probability"], result["z"]

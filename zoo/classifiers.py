@@ -74,7 +74,7 @@ class ClassifierConfig(config_lib.VideoConfig):
 
         def bad(msg):
             raise ValueError(f"{name}: {msg}")
-        for field in ("frames", "size", "channels", "width", "stages", "feature_dim", "batch_size"):
+        for field in ("frames", "size", "channels", "width", "stages", "feature_dim"):
             if getattr(self, field) < 1:
                 bad(f"{field} must be >= 1, got {getattr(self, field)}")
         if self.num_classes < 2:
@@ -339,10 +339,9 @@ def batched(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def accuracy(model: Classifier, dataset: tf.data.Dataset, batch_size: Optional[int] = None) -> Dict[str, float]:
+def accuracy(model: Classifier, dataset: tf.data.Dataset, batch_size: int = 32) -> Dict[str, float]:
     """Top-1 accuracy and mean cross-entropy of ``model`` on a finite unbatched dataset of
-    ``{"video", "label"}`` (all of it)."""
-    batch_size = batch_size or model.config.batch_size
+    ``{"video", "label"}`` (all of it, ``batch_size`` clips at a time)."""
     correct, total, xent_sum = 0, 0, 0.0
     @tf.function
     @tf.autograph.experimental.do_not_convert
@@ -364,17 +363,18 @@ def accuracy(model: Classifier, dataset: tf.data.Dataset, batch_size: Optional[i
     return {"accuracy": correct / total, "cross_entropy": xent_sum / total, "examples": total}
 
 
-def fit(config: ClassifierConfig, dataset: tf.data.Dataset, steps: int,
+def fit(config: ClassifierConfig, dataset: tf.data.Dataset, steps: int, batch_size: int,
         callbacks: Iterable = ()) -> Classifier:
-    """Trains a fresh classifier of ``config`` for ``steps`` batches of an (infinite or
-    long enough) unbatched labelled dataset; the seed of the config fixes the initial
-    weights. Used by the S3 metric and tests; the CLI is ``python -m trainers.classifier``."""
+    """Trains a fresh classifier of ``config`` for ``steps`` batches of ``batch_size`` clips (e.g.
+    ``zoo.resolve_run(name, preset).batch_size``) of an (infinite or long enough) unbatched
+    labelled dataset; the seed of the config fixes the initial weights. Used by the S3 metric
+    and tests; the CLI is ``python -m trainers.classifier``."""
     keras.utils.set_random_seed(config.seed)
     model = build(config)
     model.compile()
     step = tf.function(model.train_step)
     count = 0
-    for batch in batched(dataset, config.batch_size).take(steps):
+    for batch in batched(dataset, batch_size).take(steps):
         step(batch)
         count += 1
     if count < steps:

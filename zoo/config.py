@@ -48,13 +48,42 @@ class PretrainedPiece:
                              f"got {self.trainable!r}")
 
 
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """How a model is trained rather than what it is: the settings of a run. A model's
+    config class names its run config class (``ModelConfig.run_config``; STGAN adds its
+    activation maximization's); its presets give values of both (``zoo.registry`` splits
+    them), a run folder saves it as ``"run"`` beside ``"model"`` in ``config.json``, and
+    exports, which serve the model, carry only the model's config. A field's comment is
+    its flag's help, as for model configs."""
+    batch_size: int = 32   # clips per training step, over all replicas
+
+    def validate(self) -> None:
+        """Raises a ValueError naming the field when a run cannot use the values."""
+        if self.batch_size < 1:
+            raise ValueError(f"{type(self).__name__}: batch_size must be >= 1, got {self.batch_size}")
+
+
 class ModelConfig:
     """What every model config class declares besides its fields (the frozen dataclasses of
     the zoo's models derive from it): its registry name, the fields whose flags are enums
-    (``choices``), and the pretrained pieces it consumes (``pieces``)."""
+    (``choices``), the pretrained pieces it consumes (``pieces``), its run settings' class
+    (``run_config``) and the fields its older versions had (``retired_fields``)."""
     model_name: ClassVar[str] = ""
     choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {}
     pieces: ClassVar[Tuple[PretrainedPiece, ...]] = ()
+    #: The class of the model's run settings (:class:`RunConfig` or a subclass).
+    run_config: ClassVar[Type[RunConfig]] = RunConfig
+    #: Fields that configs saved by an older zoo carry and this class no longer has, each
+    #: with where it went; ``zoo.registry.from_dict`` drops them. (The run config's fields,
+    #: which older model configs carried, are dropped from a model's config and
+    #: read as its run settings by ``export.runs.read_config``.)
+    retired_fields: ClassVar[Mapping[str, str]] = {}
+
+    def complete_run(self, run: RunConfig) -> RunConfig:
+        """The run settings with what follows from this model's fields filled in (the
+        traversal GAN: a batch of 0 is its stage's paper batch); ``run`` by default."""
+        return run
 
     @property
     def export_name(self) -> str:
@@ -73,8 +102,8 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class VideoConfig(ModelConfig):
-    """The fields every model of the zoo has: the preset it starts from, its seed, the clips
-    it makes or reads and its training batch. A model redeclares a field to change its
+    """The fields every model of the zoo has: the preset it starts from, its seed and the clips
+    it makes or reads. A model redeclares a field to change its
     default; the comment after a field is its flag's help (a redeclaration without one
     keeps this one)."""
     preset: str = "small"  # the named preset the other values start from (paper, small, tiny)
@@ -82,7 +111,6 @@ class VideoConfig(ModelConfig):
     frames: int = 16       # T, frames per clip
     # colour channels of the frames: 3 (RGB) or 1 (grey; the data sets reduce RGB to luminance)
     channels: int = 3
-    batch_size: int = 32   # clips per training step, over all replicas
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,9 +209,15 @@ def coerce(config_cls: Type, key: str, value: Any) -> Any:
 
 
 def to_dict(cfg) -> Dict[str, Any]:
+    """A model config as JSON-ready values, with its ``model`` name (a run config: its values)."""
     d = dataclasses.asdict(cfg)
-    d["model"] = getattr(cfg, "model_name", None) or type(cfg).__name__
+    if isinstance(cfg, ModelConfig):
+        d["model"] = cfg.model_name or type(cfg).__name__
     return d
+
+
+def field_names(config_cls: Type) -> Tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(config_cls))
 
 
 def to_json(cfg) -> str:

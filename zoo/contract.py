@@ -22,7 +22,7 @@ model to find out what it is (``../shared/DESIGN.md``, "What a model declares").
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import keras
 import tensorflow as tf
@@ -39,7 +39,7 @@ HUB_MODULES = ("image_generator", "whole")
 ROLES = {
     "latent": "z [batch, K] from the model's latent distribution, one per video",
     "latent_walk": "a latent sequence [batch, N, K]: a Gaussian random walk from a first draw (TGAN eq. 3), "
-                   "its step the config's long_sigma unless the caller gives one",
+                   "its step the signature's walk_sigma unless the caller gives one",
     "latent_per_frame": "a latent sequence [batch, T, K] of independent draws (STGAN's code per frame)",
     "class": "int32 class label per video",
     "image": "float32 frames [batch, H, W, C] in [-1, 1] that condition the videos (VGAN's future)",
@@ -57,13 +57,17 @@ class Signature:
     """One served function: named inputs -> dict of named outputs.
 
     ``fn(**inputs)`` must be traceable by ``tf.function`` with ``inputs``' specs;
-    ``roles`` gives each input's role (:data:`ROLES`). The export layer (``export/``)
-    writes every signature a model declares.
+    ``roles`` gives each input's role (:data:`ROLES`); ``walk_sigma``, required with a
+    ``latent_walk`` input, is the step of the random walk the function is meant to be fed
+    (a serving setting, not the model's: callers may pass another). The export layer
+    (``export/``) writes every signature a model declares, with its roles and walk_sigma.
     """
     fn: Callable[..., Dict[str, tf.Tensor]]
     inputs: Mapping[str, tf.TensorSpec]
     doc: str = ""
     roles: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    walk_sigma: Optional[float] = None
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +121,13 @@ class ExportableModel:
         """Model-specific constants for the export's metadata (a classifier's classes)."""
         return {}
 
+    def step_callbacks(self) -> Sequence[Callable[[Any, int, Mapping[str, float]], Optional[Mapping[str, float]]]]:
+        """What the model adds to the trainer's loop: functions ``fn(model, step, logs)`` run after
+        every training step (after the NaN guard, before the metrics, scalars, checkpoints and
+        samples), for work outside the train step: a diagnostic, a schedule. What one returns
+        ({name: float}, or None) is logged to TensorBoard as ``model/<name>``. Default: none."""
+        return ()
+
     @property
     def samples_from_data(self) -> bool:
         """Whether sample grids are drawn from real clips (:meth:`sample_inputs_from_data`)
@@ -165,6 +176,10 @@ def check(model) -> Dict[str, Signature]:
         if set(sig.roles) != set(sig.inputs) or unknown:
             raise ValueError(f"model {name!r}: signature {sig_name!r} must give every input a role of "
                              f"{sorted(ROLES)}; inputs {sorted(sig.inputs)}, roles {dict(sig.roles)}")
+        walks = sorted(k for k, r in sig.roles.items() if r == "latent_walk")
+        if walks and not (sig.walk_sigma is not None and sig.walk_sigma >= 0):
+            raise ValueError(f"model {name!r}: signature {sig_name!r} has latent_walk inputs {walks} and must "
+                             f"declare their step, walk_sigma >= 0; got {sig.walk_sigma!r}")
     inputs = model.call_inputs()
     if not inputs or not all(isinstance(s, tf.TensorSpec) for s in inputs.values()):
         raise ValueError(f"model {name!r}: call_inputs() must name at least one tf.TensorSpec, got {inputs!r}")

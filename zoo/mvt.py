@@ -112,7 +112,6 @@ class MVTConfig(gan.AdamGANConfig):
     g_learning_rate: float = 5e-5
     beta1: float = 0.0
     beta2: float = 0.9
-    batch_size: int = 56
     d_steps: int = 2
     fresh_real_batches: bool = False                  # True: a new real batch per D step (the authors' loop)
     conv_impl: str = "auto"                           # D_Video's stride-2 convs: "auto" (measured), "keras", "stride1"
@@ -160,7 +159,7 @@ class MVTConfig(gan.AdamGANConfig):
             bad(f"flow_window must be a positive odd number, got {self.flow_window}")
         if self.flow_downsample < 1 or self.size % self.flow_downsample:
             bad(f"flow_downsample must divide size={self.size}, got {self.flow_downsample}")
-        for name in ("embedding_dim", "gru_units", "g_width", "d_width", "video_d_width", "batch_size",
+        for name in ("embedding_dim", "gru_units", "g_width", "d_width", "video_d_width",
                      "channels"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")

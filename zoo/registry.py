@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping
 
 from zoo import classifiers, mvt, stgan, tgan, traversal, vgan
-from zoo.config import ModelEntry, coerce
+from zoo.config import ModelEntry, coerce, field_names
 
 #: The zoo's model modules; a new paper's module is added here.
 MODEL_MODULES = (vgan, tgan, mvt, stgan, traversal, classifiers)
@@ -46,14 +46,31 @@ def entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
-def resolve(name: str, preset: str = "small", **overrides: Any):
-    """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied."""
-    ent = entry(name)
+def _split(ent: ModelEntry, values: Mapping[str, Any]):
+    """``values`` (a preset's, or overrides) as (model fields, run fields)."""
+    run_fields = set(field_names(ent.config_cls.run_config))
+    model = {k: v for k, v in values.items() if k not in run_fields}
+    return model, {k: v for k, v in values.items() if k in run_fields}
+
+
+def _preset(ent: ModelEntry, name: str, preset: str) -> Dict[str, Any]:
     if preset not in ent.presets:
         raise ValueError(f"unknown preset {preset!r} for model {name!r}; "
                          f"expected one of {sorted(ent.presets)}")
-    values = dict(ent.presets[preset])
-    for key, value in overrides.items():
+    return dict(ent.presets[preset])
+
+
+def resolve(name: str, preset: str = "small", **overrides: Any):
+    """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied (the
+    model's fields; its run settings are :func:`resolve_run`'s)."""
+    ent = entry(name)
+    values, _ = _split(ent, _preset(ent, name, preset))
+    model_overrides, run_overrides = _split(ent, overrides)
+    if run_overrides:
+        raise ValueError(f"{sorted(run_overrides)} of model {name!r} are run settings "
+                         f"({ent.config_cls.run_config.__name__}), not fields of {ent.config_cls.__name__}: "
+                         f"pass them to zoo.resolve_run({name!r}, preset, ...)")
+    for key, value in model_overrides.items():
         if key in ("model", "preset"):
             continue
         values[key] = coerce(ent.config_cls, key, value)
@@ -61,6 +78,31 @@ def resolve(name: str, preset: str = "small", **overrides: Any):
     cfg = ent.config_cls(**values)
     cfg.validate()
     return cfg
+
+
+def resolve_run(name: str, preset: str = "small", model=None, **overrides: Any):
+    """The run settings of ``name`` at ``preset`` with ``overrides`` applied, completed by
+    the resolved model config ``model`` (``ModelConfig.complete_run``; default: the preset's).
+
+    >>> zoo.resolve_run("vgan", "small").batch_size
+    16
+    """
+    ent = entry(name)
+    run_cls = ent.config_cls.run_config
+    _, values = _split(ent, _preset(ent, name, preset))
+    for key, value in overrides.items():
+        values[key] = coerce(run_cls, key, value)
+    run = (model if model is not None else resolve(name, preset)).complete_run(run_cls(**values))
+    run.validate()
+    return run
+
+
+def resolve_with_run(name: str, preset: str = "small", **overrides: Any):
+    """``(model config, run settings)`` of ``name`` at ``preset``: ``overrides`` may hold
+    fields of either (a trainer's flags)."""
+    model_overrides, run_overrides = _split(entry(name), overrides)
+    cfg = resolve(name, preset, **model_overrides)
+    return cfg, resolve_run(name, preset, cfg, **run_overrides)
 
 
 def build(name: str, preset: str = "small", **overrides: Any):
@@ -73,11 +115,24 @@ def build(name: str, preset: str = "small", **overrides: Any):
 
 
 def from_dict(d: Mapping[str, Any]):
-    """Rebuilds the config saved by ``zoo.config.to_dict`` (``model`` and ``preset`` keys select it)."""
+    """Rebuilds the config saved by ``zoo.config.to_dict`` (``model`` and ``preset`` keys select it).
+    A config saved by an older zoo may carry run settings and retired fields
+    (``ModelConfig.retired_fields``): they are dropped (``export.runs.read_config`` reads a
+    run folder's run settings)."""
     d = dict(d)
     name = d.pop("model")
     preset = d.pop("preset", "small")
-    return resolve(name, preset, **d)
+    ent = entry(name)
+    model, _ = _split(ent, d)
+    return resolve(name, preset, **{k: v for k, v in model.items() if k not in ent.config_cls.retired_fields})
+
+
+def run_from_dict(model_cfg, d: Mapping[str, Any]):
+    """The run settings saved beside ``model_cfg`` (a run folder's ``"run"``; or an older
+    config that carried them), completed by it: the preset's for a field ``d`` lacks."""
+    fields = set(field_names(type(model_cfg).run_config))
+    return resolve_run(model_cfg.model_name, model_cfg.preset, model_cfg,
+                       **{k: v for k, v in d.items() if k in fields})
 
 
 def build_from_dict(d: Mapping[str, Any]):

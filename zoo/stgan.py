@@ -70,8 +70,41 @@ _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
 @dataclasses.dataclass(frozen=True)
+class STGANRunConfig(config_lib.RunConfig):
+    """STGAN's run settings: the 2D source's batch (stage "image") and the activation
+    maximization of stage "video" (section 4.1; the reading choices in the module docstring),
+    which belong to the run that maximizes, not to the generator it runs through."""
+    batch_size: int = 64
+    am_iterations: int = 100      # "up to 100 iterations"
+    am_lr_start: float = 1.0      # linear decay 1.0 -> 0.1 (section 4.1)
+    am_lr_end: float = 0.1
+    am_lambda: float = 1e-3       # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
+    am_noise_std: float = math.sqrt(1e-17)  # gradient noise N(0, 1e-17) (section 4.1)
+    am_stop_probability: float = 1.0        # stop a video once Phi_h(G(z)) reaches this (1.0: never)
+    am_batch_size: int = 8        # videos optimized together
+    am_code_clip: float = 1.0     # each frame's code kept within norm c * sqrt(K) (DGN-AM's clip; 0: none)
+
+    def validate(self) -> None:
+        def bad(msg):
+            raise ValueError(f"STGANRunConfig: {msg}")
+        super().validate()
+        for name in ("am_iterations", "am_batch_size"):
+            if getattr(self, name) < 1:
+                bad(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 < self.am_stop_probability <= 1.0:
+            bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
+        for name in ("am_lr_start", "am_lr_end"):
+            if not getattr(self, name) > 0:
+                bad(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("am_lambda", "am_noise_std", "am_code_clip"):
+            if getattr(self, name) < 0:
+                bad(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
 class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "stgan"
+    run_config: ClassVar[type] = STGANRunConfig
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES}
     #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
@@ -94,21 +127,12 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     # Stage "image": the 2D source trained as a GAN (eqs. 4-5: -log D(G(z)), and D's
     # cross-entropy). A DCGAN discriminator: stride-2 4x4 convolutions d_width * 2^i.
     d_width: int = 64
-    batch_size: int = 64
     # The 2D source's and D's stride-2 convs: "auto" (the faster, measured per layer), "keras" or
     # "stride1". The inflated 3D generator's (stride 1x2x2) are Keras' layers whatever this says.
     conv_impl: str = "auto"
     # Stage "video": the 2D source (a hub handle or path of an image-generator module that
-    # carries its Keras architecture; export.runs loads it) and activation maximization.
+    # carries its Keras architecture; export.runs loads it); its AM is STGANRunConfig's.
     source_generator_handle: str = ""
-    am_iterations: int = 100      # "up to 100 iterations"
-    am_lr_start: float = 1.0      # linear decay 1.0 -> 0.1 (section 4.1)
-    am_lr_end: float = 0.1
-    am_lambda: float = 1e-3       # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
-    am_noise_std: float = math.sqrt(1e-17)  # gradient noise N(0, 1e-17) (section 4.1)
-    am_stop_probability: float = 1.0        # stop a video once Phi_h(G(z)) reaches this (1.0: never)
-    am_batch_size: int = 8        # videos optimized together
-    am_code_clip: float = 1.0     # each frame's code kept within norm c * sqrt(K) (DGN-AM's clip; 0: none)
 
     @property
     def size(self) -> int:
@@ -132,7 +156,7 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if bad_specs:
             bad(f"layers must be 'u<channels>' (up-convolution) or 'c<channels>' (convolution), got {bad_specs}")
         for name in ("frames", "channels", "latent_dim", "fc_width", "first_size", "first_channels",
-                     "d_width", "batch_size", "am_iterations", "am_batch_size"):
+                     "d_width"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.fc_layers < 1:
@@ -142,14 +166,9 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
                 f"got {self.temporal_depth}")
         if self.size < 8:
             bad(f"frames must be at least 8 x 8: first_size * 2^(up-convolutions + 1) = {self.size}")
-        if not 0.0 < self.am_stop_probability <= 1.0:
-            bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
-        for name in ("g_learning_rate", "d_learning_rate", "init_stddev", "am_lr_start", "am_lr_end"):
+        for name in ("g_learning_rate", "d_learning_rate", "init_stddev"):
             if not getattr(self, name) > 0:
                 bad(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("am_lambda", "am_noise_std", "am_code_clip"):
-            if getattr(self, name) < 0:
-                bad(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 PRESETS = {
@@ -352,7 +371,7 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
 # ---------------------------------------------------------------------------
 # Activation maximization
 # ---------------------------------------------------------------------------
-def am_learning_rates(cfg: STGANConfig) -> np.ndarray:
+def am_learning_rates(cfg: STGANRunConfig) -> np.ndarray:
     """The step size of every AM iteration: linear from am_lr_start to am_lr_end (section 4.1)."""
     n = cfg.am_iterations
     if n == 1:
@@ -362,7 +381,7 @@ def am_learning_rates(cfg: STGANConfig) -> np.ndarray:
 
 def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
                             condition: Callable[[tf.Tensor], tf.Tensor],
-                            z0, target, cfg: STGANConfig, seed=0, snapshot_every: int = 0) -> Dict[str, np.ndarray]:
+                            z0, target, cfg: STGANRunConfig, seed=0, snapshot_every: int = 0) -> Dict[str, np.ndarray]:
     """Eq. 8 by gradient ascent on the codes (section 4.1; choices in the module docstring).
 
     Args:
@@ -372,7 +391,8 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
         ``zoo.metrics.FeatureNetwork``'s ``prepare`` then its ``fn``, which resizes).
       z0: the initial codes [B, T, K] (section 5.1: each ~ N(0, 1)).
       target: the class h of every video, int [B] (or one int).
-      cfg: the iterations, step sizes, lambda, gradient noise and stop probability.
+      cfg: the AM settings (``STGANRunConfig``): iterations, step sizes, lambda, gradient noise,
+        stop probability and code clip.
       seed: the gradient noise's stateless seed.
       snapshot_every: if > 0, also return the videos G(z) every this many iterations
         (Figure 3: the videos as the optimisation goes).
@@ -505,14 +525,15 @@ class STGAN(contract.ExportableModel, keras.Model):
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         return {"video": self.call(inputs, training=training)}
 
-    def maximize(self, condition: Callable[[tf.Tensor], tf.Tensor], target, batch_size: int, seed=0,
-                 z0=None) -> Dict[str, np.ndarray]:
-        """AM (:func:`activation_maximization`) of class ``target`` for ``batch_size`` videos from
-        codes drawn with ``seed`` (or ``z0``)."""
+    def maximize(self, condition: Callable[[tf.Tensor], tf.Tensor], target, batch_size: int,
+                 settings: STGANRunConfig, seed=0, z0=None) -> Dict[str, np.ndarray]:
+        """AM (:func:`activation_maximization` with ``settings``, e.g. ``zoo.resolve_run("stgan",
+        preset)``) of class ``target`` for ``batch_size`` videos from codes drawn with ``seed``
+        (or ``z0``)."""
         if z0 is None:
             z0 = self.sample_latent(batch_size, randomness.fold_in(seed, 0))
         return activation_maximization(lambda z: self.call(z, training=False), condition, z0, target,
-                                       self.config, seed=randomness.fold_in(seed, 1))
+                                       settings, seed=randomness.fold_in(seed, 1))
 
     def signatures(self):
         cfg = self.config

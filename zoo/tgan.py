@@ -52,6 +52,11 @@ from zoo.data import video_io
 from zoo.layers import batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
+#: Sigma of eq. 3's random walk (section 5.3.1: sigma^2 = 0.1), the step the served
+#: ``long_video`` is meant to be fed (its signature's ``walk_sigma``; ``trainers.generate
+#: --walk_sigma`` overrides it) and :meth:`TGAN.sample_long_latent`'s default. A serving
+#: setting, no longer a config field.
+LONG_SIGMA = math.sqrt(0.1)
 OBJECTIVES = ("gan", "wgan_svc")
 #: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling); D0: 16 -> 1.
 FRAMES_PER_SEGMENT = 16
@@ -60,6 +65,7 @@ FRAMES_PER_SEGMENT = 16
 @dataclasses.dataclass(frozen=True)
 class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "tgan"
+    retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES}
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2).
@@ -84,7 +90,6 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     init_stddev: float = 0.02      # N(0, 0.02) weights (section 5.2)
     interpolation_factor: int = 4  # frames per G0 latent in the served "interpolate" signature
     long_segments: int = 4         # N of the served "long_video" signature (16N frames)
-    long_sigma: float = math.sqrt(0.1)  # sigma of eq. 3 (section 5.3.1: sigma^2 = 0.1)
     # Step two's pretrained pieces (section 3.3 / 4.3), hub handles or paths that the
     # trainer and export.runs load (zoo never loads a handle): G1 in the zoo's
     # image-generator interface (stage one's export, or another model's, e.g. VGAN's
@@ -139,13 +144,11 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if self.objective == "wgan_svc" and self.loss != "wasserstein":
             bad(f"loss must be 'wasserstein' with objective 'wgan_svc', got {self.loss!r}")
         for name in ("channels", "latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width", "d0_width",
-                     "svc_every", "batch_size", "interpolation_factor", "long_segments"):
+                     "svc_every", "interpolation_factor", "long_segments"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_noise < 0:
             bad(f"d_noise must be >= 0, got {self.d_noise}")
-        if self.long_sigma < 0:
-            bad(f"long_sigma must be >= 0, got {self.long_sigma}")
         for name in ("g_learning_rate", "d_learning_rate", "init_stddev"):
             if not getattr(self, name) > 0:
                 bad(f"{name} must be > 0, got {getattr(self, name)}")
@@ -781,10 +784,10 @@ class TGAN(_TGANBase):
     def sample_long_latent(self, batch_size, segments, seed, sigma: Optional[float] = None) -> tf.Tensor:
         """Eq. 3: z0^1 ~ U(-1, 1), z0^{n+1} ~ N(z0^n, sigma^2 I); [batch, segments, K0], stateless.
 
-        ``sigma`` defaults to ``config.long_sigma``. The walk is not clipped to
+        ``sigma`` defaults to :data:`LONG_SIGMA`. The walk is not clipped to
         [-1, 1] (the paper does not say it is).
         """
-        sigma = self.config.long_sigma if sigma is None else float(sigma)
+        sigma = LONG_SIGMA if sigma is None else float(sigma)
         first = randomness.draw_latent("uniform", [batch_size, 1, self.latent_dim], randomness.fold_in(seed, 0))
         steps = tf.random.stateless_normal([batch_size, segments - 1, self.latent_dim], seed=randomness.fold_in(seed, 1))
         return tf.concat([first, first + sigma * tf.cumsum(steps, axis=1)], axis=1)
@@ -807,7 +810,7 @@ class TGAN(_TGANBase):
         sigs["long_video"] = contract.Signature(
             fn=lambda z: {"video": video_io.to_uint8(self.long_video(z, training=False))},
             inputs={"z": tf.TensorSpec([None, n, cfg.latent_dim], tf.float32, name="z")},
-            roles={"z": "latent_walk"},
+            roles={"z": "latent_walk"}, walk_sigma=LONG_SIGMA,
             doc=f"z0 float32 [batch, {n}, {cfg.latent_dim}] (e.g. the random walk of eq. 3) -> video uint8 "
                 f"[batch, {16 * n}, H, W, C] (section 4.2)")
         return sigs

@@ -61,13 +61,25 @@ COMBINES = ("hypervolume", "mean")
 #: Section 3: batch size and RMSprop learning rate of each step (G_F: 64 frames, 3e-4; G_V: 8 videos, 2e-4).
 PAPER_BATCH_SIZE = {"image": 64, "video": 8}
 PAPER_LEARNING_RATE = {"image": 3e-4, "video": 2e-4}
+#: The step of the random walk the served ``long_video`` is meant to be fed (its signature's
+#: ``walk_sigma``; ``trainers.generate --walk_sigma`` overrides it): the paper gives none,
+#: so TGAN's (eq. 3, sigma^2 = 0.1). A serving setting, no longer a config field.
+LONG_SIGMA = math.sqrt(0.1)
 #: Salts of the two projection draws: step one's and step two's discriminators never share a projection.
 _PROJECTION_SALT = {"image": 1, "video": 2}
 
 
 @dataclasses.dataclass(frozen=True)
+class TraversalRunConfig(config_lib.RunConfig):
+    """The traversal GAN's run settings: its batch depends on the stage (section 3)."""
+    batch_size: int = 0  # 0: the stage's paper value (64 frames step one, 8 videos step two)
+
+
+@dataclasses.dataclass(frozen=True)
 class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     model_name: ClassVar[str] = "traversal"
+    run_config: ClassVar[type] = TraversalRunConfig
+    retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "combine": COMBINES}
     #: Step two's G_F, loaded from ``image_generator_handle`` entirely frozen (TGAN trains its
@@ -105,18 +117,20 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     learning_rate: float = 0.0      # RMSprop, G and D; 0: the stage's paper value (3e-4 step one, 2e-4 step two)
     rho: float = 0.99               # RMSprop decay (PyTorch's default alpha; the authors' framework), eps 1e-8
     init_stddev: float = 0.02       # DCGAN weights N(0, 0.02) for G_F and the discriminators
-    batch_size: int = 0             # 0: the stage's paper value (64 frames step one, 8 videos step two)
     long_segments: int = 3          # N of the served "long_video" signature (frames * N frames)
-    long_sigma: float = math.sqrt(0.1)  # step of the random walk trainers.generate draws for long_video
     # Step two's G_F: a hub handle or path in the image-generator interface, loaded frozen by
     # export.runs.build_model (zoo never loads a handle); "" = a fresh G_F of this config (tests).
     image_generator_handle: str = ""
 
+    def complete_run(self, run: "TraversalRunConfig") -> "TraversalRunConfig":
+        """A batch of 0 is the stage's paper batch (resolved, so that config.json holds the number)."""
+        if run.batch_size == 0 and self.stage in STAGES:
+            return dataclasses.replace(run, batch_size=PAPER_BATCH_SIZE[self.stage])
+        return run
+
     def __post_init__(self):
         # 0 means "the paper's value for this stage", resolved here so that config.json holds the number.
         if self.stage in STAGES:
-            if self.batch_size == 0:
-                object.__setattr__(self, "batch_size", PAPER_BATCH_SIZE[self.stage])
             if self.learning_rate == 0:
                 object.__setattr__(self, "learning_rate", PAPER_LEARNING_RATE[self.stage])
 
@@ -166,7 +180,7 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
                 f"size {self.size} / projection_stride {self.projection_stride}")
         for name in ("frames", "channels", "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width",
                      "image_discriminators", "video_discriminators", "projection_kernel", "projection_channels",
-                     "sequence_dim", "lstm_units", "lstm_layers", "batch_size", "long_segments"):
+                     "sequence_dim", "lstm_units", "lstm_layers", "long_segments"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.encoder_widths or min(self.encoder_widths) < 1:
@@ -178,8 +192,6 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
                 bad(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0 < self.rho < 1:
             bad(f"rho must be in (0, 1), got {self.rho}")
-        if self.long_sigma < 0:
-            bad(f"long_sigma must be >= 0, got {self.long_sigma}")
 
 
 PRESETS = {
@@ -589,6 +601,7 @@ class Traversal(_TraversalBase):
         sigs["long_video"] = contract.Signature(
             fn=lambda z: {"video": video_io.to_uint8(self.long_video(z))},
             inputs={"z": tf.TensorSpec([None, n, d], tf.float32, name="z")}, roles={"z": "latent_walk"},
+            walk_sigma=LONG_SIGMA,
             doc=f"z_v float32 [batch, {n}, {d}] (e.g. a random walk) -> video uint8 [batch, {n * cfg.frames}, "
                 f"{cfg.size}, {cfg.size}, {cfg.channels}]: the walker's sequences joined, one Bi-LSTM pass")
         return sigs

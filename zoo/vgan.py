@@ -54,7 +54,6 @@ class VGANConfig(gan.AdamGANConfig):
     streams: int = 2             # 2: G2 (eq. 2); 1: one-stream baseline
     mask_weight: float = 0.1     # lambda of the mask sparsity prior
     init_stddev: float = 0.01    # N(0, 0.01) weights
-    batch_size: int = 64
     future: bool = False         # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
     future_loss: str = "l1"      # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
@@ -93,7 +92,7 @@ class VGANConfig(gan.AdamGANConfig):
         super().validate()  # loss, conv_impl, d_steps
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
-        for name in ("latent_dim", "base_filters", "batch_size", "channels"):
+        for name in ("latent_dim", "base_filters", "channels"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
 

@@ -42,3 +42,36 @@ def test_a_trainer_adds_a_callback_and_a_failure_stops_the_loop(tmp_path):
     # step 1 went through every part; step 2 stopped before its checkpoint and samples
     assert sorted(os.listdir(tmp_path / "run" / "samples")) == ["step_0000001.gif"]
     assert os.path.basename(trainer.folder.latest_checkpoint) == "ckpt-1"
+
+
+def test_a_model_adds_its_own_step_function_and_its_scalars_are_logged(tmp_path):
+    """zoo.contract.ExportableModel.step_callbacks: a model's own work after each step, its
+    scalars in TensorBoard as model/<name>."""
+    import glob
+
+    import tensorflow as tf
+    seen = []
+
+    def count(model, step, logs):
+        seen.append((step, model.name, "g_loss" in logs))
+        return {"calls": float(len(seen))}
+
+    class WithModelStep(common.Trainer):
+        def setup(self):
+            super().setup()
+            self.model.step_callbacks = lambda: [count]  # as a model class declares it
+
+        def callbacks(self):
+            parts = super().callbacks()
+            assert [type(p) for p in parts][2] is callbacks.ModelStep  # after the NaN guard
+            return parts
+
+    WithModelStep("vgan", "tiny", dict(channels=1), _options(tmp_path / "run", steps=2)).run()
+    assert [(s, ok) for s, _, ok in seen] == [(1, True), (2, True)]
+    logged = {}
+    for path in glob.glob(str(tmp_path / "run" / "logs" / "**" / "events.*"), recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "model/calls":
+                    logged[event.step] = float(tf.make_ndarray(value.tensor))
+    assert logged == {1: 1.0, 2: 2.0}

@@ -62,5 +62,9 @@ def test_a_path_shares_its_ends_and_a_walk_steps_by_sigma():
     assert np.abs(np.diff(steps.numpy(), axis=1)).max() < 0.01
     with pytest.raises(ValueError, match="pass --walk_sigma"):
         generate.draw_inputs(walk, {"z": "latent_walk"}, _meta(), {}, num=2, seed=0)
+    # an export of today declares the step with the signature (TGAN's and the traversal's long_video)
+    meta = {"signatures_json": json.dumps({"long_video": {"roles": {"z": "latent_walk"}, "walk_sigma": 0.25}})}
+    assert generate.declared_walk_sigma(meta, "long_video") == 0.25
+    assert generate.declared_walk_sigma(_meta(), "serving_default") is None
     with pytest.raises(ValueError, match="has role 'noise'"):
         generate.draw_inputs(walk, {"z": "noise"}, _meta(), {}, num=2, seed=0)

@@ -46,16 +46,17 @@ def main():
         extra["conv_impl"] = "keras"
         if stage:
             extra["stage"] = stage
-        model = zoo.build(model_name, preset="tiny", batch_size=4, **extra)
+        model = zoo.build(model_name, preset="tiny", **extra)
         model.compile()
     cfg = model.config
     chunks = model.real_batches_per_step()
-    n = steps * cfg.batch_size * chunks
+    batch_size = 4  # the global batch
+    n = steps * batch_size * chunks
     videos = tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, 3], seed=[1, 2], minval=-1, maxval=1)
     batch = {"video": videos}
     if model_name == "mvt":  # labels 0, 1, 0, 2, ...: same-class pairs within and across replicas
         batch["label"] = tf.constant([(i // 2) % 3 * (i % 2) for i in range(n)], tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices(batch).batch(cfg.batch_size * chunks)
+    ds = tf.data.Dataset.from_tensor_slices(batch).batch(batch_size * chunks)
     if chunks > 1:  # as trainers.common lays the real batches out for the replicas
         from zoo import distribute
         ds = ds.map(lambda b: distribute.replica_major(b, chunks, strategy.num_replicas_in_sync))

@@ -62,7 +62,8 @@ def test_one_frame_alone_scores_clearly_worse_than_the_clip(trained_c3d):
 
     def still(e):
         return {"video": tf.repeat(e["video"][4:5], 8, axis=0), "label": e["label"]}
-    frame_model = classifiers.fit(clip_model.config, actions("train").map(still), 250)
+    frame_model = classifiers.fit(clip_model.config, actions("train").map(still), 250,
+                                  zoo.resolve_run("c3d", "tiny").batch_size)
     frame_accuracy = classifiers.accuracy(frame_model, actions("test", num_examples=200).map(still))["accuracy"]
     chance = 1 / len(data.class_names("synthetic_actions"))
     assert clip_accuracy >= 0.45, clip_accuracy

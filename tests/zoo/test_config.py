@@ -15,7 +15,7 @@ def test_registry_lists_vgan_and_its_presets():
     for preset in ("paper", "small", "tiny"):
         assert zoo.resolve("vgan", preset).preset == preset
     paper = zoo.resolve("vgan", "paper")
-    assert (paper.frames, paper.size, paper.latent_dim, paper.batch_size) == (32, 64, 100, 64)
+    assert (paper.frames, paper.size, paper.latent_dim, zoo.resolve_run("vgan", "paper").batch_size) == (32, 64, 100, 64)
     assert paper.hidden_channels == (512, 256, 128, 64)
 
 
@@ -116,3 +116,40 @@ def test_registering_a_piece_that_names_no_field_is_refused():
     with pytest.raises(ValueError, match="must derive from zoo.config.ModelConfig"):
         config_lib.ModelEntry("plain", Plain, presets, lambda c: None)
     assert "toy" not in zoo.names() and "plain" not in zoo.names()
+
+
+# ------------------------------------------------ run settings (zoo.config.RunConfig)
+def test_run_settings_are_apart_from_the_model_config():
+    """The batch and STGAN's AM are how a run trains, not what the model is: presets give both,
+    the model's config has neither, and asking the model's config for one names where it went."""
+    for name in zoo.names():
+        fields = {f.name for f in dataclasses.fields(zoo.entry(name).config_cls)}
+        assert "batch_size" not in fields and not any(f.startswith("am_") for f in fields), name
+    assert zoo.resolve_run("vgan", "small").batch_size == 16
+    cfg, run = zoo.resolve_with_run("vgan", "tiny", streams=1, batch_size=2)
+    assert (cfg.streams, run.batch_size) == (1, 2)
+    with pytest.raises(ValueError, match=r"\['batch_size'\] of model 'vgan' are run settings .*zoo.resolve_run"):
+        zoo.resolve("vgan", "tiny", batch_size=2)
+    with pytest.raises(ValueError, match="RunConfig: batch_size must be >= 1, got 0"):
+        zoo.resolve_run("vgan", "tiny", batch_size=0)
+    am = zoo.resolve_run("stgan", "tiny", am_iterations=3)
+    assert (am.batch_size, am.am_iterations, am.am_batch_size) == (4, 3, 2)
+    with pytest.raises(ValueError, match="STGANRunConfig: am_stop_probability must be in"):
+        zoo.resolve_run("stgan", "tiny", am_stop_probability=0.0)
+    # the traversal GAN's batch follows its stage (section 3) unless given
+    video = zoo.resolve("traversal", "paper", stage="video")
+    assert zoo.resolve_run("traversal", "paper", video).batch_size == 8
+    assert zoo.resolve_run("traversal", "paper", video, batch_size=3).batch_size == 3
+
+
+def test_a_config_saved_by_an_older_zoo_still_rebuilds():
+    """Exports and run folders written before run settings left the model configs carry them
+    (and TGAN's and the traversal GAN's long_sigma, now their long_video's walk_sigma)."""
+    old = {**zoo.to_dict(zoo.resolve("tgan", "tiny", stage="video")), "batch_size": 2, "long_sigma": 0.3}
+    assert zoo.from_dict(old) == zoo.resolve("tgan", "tiny", stage="video")
+    old_stgan = {**zoo.to_dict(zoo.resolve("stgan", "tiny", stage="video")), "batch_size": 4, "am_iterations": 7}
+    cfg = zoo.from_dict(old_stgan)
+    assert cfg == zoo.resolve("stgan", "tiny", stage="video")
+    assert zoo.run_from_dict(cfg, old_stgan).am_iterations == 7  # what the older config said
+    assert zoo.run_from_dict(cfg, {}).am_iterations == 10  # else the preset's
+    assert "batch_size" not in zoo.to_dict(cfg) and "long_sigma" not in zoo.to_dict(zoo.resolve("tgan", "tiny"))

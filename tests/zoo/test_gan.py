@@ -17,7 +17,8 @@ from replicas import finish, max_diff, weights, worker  # tests/zoo is on sys.pa
 
 
 def _batch(cfg, seed=0):
-    return {"video": tf.random.stateless_uniform([cfg.batch_size, cfg.frames, cfg.size, cfg.size, cfg.channels],
+    n = zoo.resolve_run(cfg.model_name, cfg.preset, cfg).batch_size  # the preset's batch
+    return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
                                                  seed=[seed, 1], minval=-1.0, maxval=1.0)}
 
 

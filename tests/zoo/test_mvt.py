@@ -15,7 +15,7 @@ def _cfg(preset="tiny", **kw):
 
 
 def _batch(cfg, n=None, seed=0):
-    n = n or cfg.batch_size
+    n = n or zoo.resolve_run("mvt", cfg.preset, cfg).batch_size  # the preset's batch
     video = tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1],
                                         minval=-1, maxval=1)
     return {"video": video, "label": tf.constant(np.arange(n) % cfg.num_classes, tf.int32)}
@@ -94,8 +94,7 @@ def test_the_generator_depends_on_the_label_through_conditional_bn(tiny):
 
 # --------------------------------------------------------------- generator
 def test_multivariate_latent_and_the_sequence_generator():
-    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16,
-               batch_size=2)
+    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16)
     assert cfg.latent_dims == (20, 20, 80) and cfg.latent_dim == 120 and cfg.latent_sigmas == (0.5, 1.0, 2.0)
     seq = mvt.SequenceGenerator(cfg)
     z = tf.random.stateless_normal([4000, 120], seed=[3, 4])
@@ -117,8 +116,7 @@ def test_the_sequence_generator_gives_the_same_codes_in_training_and_inference()
     """Its batch norm's moving statistics reproduce training at inference for every step, the
     first included (a BN called once per step normalized each by its own batch statistics,
     and the exported first frame came out saturated)."""
-    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16,
-               batch_size=2)
+    cfg = _cfg("mvt_var", size=32, first_size=4, g_width=4, d_width=4, video_d_width=4, gru_units=16)
     seq = mvt.SequenceGenerator(cfg)
     seq.bn.momentum = 0.0  # the moving statistics = the last training batch's
     z = tf.random.stateless_normal([512, cfg.latent_dim], seed=[5, 6])
@@ -245,7 +243,7 @@ def test_the_four_configurations_build_and_train_a_step(preset):
     """Section 6.2's configurations with their distinguishing settings, shrunk to 16x16."""
     paper = _cfg(preset)
     cfg = _cfg(preset, num_classes=4, size=16, first_size=4, frames=8, latent_dims=(2, 2, 4), embedding_dim=4,
-               gru_units=8, g_width=4, d_width=4, video_d_width=4, image_frames=2, batch_size=2, d_steps=1,
+               gru_units=8, g_width=4, d_width=4, video_d_width=4, image_frames=2, d_steps=1,
                temporal_blocks=min(paper.temporal_blocks, 2))
     assert (cfg.latent_sigmas, cfg.motion_weight) == (paper.latent_sigmas, paper.motion_weight)
     model = mvt.MVT(cfg)
@@ -318,7 +316,7 @@ def test_each_discriminator_step_sees_a_fresh_real_batch_with_fresh_real_batches
 
     for fresh in (True, False):
         seen.clear()
-        cfg = _cfg(d_steps=2, fresh_real_batches=fresh, batch_size=2)
+        cfg = _cfg(d_steps=2, fresh_real_batches=fresh)
         model = Recording(cfg)
         model.compile()
         assert model.real_batches_per_step() == (2 if fresh else 1)

@@ -112,7 +112,7 @@ def test_config_errors_name_what_was_expected():
 
 
 def test_learning_rate_decays_linearly_from_one_to_a_tenth():
-    rates = stgan.am_learning_rates(zoo.resolve("stgan", "paper", stage="video"))
+    rates = stgan.am_learning_rates(zoo.resolve_run("stgan", "paper"))
     assert len(rates) == 100 and rates[0] == pytest.approx(1.0) and rates[-1] == pytest.approx(0.1)
     np.testing.assert_allclose(np.diff(rates), -0.9 / 99, rtol=1e-5)
 
@@ -126,9 +126,10 @@ def video_model():
 def test_activation_maximization_raises_the_class_probability(video_model, trained_c3d):
     net = metrics.model_network(trained_c3d[0])
     condition = lambda v: net.fn(net.prepare(v))["logits"]  # noqa: E731
-    out = video_model.maximize(condition, 0, batch_size=3, seed=5)
+    am = zoo.resolve_run("stgan", "tiny")  # the AM settings: 10 iterations, code clip 1
+    out = video_model.maximize(condition, 0, 3, am, seed=5)
     p = out["probability"]
-    assert p.shape == (video_model.config.am_iterations + 1, 3)
+    assert p.shape == (am.am_iterations + 1, 3)
     assert p[-1].mean() > p[0].mean() + 0.05, p.mean(axis=1)
     assert out["z"].shape == (3, 8, 8) and out["video"].shape == (3, 8, 16, 16, 3)
     # The returned video and probability are G(z*) and Phi_0(G(z*)).
@@ -136,14 +137,15 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     np.testing.assert_allclose(p[-1], tf.nn.softmax(condition(out["video"]))[:, 0].numpy(), atol=1e-5)
     # Every frame's code stays within the ball of radius am_code_clip * sqrt(K) (here 1 * sqrt(8));
     # without the projection the normalized steps carry it far outside.
-    radius = video_model.config.am_code_clip * np.sqrt(8)
+    radius = am.am_code_clip * np.sqrt(8)
     assert np.linalg.norm(out["z"], axis=-1).max() <= radius + 1e-4
     z0 = video_model.sample_latent(3, 7)
-    free = stgan.activation_maximization(video_model, condition, z0, 0, tiny(stage="video", am_code_clip=0.0))
+    free = stgan.activation_maximization(video_model, condition, z0, 0,
+                                          zoo.resolve_run("stgan", "tiny", am_code_clip=0.0))
     assert np.linalg.norm(free["z"], axis=-1).max() > 2 * radius
     np.testing.assert_allclose(free["initial_video"], video_model(z0).numpy(), atol=1e-6)  # G(z0), before AM
     # Figure 3: snapshots of G(z) as the optimisation goes (tiny: 10 iterations, every 4th)
-    snap = stgan.activation_maximization(video_model, condition, z0, 0, tiny(stage="video"), snapshot_every=4)
+    snap = stgan.activation_maximization(video_model, condition, z0, 0, am, snapshot_every=4)
     assert snap["snapshot_iterations"].tolist() == [0, 4, 8, 10]
     assert snap["snapshots"].shape == (4, 3, 8, 16, 16, 3)
     np.testing.assert_allclose(snap["snapshots"][0], snap["initial_video"], atol=1e-6)
@@ -151,7 +153,7 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     # A video whose probability is already above am_stop_probability does not move.
     z0 = video_model.sample_latent(2, 9)
     stopped = stgan.activation_maximization(video_model, condition, z0, 0,
-                                            tiny(stage="video", am_stop_probability=1e-6))
+                                            zoo.resolve_run("stgan", "tiny", am_stop_probability=1e-6))
     np.testing.assert_array_equal(stopped["z"], z0.numpy())
 
 

@@ -16,7 +16,7 @@ def _cfg(preset="tiny", **kw):
 
 
 def _batch(cfg, n=None, seed=0):
-    n = n or cfg.batch_size
+    n = n or zoo.resolve_run("tgan", cfg.preset, cfg).batch_size  # the preset's batch
     return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
                                                  seed=[seed, 1], minval=-1, maxval=1)}
 
@@ -59,8 +59,9 @@ def test_table_1_shapes_at_the_paper_preset():
 def test_paper_hyperparameters_and_presets():
     cfg = _cfg("paper")
     assert (cfg.g_learning_rate, cfg.d_learning_rate, cfg.beta1, cfg.init_stddev) == (2e-4, 2e-4, 0.5, 0.02)
-    assert (cfg.loss, cfg.objective, cfg.batch_size, cfg.svc_every) == ("non_saturating", "gan", 32, 5)
-    assert cfg.long_sigma == pytest.approx(math.sqrt(0.1))  # sigma^2 = 0.1 (section 5.3.1)
+    batch_size = zoo.resolve_run("tgan", "paper").batch_size
+    assert (cfg.loss, cfg.objective, batch_size, cfg.svc_every) == ("non_saturating", "gan", 32, 5)
+    assert tgan.LONG_SIGMA == pytest.approx(math.sqrt(0.1))  # sigma^2 = 0.1 (section 5.3.1)
     mnist = _cfg("mnist")
     assert mnist.size == 64 and mnist.first_size == 8 and mnist.d_noise == 0.3
     assert _cfg("small").size == 32 and _cfg("small").first_size == 4

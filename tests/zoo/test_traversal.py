@@ -18,7 +18,7 @@ def _cfg(preset="tiny", **kw):
 
 
 def _batch(cfg, n=None, seed=0):
-    n = n or cfg.batch_size
+    n = n or zoo.resolve_run("traversal", cfg.preset, cfg).batch_size  # the preset's batch
     return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
                                                  seed=[seed, 1], minval=-1, maxval=1)}
 
@@ -33,8 +33,9 @@ def test_paper_preset_and_networks():
     assert (image.image_discriminators, image.video_discriminators, image.frames, image.latent_dim,
             image.image_latent_dim) == (48, 16, 30, 100, 100)
     # section 3: RMSprop, G_F 3e-4 with batches of 64, G_V 2e-4 with batches of 8
-    assert (image.batch_size, image.learning_rate, video.batch_size, video.learning_rate) == (64, 3e-4, 8, 2e-4)
-    assert _cfg("paper", batch_size=4, learning_rate=1e-3).batch_size == 4
+    batch = {c.stage: zoo.resolve_run("traversal", "paper", c).batch_size for c in (image, video)}
+    assert (batch["image"], image.learning_rate, batch["video"], video.learning_rate) == (64, 3e-4, 8, 2e-4)
+    assert zoo.resolve_run("traversal", "paper", _cfg("paper", learning_rate=1e-3), batch_size=4).batch_size == 4
     model = zoo.build("traversal", preset="tiny")
     model.compile()
     assert isinstance(model.g_optimizer, keras.optimizers.RMSprop) and model.d_optimizer is not model.g_optimizer

@@ -43,7 +43,8 @@ def test_figure_1_discriminator_shapes(paper):
 
 def test_paper_hyperparameters(paper):
     cfg = paper.config
-    assert (cfg.latent_dim, cfg.mask_weight, cfg.init_stddev, cfg.batch_size) == (100, 0.1, 0.01, 64)
+    batch_size = zoo.resolve_run("vgan", cfg.preset, cfg).batch_size
+    assert (cfg.latent_dim, cfg.mask_weight, cfg.init_stddev, batch_size) == (100, 0.1, 0.01, 64)
     paper.compile()
     assert float(paper.g_optimizer.learning_rate) == pytest.approx(2e-4)
     assert float(paper.d_optimizer.beta_1) == pytest.approx(0.5)
@@ -121,7 +122,7 @@ def test_background_stream_is_an_image_generator(tiny):
 def _clips(cfg, n=8):
     from zoo import data
     ds = data.load("bouncing_balls", split="train", frames=cfg.frames, size=cfg.size, seed=0)
-    return ds.take(n).batch(cfg.batch_size)  # the train split repeats forever
+    return ds.take(n).batch(zoo.resolve_run("vgan", cfg.preset, cfg).batch_size)  # the train split repeats forever
 
 
 def test_short_training_changes_weights_and_keeps_losses_finite():

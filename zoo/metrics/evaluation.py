@@ -240,8 +240,9 @@ def _s3_with(ev: Evaluator, arch: str) -> Dict[str, Any]:
                                                    "label": clips.labels.astype(np.int32)})
         return classifiers.accuracy(model, data)["accuracy"]
 
-    on_real = classifiers.fit(cfg, _clips_dataset(real, ev.seed), ev.classifier_steps)
-    on_fake = classifiers.fit(cfg, _clips_dataset(fake, ev.seed), ev.classifier_steps)
+    batch = registry.resolve_run(arch, ev.classifier_preset, cfg).batch_size
+    on_real = classifiers.fit(cfg, _clips_dataset(real, ev.seed), ev.classifier_steps, batch)
+    on_fake = classifiers.fit(cfg, _clips_dataset(fake, ev.seed), ev.classifier_steps, batch)
     rer, res, ser = score(on_real, test), score(on_real, fake), score(on_fake, test)
     return {"value": s3(ser=ser, rer=rer, res=res), "SeR": ser, "ReR": rer, "ReS": res,
             "classifier": f"{arch}/{ev.classifier_preset}", "classifier_steps": ev.classifier_steps}
