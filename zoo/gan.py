@@ -83,6 +83,12 @@ class AdamGANConfig(GANConfig):
     beta1: float = 0.5             # Adam beta1
     beta2: float = 0.999           # Adam beta2
 
+    def validate(self) -> None:
+        super().validate()
+        for name in ("g_learning_rate", "d_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{type(self).__name__}: {name} must be > 0, got {getattr(self, name)}")
+
     def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
         return (keras.optimizers.Adam(self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2),
                 keras.optimizers.Adam(self.d_learning_rate, beta_1=self.beta1, beta_2=self.beta2))

@@ -152,7 +152,7 @@ class MVTConfig(gan.AdamGANConfig):
             bad(f"frames must be >= 2, got {self.frames}")
         if self.fake_labels not in FAKE_LABELS:
             bad(f"fake_labels must be one of {FAKE_LABELS}, got {self.fake_labels!r}")
-        super().validate()  # loss, conv_impl, d_steps
+        super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.motion_weight < 0:
             bad(f"motion_weight must be >= 0, got {self.motion_weight}")
         if self.flow_window < 1 or self.flow_window % 2 == 0:
@@ -168,9 +168,6 @@ class MVTConfig(gan.AdamGANConfig):
             if min(g_channels, 2 * self.d_width) < 8:
                 bad(f"self-attention needs 8 channels where it sits: got {g_channels} in G_Image "
                     f"(g_width * {g_channels // self.g_width}) and {2 * self.d_width} in D_Image (2 d_width)")
-        for name in ("g_learning_rate", "d_learning_rate"):
-            if not getattr(self, name) > 0:
-                bad(f"{name} must be > 0, got {getattr(self, name)}")
 
 
 _VAR_SIGMAS = (0.5, 1.0, 2.0)

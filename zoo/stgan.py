@@ -148,7 +148,7 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
             raise ValueError(f"STGANConfig: {msg}")
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
-        super().validate()  # loss, conv_impl, d_steps
+        super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.stage == "image" and self.source_generator_handle:
             bad("source_generator_handle is the 2D generator that stage 'video' inflates; "
                 f"expected stage 'video', got stage {self.stage!r}")
@@ -164,11 +164,10 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
             bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
                 f"got {self.temporal_depth}")
+        if not self.init_stddev > 0:
+            bad(f"init_stddev must be > 0, got {self.init_stddev}")
         if self.size < 8:
             bad(f"frames must be at least 8 x 8: first_size * 2^(up-convolutions + 1) = {self.size}")
-        for name in ("g_learning_rate", "d_learning_rate", "init_stddev"):
-            if not getattr(self, name) > 0:
-                bad(f"{name} must be > 0, got {getattr(self, name)}")
 
 
 PRESETS = {

@@ -135,7 +135,7 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
             bad(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        super().validate()  # loss, conv_impl, d_steps
+        super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.frames != FRAMES_PER_SEGMENT:
             bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
@@ -149,9 +149,8 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
                 bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_noise < 0:
             bad(f"d_noise must be >= 0, got {self.d_noise}")
-        for name in ("g_learning_rate", "d_learning_rate", "init_stddev"):
-            if not getattr(self, name) > 0:
-                bad(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.init_stddev > 0:
+            bad(f"init_stddev must be > 0, got {self.init_stddev}")
 
 
 PRESETS = {

@@ -89,7 +89,7 @@ class VGANConfig(gan.AdamGANConfig):
             bad(f"streams must be 1 or 2, got {self.streams}")
         if self.precision not in ("float32", "bfloat16"):
             bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        super().validate()  # loss, conv_impl, d_steps
+        super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         for name in ("latent_dim", "base_filters", "channels"):
