@@ -77,11 +77,7 @@ def checkpoint(model) -> tf.train.Checkpoint:
     weights = {v.path: v for v in model.weights}
     if len(weights) != len(model.weights):
         raise ValueError(f"{model.name}: weight paths are not unique; give every layer a unique name")
-    objects = {"weights": weights}
-    for name in ("g_optimizer", "d_optimizer", "optimizer"):
-        if getattr(model, name, None) is not None:
-            objects[name] = getattr(model, name)
-    return tf.train.Checkpoint(**objects)
+    return tf.train.Checkpoint(weights=weights, **model.checkpointed_state())
 
 
 def latest_checkpoint(run_dir: str) -> Optional[str]:

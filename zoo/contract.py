@@ -121,6 +121,13 @@ class ExportableModel:
         """Model-specific constants for the export's metadata (a classifier's classes)."""
         return {}
 
+    def checkpointed_state(self) -> Dict[str, Any]:
+        """What a run's checkpoint holds besides the weights, by name: the training state
+        (optimizers with their slots and step counters) that makes a resumed run exact.
+        Default: Keras' ``optimizer`` once ``compile()`` has set one."""
+        optimizer = getattr(self, "optimizer", None)  # absent before compile()
+        return {} if optimizer is None else {"optimizer": optimizer}
+
     def step_callbacks(self) -> Sequence[Callable[[Any, int, Mapping[str, float]], Optional[Mapping[str, float]]]]:
         """What the model adds to the trainer's loop: functions ``fn(model, step, logs)`` run after
         every training step (after the NaN guard, before the metrics, scalars, checkpoints and

@@ -312,6 +312,15 @@ class AdversarialModel(ExportableModel, keras.Model):
     def discriminator_variables(self):
         return self.discriminator.trainable_variables
 
+    def checkpointed_state(self) -> Dict[str, Any]:
+        """Keras' ``optimizer`` (the base's) and, once compiled, G's and D's optimizers."""
+        state = dict(super().checkpointed_state())
+        for name in ("g_optimizer", "d_optimizer"):
+            optimizer = getattr(self, name, None)  # set by compile()
+            if optimizer is not None:
+                state[name] = optimizer
+        return state
+
     # ----------------------------------------------------------------- training
     def compile(self, g_optimizer=None, d_optimizer=None, loss=None, d_steps=None, **kwargs):
         """Optimizers default to the config's Adam settings; call inside the strategy scope."""
