@@ -578,10 +578,7 @@ class Trainer:
         if not self.chief:
             return None
         path = self.folder.sample_path(step)
-        data_lib.write_gif(path, grid)
-        import tensorflow as tf
-        with tf.io.gfile.GFile(path, "rb") as f:
-            gif = f.read()
+        gif = data_lib.write_gif(path, grid)
         _write_gif_summary(self.writer, "samples/video", gif, grid.shape[2], grid.shape[1], step)
         return path
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fractions
+import io
 import functools
 import logging
 import math
@@ -211,17 +212,25 @@ def write_video(path: str, frames, fps: float = 25, codec: str = "libx264") -> s
     return codec
 
 
-def write_gif(path: str, frames, fps: float = 8, loop: int = 0) -> None:
-    """Writes uint8 ``[T, H, W, 3]`` (or gray) frames as an animated GIF with pillow.
-
-    To write several videos as one GIF, tile them first with :func:`video_grid`.
-    ``loop=0`` loops forever.
-    """
+def encode_gif(frames, fps: float = 8, loop: int = 0) -> bytes:
+    """uint8 ``[T, H, W, 3]`` (or gray) frames as the bytes of an animated GIF (pillow);
+    ``loop=0`` loops forever."""
     frames = _as_rgb_uint8(frames)
     images = [Image.fromarray(f) for f in frames]
-    with _local_output(path) as local:
-        images[0].save(local, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(1, int(round(1000.0 / fps))), loop=loop)
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=max(1, int(round(1000.0 / fps))), loop=loop)
+    return buffer.getvalue()
+
+
+def write_gif(path: str, frames, fps: float = 8, loop: int = 0) -> bytes:
+    """Writes uint8 ``[T, H, W, 3]`` (or gray) frames as an animated GIF (:func:`encode_gif`)
+    and returns its bytes. To write several videos as one GIF, tile them first with
+    :func:`video_grid`."""
+    gif = encode_gif(frames, fps, loop)
+    with _local_output(path) as local, open(local, "wb") as f:
+        f.write(gif)
+    return gif
 
 
 def video_grid(videos, cols: Optional[int] = None, border: int = 2,

@@ -65,11 +65,12 @@ def test_undecodable_files_raise_video_decode_error_naming_the_path(tmp_path, ki
 
 def test_write_gif(tmp_path):
     path = tmp_path / "anim.gif"
-    video_io.write_gif(str(path), moving_square(frames=5), fps=10)
+    written = video_io.write_gif(str(path), moving_square(frames=5), fps=10)
     with Image.open(path) as gif:
         assert gif.size == (40, 32)
         assert gif.n_frames == 5
         assert gif.info.get("loop") == 0
+    assert written == path.read_bytes() == video_io.encode_gif(moving_square(frames=5), fps=10)  # what TensorBoard gets
 
 
 def test_video_grid_tiles_with_borders_and_makes_gray_rgb():
