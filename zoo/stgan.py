@@ -75,9 +75,9 @@ class STGANRunConfig(config_lib.RunConfig):
     maximization of stage "video" (section 4.1; the reading choices in the module docstring),
     which belong to the run that maximizes, not to the generator it runs through."""
     batch_size: int = 64
-    am_iterations: int = 100      # "up to 100 iterations"
-    am_lr_start: float = 1.0      # linear decay 1.0 -> 0.1 (section 4.1)
-    am_lr_end: float = 0.1
+    am_iterations: int = 100      # AM iterations per video ("up to 100 iterations", section 4.1)
+    am_lr_start: float = 1.0      # AM step size at the first iteration, decaying linearly (section 4.1: 1.0)
+    am_lr_end: float = 0.1        # AM step size at the last iteration (section 4.1: 0.1)
     am_lambda: float = 1e-3       # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
     am_noise_std: float = math.sqrt(1e-17)  # gradient noise N(0, 1e-17) (section 4.1)
     am_stop_probability: float = 1.0        # stop a video once Phi_h(G(z)) reaches this (1.0: never)
