@@ -16,7 +16,8 @@ multi_worker), ``--seed``, ``--export_dir``, plus ``--hub_dir``, ``--checkpoint_
 ``--sample_every``, ``--log_every``, ``--num_samples``, and ``--eval_metrics`` /
 ``--eval_every`` / ``--eval_samples`` / ``--eval_c3d`` / ``--eval_lrcn`` (cheap metrics
 of ``zoo.metrics`` logged to TensorBoard during training). Every field of the model's
-config is a flag too (``--frames``, ``--streams``, ...); unset fields keep the preset's value.
+config and of its run settings (``zoo.config.RunConfig``: the batch, STGAN's ``--am_*``) is a
+flag too (``--frames``, ``--streams``, ...); unset fields keep the preset's value.
 
 Resuming: rerunning the same command continues from the latest checkpoint in
 ``<run_dir>/checkpoints``. The data stream restarts at example
