@@ -45,8 +45,7 @@ def read_config(run_dir: str) -> Dict[str, Any]:
         saved = json.load(f)
     model = saved.get("model") or {}
     if "run" not in saved and model.get("model") in zoo.names():
-        run_fields = zoo.config.field_names(zoo.entry(model["model"]).config_cls.run_config)
-        saved["run"] = {k: model.pop(k) for k in run_fields if k in model}
+        saved["model"], saved["run"] = zoo.registry.split_fields(model["model"], model)
     return saved
 
 

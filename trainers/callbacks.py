@@ -18,6 +18,14 @@ import math
 from typing import Callable, Dict
 
 
+def write_scalars(trainer, prefix: str, scalars: Dict[str, float], step: int) -> None:
+    """``scalars`` into the run's TensorBoard as ``<prefix>/<name>`` at ``step``."""
+    import tensorflow as tf
+    with trainer.writer.as_default(step=step):
+        for k, v in scalars.items():
+            tf.summary.scalar(f"{prefix}/{k}", float(v))
+
+
 class Callback:
     """A part of the loop."""
 
@@ -45,10 +53,7 @@ class ModelStep(Callback):
     def on_step(self, trainer, step, logs):
         scalars = self.fn(trainer.model, step, logs)
         if scalars:
-            import tensorflow as tf
-            with trainer.writer.as_default(step=step):
-                for k, v in scalars.items():
-                    tf.summary.scalar(f"model/{k}", float(v))
+            write_scalars(trainer, "model", scalars, step)
 
 
 class ConvChoices(Callback):
@@ -115,10 +120,7 @@ class Scalars(Periodic):
     so the next logs are means over the next interval."""
 
     def act(self, trainer, step, logs):
-        import tensorflow as tf
-        with trainer.writer.as_default(step=step):
-            for k, v in logs.items():
-                tf.summary.scalar(f"loss/{k}", v)
+        write_scalars(trainer, "loss", logs, step)
         for tracker in trainer.model.metrics:
             tracker.reset_state()
 

@@ -145,10 +145,14 @@ def config_flag_help(config_cls, field) -> str:
 
 
 def _config_fields(model_name: str):
-    """(config class, field) of every field of the model's config and of its run settings."""
+    """(config class, field, type) of every field of the model's config and of its run settings."""
     import zoo
     ent = zoo.entry(model_name)
-    return [(cls, f) for cls in (ent.config_cls, ent.config_cls.run_config) for f in dataclasses.fields(cls)]
+    out = []
+    for cls in (ent.config_cls, ent.config_cls.run_config):
+        hints = typing.get_type_hints(cls)  # once per class
+        out += [(cls, f, hints[f.name]) for f in dataclasses.fields(cls)]
+    return out
 
 
 def define_config_flags(model_name: str) -> None:
@@ -156,10 +160,9 @@ def define_config_flags(model_name: str) -> None:
     None = keep the preset's value."""
     import zoo
     ent = zoo.entry(model_name)
-    for cls, f in _config_fields(model_name):
+    for cls, f, tp in _config_fields(model_name):
         if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
             continue
-        tp = typing.get_type_hints(cls)[f.name]
         help_ = config_flag_help(cls, f)
         if f.name in ent.config_cls.choices:
             flags.DEFINE_enum(f.name, None, list(ent.config_cls.choices[f.name]), help_)
@@ -182,7 +185,7 @@ def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> No
 def config_overrides(model_name: str) -> Dict[str, Any]:
     """The config and run-setting fields the command line set (``Trainer``'s ``overrides``)."""
     out = {}
-    for _, f in _config_fields(model_name):
+    for _, f, _ in _config_fields(model_name):
         if f.name in _COMMON_CONFIG_FIELDS:
             continue
         value = getattr(FLAGS, f.name)

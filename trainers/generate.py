@@ -69,11 +69,17 @@ def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int,
     return np.stack(frames).astype(np.float32)
 
 
+def declared_signature(meta, signature_name: str) -> dict:
+    """What the export's ``signatures_json`` says of a signature (inputs, roles, doc,
+    walk_sigma); ``{}`` where it says nothing."""
+    import json
+    return json.loads(meta.get("signatures_json") or "{}").get(signature_name, {})
+
+
 def signature_roles(meta, signature_name: str, specs, config) -> dict:
     """Each input's role (``zoo.contract.ROLES``) as the export declares it; an export written
     before roles were declared (zoo 0.2.0) gets the roles its input names meant then."""
-    import json
-    declared = json.loads(meta.get("signatures_json") or "{}").get(signature_name, {}).get("roles")
+    declared = declared_signature(meta, signature_name).get("roles")
     if declared:
         return dict(declared)
     path = "alpha" in specs  # an interpolation path
@@ -100,8 +106,7 @@ def signature_roles(meta, signature_name: str, specs, config) -> dict:
 
 def declared_walk_sigma(meta, signature_name: str):
     """The random-walk step a signature declares for its ``latent_walk`` inputs (None: none)."""
-    import json
-    return json.loads(meta.get("signatures_json") or "{}").get(signature_name, {}).get("walk_sigma")
+    return declared_signature(meta, signature_name).get("walk_sigma")
 
 
 def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,

@@ -46,9 +46,11 @@ def entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
-def _split(ent: ModelEntry, values: Mapping[str, Any]):
-    """``values`` (a preset's, or overrides) as (model fields, run fields)."""
-    run_fields = set(field_names(ent.config_cls.run_config))
+def split_fields(name: str, values: Mapping[str, Any]):
+    """``values`` of model ``name`` (a preset's, overrides, or an older saved config that
+    carried both) as ``(model fields, run fields)``: the run fields are its run config
+    class's (``ModelConfig.run_config``)."""
+    run_fields = set(field_names(entry(name).config_cls.run_config))
     model = {k: v for k, v in values.items() if k not in run_fields}
     return model, {k: v for k, v in values.items() if k in run_fields}
 
@@ -64,8 +66,8 @@ def resolve(name: str, preset: str = "small", **overrides: Any):
     """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied (the
     model's fields; its run settings are :func:`resolve_run`'s)."""
     ent = entry(name)
-    values, _ = _split(ent, _preset(ent, name, preset))
-    model_overrides, run_overrides = _split(ent, overrides)
+    values, _ = split_fields(name, _preset(ent, name, preset))
+    model_overrides, run_overrides = split_fields(name, overrides)
     if run_overrides:
         raise ValueError(f"{sorted(run_overrides)} of model {name!r} are run settings "
                          f"({ent.config_cls.run_config.__name__}), not fields of {ent.config_cls.__name__}: "
@@ -89,7 +91,7 @@ def resolve_run(name: str, preset: str = "small", model=None, **overrides: Any):
     """
     ent = entry(name)
     run_cls = ent.config_cls.run_config
-    _, values = _split(ent, _preset(ent, name, preset))
+    _, values = split_fields(name, _preset(ent, name, preset))
     for key, value in overrides.items():
         values[key] = coerce(run_cls, key, value)
     run = (model if model is not None else resolve(name, preset)).complete_run(run_cls(**values))
@@ -100,7 +102,7 @@ def resolve_run(name: str, preset: str = "small", model=None, **overrides: Any):
 def resolve_with_run(name: str, preset: str = "small", **overrides: Any):
     """``(model config, run settings)`` of ``name`` at ``preset``: ``overrides`` may hold
     fields of either (a trainer's flags)."""
-    model_overrides, run_overrides = _split(entry(name), overrides)
+    model_overrides, run_overrides = split_fields(name, overrides)
     cfg = resolve(name, preset, **model_overrides)
     return cfg, resolve_run(name, preset, cfg, **run_overrides)
 
@@ -123,16 +125,15 @@ def from_dict(d: Mapping[str, Any]):
     name = d.pop("model")
     preset = d.pop("preset", "small")
     ent = entry(name)
-    model, _ = _split(ent, d)
+    model, _ = split_fields(name, d)
     return resolve(name, preset, **{k: v for k, v in model.items() if k not in ent.config_cls.retired_fields})
 
 
 def run_from_dict(model_cfg, d: Mapping[str, Any]):
     """The run settings saved beside ``model_cfg`` (a run folder's ``"run"``; or an older
     config that carried them), completed by it: the preset's for a field ``d`` lacks."""
-    fields = set(field_names(type(model_cfg).run_config))
-    return resolve_run(model_cfg.model_name, model_cfg.preset, model_cfg,
-                       **{k: v for k, v in d.items() if k in fields})
+    _, run = split_fields(model_cfg.model_name, d)
+    return resolve_run(model_cfg.model_name, model_cfg.preset, model_cfg, **run)
 
 
 def build_from_dict(d: Mapping[str, Any]):
