@@ -233,7 +233,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                  "activation maximization (section 4.1) of every class against the shipped C3D "
                  "(`c3d_synthetic_actions`), the same videos judged by the shipped LRCN."),
         train=(("trainers.stgan", "--stage=image", "--preset=small", "--dataset=synthetic_actions",
-                "--run_dir={work}/image", "--steps=15000", "--checkpoint_every=1000", "--sample_every=1000",
+                "--run_dir={work}/image", "--steps=14000", "--checkpoint_every=1000", "--sample_every=1000",
                 "--verbose=0", "--hub_dir={work}/source"),
                Ship("stgan_source_synthetic_actions", "{work}/source", "{work}/image",
                     "STGAN's 2D source (`small`: z of 128 ~ N(0, I) -> a 32x32 RGB frame of synthetic_actions), "
