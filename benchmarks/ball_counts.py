@@ -37,24 +37,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import numpy as np
-    import tensorflow as tf
     import export
     from zoo import balls_check, data
-    from zoo.randomness import draw_latent
 
     threshold = balls_check.BallCheck().threshold
-    first = export.hub.load_image_generator(args.modules[0])
+    generators = {handle: export.hub.load_image_generator(handle) for handle in args.modules}
+    first = generators[args.modules[0]]
     size, channels = first.image_shape[0], first.image_shape[2]
     real = data.load("bouncing_balls", split="test", frames=1, size=size, channels=channels, seed=args.seed,
-                     num_examples=args.num)
+                     num_examples=args.num)  # more than the test split's 256 clips
     frames = np.stack([e["video"][0] for e in real.take(args.num).as_numpy_iterator()])
     real_lum = balls_check.luminance(data.to_uint8(frames)[:, None])[:, 0]
     ball_area = float((real_lum > threshold).sum(axis=(1, 2)).mean()) / 3  # the data has 3 balls
     emit(source="dataset:bouncing_balls", frames=len(frames), count_fraction=counts(real_lum, ball_area, threshold))
-    for handle in args.modules:
-        generator = export.hub.load_image_generator(handle)
-        z = draw_latent(generator.latent_distribution, [args.num, generator.latent_dim], [args.seed, 0])
-        images = tf.concat([generator(z[i:i + 256], training=False) for i in range(0, args.num, 256)], 0)
+    for handle, generator in generators.items():
+        images = generator.sample(args.num, args.seed)
         lum = balls_check.luminance(data.to_uint8(images.numpy())[:, None])[:, 0]
         emit(source=handle, frames=len(lum), count_fraction=counts(lum, ball_area, threshold))
 

@@ -10,7 +10,8 @@ distribution (seed ``--seed``) and compares every frame with every other by the 
 square of their pixel difference (pixels in [-1, 1]). One line per source: ``{"source",
 "frames", "mean_pairwise_rms", "median_nearest_rms", "near_duplicates"}``, the last the
 fraction of frames whose nearest other frame is within ``--duplicate_rms`` (0.05: a few grey
-levels). Real frames (the middle frame of ``--num`` test clips of ``--dataset``) come first:
+levels). Real frames (the first frame of ``--num`` test clips of ``--dataset``, at most its test
+split: 256 clips for the built-in sets) come first:
 a generator that covers the data has nearest neighbours about as far apart as the real
 frames' and few near-duplicates; a collapsed one repeats a few frames.
 """
@@ -49,23 +50,16 @@ def main(argv=None):
     parser.add_argument("--duplicate_rms", type=float, default=0.05)
     args = parser.parse_args(argv)
 
-    import numpy as np
-    import tensorflow as tf
     import export
-    from zoo import data
-    from zoo.randomness import draw_latent
+    from trainers.generate import held_out_images
 
-    first = export.hub.load_image_generator(args.modules[0])
-    size, channels = first.image_shape[0], first.image_shape[2]
-    real = data.load(args.dataset, split="test", frames=3, size=size, channels=channels, seed=args.seed,
-                     num_examples=args.num)
-    frames = np.stack([e["video"][1] for e in real.take(args.num).as_numpy_iterator()])
+    generators = {handle: export.hub.load_image_generator(handle) for handle in args.modules}
+    first = generators[args.modules[0]]
+    frames = held_out_images(args.dataset, args.num, first.image_shape[0], first.image_shape[2], args.seed)
     emit(source=f"dataset:{args.dataset}", frames=len(frames), **diversity(frames, args.duplicate_rms))
-    for handle in args.modules:
-        generator = export.hub.load_image_generator(handle)
-        z = draw_latent(generator.latent_distribution, [args.num, generator.latent_dim], [args.seed, 0])
-        images = tf.concat([generator(z[i:i + 256], training=False) for i in range(0, args.num, 256)], 0)
-        emit(source=handle, frames=int(images.shape[0]), **diversity(images.numpy(), args.duplicate_rms))
+    for handle, generator in generators.items():
+        images = generator.sample(args.num, args.seed).numpy()
+        emit(source=handle, frames=len(images), **diversity(images, args.duplicate_rms))
 
 
 if __name__ == "__main__":

@@ -324,6 +324,14 @@ class ImageGeneratorLayer(_ModuleLayer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.image_shape
 
+    def sample(self, num: int, seed: int = 0, batch_size: int = 256) -> tf.Tensor:
+        """``num`` images float32 [num, H, W, C] in [-1, 1] from latents drawn from the module's
+        distribution (one draw, a pure function of ``seed``), ``batch_size`` at a time in
+        inference mode."""
+        from zoo.randomness import draw_latent
+        z = draw_latent(self.latent_distribution, [num, self.latent_dim], [seed, 0])
+        return tf.concat([self(z[i:i + batch_size], training=False) for i in range(0, num, batch_size)], 0)
+
     def get_config(self):
         return {**super().get_config(), "expected_latent_dim": self.expected_latent_dim}
 

@@ -47,6 +47,17 @@ def test_module_round_trip(model, hub_module, latent):
         assert json.load(f) == meta
 
 
+def test_sample_draws_from_the_modules_distribution_in_batches(model, hub_module):
+    """``sample``: the latents of one draw from the module's distribution, whatever the batch."""
+    from zoo.randomness import draw_latent
+    layer = export.load_image_generator(hub_module)
+    whole = layer.sample(5, seed=3).numpy()
+    assert whole.shape == (5, 16, 16, 3)
+    np.testing.assert_allclose(layer.sample(5, seed=3, batch_size=2).numpy(), whole, atol=1e-5)
+    z = draw_latent("normal", [5, LATENT], [3, 0])
+    np.testing.assert_allclose(model.image_generator().model(z, training=False).numpy(), whole, atol=1e-5)
+    assert not np.allclose(layer.sample(5, seed=4).numpy(), whole)
+
 def test_export_refuses_what_it_cannot_do(model, hub_module, tmp_path):
     with pytest.raises(ValueError, match="not empty"):
         export.export_image_generator(model, hub_module)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import fractions
-import io
 import functools
+import io
 import logging
 import math
 import os
