@@ -476,22 +476,35 @@ class SelfAttention2D(keras.layers.Layer):
         return x + tf.cast(self.sigma_gain, x.dtype) * self.out(o, training=training)
 
 
-def temporal_shift(x, frames: int, fold_div: int = 3) -> tf.Tensor:
+SHIFT_PADDINGS = ("zeros", "replicate")
+
+
+def temporal_shift(x, frames: int, fold_div: int = 3, padding: str = "zeros") -> tf.Tensor:
     """Lin et al.'s temporal shift (TSM) on per-frame maps ``x`` [B*T, H, W, C] (T = ``frames``).
 
     With ``fold = C // fold_div``: channels ``[0, fold)`` of frame t take frame t+1's
     (shifted back in time), channels ``[fold, 2 fold)`` take frame t-1's (shifted
-    forward), zeros where there is no neighbour (the last / first frame); the
-    rest are unchanged. Differentiable, no weights. As MVT's TSA blocks
+    forward); the rest are unchanged. Differentiable, no weights. As MVT's TSA blocks
     (section 4.1.3, Figure 4b) and their code's ``shift(..., fold_div)``.
+
+    ``padding`` fills the missing neighbour of the first and last frame: ``"zeros"``
+    (TSM and the MVT code), or ``"replicate"``, the frame's own channels, so that a
+    video whose frames are all equal stays so. With zeros the two end frames see
+    another input than the rest even for a still video, and a trained generator's
+    first and last frames jumped (BUILD_NOTES.md, "The trained zoo").
     """
+    if padding not in SHIFT_PADDINGS:
+        raise ValueError(f"temporal_shift: padding must be one of {SHIFT_PADDINGS}, got {padding!r}")
     c = x.shape[-1]
     fold = c // int(fold_div)
     shape = tf.shape(x)
     v = tf.reshape(x, tf.concat([[-1, frames], shape[1:]], 0))  # [B, T, H, W, C]
-    zeros = tf.zeros_like(v[:, :1, ..., :fold])
-    back = tf.concat([v[:, 1:, ..., :fold], zeros], axis=1)
-    forward = tf.concat([zeros, v[:, :-1, ..., fold:2 * fold]], axis=1)
+    if padding == "zeros":
+        after = before = tf.zeros_like(v[:, :1, ..., :fold])
+    else:
+        after, before = v[:, -1:, ..., :fold], v[:, :1, ..., fold:2 * fold]
+    back = tf.concat([v[:, 1:, ..., :fold], after], axis=1)
+    forward = tf.concat([before, v[:, :-1, ..., fold:2 * fold]], axis=1)
     out = tf.concat([back, forward, v[..., 2 * fold:]], axis=-1)
     return tf.reshape(out, shape)
 

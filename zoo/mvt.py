@@ -24,7 +24,9 @@ A class-conditional video GAN (projection discriminators, hinge loss, eqs. 2-3):
   appendix's s with 96 and 128 gives five, the authors' code has five (the text's
   "the latter two" counts Figure 3's drawing). MVT-TSA: the first
   ``temporal_blocks`` (2) blocks start with a temporal shift of 2/``shift_fold_div``
-  of the channels (Figure 4b; ``zoo.layers.temporal_shift``; the code's fold 3).
+  of the channels (Figure 4b; ``zoo.layers.temporal_shift``; the code's fold 3),
+  padded with zeros at the end frames as the code (``shift_padding``; the ``small``
+  preset replicates the end frames instead, see its comment).
 - Discriminators (4.2): D_Image, a BigGAN/SAGAN ResNet projection discriminator
   on ``image_frames`` (N) frames drawn at random from each video (N = 8 on
   UCF-101, 4 on Weizmann and Jester, 6.1); D_Video, MoCoGAN's video discriminator
@@ -73,8 +75,8 @@ from zoo import distribute
 from zoo import randomness
 from zoo.data import video_io
 from zoo import layers
-from zoo.layers import (ConditionalBatchNorm, SelfAttention2D, SNConv, SNDense, SNEmbedding, batch_norm,
-                        temporal_shift)
+from zoo.layers import (SHIFT_PADDINGS, ConditionalBatchNorm, SelfAttention2D, SNConv, SNDense, SNEmbedding,
+                        batch_norm, temporal_shift)
 
 FAKE_LABELS = ("data", "uniform")
 
@@ -83,7 +85,8 @@ FAKE_LABELS = ("data", "uniform")
 class MVTConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "mvt"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "fake_labels": FAKE_LABELS}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "fake_labels": FAKE_LABELS,
+                                                     "shift_padding": SHIFT_PADDINGS}
     #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
@@ -102,6 +105,7 @@ class MVTConfig(gan.AdamGANConfig):
     attention: bool = True                            # self-attention in G_Image and D_Image
     temporal_blocks: int = 0                          # MVT-TSA: 2 (Figure 4b)
     shift_fold_div: int = 3                           # 1/3 of the channels each way
+    shift_padding: str = "zeros"                      # the end frames' missing neighbour: "zeros" (the code)
     image_frames: int = 8                             # N frames per video for D_Image
     motion_weight: float = 0.0                        # alpha of eq. 6 (MVT-MC: 1)
     flow_handle: str = ""                             # a zoo.optical_flow/1 module ("" = Lucas-Kanade)
@@ -146,6 +150,8 @@ class MVTConfig(gan.AdamGANConfig):
             bad(f"temporal_blocks must be in [0, {self.blocks}] (the generator's blocks), got {self.temporal_blocks}")
         if self.shift_fold_div < 2:
             bad(f"shift_fold_div must be >= 2 (two folds are shifted), got {self.shift_fold_div}")
+        if self.shift_padding not in SHIFT_PADDINGS:
+            bad(f"shift_padding must be one of {SHIFT_PADDINGS}, got {self.shift_padding!r}")
         if not 1 <= self.image_frames <= self.frames:
             bad(f"image_frames (N) must be in [1, frames={self.frames}], got {self.image_frames}")
         if self.frames < 2:
@@ -187,10 +193,15 @@ PRESETS = {
     # The paper's headline model (Table 1): MVT-TSA.
     "paper": dict(_UCF, size=128, first_size=4, batch_size=64, latent_sigmas=_VAR_SIGMAS, temporal_blocks=2),
     # Minutes on two CPU cores: synthetic_actions at 32x32, 16 frames, MVT-TSA's design.
+    # The shift replicates the end frames' own channels where TSM and the MVT code pad with
+    # zeros: with zeros the 10500-step recipe's first and last frames jumped (mean pixel change
+    # 0.045 and 0.029 against ~0.012 between the others), and the same jump (0.049 / 0.031)
+    # appeared when every frame was given the same code, which should give a still video
+    # (BUILD_NOTES.md, "The trained zoo").
     "small": dict(num_classes=10, frames=16, size=32, first_size=4, latent_dims=(8, 8, 16),
                   latent_sigmas=_VAR_SIGMAS, embedding_dim=16, gru_units=64, g_width=16, d_width=16,
-                  video_d_width=16, temporal_blocks=2, image_frames=4, batch_size=16, d_steps=1,
-                  g_learning_rate=2e-4, d_learning_rate=4e-4),
+                  video_d_width=16, temporal_blocks=2, shift_padding="replicate", image_frames=4,
+                  batch_size=16, d_steps=1, g_learning_rate=2e-4, d_learning_rate=4e-4),
     # Unit tests: 16x16, 8 frames.
     "tiny": dict(num_classes=10, frames=8, size=16, first_size=4, latent_dims=(2, 2, 4),
                  latent_sigmas=_VAR_SIGMAS, embedding_dim=4, gru_units=8, g_width=4, d_width=4, video_d_width=4,
@@ -243,9 +254,10 @@ class SequenceGenerator(keras.layers.Layer):
 class GeneratorBlock(keras.layers.Layer):
     """Figure 4: a BigGAN residual up-sampling block; ``temporal`` adds the shift at its start (4b)."""
 
-    def __init__(self, channels: int, temporal: bool, frames: int, fold_div: int, **kwargs):
+    def __init__(self, channels: int, temporal: bool, frames: int, fold_div: int, padding: str = "zeros",
+                 **kwargs):
         super().__init__(**kwargs)
-        self.temporal, self.frames, self.fold_div = temporal, frames, fold_div
+        self.temporal, self.frames, self.fold_div, self.padding = temporal, frames, fold_div, padding
         # No biases: every block's output (and conv1's) feeds a batch norm, which cancels them
         # (the authors' code has them; their gradient is only rounding noise, which Adam amplifies).
         self.cbn1 = ConditionalBatchNorm(name="cbn1")
@@ -259,7 +271,7 @@ class GeneratorBlock(keras.layers.Layer):
         return tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)  # nearest 2x
 
     def call(self, x, condition, training=False):
-        h = temporal_shift(x, self.frames, self.fold_div) if self.temporal else x
+        h = temporal_shift(x, self.frames, self.fold_div, self.padding) if self.temporal else x
         h = self.conv1(self._up(tf.nn.relu(self.cbn1(h, condition, training=training))), training=training)
         h = self.conv2(tf.nn.relu(self.cbn2(h, condition, training=training)), training=training)
         return h + self.shortcut(self._up(x), training=training)
@@ -278,7 +290,8 @@ class ImageGenerator(keras.layers.Layer):
         n, w, s = cfg.blocks, cfg.g_width, cfg.first_size
         self.widths = [w * 2 ** (n - 1 - i) for i in range(n)]  # 16w 8w 4w 2w w for five blocks
         self.linear = SNDense(w * 2 ** (n - 1) * s * s, use_bias=False, name="linear")  # feeds a batch norm
-        self.blocks_ = [GeneratorBlock(c, i < cfg.temporal_blocks, cfg.frames, cfg.shift_fold_div, name=f"block{i}")
+        self.blocks_ = [GeneratorBlock(c, i < cfg.temporal_blocks, cfg.frames, cfg.shift_fold_div,
+                                       cfg.shift_padding, name=f"block{i}")
                         for i, c in enumerate(self.widths)]
         # Attention at a quarter of the output size (the code: after block 3 of 5, 32x32 of 128).
         self.attention_after = max(n - 3, 0)

@@ -43,6 +43,48 @@ def test_temporal_shift_moves_exactly_the_chosen_channels_by_one_frame():
     assert np.all(y.numpy().reshape(b, t, h, w, c)[1] == 0)
 
 
+def test_temporal_shift_replicate_padding_fills_the_ends_with_the_frames_own_channels():
+    b, t, h, w, c = 2, 5, 3, 3, 12
+    x = tf.random.stateless_normal([b, t, h, w, c], seed=[0, 2])
+    out = layers.temporal_shift(tf.reshape(x, [b * t, h, w, c]), t, 4, padding="replicate")
+    out, x = out.numpy().reshape(b, t, h, w, c), x.numpy()
+    zeros = layers.temporal_shift(tf.reshape(x, [b * t, h, w, c]), t, 4).numpy().reshape(b, t, h, w, c)
+    fold = 3
+    np.testing.assert_array_equal(out[:, -1, ..., :fold], x[:, -1, ..., :fold])  # the last keeps its own
+    np.testing.assert_array_equal(out[:, 0, ..., fold:2 * fold], x[:, 0, ..., fold:2 * fold])  # the first too
+    np.testing.assert_array_equal(out[:, :-1, ..., :fold], zeros[:, :-1, ..., :fold])  # elsewhere as zeros'
+    np.testing.assert_array_equal(out[:, 1:, ..., fold:], zeros[:, 1:, ..., fold:])
+    # a still video stays still (with zeros its end frames differ from the rest)
+    still = tf.reshape(tf.tile(tf.constant(x[:, :1]), [1, t, 1, 1, 1]), [b * t, h, w, c])
+    rep = layers.temporal_shift(still, t, 4, padding="replicate").numpy().reshape(b, t, h, w, c)
+    np.testing.assert_array_equal(rep, np.broadcast_to(x[:, :1], rep.shape))
+    zer = layers.temporal_shift(still, t, 4).numpy().reshape(b, t, h, w, c)
+    assert not np.array_equal(zer[:, 0], zer[:, 1]) and np.array_equal(zer[:, 1], zer[:, 2])
+    with pytest.raises(ValueError, match="padding must be one of"):
+        layers.temporal_shift(still, t, 4, padding="reflect")
+
+
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_image_generator_gives_a_still_video_for_equal_codes_only_with_replicate_padding(padding):
+    model = zoo.build("mvt", preset="tiny", shift_padding=padding)
+    cfg = model.config
+    z = tf.random.stateless_normal([2, model.latent_dim], [0, 3])
+    codes = model.codes(z, model.embedding(tf.constant([0, 1])))
+    still = tf.tile(codes[:, :1], [1, cfg.frames, 1])
+    video = model.frame_generator(still).numpy()
+    change = np.abs(np.diff(video, axis=1)).max(axis=(0, 2, 3, 4))  # per pair of frames
+    assert change[1:-1].max() < 1e-5  # the inner frames are the same function of the same code
+    if padding == "replicate":
+        assert change.max() < 1e-5
+    else:  # the shift's zeros make the end frames another function of the code
+        assert change[0] > 1e-3 and change[-1] > 1e-3
+
+
+def test_shift_padding_is_checked():
+    with pytest.raises(ValueError, match="shift_padding must be one of"):
+        zoo.build("mvt", preset="tiny", shift_padding="reflect")
+
+
 @pytest.mark.parametrize("make", [
     lambda: layers.SNDense(7), lambda: layers.SNConv(2, 6, 3), lambda: layers.SNConv(3, 5, 4, strides=2),
     lambda: layers.SNEmbedding(9, 6)])
