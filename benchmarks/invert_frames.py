@@ -1,0 +1,122 @@
+"""Whether an image generator can show real clips, as JSON lines: ``python
+benchmarks/invert_frames.py MODULE [MODULE ...] [--dataset=moving_digits] [--clips=6]
+[--sheet=inversions.png]``.
+
+A check of a two-step model's step one (TGAN's G1, the traversal GAN's G_F, STGAN's 2D source):
+step two can only move through the frames its image generator makes, so a real clip's motion
+is within its reach only if every real frame is near some generated frame, and consecutive
+real frames near nearby latents. For each image-generator hub module
+(``export.hub.load_image_generator``) it fits one latent per frame of ``--clips`` held-out test
+clips of ``--dataset`` (16 frames each) by Adam on the pixels' squared error, ``--restarts``
+random starts of ``--iterations`` steps, keeping each frame's best; a uniform latent is kept in
+(-1, 1) through a tanh. One line per module: ``{"source", "frames", "reconstruction_rms",
+"blank_rms", "latent_step", "latent_spread"}``: the root mean square pixel error of the fits
+(pixels in [-1, 1]) beside that of an empty (all -1) frame, and the mean latent distance between
+consecutive frames' fits beside the mean distance between two independent draws of the latent.
+A generator that covers the data reconstructs well below ``blank_rms``; a step-two trajectory
+through it can move smoothly only if ``latent_step`` is well below ``latent_spread``.
+``--sheet`` writes a PNG per module (``<sheet>`` for the first, ``-1``, ``-2``... before the
+extension for the others): for each clip, the real frames 0, 2, 4, ... above their fits.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import emit  # noqa: E402
+
+
+def invert(generator, frames, restarts: int, iterations: int, learning_rate: float = 0.05, seed: int = 0):
+    """Latents [N, K] whose images best match ``frames`` [N, H, W, C] and their per-frame
+    squared errors [N]: the best of ``restarts`` Adam fits from the module's distribution."""
+    import numpy as np
+    import tensorflow as tf
+    from zoo.randomness import draw_latent
+    uniform = generator.latent_distribution == "uniform"
+    x = tf.constant(frames, tf.float32)
+    best_err, best_z = None, None
+    for restart in range(restarts):
+        start = draw_latent(generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
+        # a uniform latent is fitted as tanh(v): v starts at atanh of the draw, kept off +-1
+        v = tf.Variable(tf.atanh(tf.clip_by_value(start, -0.99, 0.99)) if uniform else start)
+        opt = tf.keras.optimizers.Adam(learning_rate)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                z = tf.tanh(v) if uniform else v
+                err = tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3])
+                total = tf.reduce_sum(err)
+            opt.apply_gradients([(tape.gradient(total, v), v)])
+            return err
+
+        for _ in range(iterations):
+            step()
+        z = (tf.tanh(v) if uniform else v).numpy()
+        err = tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3]).numpy()
+        if best_err is None:
+            best_err, best_z = err, z
+        else:
+            better = err < best_err
+            best_err, best_z = np.where(better, err, best_err), np.where(better[:, None], z, best_z)
+    return best_z, best_err
+
+
+def write_sheet(path: str, real, fitted) -> None:
+    """Real clips [n, T, H, W, C] over their fits, frames 0, 2, 4, ... side by side, as a PNG."""
+    import numpy as np
+    import tensorflow as tf
+    rows = []
+    for clip, fit in zip(real, fitted):
+        rows += [np.concatenate(list(clip[::2]), 1), np.concatenate(list(fit[::2]), 1)]
+    image = np.clip((np.concatenate(rows, 0) + 1) * 127.5, 0, 255).astype(np.uint8)
+    tf.io.write_file(path, tf.io.encode_png(image))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="+")
+    parser.add_argument("--dataset", default="moving_digits")
+    parser.add_argument("--clips", type=int, default=6)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--restarts", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sheet", default=None)
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import export
+    from zoo import data
+    from zoo.randomness import draw_latent
+
+    for i, handle in enumerate(args.modules):
+        generator = export.hub.load_image_generator(handle)
+        size, channels = generator.image_shape[0], generator.image_shape[2]
+        clips = data.load(args.dataset, split="test", frames=args.frames, size=size, seed=args.seed,
+                          channels=channels)
+        real = np.stack([e["video"] for e in clips.take(args.clips).as_numpy_iterator()]).astype(np.float32)
+        if len(real) < args.clips:
+            raise ValueError(f"--dataset={args.dataset}: {len(real)} test clips, expected at least {args.clips}")
+        flat = real.reshape((-1,) + real.shape[2:])
+        z, err = invert(generator, flat, args.restarts, args.iterations, seed=args.seed)
+        z = z.reshape(args.clips, args.frames, -1)
+        a, b = (draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [args.seed, k]).numpy()
+                for k in (101, 102))
+        emit(source=handle, dataset=args.dataset, frames=len(flat),
+             reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
+             blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
+             latent_step=round(float(np.linalg.norm(np.diff(z, axis=1), axis=-1).mean()), 3),
+             latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3))
+        if args.sheet:
+            root, ext = os.path.splitext(args.sheet)
+            fitted = generator(z.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
+            write_sheet(args.sheet if i == 0 else f"{root}-{i}{ext}", real, fitted)
+
+
+if __name__ == "__main__":
+    main()
