@@ -9,14 +9,19 @@ real frames near nearby latents. For each image-generator hub module
 (``export.hub.load_image_generator``) it fits one latent per frame of ``--clips`` held-out test
 clips of ``--dataset`` (16 frames each) by Adam on the pixels' squared error, ``--restarts``
 random starts of ``--iterations`` steps, keeping each frame's best; a uniform latent is kept in
-(-1, 1) through a tanh. One line per module: ``{"source", "frames", "reconstruction_rms",
-"blank_rms", "latent_step", "latent_spread"}``: the root mean square pixel error of the fits
-(pixels in [-1, 1]) beside that of an empty (all -1) frame, and the mean latent distance between
-consecutive frames' fits beside the mean distance between two independent draws of the latent.
-A generator that covers the data reconstructs well below ``blank_rms``; a step-two trajectory
-through it can move smoothly only if ``latent_step`` is well below ``latent_spread``.
-``--sheet`` writes a PNG per module (``<sheet>`` for the first, ``-1``, ``-2``... before the
-extension for the others): for each clip, the real frames 0, 2, 4, ... above their fits.
+(-1, 1) through a tanh. Then it tracks each clip: frame 0's best fit, and each next frame fitted
+from the previous frame's latent. One line per module: ``{"source", "frames",
+"reconstruction_rms", "tracked_rms", "blank_rms", "latent_step", "latent_spread", "latent_norm",
+"draw_norm"}``: the root mean square pixel error of the independent and of the tracked fits
+(pixels in [-1, 1]) beside that of an empty (all -1) frame; the mean latent distance between
+consecutive frames of the tracked path beside that between two independent draws of the
+latent; the mean norm of the tracked latents beside a draw's (fits far outside the distribution
+are frames the generator makes only off its prior). A generator that covers the data
+reconstructs well below ``blank_rms``; a clip is a short path in its latent space (what a
+step-two trajectory can follow) if the tracked fits are as good with a ``latent_step`` well
+below ``latent_spread``. ``--sheet`` writes a PNG per module (``<sheet>``
+for the first, ``-1``, ``-2``... before the extension for the others): for each clip, the real
+frames 0, 2, 4, ... above their tracked fits.
 """
 from __future__ import annotations
 
@@ -30,19 +35,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import emit  # noqa: E402
 
 
-def invert(generator, frames, restarts: int, iterations: int, learning_rate: float = 0.05, seed: int = 0):
+def invert(generator, frames, restarts: int, iterations: int, learning_rate: float = 0.05, seed: int = 0,
+           start=None):
     """Latents [N, K] whose images best match ``frames`` [N, H, W, C] and their per-frame
-    squared errors [N]: the best of ``restarts`` Adam fits from the module's distribution."""
+    squared errors [N]: the best of ``restarts`` Adam fits from the module's distribution, or
+    one fit from the latents ``start`` [N, K] when given."""
     import numpy as np
     import tensorflow as tf
     from zoo.randomness import draw_latent
     uniform = generator.latent_distribution == "uniform"
     x = tf.constant(frames, tf.float32)
     best_err, best_z = None, None
-    for restart in range(restarts):
-        start = draw_latent(generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
-        # a uniform latent is fitted as tanh(v): v starts at atanh of the draw, kept off +-1
-        v = tf.Variable(tf.atanh(tf.clip_by_value(start, -0.99, 0.99)) if uniform else start)
+    for restart in range(1 if start is not None else restarts):
+        z0 = start if start is not None else draw_latent(
+            generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
+        # a uniform latent is fitted as tanh(v): v starts at atanh of z0, kept off +-1
+        z0 = tf.constant(z0, tf.float32)
+        v = tf.Variable(tf.atanh(tf.clip_by_value(z0, -0.99, 0.99)) if uniform else z0)
         opt = tf.keras.optimizers.Adam(learning_rate)
 
         @tf.function
@@ -104,17 +113,28 @@ def main(argv=None):
             raise ValueError(f"--dataset={args.dataset}: {len(real)} test clips, expected at least {args.clips}")
         flat = real.reshape((-1,) + real.shape[2:])
         z, err = invert(generator, flat, args.restarts, args.iterations, seed=args.seed)
-        z = z.reshape(args.clips, args.frames, -1)
+        z, err = z.reshape(args.clips, args.frames, -1), err.reshape(args.clips, args.frames)
+        # the tracked path: frame t's fit starts from frame t-1's, so a clip that is a short
+        # path in the latent space is found as one (independent fits land anywhere)
+        path, path_err = [z[:, 0]], [err[:, 0]]
+        for t in range(1, args.frames):
+            zt, et = invert(generator, real[:, t], 1, args.iterations, seed=args.seed, start=path[-1])
+            path.append(zt)
+            path_err.append(et)
+        path, path_err = np.stack(path, 1), np.stack(path_err, 1)
         a, b = (draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [args.seed, k]).numpy()
                 for k in (101, 102))
         emit(source=handle, dataset=args.dataset, frames=len(flat),
              reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
+             tracked_rms=round(float(np.sqrt(path_err.mean())), 4),
              blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
-             latent_step=round(float(np.linalg.norm(np.diff(z, axis=1), axis=-1).mean()), 3),
-             latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3))
+             latent_step=round(float(np.linalg.norm(np.diff(path, axis=1), axis=-1).mean()), 3),
+             latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3),
+             latent_norm=round(float(np.linalg.norm(path, axis=-1).mean()), 3),
+             draw_norm=round(float(np.linalg.norm(a, axis=-1).mean()), 3))
         if args.sheet:
             root, ext = os.path.splitext(args.sheet)
-            fitted = generator(z.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
+            fitted = generator(path.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
             write_sheet(args.sheet if i == 0 else f"{root}-{i}{ext}", real, fitted)
 
 
