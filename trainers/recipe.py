@@ -217,13 +217,14 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                                  networks=("c3d", "lrcn"), costly="s3"),
         generate=("--num_videos=20",),
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
-        notes=("MOSTLY RIGHT. The frames look like the data (coloured shapes of many colours on dark or light "
-               "backgrounds), the shape keeps its colour through the clip, and the class is learned: the shipped "
+        notes=("MOSTLY RIGHT. The frames look like the data (coloured shapes on dark or light backgrounds) and "
+               "the class is learned: the shipped "
                "C3D gives the asked-for class to 71% of the clips (chance 10%; real clips 100%), the independent "
                "LRCN to 70%, S3 0.55 (real 1.00), and `fvd_local_16f` is under a third of the frame-shuffled "
                "baseline's (metrics below). Not right yet: the clips change faster than the data's (mean pixel "
-               "change 0.011-0.013 between every pair of frames over 64 clips; real clips 0.006-0.008), and some "
-               "shapes are blurred.",
+               "change 0.011-0.013 between every pair of frames over 64 clips; real clips 0.006-0.008), some "
+               "shapes drift in colour over the clip (green to yellow) or are blurred, and most shapes are "
+               "magenta or green, where the data has every colour.",
                "`shift_padding=replicate` (the `small` preset's): the temporal shift gives the first and last "
                "frame their own channels where TSM and the authors' code pad with zeros. The previous module "
                "(zeros, otherwise this recipe) jumped at both ends: pixel change 0.047 from frame 0 to 1 and "
