@@ -20,8 +20,8 @@ are frames the generator makes only off its prior). A generator that covers the 
 reconstructs well below ``blank_rms``; a clip is a short path in its latent space (what a
 step-two trajectory can follow) if the tracked fits are as good with a ``latent_step`` well
 below ``latent_spread``. ``--sheet`` writes a PNG per module (``<sheet>``
-for the first, ``-1``, ``-2``... before the extension for the others): for each clip, the real
-frames 0, 2, 4, ... above their tracked fits.
+for the first, ``-1``, ``-2``... before the extension for the others) and the GIF beside it:
+each real clip beside its tracked fits, the PNG its frames 0, 2, 4, ... side by side.
 """
 from __future__ import annotations
 
@@ -35,55 +35,58 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import emit  # noqa: E402
 
 
-def invert(generator, frames, restarts: int, iterations: int, learning_rate: float = 0.05, seed: int = 0,
-           start=None):
-    """Latents [N, K] whose images best match ``frames`` [N, H, W, C] and their per-frame
-    squared errors [N]: the best of ``restarts`` Adam fits from the module's distribution, or
-    one fit from the latents ``start`` [N, K] when given."""
-    import numpy as np
+def fit(generator, frames, start, iterations: int, learning_rate: float = 0.05):
+    """One Adam fit of latents to ``frames`` [N, H, W, C] from ``start`` [N, K]: the latents and
+    their per-frame squared errors [N]. A uniform latent is fitted as tanh(v), kept in (-1, 1)."""
     import tensorflow as tf
-    from zoo.randomness import draw_latent
     uniform = generator.latent_distribution == "uniform"
     x = tf.constant(frames, tf.float32)
-    best_err, best_z = None, None
-    for restart in range(1 if start is not None else restarts):
-        z0 = start if start is not None else draw_latent(
-            generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
-        # a uniform latent is fitted as tanh(v): v starts at atanh of z0, kept off +-1
-        z0 = tf.constant(z0, tf.float32)
-        v = tf.Variable(tf.atanh(tf.clip_by_value(z0, -0.99, 0.99)) if uniform else z0)
-        opt = tf.keras.optimizers.Adam(learning_rate)
+    start = tf.constant(start, tf.float32)
+    v = tf.Variable(tf.atanh(tf.clip_by_value(start, -0.99, 0.99)) if uniform else start)
+    opt = tf.keras.optimizers.Adam(learning_rate)
 
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                z = tf.tanh(v) if uniform else v
-                err = tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3])
-                total = tf.reduce_sum(err)
-            opt.apply_gradients([(tape.gradient(total, v), v)])
-            return err
+    def errors():
+        z = tf.tanh(v) if uniform else v
+        return tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3])
 
-        for _ in range(iterations):
-            step()
-        z = (tf.tanh(v) if uniform else v).numpy()
-        err = tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3]).numpy()
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(errors())
+        opt.apply_gradients([(tape.gradient(total, v), v)])
+
+    for _ in range(iterations):
+        step()
+    return (tf.tanh(v) if uniform else v).numpy(), errors().numpy()
+
+
+def invert(generator, frames, restarts: int, iterations: int, seed: int = 0):
+    """The best of ``restarts`` fits (:func:`fit`) from draws of the module's distribution:
+    latents [N, K] and per-frame squared errors [N]."""
+    import numpy as np
+    from zoo.randomness import draw_latent
+    best_z, best_err = None, None
+    for restart in range(restarts):
+        start = draw_latent(generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
+        z, err = fit(generator, frames, start, iterations)
         if best_err is None:
-            best_err, best_z = err, z
+            best_z, best_err = z, err
         else:
             better = err < best_err
-            best_err, best_z = np.where(better, err, best_err), np.where(better[:, None], z, best_z)
+            best_z, best_err = np.where(better[:, None], z, best_z), np.where(better, err, best_err)
     return best_z, best_err
 
 
 def write_sheet(path: str, real, fitted) -> None:
-    """Real clips [n, T, H, W, C] over their fits, frames 0, 2, 4, ... side by side, as a PNG."""
+    """Each real clip [n, T, H, W, C] beside its fit, as an animated GIF (``path`` with .gif)
+    and its frames 0, 2, 4, ... side by side as the PNG ``path`` (``export.card.gif_sheet``)."""
     import numpy as np
-    import tensorflow as tf
-    rows = []
-    for clip, fit in zip(real, fitted):
-        rows += [np.concatenate(list(clip[::2]), 1), np.concatenate(list(fit[::2]), 1)]
-    image = np.clip((np.concatenate(rows, 0) + 1) * 127.5, 0, 255).astype(np.uint8)
-    tf.io.write_file(path, tf.io.encode_png(image))
+    from export.card import gif_sheet
+    from zoo.data import video_io
+    pairs = np.stack([real, fitted], 1).reshape((-1,) + real.shape[1:])  # real 0, fit 0, real 1, ...
+    gif = os.path.splitext(path)[0] + ".gif"
+    video_io.write_gif(gif, video_io.video_grid(video_io.to_uint8(pairs), cols=2))
+    gif_sheet(gif, path)
 
 
 def main(argv=None):
@@ -103,12 +106,15 @@ def main(argv=None):
     from zoo import data
     from zoo.randomness import draw_latent
 
+    clips = {}  # (size, channels) -> the held-out clips, loaded once per frame shape
     for i, handle in enumerate(args.modules):
         generator = export.hub.load_image_generator(handle)
-        size, channels = generator.image_shape[0], generator.image_shape[2]
-        clips = data.load(args.dataset, split="test", frames=args.frames, size=size, seed=args.seed,
-                          channels=channels)
-        real = np.stack([e["video"] for e in clips.take(args.clips).as_numpy_iterator()]).astype(np.float32)
+        shape = (generator.image_shape[0], generator.image_shape[2])
+        if shape not in clips:
+            stream = data.load(args.dataset, split="test", frames=args.frames, size=shape[0], seed=args.seed,
+                               channels=shape[1])
+            clips[shape] = np.stack([e["video"] for e in stream.take(args.clips).as_numpy_iterator()])
+        real = clips[shape].astype(np.float32)
         if len(real) < args.clips:
             raise ValueError(f"--dataset={args.dataset}: {len(real)} test clips, expected at least {args.clips}")
         flat = real.reshape((-1,) + real.shape[2:])
@@ -118,7 +124,7 @@ def main(argv=None):
         # path in the latent space is found as one (independent fits land anywhere)
         path, path_err = [z[:, 0]], [err[:, 0]]
         for t in range(1, args.frames):
-            zt, et = invert(generator, real[:, t], 1, args.iterations, seed=args.seed, start=path[-1])
+            zt, et = fit(generator, real[:, t], path[-1], args.iterations)
             path.append(zt)
             path_err.append(et)
         path, path_err = np.stack(path, 1), np.stack(path_err, 1)
