@@ -40,6 +40,12 @@ def max_diff(a, b, skip=()):
     return max(float(np.max(np.abs(a[k] - b[k]))) for k in a if not any(s in k for s in skip))
 
 
+def share_over(a, b, tolerance):
+    """Share of all the elements of two weight dicts (same keys) that differ by more than ``tolerance``."""
+    assert a.keys() == b.keys()
+    return sum(int(np.sum(np.abs(a[k] - b[k]) > tolerance)) for k in a) / sum(a[k].size for k in a)
+
+
 def one_device_and_two_replicas(tmp_path, model, steps=2):
     """Runs ``model`` on one device and on two replicas at once: ((report, weights), (report, weights))."""
     paths = tmp_path / "one.npz", tmp_path / "two.npz"
