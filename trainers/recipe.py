@@ -172,13 +172,12 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                  "shipped as `tgan_g1_moving_digits` and `tgan_d1_moving_digits`, then the temporal generator G0 "
                  "and D0 trained through those modules (frozen but their batch-norm gamma/beta, section 5.2)."),
         train=(("trainers.tgan", "--stage=image", "--preset=small", "--channels=1", "--dataset=moving_digits",
-                "--loss=non_saturating", "--g1_width=32", "--d1_width=32", "--run_dir={work}/image",
-                "--steps=3000", "--checkpoint_every=500", "--sample_every=500", "--verbose=0",
-                "--hub_dir={work}/g1"),
+                "--loss=non_saturating", "--run_dir={work}/image", "--steps=3000", "--checkpoint_every=500",
+                "--sample_every=500", "--verbose=0", "--hub_dir={work}/g1"),
                Ship("tgan_g1_moving_digits", "{work}/g1", "{work}/image",
-                    "G1 of TGAN (step one, `small` with G1 and D1 widths 32: z1 of 32 ~ U(-1, 1) -> a 32x32 grey "
-                    "frame of two moving digits), the image generator `tgan_moving_digits`'s G0 drives. Any zoo "
-                    "model that takes an image-generator module can start from it (`--image_generator_handle`)."),
+                    "G1 of TGAN (step one, `small`: z1 of 32 ~ U(-1, 1) -> a 32x32 grey frame of two moving "
+                    "digits), the image generator `tgan_moving_digits`'s G0 drives. Any zoo model that takes an "
+                    "image-generator module can start from it (`--image_generator_handle`)."),
                ("trainers.tgan", "--stage=video", "--preset=small", "--channels=1", "--dataset=moving_digits",
                 "--loss=non_saturating", "--d_noise=0.3", "--run_dir={work}/video",
                 "--image_generator_handle={pretrained}/tgan_g1_moving_digits", "--steps=3000",
