@@ -218,9 +218,8 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         generate=("--num_videos=20",),
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
         notes=("MOSTLY RIGHT. The frames look like the data (coloured shapes on dark or light backgrounds) and "
-               "the class is learned: the shipped "
-               "C3D gives the asked-for class to 71% of the clips (chance 10%; real clips 100%), the independent "
-               "LRCN to 70%, S3 0.55 (real 1.00), and `fvd_local_16f` is under a third of the frame-shuffled "
+               "the class is learned: the shipped C3D gives the asked-for class to 71% of the clips (chance "
+               "10%; real clips 100%), the independent LRCN to 70%, S3 0.55 (real 1.00), and `fvd_local_16f` is under a third of the frame-shuffled "
                "baseline's (metrics below). Not right yet: the clips change faster than the data's (mean pixel "
                "change 0.011-0.013 between every pair of frames over 64 clips; real clips 0.006-0.008), some "
                "shapes drift in colour over the clip (green to yellow) or are blurred, and most shapes are "
