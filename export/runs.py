@@ -105,11 +105,15 @@ def build_model(cfg):
 
 
 def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
-    """Rebuilds the model of a run folder and restores its latest (or given) checkpoint."""
+    """Rebuilds the model of a run folder and restores its latest (or given) checkpoint, with the
+    weights it serves in place (``finalize_for_export``: a generator's running average)."""
     cfg = read_config(run_dir)
     model = build_model(zoo.from_dict(cfg["model"]))
     path = checkpoint_path or latest_checkpoint(run_dir)
     if path is None:
         raise ValueError(f"run folder {run_dir!r} has no checkpoint under {CHECKPOINT_DIR}/")
+    if model.export_needs_training_state:  # e.g. a generator's running average, kept by its optimizer
+        model.compile()
     checkpoint(model).restore(path).expect_partial()
+    model.finalize_for_export()
     return model

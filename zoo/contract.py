@@ -128,6 +128,18 @@ class ExportableModel:
         optimizer = getattr(self, "optimizer", None)  # absent before compile()
         return {} if optimizer is None else {"optimizer": optimizer}
 
+    @property
+    def export_needs_training_state(self) -> bool:
+        """Whether an export must restore :meth:`checkpointed_state` (which only a compiled
+        model has) besides the weights: a model that serves weights kept there, e.g. a
+        generator's running average (``zoo.gan``). Default: False."""
+        return False
+
+    def finalize_for_export(self) -> None:
+        """Puts the weights the model serves in place once training is over, before an export
+        (the trainer's, and ``export.runs.load_run`` after its restore). Default: nothing; a
+        GAN with a running average of its generator copies the average in."""
+
     def step_callbacks(self) -> Sequence[Callable[[Any, int, Mapping[str, float]], Optional[Mapping[str, float]]]]:
         """What the model adds to the trainer's loop: functions ``fn(model, step, logs)`` run after
         every training step (after the NaN guard, before the metrics, scalars, checkpoints and

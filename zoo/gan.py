@@ -61,16 +61,31 @@ class GANConfig(config_lib.VideoConfig):
     loss: str = "non_saturating"  # the adversarial loss family (zoo.losses)
     d_steps: int = 1              # discriminator updates per generator update
     conv_impl: str = "auto"       # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
+    # Decay of a running average of the generator's trainable weights, which exports serve
+    # (0: off, the papers' setting; none of the five papers averages). See
+    # AdversarialModel.finalize_for_export and BUILD_NOTES.md ("The trained zoo").
+    generator_average: float = 0.0
 
     def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
         """New optimizers of the generator and of the discriminator(s) (call inside the
         strategy scope)."""
         raise NotImplementedError(f"{type(self).__name__} must say its optimizers")
 
+    def generator_optimizer_options(self) -> Dict[str, Any]:
+        """Keyword arguments every ``optimizers()`` gives the generator's optimizer: Keras'
+        own exponential moving average of the weights it updates (``use_ema``; its averages
+        are optimizer variables, so checkpoints and distribution strategies carry them)
+        when ``generator_average`` > 0."""
+        if not self.generator_average:
+            return {}
+        return {"use_ema": True, "ema_momentum": float(self.generator_average)}
+
     def validate(self) -> None:
         where = f"{type(self).__name__}: "
         losses_lib.check_name(self.loss, where)
         check_conv_impl(self.conv_impl, where)
+        if not 0.0 <= self.generator_average < 1.0:
+            raise ValueError(f"{where}generator_average must be in [0, 1) (0: off), got {self.generator_average}")
         if self.d_steps < 1:
             raise ValueError(f"{where}d_steps must be >= 1, got {self.d_steps}")
 
@@ -90,7 +105,8 @@ class AdamGANConfig(GANConfig):
                 raise ValueError(f"{type(self).__name__}: {name} must be > 0, got {getattr(self, name)}")
 
     def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
-        return (keras.optimizers.Adam(self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2),
+        return (keras.optimizers.Adam(self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2,
+                                      **self.generator_optimizer_options()),
                 keras.optimizers.Adam(self.d_learning_rate, beta_1=self.beta1, beta_2=self.beta2))
 
 
@@ -320,6 +336,38 @@ class AdversarialModel(ExportableModel, keras.Model):
             if optimizer is not None:
                 state[name] = optimizer
         return state
+
+    @property
+    def export_needs_training_state(self) -> bool:
+        """With ``generator_average`` the served weights are G's optimizer's averages."""
+        return bool(self.config.generator_average)
+
+    def finalize_for_export(self, batches: int = 4, batch_size: int = 64) -> None:
+        """With ``generator_average`` > 0: copies G's optimizer's running averages into the
+        generator's trainable weights (Keras' ``finalize_variable_values``), then measures
+        the batch-norm statistics of those averaged weights: the moving statistics in the
+        checkpoint belong to the last raw weights, not to their average, so ``batches``
+        batches of ``sample_inputs`` run through ``generate`` in training mode, every batch
+        norm's momentum set to give their running mean (then put back). Only the batch
+        norms the generator calls change. Training must be over: the raw weights are gone."""
+        if not self.config.generator_average:
+            return
+        optimizer = getattr(self, "g_optimizer", None)  # set by compile()
+        if optimizer is None or not optimizer.use_ema:
+            raise ValueError(f"model {self.name!r}: generator_average={self.config.generator_average} needs the "
+                             "compiled generator optimizer that holds the averages (compile(), then restore)")
+        optimizer.finalize_variable_values(self.generator_variables)
+        norms = [layer for layer in self._flatten_layers(include_self=False)
+                 if isinstance(layer, keras.layers.BatchNormalization)]
+        momenta = [layer.momentum for layer in norms]
+        try:
+            for k in range(batches):
+                for layer in norms:  # moving = m * moving + (1 - m) * batch: the mean of k + 1 batches
+                    layer.momentum = k / (k + 1)
+                self.generate(self.sample_inputs(batch_size, [int(self.config.seed), 7919 + k]), training=True)
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
 
     # ----------------------------------------------------------------- training
     def compile(self, g_optimizer=None, d_optimizer=None, loss=None, d_steps=None, **kwargs):

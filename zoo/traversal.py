@@ -156,7 +156,9 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
 
     def optimizers(self):
         """RMSprop (section 3) for G and every D."""
-        return tuple(keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8) for _ in range(2))
+        return (keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8,
+                                         **self.generator_optimizer_options()),
+                keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8))
 
     def validate(self) -> None:
         def bad(msg):

@@ -66,6 +66,39 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     assert all(s["seconds"] > 0 and s["machine"]["cores"] for s in progress["sessions"])
 
 
+@pytest.mark.slow
+def test_a_generator_average_is_resumed_and_exported_as_load_run_rebuilds_it(tmp_path):
+    """--generator_average: the averages are in the checkpoints (a resumed run ends with the same
+    served weights), the trainer's export serves them, and export.runs.load_run (python -m
+    export, trainers.evaluate) rebuilds exactly those weights from the run folder."""
+    whole = common.Trainer("vgan", "tiny", {"generator_average": 0.8},
+                           _options(tmp_path / "whole", export_dir=str(tmp_path / "exports")))
+    whole.run()
+    killed = common.Trainer("vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "resumed"),
+                            step_callbacks=[_kill_at(5)])
+    with pytest.raises(Kill):
+        killed.run()
+    resumed = common.Trainer("vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "resumed"))
+    resumed.run()
+    assert resumed.start_step == 4
+    resumed.model.finalize_for_export()
+    served, again = _weights(whole), _weights(resumed)
+    for k in served:
+        np.testing.assert_allclose(again[k], served[k], atol=1e-6, err_msg=k)
+    rebuilt = {v.path: v.numpy() for v in runs.load_run(str(tmp_path / "whole")).weights}
+    for k in served:
+        np.testing.assert_allclose(rebuilt[k], served[k], atol=1e-6, err_msg=k)
+    # what the export serves is the average, not the last raw weights
+    raw = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "raw"))
+    raw.run()
+    last = _weights(raw)
+    assert max(np.abs(last[k] - served[k]).max() for k in served if k.startswith("video_generator/")) > 1e-4
+    z = whole.model.sample_inputs(2, [0, 1])
+    video = export.load(str(tmp_path / "exports" / "vgan" / "1")).signatures["serving_default"](z=z)["video"]
+    from zoo.data.video_io import to_uint8
+    np.testing.assert_array_equal(video.numpy(), to_uint8(whole.model.video_from_latent(z)).numpy())
+
+
 def _signal_at(step, signum):
     def cb(trainer, s, logs):
         if s == step:

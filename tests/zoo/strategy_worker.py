@@ -22,7 +22,8 @@ def main():
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     model_name, _, stage = (sys.argv[4] if len(sys.argv) > 4 else "vgan").partition(":")
     fresh = model_name == "mvt_fresh"
-    model_name = "mvt" if fresh else model_name
+    average = model_name == "vgan_average"  # a running average of G, served (finalize_for_export)
+    model_name = "mvt" if fresh else "vgan" if average else model_name
     tf.config.experimental.enable_op_determinism()
     if mode == "mirrored2":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -46,6 +47,8 @@ def main():
         extra["conv_impl"] = "keras"
         if stage:
             extra["stage"] = stage
+        if average:
+            extra["generator_average"] = 0.5
         model = zoo.build(model_name, preset="tiny", **extra)
         model.compile()
     cfg = model.config
@@ -75,6 +78,8 @@ def main():
         history = H
     else:
         history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+    if average:
+        model.finalize_for_export()
     weights = {v.path: np.asarray(v.numpy()) for v in model.weights}
     np.savez(out, **{k.replace("/", "__"): v for k, v in weights.items()})
     print(json.dumps({"replicas": strategy.num_replicas_in_sync,

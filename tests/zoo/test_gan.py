@@ -75,6 +75,60 @@ def test_fit_runs_the_custom_step():
     assert int(model.step) == 2
 
 
+def test_generator_average_is_what_an_export_serves():
+    """generator_average = d: G's optimizer keeps a = d a + (1 - d) w of every trainable G weight
+    (a = w after the first step), finalize_for_export puts a in place and measures the batch-norm
+    statistics of a; D and the raw weights' training are untouched."""
+    d = 0.75
+    model = zoo.build("vgan", preset="tiny", generator_average=d)
+    plain = zoo.build("vgan", preset="tiny")
+    plain.set_weights(model.get_weights())
+    model.compile()
+    plain.compile()
+    assert model.export_needs_training_state and not plain.export_needs_training_state
+    raw = []
+    for seed in range(3):
+        for m in (model, plain):
+            m.train_step(_batch(model.config, seed))
+        raw.append(_snapshot(model.generator_variables))
+    # the average does not touch training: the same steps as a model without it
+    for a, b in zip(model.weights, plain.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=a.path)
+    expected = [d * (d * w1 + (1 - d) * w2) + (1 - d) * w3 for w1, w2, w3 in zip(*raw)]
+    disc = _snapshot(model.discriminator_variables)
+    norms = {v.path: v.numpy().copy() for v in model.weights if "moving_" in v.path}
+    model.finalize_for_export()
+    for e, v in zip(expected, model.generator_variables):
+        np.testing.assert_allclose(v.numpy(), e, atol=1e-6, err_msg=v.path)
+    assert not any(_changed(disc, model.discriminator_variables))
+    moved = {p for p, before in norms.items()
+             if not np.array_equal(before, next(v for v in model.weights if v.path == p).numpy())}
+    assert moved == {p for p in norms if p.startswith("video_generator/")} and moved
+    # the generator's new statistics are those of the averaged weights: in inference mode it
+    # now draws what it draws in training mode (batch statistics), up to the batches' spread
+    z = model.sample_inputs(64, [int(model.config.seed), 7919])
+    served = model.generate(z, training=False)["video"].numpy()
+    batch = model.generate(z, training=True)["video"].numpy()
+    assert np.abs(served - batch).mean() < 0.25 * np.abs(served).mean()
+    plain.finalize_for_export()  # no average: nothing changes
+    for a, b in zip(plain.weights, _snapshot(plain.weights)):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+def test_generator_average_is_validated_and_needs_the_compiled_optimizer():
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=r"generator_average must be in \[0, 1\)"):
+            zoo.build("vgan", preset="tiny", generator_average=bad)
+    model = zoo.build("vgan", preset="tiny", generator_average=0.9)
+    with pytest.raises(ValueError, match="needs the compiled generator optimizer"):
+        model.finalize_for_export()
+    model.compile()
+    g_opt, d_opt = model.g_optimizer, model.d_optimizer
+    assert g_opt.use_ema and g_opt.ema_momentum == 0.9 and not d_opt.use_ema
+    walker = zoo.build("traversal", preset="tiny", generator_average=0.9)
+    assert [o.use_ema for o in walker.config.optimizers()] == [True, False]
+
+
 def test_to_uint8_edges():
     np.testing.assert_array_equal(video_io.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(),
                                   [0, 0, 128, 255, 255])
@@ -95,6 +149,24 @@ def test_mirrored_two_replicas_equal_one_device(single_device, tmp_path):
     # Same global batch, own noise per replica, synchronized BN, loss scaled once:
     # only float summation order differs.
     assert max_diff(weights(tmp_path / "w.npz"), single_device) < 1e-6
+
+
+@pytest.mark.slow
+def test_mirrored_two_replicas_equal_one_device_with_the_generator_average(tmp_path):
+    """The averages live in G's optimizer (Keras' use_ema): two replicas keep the same ones as one
+    device, and the served weights (finalize_for_export: the averages, their batch-norm
+    statistics measured outside the replica context) agree too."""
+    paths = tmp_path / "one.npz", tmp_path / "two.npz"
+    procs = [worker("default", paths[0], steps=3, model="vgan_average"),
+             worker("mirrored2", paths[1], steps=3, model="vgan_average")]
+    assert [finish(p)["replicas"] for p in procs] == [1, 2]
+    one, two = weights(paths[0]), weights(paths[1])
+    assert max_diff(one, two) < 1e-5
+    # the same steps without the average: the same discriminator, another served generator
+    finish(worker("default", tmp_path / "raw.npz", steps=3))
+    plain = weights(tmp_path / "raw.npz")
+    assert max_diff(plain, one, skip=("video_generator",)) < 1e-6
+    assert max_diff(plain, one, skip=("video_discriminator",)) > 1e-4
 
 
 def _free_ports(n):
