@@ -678,8 +678,9 @@ class Trainer:
         import export as export_lib
         # The run's model card and what else the run folder says about the model.
         card, extra = export_lib.card.export_parts(self.opts.run_dir)
-        # Training is over (a checkpoint holds the raw weights): put the served ones in place.
-        self.model.finalize_for_export()
+        if self.opts.export_dir or self.opts.hub_dir:
+            # Training is over (a checkpoint holds the raw weights): put the served ones in place.
+            self.model.finalize_for_export()
         if self.opts.export_dir:
             out["saved_model"] = export_lib.export_saved_model(
                 self.model, self.opts.export_dir, name=self.opts.export_name, extra_files=extra, card=card,

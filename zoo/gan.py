@@ -233,6 +233,8 @@ class AdversarialModel(ExportableModel, keras.Model):
     hub_module = "image_generator"  # a GAN's reusable part (TGAN's G1, VGAN's background stream)
     #: draw ids of :meth:`call_seed` (the latents use 0..d_steps-1)
     _CALL_DRAWS = 1 << 20
+    #: draw ids of the batches finalize_for_export measures batch-norm statistics on
+    _STATISTICS_DRAWS = 1 << 21
     #: names of the extra loss terms the subclass reports (besides d_loss, g_loss)
     extra_loss_names: Tuple[str, ...] = ()
 
@@ -364,7 +366,8 @@ class AdversarialModel(ExportableModel, keras.Model):
             for k in range(batches):
                 for layer in norms:  # moving = m * moving + (1 - m) * batch: the mean of k + 1 batches
                     layer.momentum = k / (k + 1)
-                self.generate(self.sample_inputs(batch_size, [int(self.config.seed), 7919 + k]), training=True)
+                self.generate(self.sample_inputs(batch_size, self.step_seed(0, self._STATISTICS_DRAWS + k)),
+                              training=True)
         finally:
             for layer, momentum in zip(norms, momenta):
                 layer.momentum = momentum

@@ -106,7 +106,7 @@ def test_generator_average_is_what_an_export_serves():
     assert moved == {p for p in norms if p.startswith("video_generator/")} and moved
     # the generator's new statistics are those of the averaged weights: in inference mode it
     # now draws what it draws in training mode (batch statistics), up to the batches' spread
-    z = model.sample_inputs(64, [int(model.config.seed), 7919])
+    z = model.sample_inputs(64, 123)  # not one of the measured batches
     served = model.generate(z, training=False)["video"].numpy()
     batch = model.generate(z, training=True)["video"].numpy()
     assert np.abs(served - batch).mean() < 0.25 * np.abs(served).mean()
