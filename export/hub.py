@@ -583,7 +583,7 @@ def load_piece(piece, config):
     handle = getattr(config, piece.field)  # a field the config class declares (checked at registration)
     if not handle:
         return None
-    trainable = {"batch_norm": "batch_norm", "none": False}[piece.trainable]
+    trainable = {"batch_norm": "batch_norm", "none": False, "all": True}[piece.trainable_mode(config)]
     if piece.interface == "image_generator":
         expected = getattr(config, piece.latent_dim_field) if piece.latent_dim_field else None
         return load_image_generator(handle, expected_latent_dim=expected, trainable=trainable, name=piece.argument)

@@ -24,7 +24,7 @@ from typing import Any, Callable, ClassVar, Dict, Mapping, Tuple, Type
 PIECE_INTERFACES = ("image_generator", "image_generator_layers", "image_features", "optical_flow")
 #: What of a loaded piece trains with the model: its batch-norm gamma/beta (TGAN section 5.2)
 #: or nothing.
-PIECE_TRAINABLE = ("batch_norm", "none")
+PIECE_TRAINABLE = ("batch_norm", "none", "all")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,12 +32,22 @@ class PretrainedPiece:
     """A pretrained network a model consumes, declared by its config class (``pieces``):
     the config field holding its hub handle or path ("" there: the model goes without, or
     builds its own), the keyword of the model's builder it is passed as, its interface,
-    what of it stays trainable, and the config field its latent size must equal."""
+    what of it stays trainable (or the config field that says so, ``trainable_field``, holding
+    one of ``PIECE_TRAINABLE``), and the config field its latent size must equal."""
     field: str
     argument: str
     interface: str
     trainable: str = "batch_norm"
     latent_dim_field: str = ""
+    trainable_field: str = ""
+
+    def trainable_mode(self, config) -> str:
+        """What of the piece trains under ``config``: its ``trainable_field``'s value, else ``trainable``."""
+        mode = getattr(config, self.trainable_field) if self.trainable_field else self.trainable
+        if mode not in PIECE_TRAINABLE:
+            raise ValueError(f"{type(config).__name__}.{self.trainable_field or 'trainable'}: expected one of "
+                             f"{PIECE_TRAINABLE}, got {mode!r}")
+        return mode
 
     def __post_init__(self):
         if self.interface not in PIECE_INTERFACES:
@@ -133,7 +143,7 @@ class ModelEntry:
                              "must derive from zoo.config.ModelConfig")
         fields = {f.name for f in dataclasses.fields(self.config_cls)}
         for piece in self.config_cls.pieces:
-            missing = {piece.field, piece.latent_dim_field} - fields - {""}
+            missing = {piece.field, piece.latent_dim_field, piece.trainable_field} - fields - {""}
             if missing:
                 raise ValueError(f"model {self.name!r}: pretrained piece {piece.argument!r} names config fields "
                                  f"{sorted(missing)} that {self.config_cls.__name__} lacks")

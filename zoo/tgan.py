@@ -58,6 +58,8 @@ STAGES = gan.STAGES
 #: setting, no longer a config field.
 LONG_SIGMA = math.sqrt(0.1)
 OBJECTIVES = ("gan", "wgan_svc")
+#: What of G1 trains in step two: its batch norms (section 5.2, the paper), or all of it.
+G1_TRAINING = ("batch_norm", "all")
 #: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling); D0: 16 -> 1.
 FRAMES_PER_SEGMENT = 16
 
@@ -67,11 +69,13 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "tgan"
     retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES}
-    #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2).
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES,
+                                                     "image_generator_training": G1_TRAINING}
+    #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2);
+    #: G1 trains in full with ``image_generator_training="all"``.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator",
-                                   latent_dim_field="image_latent_dim"),
+                                   latent_dim_field="image_latent_dim", trainable_field="image_generator_training"),
         config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"))
     stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)
     frames: int = 16               # T; G0/D0 of Table 1 are built for 16 (longer videos: long_video)
@@ -97,6 +101,10 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     # trained with D0).
     image_generator_handle: str = ""
     image_features_handle: str = ""
+    # What of G1 trains in step two: "batch_norm" (section 5.2: its gamma/beta) or "all"
+    # (not the paper's: G1 fine-tuned with G0 from the loaded module, or, with no handle, a
+    # fresh G1 trained with G0 end to end, as the authors' later code; BUILD_NOTES.md, "TGAN")
+    image_generator_training: str = "batch_norm"
 
     @property
     def first_size(self) -> int:
@@ -135,6 +143,11 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
             bad(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.image_generator_training not in G1_TRAINING:
+            bad(f"image_generator_training must be one of {G1_TRAINING}, got {self.image_generator_training!r}")
+        if self.stage == "image" and self.image_generator_training != "batch_norm":
+            bad("image_generator_training says what of G1 trains in step two; expected stage 'video', got stage "
+                f"{self.stage!r} (step one trains all of G1)")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.frames != FRAMES_PER_SEGMENT:
             bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
@@ -699,7 +712,9 @@ class TGAN(_TGANBase):
     one's exports (or a pre-trained DCGAN, section 4.3) -- their trainable
     variables (batch-norm gamma/beta by convention) are trained with G0 / D0.
     ``None`` builds fresh ones of the config, frozen but their batch norms
-    (:func:`freeze_except_batch_norm`). A ``zoo.contract.ImageGenerator`` is accepted
+    (:func:`freeze_except_batch_norm`); with ``image_generator_training="all"`` a fresh
+    G1 is not frozen (end-to-end training, as the authors' later code; a loaded G1 then
+    comes with all its variables trainable, ``export.runs.build_model``). A ``zoo.contract.ImageGenerator`` is accepted
     for ``image_generator``. A G1 whose latent size is not K1, or whose images
     are not [size, size, channels], is a ``ValueError`` at construction.
 
@@ -718,7 +733,8 @@ class TGAN(_TGANBase):
         if image_generator is None:
             image_generator = FrameGenerator(cfg, name="image_generator")
             image_generator(tf.zeros([1, cfg.image_latent_dim]))  # build, then freeze
-            freeze_except_batch_norm(image_generator)
+            if cfg.image_generator_training == "batch_norm":
+                freeze_except_batch_norm(image_generator)
         if image_features is None:
             image_features = ImageFeatures(cfg, name="image_features")
             image_features(tf.zeros([1, cfg.size, cfg.size, cfg.channels]))

@@ -194,6 +194,23 @@ def test_video_stage_trains_g0_d0_and_only_batch_norms_of_g1_d1(trained_video):
         v.path for v in model.temporal_generator.trainable_variables} | {p for p in bn if "image_generator" in p}
 
 
+def test_video_stage_can_train_all_of_g1():
+    """image_generator_training="all": a fresh G1 trains in full with G0 (end to end, not the paper's)."""
+    model = zoo.build("tgan", preset="tiny", stage="video", image_generator_training="all")
+    model.compile()
+    before = _snapshot(model.frame_generator.weights)
+    model.train_step(_batch(model.config))
+    kernels = [v.path for v in model.frame_generator.weights if "kernel" in v.path]
+    assert kernels and all(not np.array_equal(before[p], v.numpy())
+                           for v in model.frame_generator.weights for p in [v.path] if p in kernels)
+    assert {v.path for v in model.frame_generator.trainable_weights} <= {v.path for v in model.generator_variables}
+    assert not {v.path for v in model.frame_generator.weights} & {v.path for v in model.discriminator_variables}
+    with pytest.raises(ValueError, match="image_generator_training must be one of"):
+        zoo.resolve("tgan", "tiny", stage="video", image_generator_training="kernels")
+    with pytest.raises(ValueError, match="expected stage 'video', got stage 'image'"):
+        zoo.resolve("tgan", "tiny", stage="image", image_generator_training="all")
+
+
 def test_passed_image_networks():
     cfg = _cfg(stage="video")
     stage_one = zoo.build("tgan", preset="tiny", stage="image")
