@@ -714,8 +714,8 @@ class TGAN(_TGANBase):
     ``None`` builds fresh ones of the config, frozen but their batch norms
     (:func:`freeze_except_batch_norm`); with ``image_generator_training="all"`` a fresh
     G1 is not frozen (end-to-end training, as the authors' later code; a loaded G1 then
-    comes with all its variables trainable, ``export.runs.build_model``). A ``zoo.contract.ImageGenerator`` is accepted
-    for ``image_generator``. A G1 whose latent size is not K1, or whose images
+    comes with all its variables trainable, ``export.runs.build_model``). A
+    ``zoo.contract.ImageGenerator`` is accepted for ``image_generator``. A G1 whose latent size is not K1, or whose images
     are not [size, size, channels], is a ``ValueError`` at construction.
 
     Latent z0 ~ U(-1, 1) of size K0 (``latent_dim``). Outputs of ``generate``:
