@@ -548,10 +548,20 @@ def clip_singular_values(kernel, limit: float = 1.0) -> tf.Tensor:
     return tf.reshape(clipped, tf.shape(kernel))
 
 
-def clip_batch_norm_gamma(gamma, moving_variance) -> tf.Tensor:
-    """The official code's batch-norm counterpart of SVC: gamma clipped to [0.01 std, std],
-    std = sqrt(running variance), so that |gamma| / std <= 1."""
-    std = tf.sqrt(tf.cast(moving_variance, gamma.dtype))
+def clip_batch_norm_gamma(gamma, moving_variance, epsilon: float = 0.0) -> tf.Tensor:
+    """The batch-norm counterpart of SVC: gamma clipped to [0.01 std, std] so that the
+    layer's gain gamma / std is at most 1, std = sqrt(running variance + epsilon).
+
+    ``epsilon`` is the batch norm's own (it divides by sqrt(var + epsilon)). The official
+    code (``TGANUpdaterWGANSVC``) clips to sqrt(running variance) alone, stricter than the
+    gain bound needs; we depart from it on purpose. Where the variance falls below epsilon
+    its clip forces every normalized layer to shrink its input (gain var / sqrt(eps)), the
+    next layer's variance falls further, and the critic collapses: in the zoo's ``small``
+    TGAN its real and fake outputs differed by 1e-8 after 60 steps and its updates had
+    stopped (BUILD_NOTES.md, "The trained zoo", TGAN). With epsilon in the bound a layer
+    may keep its input's scale, as SVC allows a kernel to.
+    """
+    std = tf.sqrt(tf.cast(moving_variance, gamma.dtype) + epsilon)
     return tf.clip_by_value(gamma, 0.01 * std, std)
 
 
@@ -617,7 +627,8 @@ class _TGANBase(gan.AdversarialModel):
         As the official code (pfnet-research/tgan ``updaters/tgan_updater_wgan.py``,
         ``TGANUpdaterWGANSVC``): each D kernel reshaped to a matrix gets its
         singular values clipped to 1, and each batch norm's gamma is clipped to
-        ``[0.01 * sqrt(running_var), sqrt(running_var)]``. The count is the D
+        ``[0.01 * std, std]``, std = ``sqrt(running_var + epsilon)`` (the official code
+        leaves epsilon out: :func:`clip_batch_norm_gamma` says why we do not). The count is the D
         optimizer's ``iterations`` (already incremented by this update), so it
         works inside ``tf.function`` and resumes with the checkpoint.
         """
@@ -633,7 +644,8 @@ class _TGANBase(gan.AdversarialModel):
                 return tf.cond(due, lambda: fn(tf.convert_to_tensor(v), *extra), lambda: tf.identity(v))
             return update
         updates = [(k.value, when_due(clip_singular_values), ()) for k in kernels]
-        updates += [(bn.gamma.value, when_due(clip_batch_norm_gamma), (bn.moving_variance.value,)) for bn in bns]
+        updates += [(bn.gamma.value, when_due(clip_batch_norm_gamma), (bn.moving_variance.value, bn.epsilon))
+                    for bn in bns]
         if updates:
             _assign_synchronously(updates)
 
@@ -713,7 +725,8 @@ class TGAN(_TGANBase):
     variables (batch-norm gamma/beta by convention) are trained with G0 / D0.
     ``None`` builds fresh ones of the config, frozen but their batch norms
     (:func:`freeze_except_batch_norm`); with ``image_generator_training="all"`` a fresh
-    G1 is not frozen (end-to-end training, as the authors' later code; a loaded G1 then
+    G1 is not frozen (end-to-end training, as the authors' later code; :func:`build` then
+    passes a fresh D1' that trains in full too; a loaded G1 then
     comes with all its variables trainable, ``export.runs.build_model``). A
     ``zoo.contract.ImageGenerator`` is accepted for ``image_generator``. A G1 whose latent size is not K1, or whose images
     are not [size, size, channels], is a ``ValueError`` at construction.
@@ -861,10 +874,11 @@ def build(config: TGANConfig, image_generator=None, image_features=None):
     frozen but their batch norms (:class:`TGAN`), which is what tests use; a
     pretrained G1 with no D1' (e.g. VGAN's background stream, section 4.3) gets a
     fresh D1' trained in full with D0, since freezing random weights would leave D0
-    looking through a random projection."""
+    looking through a random projection. So does a fresh G1 trained in full
+    (``image_generator_training="all"``, end to end): the whole discriminator trains."""
     if config.stage == "image":
         return TGANImage(config)
-    if image_generator is not None and image_features is None:
+    if image_features is None and (image_generator is not None or config.image_generator_training == "all"):
         image_features = ImageFeatures(config, name="image_features")
         image_features(tf.zeros([1, config.size, config.size, config.channels]))
     return TGAN(config, image_generator=image_generator, image_features=image_features)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 import zoo
@@ -195,15 +196,18 @@ def test_video_stage_trains_g0_d0_and_only_batch_norms_of_g1_d1(trained_video):
 
 
 def test_video_stage_can_train_all_of_g1():
-    """image_generator_training="all": a fresh G1 trains in full with G0 (end to end, not the paper's)."""
+    """image_generator_training="all": a fresh G1 trains in full with G0, and a fresh D1' with D0
+    (end to end, not the paper's; a frozen random D1' would leave D0 a random projection)."""
     model = zoo.build("tgan", preset="tiny", stage="video", image_generator_training="all")
     model.compile()
-    before = _snapshot(model.frame_generator.weights)
+    before = _snapshot(model.frame_generator.weights + model.frame_features.weights)
     model.train_step(_batch(model.config))
-    kernels = [v for v in model.frame_generator.weights if "kernel" in v.path]
-    assert kernels and all(not np.array_equal(before[v.path], v.numpy()) for v in kernels)
+    for network in (model.frame_generator, model.frame_features):
+        kernels = [v for v in network.weights if "kernel" in v.path]
+        assert kernels and all(not np.array_equal(before[v.path], v.numpy()) for v in kernels), network.name
     assert {v.path for v in model.frame_generator.trainable_weights} <= {v.path for v in model.generator_variables}
     assert not {v.path for v in model.frame_generator.weights} & {v.path for v in model.discriminator_variables}
+    assert {v.path for v in model.frame_features.trainable_weights} <= {v.path for v in model.discriminator_variables}
     with pytest.raises(ValueError, match="image_generator_training must be one of"):
         zoo.resolve("tgan", "tiny", stage="video", image_generator_training="kernels")
     with pytest.raises(ValueError, match="expected stage 'video', got stage 'image'"):
@@ -280,7 +284,7 @@ def test_singular_value_clipping_every_svc_every_updates():
         assert np.linalg.svd(m, compute_uv=False).max() <= 1 + 1e-5, k.path
         assert np.linalg.svd(m, compute_uv=False).max() >= 1 - 1e-4  # clipped, not shrunk
     for bn in bns:
-        std = np.sqrt(bn.moving_variance.numpy())
+        std = np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
         np.testing.assert_allclose(bn.gamma.numpy(), std, rtol=1e-6)  # 50 > std: clipped to std
     np.testing.assert_array_equal(frozen.numpy(), frozen_before)
     logs = model.train_step(_batch(model.config))
@@ -297,6 +301,23 @@ def test_clip_singular_values():
     np.testing.assert_allclose(tgan.clip_singular_values(small), small, atol=1e-6)
     gamma = tgan.clip_batch_norm_gamma(tf.constant([-1.0, 0.5, 3.0]), tf.constant([1.0, 1.0, 4.0]))
     np.testing.assert_allclose(gamma, [0.01, 0.5, 2.0])
+
+
+def test_clipped_batch_norm_keeps_a_tiny_input_at_gain_one():
+    """A batch norm whose input variance is far below its epsilon: the clipped gamma may still
+    pass the input at its own scale (gain 1), not shrink it by sqrt(var / eps) as a clip to
+    sqrt(var) alone would (the collapse of the critic, BUILD_NOTES.md)."""
+    bn = keras.layers.BatchNormalization(epsilon=1e-5)
+    x = tf.random.stateless_normal([512, 4], seed=[0, 5]) * 1e-4  # variance 1e-8
+    bn(x, training=False)
+    bn.moving_mean.assign(tf.zeros(4))
+    bn.moving_variance.assign(tf.fill([4], 1e-8))
+    bn.gamma.assign(tf.fill([4], 50.0))
+    bn.gamma.assign(tgan.clip_batch_norm_gamma(bn.gamma, bn.moving_variance, bn.epsilon))
+    gain = np.std(bn(x, training=False).numpy(), axis=0) / np.std(x.numpy(), axis=0)
+    np.testing.assert_allclose(gain, 1.0, rtol=1e-3)
+    without_epsilon = tgan.clip_batch_norm_gamma(tf.fill([4], 50.0), bn.moving_variance)
+    assert np.all(without_epsilon.numpy() / np.sqrt(1e-8 + 1e-5) < 0.04)  # the official clip: gain 0.03
 
 
 # ------------------------------------------------------------------ configs, serving
