@@ -548,13 +548,13 @@ def clip_singular_values(kernel, limit: float = 1.0) -> tf.Tensor:
     return tf.reshape(clipped, tf.shape(kernel))
 
 
-def clip_batch_norm_gamma(gamma, moving_variance, epsilon: float = 0.0) -> tf.Tensor:
+def clip_batch_norm_gamma(gamma, moving_variance, epsilon: float) -> tf.Tensor:
     """The batch-norm counterpart of SVC: gamma clipped to [0.01 std, std] so that the
     layer's gain gamma / std is at most 1, std = sqrt(running variance + epsilon).
 
     ``epsilon`` is the batch norm's own (it divides by sqrt(var + epsilon)). The official
-    code (``TGANUpdaterWGANSVC``) clips to sqrt(running variance) alone, stricter than the
-    gain bound needs; we depart from it on purpose. Where the variance falls below epsilon
+    code (``TGANUpdaterWGANSVC``) clips to sqrt(running variance) alone (``epsilon=0``),
+    stricter than the gain bound needs; we depart from it on purpose. Where the variance falls below epsilon
     its clip forces every normalized layer to shrink its input (gain var / sqrt(eps)), the
     next layer's variance falls further, and the critic collapses: in the zoo's ``small``
     TGAN its real and fake outputs differed by 1e-8 after 60 steps and its updates had
@@ -723,13 +723,16 @@ class TGAN(_TGANBase):
     both called as ``layer(x, training=...)``; pass layers loaded from stage
     one's exports (or a pre-trained DCGAN, section 4.3) -- their trainable
     variables (batch-norm gamma/beta by convention) are trained with G0 / D0.
-    ``None`` builds fresh ones of the config, frozen but their batch norms
-    (:func:`freeze_except_batch_norm`); with ``image_generator_training="all"`` a fresh
-    G1 is not frozen (end-to-end training, as the authors' later code; :func:`build` then
-    passes a fresh D1' that trains in full too; a loaded G1 then
-    comes with all its variables trainable, ``export.runs.build_model``). A
-    ``zoo.contract.ImageGenerator`` is accepted for ``image_generator``. A G1 whose latent size is not K1, or whose images
-    are not [size, size, channels], is a ``ValueError`` at construction.
+    ``None`` builds fresh ones of the config. Both are frozen but their batch norms
+    (:func:`freeze_except_batch_norm`) only when both are fresh and
+    ``image_generator_training="batch_norm"`` (what tests use). Beside a loaded G1 (e.g.
+    VGAN's background stream, section 4.3) or with ``image_generator_training="all"``
+    (end to end, as the authors' later code; a loaded G1 then comes with all its variables
+    trainable, ``export.runs.build_model``) a fresh D1' trains in full: frozen random
+    weights would leave D0 looking through a random projection. A
+    ``zoo.contract.ImageGenerator`` is accepted for ``image_generator``. A G1 whose latent
+    size is not K1, or whose images are not [size, size, channels], is a ``ValueError`` at
+    construction.
 
     Latent z0 ~ U(-1, 1) of size K0 (``latent_dim``). Outputs of ``generate``:
     ``{"video": [B, 16, H, W, C], "latents": [B, 16, K1]}`` (the trajectory).
@@ -743,15 +746,17 @@ class TGAN(_TGANBase):
     def __init__(self, config: TGANConfig, image_generator=None, image_features=None, **kwargs):
         super().__init__(config, **kwargs)
         cfg = config
+        frozen_pieces = image_generator is None and cfg.image_generator_training == "batch_norm"
         if image_generator is None:
             image_generator = FrameGenerator(cfg, name="image_generator")
             image_generator(tf.zeros([1, cfg.image_latent_dim]))  # build, then freeze
-            if cfg.image_generator_training == "batch_norm":
+            if frozen_pieces:
                 freeze_except_batch_norm(image_generator)
         if image_features is None:
             image_features = ImageFeatures(cfg, name="image_features")
             image_features(tf.zeros([1, cfg.size, cfg.size, cfg.channels]))
-            freeze_except_batch_norm(image_features)
+            if frozen_pieces:
+                freeze_except_batch_norm(image_features)
         image_generator, _, images = gan.pretrained_image_generator(
             image_generator, cfg.image_latent_dim, (cfg.size, cfg.size, cfg.channels), "z1", "G0's output")
         feature_shape = _trial_call_features(image_features, images, cfg)
@@ -870,17 +875,9 @@ def build(config: TGANConfig, image_generator=None, image_features=None):
     """The registry's builder: the model of ``config.stage``.
 
     Stage "video" takes the pretrained G1 / D1' as layers (``export.runs.build_model``
-    loads them from the config's handles). Without them the networks are fresh and
-    frozen but their batch norms (:class:`TGAN`), which is what tests use; a
-    pretrained G1 with no D1' (e.g. VGAN's background stream, section 4.3) gets a
-    fresh D1' trained in full with D0, since freezing random weights would leave D0
-    looking through a random projection. So does a fresh G1 trained in full
-    (``image_generator_training="all"``, end to end): the whole discriminator trains."""
+    loads them from the config's handles); :class:`TGAN` says which fresh ones train."""
     if config.stage == "image":
         return TGANImage(config)
-    if image_features is None and (image_generator is not None or config.image_generator_training == "all"):
-        image_features = ImageFeatures(config, name="image_features")
-        image_features(tf.zeros([1, config.size, config.size, config.channels]))
     return TGAN(config, image_generator=image_generator, image_features=image_features)
 
 

@@ -299,7 +299,7 @@ def test_clip_singular_values():
     np.testing.assert_allclose(np.linalg.svd(clipped.reshape(-1, 5), compute_uv=False), np.minimum(s, 1), atol=1e-5)
     small = kernel * 1e-3
     np.testing.assert_allclose(tgan.clip_singular_values(small), small, atol=1e-6)
-    gamma = tgan.clip_batch_norm_gamma(tf.constant([-1.0, 0.5, 3.0]), tf.constant([1.0, 1.0, 4.0]))
+    gamma = tgan.clip_batch_norm_gamma(tf.constant([-1.0, 0.5, 3.0]), tf.constant([1.0, 1.0, 4.0]), 0.0)
     np.testing.assert_allclose(gamma, [0.01, 0.5, 2.0])
 
 
@@ -316,7 +316,7 @@ def test_clipped_batch_norm_keeps_a_tiny_input_at_gain_one():
     bn.gamma.assign(tgan.clip_batch_norm_gamma(bn.gamma, bn.moving_variance, bn.epsilon))
     gain = np.std(bn(x, training=False).numpy(), axis=0) / np.std(x.numpy(), axis=0)
     np.testing.assert_allclose(gain, 1.0, rtol=1e-3)
-    without_epsilon = tgan.clip_batch_norm_gamma(tf.fill([4], 50.0), bn.moving_variance)
+    without_epsilon = tgan.clip_batch_norm_gamma(tf.fill([4], 50.0), bn.moving_variance, 0.0)
     assert np.all(without_epsilon.numpy() / np.sqrt(1e-8 + 1e-5) < 0.04)  # the official clip: gain 0.03
 
 
