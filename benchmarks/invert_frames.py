@@ -99,11 +99,47 @@ def write_sheet(path: str, real, fitted) -> None:
     gif_sheet(gif, path)
 
 
+def clip_check(generator, real, restarts: int, iterations: int, seed: int = 0):
+    """The real-clip measurements (module docstring) of ``real`` [N, T, H, W, C]: a dict of
+    rounded floats, and the tracked fits' frames [N, T, H, W, C] (for ``--sheet``)."""
+    import numpy as np
+    from zoo.randomness import draw_latent
+
+    clips, frames = real.shape[:2]
+    flat = real.reshape((-1,) + real.shape[2:])
+    z, err = invert(generator, flat, restarts, iterations, seed=seed)
+    z, err = z.reshape(clips, frames, -1), err.reshape(clips, frames)
+    # the tracked path: frame t's fit starts from frame t-1's, so a clip that is a short
+    # path in the latent space is found as one (independent fits land anywhere)
+    path, path_err = [z[:, 0]], [err[:, 0]]
+    for t in range(1, frames):
+        zt, et = fit(generator, real[:, t], path[-1], iterations)
+        path.append(zt)
+        path_err.append(et)
+    path, path_err = np.stack(path, 1), np.stack(path_err, 1)
+    a, b = (draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [seed, k]).numpy()
+            for k in (101, 102))
+    numbers = dict(frames=len(flat),
+                   reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
+                   tracked_rms=round(float(np.sqrt(path_err.mean())), 4),
+                   blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
+                   latent_step=round(float(np.linalg.norm(np.diff(path, axis=1), axis=-1).mean()), 3),
+                   latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3),
+                   latent_norm=round(float(np.linalg.norm(path, axis=-1).mean()), 3),
+                   draw_norm=round(float(np.linalg.norm(a, axis=-1).mean()), 3))
+    return numbers, generator(path.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
+
+
 def shift_check(generator, pixels: int, steps: int, iterations: int, seed: int = 0, count: int = 32):
     """``--shift``'s measurements (module docstring): a dict of rounded floats."""
     import numpy as np
     import tensorflow as tf
     from zoo.randomness import draw_latent
+
+    width = generator.image_shape[1]
+    if pixels < 1 or steps < 1 or pixels * steps >= width:
+        raise ValueError(f"--shift={pixels} --shift_steps={steps}: expected a shift of at least 1 pixel, at least "
+                         f"1 step, and pixels * steps below the frames' width ({width})")
 
     def shifted(x, px):  # frames moved right by px pixels, black (-1) entering from the left
         out = np.full_like(x, -1.0)
@@ -153,7 +189,6 @@ def main(argv=None):
     import export
     from zoo import data
     from trainers.common import data_options
-    from zoo.randomness import draw_latent
 
     options = data_options(args.dataset, args.data_opt)
 
@@ -169,30 +204,10 @@ def main(argv=None):
             real = clips[shape].astype(np.float32)
             if len(real) < args.clips:
                 raise ValueError(f"--dataset={args.dataset}: {len(real)} test clips, expected at least {args.clips}")
-            flat = real.reshape((-1,) + real.shape[2:])
-            z, err = invert(generator, flat, args.restarts, args.iterations, seed=args.seed)
-            z, err = z.reshape(args.clips, args.frames, -1), err.reshape(args.clips, args.frames)
-            # the tracked path: frame t's fit starts from frame t-1's, so a clip that is a short
-            # path in the latent space is found as one (independent fits land anywhere)
-            path, path_err = [z[:, 0]], [err[:, 0]]
-            for t in range(1, args.frames):
-                zt, et = fit(generator, real[:, t], path[-1], args.iterations)
-                path.append(zt)
-                path_err.append(et)
-            path, path_err = np.stack(path, 1), np.stack(path_err, 1)
-            a, b = (draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [args.seed, k]).numpy()
-                    for k in (101, 102))
-            emit(source=handle, dataset=args.dataset, data_options=options, frames=len(flat),
-                 reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
-                 tracked_rms=round(float(np.sqrt(path_err.mean())), 4),
-                 blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
-                 latent_step=round(float(np.linalg.norm(np.diff(path, axis=1), axis=-1).mean()), 3),
-                 latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3),
-                 latent_norm=round(float(np.linalg.norm(path, axis=-1).mean()), 3),
-                 draw_norm=round(float(np.linalg.norm(a, axis=-1).mean()), 3))
+            numbers, fitted = clip_check(generator, real, args.restarts, args.iterations, args.seed)
+            emit(source=handle, dataset=args.dataset, data_options=options, **numbers)
             if args.sheet:
                 root, ext = os.path.splitext(args.sheet)
-                fitted = generator(path.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
                 write_sheet(args.sheet if i == 0 else f"{root}-{i}{ext}", real, fitted)
         if args.shift > 0:
             emit(source=handle, check="shift", **shift_check(generator, args.shift, args.shift_steps,
