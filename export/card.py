@@ -363,7 +363,13 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   ""]
     lines += _am_section(card.get("activation_maximization"))
     if card.get("notes"):
-        lines += ["## Notes", ""] + [f"- {n}" for n in card["notes"]] + [""]
+        revised = card.get("notes_revised")
+        lines += ["## Notes", ""]
+        if revised:
+            lines += [f"Revised {revised.get('date')} at commit `{(revised.get('commit') or {}).get('sha')}`, after "
+                      "the module was trained: the notes say what is now known of it; the module, its metrics and "
+                      "the rest of this card are as shipped.", ""]
+        lines += [f"- {n}" for n in card["notes"]] + [""]
     path = card.get("path", f"pretrained/{card.get('name')}")
     if report:
         use = f"python -m trainers.evaluate --generator=EXPORT --{card.get('model')}={path} --metrics=..."
@@ -375,6 +381,31 @@ def card_markdown(card: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ shipping
+def revise_notes(folder: str, notes: Sequence[str], summary: Optional[str] = None) -> Dict[str, Any]:
+    """Rewrites a shipped module's notes (and summary) in ``card.json`` and ``card.md`` without
+    touching the module: a diagnosis found after training belongs on the card users read.
+
+    The module is checked first (:func:`verify_files`), so a damaged one is not re-described;
+    ``notes_revised`` records the date and commit. Each file is written beside itself and
+    renamed into place. Returns the new card."""
+    card = read_card(folder)
+    if card is None:
+        raise ValueError(f"{folder!r} has no {CARD_JSON}; expected a shipped module (pretrained/<name>)")
+    verify_files(folder)
+    card = dict(card)
+    card["notes"] = [str(n) for n in notes]
+    if summary is not None:
+        card["summary"] = summary
+    card["notes_revised"] = {"date": datetime.date.today().isoformat(), "commit": source_commit()}
+    for name, text in ((CARD_JSON, json.dumps(card, indent=1, sort_keys=True) + "\n"),
+                       (CARD_MD, card_markdown(card))):
+        path = os.path.join(folder, name)
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+    return card
+
+
 def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
                      images: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """Writes a shipped module: ``module_dir`` (a SavedModel folder) copied to ``out_dir``

@@ -192,13 +192,19 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         notes=("NOT RIGHT YET. The samples are digit-like glyphs (step one's G1 makes readable 0, 8, 9, 7) that "
                "jump or morph from frame to frame instead of moving, and several latents give the same pair of "
                "glyphs: `fvd_local_16f` is far below the untrained model's but above the frame-shuffled "
-               "baseline's (metrics below). D0 won from step ~600 (loss 0.01-0.1; losses.png). The cause is "
-               "step one's G1: it cannot show a real clip. Fitting its latent frame by frame along 6 held-out "
-               "clips (`python benchmarks/invert_frames.py pretrained/tgan_g1_moving_digits`) leaves a pixel RMS "
-               "of 0.26 (an empty frame: 0.38) with consecutive latents 2.2 apart (two random ones: 4.6), so no "
-               "smooth path of G0 moves a digit; more step-one steps did not fit better (2000-3500), and neither "
-               "the paper's reuse of step one's D1 nor the noise in step one helped (BUILD_NOTES.md, \"The "
-               "trained zoo\").",
+               "baseline's (metrics below). D0 won from step ~600 (loss 0.01-0.1; losses.png). Two causes, "
+               "measured since (BUILD_NOTES.md, \"The trained zoo\", TGAN). (1) This G1 cannot move its own "
+               "glyphs: asked to shift 32 of its frames 2 pixels a step, its best fits stay near not moving "
+               "(pixel RMS 0.261 against 0.367; `python benchmarks/invert_frames.py "
+               "pretrained/tgan_g1_moving_digits --clips=0 --shift=2`), where a G1 of widths 32 fits 0.146 "
+               "against 0.353 and keeps each digit. (2) Step two's video discriminator tells G1's frames from "
+               "real ones by their look, which G0 cannot change: it scores real clips with shuffled or frozen "
+               "frames as real as real ones. Through the widths-32 G1, neither the paper's D1', a batch of 32, "
+               "real clips with shuffled or frozen frames as fakes (1500 steps), nor a 3D-convolution "
+               "discriminator on pixels (1000 steps) made G0 move a digit: the glyphs morph in place. The "
+               "paper's Moving MNIST sizes (`--preset=mnist`: 64x64, Table 1's widths) are untried: 6.7 s "
+               "(step one) and 5.6 s (step two) a step at batch 8 on 2 cores, about 10 hours for 3000 steps of "
+               "each.",
                "`--channels=1`: the data is grey, as Moving MNIST.",
                "`--d_noise=0.3`: the paper's Gaussian noise on every discriminator layer (section 5.2). Without it, "
                "and with step one's frozen D1', D0's loss was 0.0014 by step 780 and every z0 gave the same video.",
@@ -381,6 +387,19 @@ def write_index(out_dir: str) -> str:
     return path
 
 
+def revise_notes(name: str, out_dir: str = PRETRAINED_DIR) -> Dict[str, object]:
+    """``--notes_only``: the shipped ``<out_dir>/<name>`` card gets recipe ``name``'s notes and
+    summary (:func:`export.card.revise_notes`); the index is rewritten."""
+    from export import card
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    revised = card.revise_notes(os.path.join(out_dir, name), recipe.notes, recipe.summary)
+    write_index(out_dir)
+    print(f"[{name}] revised the notes of {os.path.join(out_dir, name)}", flush=True)
+    return revised
+
+
 def command_line(argv: Sequence[str]) -> str:
     return "python -m " + " ".join(argv)
 
@@ -468,6 +487,9 @@ def define_flags() -> None:
     flags.DEFINE_bool("list", False, "List the recipes and exit.")
     flags.DEFINE_string("work_dir", None, f"Work folder (default {WORK_DIR}/<name>): runs, exports, reports.")
     flags.DEFINE_string("out_dir", PRETRAINED_DIR, "Where the module goes (<out_dir>/<name>/).")
+    flags.DEFINE_bool("notes_only", False, "Train and measure nothing: rewrite the shipped module's card "
+                      "(<out_dir>/<name>/card.json and card.md) with the recipe's current notes and summary, "
+                      "e.g. after a diagnosis found since it was trained.")
 
 
 def main(argv: List[str]) -> None:
@@ -477,6 +499,9 @@ def main(argv: List[str]) -> None:
         return
     if len(argv) != 2:
         raise common.usage_error(f"expected one recipe name ({', '.join(sorted(RECIPES))}); got {argv[1:]}")
+    if FLAGS.notes_only:
+        common.exit_on_error(lambda: revise_notes(argv[1], FLAGS.out_dir))
+        return
     common.exit_on_error(lambda: run(argv[1], FLAGS.work_dir, FLAGS.out_dir), failure=(RuntimeError,))
 
 

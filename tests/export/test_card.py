@@ -33,6 +33,28 @@ def test_a_shipped_module_lists_every_file_and_loads(exported, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["tiny"]
 
 
+def test_revised_notes_rewrite_the_card_but_not_the_module(exported, tmp_path):
+    module = tmp_path / "tiny"
+    shipped = _ship(exported, module)
+    revised = card.revise_notes(str(module), ["NOT RIGHT YET. Found later."], summary="a better summary")
+    on_disk = json.loads((module / card.CARD_JSON).read_text())
+    assert on_disk == revised and on_disk["notes"] == ["NOT RIGHT YET. Found later."]
+    assert on_disk["summary"] == "a better summary" and on_disk["notes_revised"]["date"]
+    assert on_disk["files"] == shipped["files"]  # the module itself is untouched and still verifies
+    card.verify_files(str(module))
+    markdown = (module / card.CARD_MD).read_text()
+    assert "- NOT RIGHT YET. Found later." in markdown and "Revised " in markdown
+    assert sorted(os.listdir(tmp_path)) == ["tiny"] and not any(p.name.endswith(".tmp") for p in module.iterdir())
+    # a damaged module is not re-described
+    victim = next(p for p in (module / "variables").iterdir() if p.name.startswith("variables.data"))
+    victim.write_bytes(victim.read_bytes()[:-3])
+    with pytest.raises(ValueError, match="bytes, expected"):
+        card.revise_notes(str(module), ["other"])
+    assert json.loads((module / card.CARD_JSON).read_text())["notes"] == ["NOT RIGHT YET. Found later."]
+    with pytest.raises(ValueError, match="no card.json"):
+        card.revise_notes(str(tmp_path), ["x"])
+
+
 @pytest.mark.parametrize("damage", ["truncate", "delete", "alter"])
 def test_a_damaged_module_names_itself_and_the_file(exported, tmp_path, damage):
     module = tmp_path / "tiny"

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -88,3 +89,25 @@ def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path,
     text = (out / "stgan_synthetic_actions" / card.CARD_MD).read_text()
     assert "## Activation maximization" in text and "| **mean** |" in text
     assert "stgan_synthetic_actions" in (out / "README.md").read_text()
+
+
+def test_notes_only_revises_a_shipped_card_from_the_recipe(tmp_path):
+    """`--notes_only` rewrites the card's notes and the index from the recipe; the module stays."""
+    name = "tgan_moving_digits"
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path / "pretrained"
+    shutil.copytree(os.path.join(repo, "pretrained", name), out / name)
+    stale = card.read_card(str(out / name))
+    stale["notes"] = ["an old diagnosis"]
+    (out / name / card.CARD_JSON).write_text(json.dumps(stale))
+    cmd = [sys.executable, "-m", "trainers.recipe", name, "--notes_only", f"--out_dir={out}"]
+    done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    revised = card.read_card(str(out / name))
+    assert revised["notes"] == list(recipe.RECIPES[name].notes) and revised["files"] == stale["files"]
+    assert "an old diagnosis" not in (out / name / card.CARD_MD).read_text()
+    assert name in (out / "README.md").read_text()
+    card.verify_files(str(out / name))
+    bad = subprocess.run(cmd[:3] + ["nope", "--notes_only", f"--out_dir={out}"], cwd=repo, capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown recipe 'nope'" in bad.stderr
