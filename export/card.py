@@ -266,9 +266,19 @@ def _shown(result: Mapping[str, Any]) -> str:
     return text
 
 
+#: The order of the measured sources in a card (others follow in their own order), so a card
+#: reads the same whether its JSON was just measured or read back (``sort_keys``).
+SOURCE_ORDER = ("generator", "untrained", "shuffled", "real")
+
+
+def _ordered(sources) -> List[str]:
+    sources = list(sources)
+    return ([s for s in SOURCE_ORDER if s in sources] + [s for s in sources if s not in SOURCE_ORDER])
+
+
 def _metric_table(metrics: Mapping[str, Any]) -> List[str]:
     """One row per metric, one column per source, of {source: trainers.evaluate report}."""
-    sources = list(metrics)
+    sources = _ordered(metrics)
     names = sorted({n for report in metrics.values() for n in report.get("metrics", {})})
     lines = ["| metric | " + " | ".join(sources) + " | networks |", "|---" * (len(sources) + 2) + "|"]
     for name in names:
@@ -353,7 +363,8 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   "(`commands.evaluate`), the full reports under `metrics`.", ""]
         lines += _metric_table(card["metrics"]) + [""]
         lines += _floor_gaps(card["metrics"])
-        lines += [f"- {source}: {doc}" for source, doc in card.get("metric_sources", {}).items()] + [""]
+        doc = card.get("metric_sources", {})
+        lines += [f"- {source}: {doc[source]}" for source in _ordered(doc)] + [""]
     report = card.get("classifier_report")
     if report:
         lines += ["## Accuracy", "",

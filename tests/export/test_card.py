@@ -101,3 +101,14 @@ def test_curves_and_sheets_are_images(tmp_path):
     with Image.open(sheet) as image:
         assert image.size[1] == Image.open(str(tmp_path / "v.gif")).size[1]
         assert image.size[0] > 2 * image.size[1]  # 3 of 6 frames side by side
+
+
+def test_the_metric_table_keeps_its_column_order_after_a_json_round_trip():
+    report = {"metrics": {"fvd_local_16f": {"value": 1.0}}}
+    metrics = {source: report for source in ("generator", "untrained", "shuffled", "real", "other")}
+    read_back = json.loads(json.dumps({"metrics": metrics, "metric_sources": {k: k for k in metrics}},
+                                      sort_keys=True))
+    markdown = card.card_markdown(read_back)
+    assert "| metric | generator | untrained | shuffled | real | other | networks |" in markdown
+    listed = [line[2:].split(":")[0] for line in markdown.splitlines() if line.startswith("- ") and ": " in line]
+    assert listed[-5:] == ["generator", "untrained", "shuffled", "real", "other"]
