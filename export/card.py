@@ -403,18 +403,24 @@ def revise_notes(folder: str, notes: Sequence[str], summary: Optional[str] = Non
     if card is None:
         raise ValueError(f"{folder!r} has no {CARD_JSON}; expected a shipped module (pretrained/<name>)")
     verify_files(folder)
-    card = dict(card)
-    card["notes"] = [str(n) for n in notes]
+    card["notes"] = list(notes)
     if summary is not None:
         card["summary"] = summary
-    card["notes_revised"] = {"date": datetime.date.today().isoformat(), "commit": source_commit()}
+    card["notes_revised"] = {"date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+                             "commit": source_commit()}
+    _write_card(folder, card)
+    return card
+
+
+def _write_card(folder: str, card: Mapping[str, Any]) -> None:
+    """``card.json`` and ``card.md`` of ``card`` in ``folder``, each written beside itself and
+    renamed into place."""
     for name, text in ((CARD_JSON, json.dumps(card, indent=1, sort_keys=True) + "\n"),
                        (CARD_MD, card_markdown(card))):
         path = os.path.join(folder, name)
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(path + ".tmp", path)
-    return card
 
 
 def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
@@ -441,11 +447,7 @@ def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
     full["files"] = file_digests(tmp)
     full["bytes"] = sum(f["bytes"] for f in full["files"].values())
     full.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
-    with open(os.path.join(tmp, CARD_JSON), "w", encoding="utf-8") as f:
-        json.dump(full, f, indent=1, sort_keys=True)
-        f.write("\n")
-    with open(os.path.join(tmp, CARD_MD), "w", encoding="utf-8") as f:
-        f.write(card_markdown(full))
+    _write_card(tmp, full)
     old = out_dir + ".old"
     if os.path.exists(out_dir):
         if os.path.exists(old):

@@ -387,13 +387,18 @@ def write_index(out_dir: str) -> str:
     return path
 
 
+def find(name: str) -> Recipe:
+    """Recipe ``name``, or a ``ValueError`` listing the recipes."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
+    return RECIPES[name]
+
+
 def revise_notes(name: str, out_dir: str = PRETRAINED_DIR) -> Dict[str, object]:
     """``--notes_only``: the shipped ``<out_dir>/<name>`` card gets recipe ``name``'s notes and
     summary (:func:`export.card.revise_notes`); the index is rewritten."""
     from export import card
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = find(name)
     revised = card.revise_notes(os.path.join(out_dir, name), recipe.notes, recipe.summary)
     write_index(out_dir)
     print(f"[{name}] revised the notes of {os.path.join(out_dir, name)}", flush=True)
@@ -411,9 +416,7 @@ def run(name: str, work_dir: Optional[str] = None, out_dir: str = PRETRAINED_DIR
     ``train_flags`` / ``eval_flags`` are appended to every training / evaluation command
     (tests shrink the recipe with them; the card records the commands as run)."""
     from export import card
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = find(name)
     work = os.path.abspath(work_dir or os.path.join(WORK_DIR, name))
     values = {"work": work, "pretrained": out_dir}  # as given: cards name the networks as a user would
     os.makedirs(os.path.join(work, ".done"), exist_ok=True)
