@@ -12,14 +12,14 @@ module, ``pretrained/<name>/`` (:func:`write_pretrained`), is a serving SavedMod
     card.md     the same for people, with the sample grid and the loss curves
     *.gif/*.png samples and curves
 
-:func:`verify_files` checks a module against its ``card.json`` (``export.hub.load`` does
-it for every local module that has one), so a truncated or missing file fails with an
+:func:`verify_files` (``zoo.pretrained``, which finds and loads shipped modules; re-exported
+here) checks a module against its ``card.json`` (``export.hub.load`` and ``zoo.pretrained.load``
+do it for every local module that has one), so a truncated or missing file fails with an
 error that names the module and the file instead of a deep TensorFlow error.
 """
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -29,11 +29,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import tensorflow as tf
 
 from export import runs
+from zoo.pretrained import CARD_JSON, CARD_MD, file_digests, read_card, sha256, verify_files  # noqa: F401
 
-CARD_JSON = "card.json"
-CARD_MD = "card.md"
-#: Files of a shipped module that the card describes rather than hashes.
-_CARD_FILES = (CARD_JSON, CARD_MD)
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -193,66 +190,6 @@ def gif_sheet(gif_path: str, png_path: str, max_frames: int = 8, gap: int = 4) -
         sheet.paste(frame, (i * (w + gap), 0))
     sheet.save(png_path)
     return png_path, every
-
-
-# ------------------------------------------------------------------ files
-def _module_files(folder: str) -> List[str]:
-    out = []
-    for root, _, files in os.walk(folder):
-        for name in files:
-            rel = os.path.relpath(os.path.join(root, name), folder)
-            if rel not in _CARD_FILES:
-                out.append(rel.replace(os.sep, "/"))
-    return sorted(out)
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_digests(folder: str) -> Dict[str, Dict[str, Any]]:
-    """``{relative path: {"sha256", "bytes"}}`` of every file of a module but its card."""
-    return {rel: {"sha256": sha256(os.path.join(folder, rel)), "bytes": os.path.getsize(os.path.join(folder, rel))}
-            for rel in _module_files(folder)}
-
-
-def read_card(folder: str) -> Optional[Dict[str, Any]]:
-    """``card.json`` of a local module folder, or None where there is none."""
-    path = os.path.join(folder, CARD_JSON)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"module {folder!r}: its {CARD_JSON} cannot be read ({e}); expected the JSON "
-                         "card written with the module") from e
-
-
-def verify_files(folder: str) -> None:
-    """Checks every file the module's ``card.json`` lists (size, then SHA-256).
-
-    ``ValueError`` naming the module and the first missing, truncated or altered file.
-    A folder without a card (any export that is not a shipped module) passes."""
-    card = read_card(folder)
-    if not card or "files" not in card:
-        return
-    for rel, expected in sorted(card["files"].items()):
-        path = os.path.join(folder, rel)
-        if not os.path.isfile(path):
-            raise ValueError(f"module {folder!r} is incomplete: file {rel!r} is missing (its card lists "
-                             f"{len(card['files'])} files); restore the module, e.g. `git checkout -- {folder}`")
-        size = os.path.getsize(path)
-        if size != expected["bytes"]:
-            raise ValueError(f"module {folder!r}: file {rel!r} has {size} bytes, expected {expected['bytes']} "
-                             "(truncated or replaced); restore the module")
-        if sha256(path) != expected["sha256"]:
-            raise ValueError(f"module {folder!r}: file {rel!r} does not match the SHA-256 in its "
-                             f"{CARD_JSON}; restore the module")
 
 
 # ------------------------------------------------------------------ Markdown

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -41,23 +40,10 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from keras.src.saving import serialization_lib
 
-from export import card
 from export import saved_model as sm
-from zoo import contract
+from zoo import contract, layers, pretrained
 from zoo.contract import ImageGenerator, Signature
 
-
-class _QuietCustomGradientWarnings(logging.Filter):
-    """Drops TF's "Importing a function ... with ops with unsaved custom gradients" warnings:
-    one per batch-norm function of every zoo export (Keras' synchronized batch norm
-    traces an internal custom gradient); exports are read for inference or, for image
-    generators, differentiated through their saved ``__call__`` (tested)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "with ops with unsaved custom gradients" not in record.getMessage()
-
-
-logging.getLogger("absl").addFilter(_QuietCustomGradientWarnings())
 
 #: Name and version of the image-generator interface (``metadata()["interface"]``).
 INTERFACE = "zoo.image_generator/1"
@@ -79,24 +65,18 @@ def _is_local(handle: str) -> bool:
 
 
 def load(handle_or_path: str):
-    """``hub.load`` of a zoo export (serving version folder or hub module).
+    """Any zoo export (serving version folder or hub module), or a shipped module by name
+    (``vgan_bouncing_balls``), loaded as ``hub.load`` loads it.
 
-    A local path that holds no SavedModel raises ``ValueError`` (with a hint
-    when it is a ``<base>/<name>`` folder whose versions are SavedModels); a local
-    module with a model card (``pretrained/<name>``) is checked against the SHA-256 of
-    its files first (``export.card.verify_files``: the error names the module and the
-    missing or truncated file); remote handles (tfhub.dev, Kaggle, ``gs://``) go to
-    ``hub.load`` unchanged.
+    Local folders and names go to ``zoo.pretrained.load``: a module with a model card
+    (``pretrained/<name>``) is checked against the SHA-256 of its files first (the error names
+    the module and the missing or truncated file), and a folder that holds no SavedModel raises
+    ``ValueError`` with a hint (a model folder's versions, a shipped module's name). Remote
+    handles (tfhub.dev, Kaggle, ``gs://``) go to ``hub.load`` unchanged.
     """
     handle = os.fspath(handle_or_path)
     if _is_local(handle):
-        card.verify_files(handle)
-        if not tf.saved_model.contains_saved_model(handle):
-            hint = ""
-            versions = sm.existing_versions(handle)
-            if versions:
-                hint = f"; it is a model folder: load a version, e.g. {os.path.join(handle, str(versions[-1]))}"
-            raise ValueError(f"{handle!r} is not a SavedModel (expected saved_model.pb inside){hint}")
+        return pretrained.load(handle)
     return hub.load(handle)
 
 
@@ -180,9 +160,10 @@ def _write_interface_module(out_dir: str, name: str, network, spec: tf.TensorSpe
     def call(x, training=False):
         return tf.cast(network(x, training=training), tf.float32)
 
-    serving = sm.signature_function("serving_default", Signature(
-        fn=lambda **x: {output: call(x[key], False)}, inputs={key: spec}, roles=dict(roles or {}), doc=doc))
     with contextlib.ExitStack() as stack:
+        stack.enter_context(layers.unsynchronized_batch_norm(network))  # traced without the replica all-reduce
+        serving = sm.signature_function("serving_default", Signature(
+            fn=lambda **x: {output: call(x[key], False)}, inputs={key: spec}, roles=dict(roles or {}), doc=doc))
         assets = ({"interface_asset": stack.enter_context(
             sm.staged_json(INTERFACE_ASSET, json.dumps(dict(metadata), indent=2, sort_keys=True)))}
             if interface_asset else {})
@@ -530,7 +511,7 @@ def load_video_classifier(handle_or_path: str):
     info = {"handle": handle, "arch": meta["classifier_arch"], "num_classes": int(meta["num_classes"]),
             "class_names": json.loads(meta["class_names_json"]), "input_shape": list(meta["input_shape"]),
             "config": json.loads(meta["config_json"])}
-    report = os.path.join(handle, CLASSIFIER_REPORT)
+    report = os.path.join(pretrained.path(handle), CLASSIFIER_REPORT)  # a shipped module's name: its folder
     if _is_local(handle) and tf.io.gfile.exists(report):
         with tf.io.gfile.GFile(report) as f:
             info["report"] = json.load(f)

@@ -67,7 +67,7 @@ import tensorflow as tf
 import zoo
 from export import serving
 from export.serving import MODELS_CONFIG, existing_versions
-from zoo import contract, files
+from zoo import contract, files, layers
 from zoo.contract import Signature
 
 #: ``metadata()["interface"]`` of a serving export (image-generator modules: ``export.hub.INTERFACE``).
@@ -451,6 +451,11 @@ def save_model_module(model, out_dir: str, name: Optional[str] = None,
     """Writes ``model``'s export (signatures, ``__call__``, variables, metadata, config
     asset, the card if any; see the module docstring) into the existing folder ``out_dir``
     (not atomic: callers write into a temporary folder, see :func:`export_saved_model`)."""
+    with layers.unsynchronized_batch_norm(model):  # traced without the replica all-reduce
+        _save_model_module(model, out_dir, name, extra_files, card, encoded_outputs)
+
+
+def _save_model_module(model, out_dir, name, extra_files, card, encoded_outputs) -> None:
     signatures = contract.check(model)
     config = model.config
     name = name or config.export_name

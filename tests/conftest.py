@@ -48,14 +48,15 @@ def trained_lrcn():
     return classifiers.fit(cfg, actions("train"), 30, zoo.resolve_run("lrcn", "tiny").batch_size)
 
 
-def _run_commands(*commands, timeout=240):
-    """Runs the command lines one after the other; [(exit status, stdout + stderr)]."""
+def _run_commands(*commands, timeout=240, cwd=REPO):
+    """Runs the command lines one after the other (in ``cwd``, the zoo importable from the
+    clone); [(exit status, stdout + stderr)]."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     results = []
     for args in commands:
         proc = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env, cwd=REPO, timeout=timeout)
+                              env=env, cwd=cwd, timeout=timeout)
         results.append((proc.returncode, proc.stdout))
     return results
 

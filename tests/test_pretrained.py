@@ -1,13 +1,16 @@
 """The shipped modules under pretrained/: intact, described, small, and usable with nothing but TF + Hub."""
 import json
+import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from export import card
+from zoo import pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRETRAINED = os.path.join(REPO, "pretrained")
@@ -77,3 +80,47 @@ def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name):
     frames, height, width, channels = map(int, shape.groups())
     assert (frames, channels) == (config["frames"], config["channels"]) and height == width
     assert height == config.get("size", height)  # STGAN's size follows from its layers
+
+
+# ---------------------------------------------------------------- found by name from any folder
+def test_a_module_name_is_found_from_any_folder_and_a_path_stays_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(pretrained.ENV, raising=False)
+    assert pretrained.path("vgan_bouncing_balls") == os.path.join(PRETRAINED, "vgan_bouncing_balls")
+    assert set(pretrained.names()) == EXPECTED
+    assert pretrained.path("runs/mine") == "runs/mine"
+    with pytest.raises(ValueError, match=r"'vgan' is neither a folder nor the name of a shipped module: "
+                                         r"expected one of \['c3d_synthetic_actions'"):
+        pretrained.path("vgan")
+    with pytest.raises(ValueError, match="found from any folder by its name alone: tgan_moving_digits"):
+        pretrained.load("pretrained/tgan_moving_digits")  # the clone's relative path, from elsewhere
+    mine = tmp_path / "mine"
+    (mine / "vgan_bouncing_balls").mkdir(parents=True)
+    (mine / "vgan_bouncing_balls" / card.CARD_JSON).write_text("{}")
+    monkeypatch.setenv(pretrained.ENV, str(mine))  # searched first, then the shipped modules
+    assert pretrained.path("vgan_bouncing_balls") == str(mine / "vgan_bouncing_balls")
+    assert pretrained.path("tgan_moving_digits") == os.path.join(PRETRAINED, "tgan_moving_digits")
+
+
+def test_loading_by_name_checks_the_card_and_logs_no_false_warning(tmp_path, monkeypatch, caplog):
+    with caplog.at_level(logging.WARNING, logger="absl"):
+        module = pretrained.load("traversal_gf_bouncing_balls")
+    warned = [r.getMessage() for r in caplog.records if "gradient" in r.getMessage()]
+    assert len(warned) <= 1 and all("first-order gradients work" in w for w in warned), warned
+    assert module.signatures["serving_default"] is not None
+    damaged = tmp_path / "traversal_gf_bouncing_balls"
+    shutil.copytree(os.path.join(PRETRAINED, damaged.name), damaged)
+    with open(damaged / "saved_model.pb", "ab") as f:
+        f.write(b"x")
+    monkeypatch.setenv(pretrained.ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="saved_model.pb' has .* bytes, expected"):
+        pretrained.load(damaged.name)
+
+
+@pytest.mark.slow
+def test_generate_takes_a_module_name_outside_the_clone(tmp_path, run_commands):
+    (status, out), = run_commands([sys.executable, "-m", "trainers.generate", "--model=vgan_bouncing_balls",
+                                   "--out_dir=videos", "--num_videos=2"], cwd=str(tmp_path))
+    assert status == 0, out
+    assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
+                                                       "serving_default_grid.gif"]

@@ -40,7 +40,8 @@ from trainers import common
 FLAGS = flags.FLAGS
 def define_flags() -> None:
     """The CLI's flags (defined by ``__main__`` only: importing the module defines none)."""
-    flags.DEFINE_string("model", None, "A serving export of a zoo generator (path or hub handle).")
+    flags.DEFINE_string("model", None, "A serving export of a zoo generator: a path, a hub handle, or the name of a "
+                        "shipped module (e.g. vgan_bouncing_balls; zoo.pretrained), found from any folder.")
     flags.DEFINE_string("signature", "serving_default", "The signature to run.")
     flags.DEFINE_string("out_dir", None, "Where the videos go (created).")
     flags.DEFINE_integer("num_videos", 4, "Videos to write.")
@@ -212,7 +213,7 @@ def main(argv):
         raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     try:
         if not FLAGS.model:
-            raise ValueError("--model is required: a generator export (path or hub handle)")
+            raise ValueError("--model is required: a generator export (path, hub handle or shipped module name)")
         if FLAGS.list:
             import export
             loaded = export.load(FLAGS.model)

@@ -1,8 +1,8 @@
 """The papers' figures as commands: ``python -m trainers.reproduce NAME [--model=...] [--out_dir=...]``.
 
 Each experiment runs one table or figure of a paper at a scale this machine finishes
-in about a minute, on a shipped module by default (``pretrained/``; ``--model`` takes
-any export of the same model), prints its numbers as JSON lines and writes its images
+in about a minute, on a shipped module by default (by its name, ``zoo.pretrained``, so from any
+folder; ``--model`` takes any export of the same model), prints its numbers as JSON lines and writes its images
 (a GIF grid and a PNG sheet of it) under ``--out_dir`` (default
 ``runs/reproduce/<NAME>``). ``--list`` prints the experiments. README.md lists them
 with the numbers they gave.
@@ -326,13 +326,13 @@ def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int,
 
 EXPERIMENTS: Dict[str, Experiment] = {
     "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
-                            "pretrained/vgan_bouncing_balls", vgan_fig3),
+                            "vgan_bouncing_balls", vgan_fig3),
     "stgan_fig3": Experiment("STGAN", "Figure 3", "one video along activation maximization for a class",
-                             "pretrained/stgan_synthetic_actions", stgan_fig3, flags=("condition_net",)),
+                             "stgan_synthetic_actions", stgan_fig3, flags=("condition_net",)),
     "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
-                            "pretrained/tgan_moving_digits", tgan_fig3),
+                            "tgan_moving_digits", tgan_fig3),
     "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
-                            "pretrained/mvt_synthetic_actions", mvt_fig12),
+                            "mvt_synthetic_actions", mvt_fig12),
     "vgan_fig4": Experiment("VGAN", "Figure 4", "the discriminator fine-tuned as a classifier vs. random init, "
                             "over amounts of labelled clips", "", vgan_fig4,
                             flags=("gan_steps", "preset", "labelled", "finetune_steps", "probe_test")),
@@ -350,7 +350,7 @@ def define_flags() -> None:
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
-    flags.DEFINE_string("condition_net", "pretrained/c3d_synthetic_actions",
+    flags.DEFINE_string("condition_net", "c3d_synthetic_actions",
                         "stgan_fig3: the classifier AM maximizes.")
     flags.DEFINE_integer("gan_steps", 3000, "vgan_fig4, tgan_table2 without --model: steps of the GAN they train "
                          "on unlabelled synthetic_actions (each of TGAN's two steps).", lower_bound=1)
@@ -361,7 +361,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("probe_train", 1000, "tgan_table2: labelled clips the SVMs train on.", lower_bound=1)
     flags.DEFINE_integer("probe_test", 500, "vgan_fig4, tgan_table2: held-out clips they are tested on.",
                          lower_bound=1)
-    flags.DEFINE_string("supervised_net", "pretrained/c3d_synthetic_actions",
+    flags.DEFINE_string("supervised_net", "c3d_synthetic_actions",
                         "tgan_table2: a classifier export trained with labels, whose features are the supervised "
                         "reference row (the paper's ResNet-50); empty to skip.")
 

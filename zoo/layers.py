@@ -1,6 +1,7 @@
 """Layers and layer factories shared by the zoo's networks."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import keras
@@ -28,6 +29,28 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
     init = "ones" if gamma_stddev is None else keras.initializers.RandomNormal(1.0, gamma_stddev)
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=epsilon, synchronized=True,
                                            gamma_initializer=init, name=name, **kwargs)
+
+
+@contextlib.contextmanager
+def unsynchronized_batch_norm(*networks):
+    """While in the block, the synchronized batch norms of ``networks`` (Keras layers; other
+    objects are ignored) compute plain per-call moments; their flag comes back afterwards.
+
+    For tracing exports: outside ``strategy.run`` the all-reduce of a synchronized batch norm
+    is the default replica context's identity, so the traced graph computes the same batch
+    statistics without it. That identity carries a custom gradient whose gradient function
+    calls it again, and a SavedModel keeps only the first level: loading printed one
+    "unsaved custom gradients" warning per batch norm about second-order gradients."""
+    found = [layer for network in networks if isinstance(network, keras.layers.Layer)
+             for layer in network._flatten_layers(include_self=True, recursive=True)
+             if isinstance(layer, keras.layers.BatchNormalization) and layer.synchronized]
+    for layer in found:
+        layer.synchronized = False
+    try:
+        yield
+    finally:
+        for layer in found:
+            layer.synchronized = True
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -81,6 +82,20 @@ def test_variables_are_the_generators_and_fine_tunable(model, exported, latent):
         loss = tf.reduce_mean(tf.square(fresh(latent, training=True)))
     grads = tape.gradient(loss, fresh.trainable_variables)
     assert grads and all(g is not None for g in grads)
+
+
+def test_hub_load_warns_of_nothing_and_second_order_gradients_work(exported, latent, caplog):
+    import tensorflow_hub as hub
+    with caplog.at_level(logging.WARNING, logger="absl"):
+        fresh = hub.load(exported)  # TF Hub alone, not the zoo's loader
+    assert not [r.getMessage() for r in caplog.records if "custom gradients" in r.getMessage()]
+    with tf.GradientTape() as outer:
+        outer.watch(latent)
+        with tf.GradientTape() as inner:
+            inner.watch(latent)
+            loss = tf.reduce_mean(tf.square(fresh(latent, training=True)))
+        slope = tf.reduce_sum(tf.square(inner.gradient(loss, latent)))
+    assert outer.gradient(slope, latent) is not None  # through the batch statistics' all-reduce
 
 
 def test_predict_request_round_trip(model, loaded, latent, export_base):
