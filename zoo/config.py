@@ -33,7 +33,8 @@ class PretrainedPiece:
     the config field holding its hub handle or path ("" there: the model goes without, or
     builds its own), the keyword of the model's builder it is passed as, its interface,
     what of it stays trainable (or the config field that says so, ``trainable_field``, holding
-    one of ``PIECE_TRAINABLE``), and the config field its latent size must equal."""
+    one of ``PIECE_TRAINABLE``), and the config field (or property, where the size is derived
+    from several fields) its latent size must equal."""
     field: str
     argument: str
     interface: str
@@ -143,7 +144,9 @@ class ModelEntry:
                              "must derive from zoo.config.ModelConfig")
         fields = {f.name for f in dataclasses.fields(self.config_cls)}
         for piece in self.config_cls.pieces:
-            missing = {piece.field, piece.latent_dim_field, piece.trainable_field} - fields - {""}
+            derived = isinstance(getattr(self.config_cls, piece.latent_dim_field, None), property)
+            named = {piece.field, piece.trainable_field} | ({piece.latent_dim_field} if not derived else set())
+            missing = named - fields - {""}
             if missing:
                 raise ValueError(f"model {self.name!r}: pretrained piece {piece.argument!r} names config fields "
                                  f"{sorted(missing)} that {self.config_cls.__name__} lacks")

@@ -58,9 +58,13 @@ STAGES = gan.STAGES
 #: setting, no longer a config field.
 LONG_SIGMA = math.sqrt(0.1)
 OBJECTIVES = ("gan", "wgan_svc")
-#: What of G1 trains in step two: its batch norms (section 5.2, the paper), or all of it.
-G1_TRAINING = ("batch_norm", "all")
-#: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling); D0: 16 -> 1.
+#: What of G1 trains in step two: its batch norms (section 5.2, the paper), all of it, or nothing.
+G1_TRAINING = ("batch_norm", "all", "none")
+#: Which batch-norm statistics G1 normalises with in step two: the batch's (the paper's framework
+#: in training mode) or the moving ones step one ended with (G1 as it was shown to work).
+G1_STATISTICS = ("batch", "moving")
+#: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling), or 16 latents
+#: from a fourth stride-2 deconv (``g0_upsample=False``); D0: 16 -> 1.
 FRAMES_PER_SEGMENT = 16
 
 
@@ -70,12 +74,13 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES,
-                                                     "image_generator_training": G1_TRAINING}
+                                                     "image_generator_training": G1_TRAINING,
+                                                     "image_generator_statistics": G1_STATISTICS}
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2);
     #: G1 trains in full with ``image_generator_training="all"``.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator",
-                                   latent_dim_field="image_latent_dim", trainable_field="image_generator_training"),
+                                   latent_dim_field="g1_latent_dim", trainable_field="image_generator_training"),
         config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"))
     stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)
     frames: int = 16               # T; G0/D0 of Table 1 are built for 16 (longer videos: long_video)
@@ -105,11 +110,27 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     # (not the paper's: G1 fine-tuned with G0 from the loaded module, or, with no handle, a
     # fresh G1 trained with G0 end to end, as the authors' later code; BUILD_NOTES.md, "TGAN")
     image_generator_training: str = "batch_norm"
+    # Step two's G1 normalises with the "batch" statistics (every frame of every clip of the
+    # batch pooled, the paper's Chainer code in training mode) or the "moving" ones step one
+    # ended with (G1 exactly as a frame generator; its gamma/beta may still train)
+    image_generator_statistics: str = "batch"
+    # True: Table 1's G0, 8 latents upsampled 2x (bilinear) to 16; False: a fourth stride-2
+    # deconvolution and one latent per frame, no blend of two latents (the authors' public code, TGANv2)
+    g0_upsample: bool = True
+    # True: G1 also takes the clip's z0 (z_slow, the same for every frame) beside the frame's
+    # z1 (z_fast), each through its own linear layer and batch norm, concatenated (the authors'
+    # public code, MoCoGAN's content/motion split): identity fixed per clip, z1 carries the pose
+    content_code: bool = False
 
     @property
     def first_size(self) -> int:
         """Side of G1's first map and of D1's last one (6 for 48x48)."""
         return self.size // 8
+
+    @property
+    def g1_latent_dim(self) -> int:
+        """The size of G1's input: K1, or K0 + K1 with ``content_code`` ([z0, z1] concatenated)."""
+        return self.image_latent_dim + (self.latent_dim if self.content_code else 0)
 
     @property
     def feature_dim(self) -> int:
@@ -148,9 +169,11 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if self.stage == "image" and self.image_generator_training != "batch_norm":
             bad("image_generator_training says what of G1 trains in step two; expected stage 'video', got stage "
                 f"{self.stage!r} (step one trains all of G1)")
+        if self.image_generator_statistics not in G1_STATISTICS:
+            bad(f"image_generator_statistics must be one of {G1_STATISTICS}, got {self.image_generator_statistics!r}")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.frames != FRAMES_PER_SEGMENT:
-            bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 8 latents per z0 and upsamples them 2x; D0 "
+            bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 16 latents per z0; D0 "
                 f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
         if self.size < 8 or self.size % 8:
             bad(f"size must be a positive multiple of 8 (G1 and D1 have three stride-2 layers), got {self.size}")
@@ -292,7 +315,11 @@ class TemporalGenerator(_Network):
     tanh without batch norm so that the latents lie in (-1, 1), the range G1 was
     trained on (z1 ~ U(-1, 1)) -- the official Chainer code ends G0 the same way
     (pfnet-research/tgan ``models/frame_seed_generator.py``: ``F.tanh(self.dc4(h))``).
-    The 8 latents are then upsampled 2x by :func:`temporal_upsample`.
+    The 8 latents are then upsampled 2x by :func:`temporal_upsample`. With
+    ``g0_upsample=False`` (the authors' public code, ``FrameSeedGenerator``: dc0-dc4) a
+    fourth ``deconv(4, w, stride 2)`` comes before the last and G0 emits one latent per
+    frame: every frame's latent is G0's own, not a 0.25/0.75 blend of two (a blend of two
+    glyph positions renders as a morph).
 
     Fully convolutional (section 4.2): z0 [B, N, K0] (N segments) is one length-N
     map, so the deconvolutions mix neighbouring segments and N segments give
@@ -306,11 +333,13 @@ class TemporalGenerator(_Network):
         w = cfg.g0_width
         self.deconvs = [keras.layers.Conv1DTranspose(4 * w, 1, padding="valid", use_bias=False,
                                                      kernel_initializer=init, name="g0_deconv0")]
-        for i, c in enumerate((2 * w, w), start=1):
+        widths = (2 * w, w) if cfg.g0_upsample else (2 * w, w, w)
+        for i, c in enumerate(widths, start=1):
             self.deconvs.append(up_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init,
                                         name=f"g0_deconv{i}"))
-        self.bns = [_bn(f"g0_bn{i}") for i in range(3)]
-        self.out = up_conv(1, cfg.image_latent_dim, cfg.conv_impl, kernel_initializer=init, name="g0_deconv3")
+        self.bns = [_bn(f"g0_bn{i}") for i in range(len(self.deconvs))]
+        self.out = up_conv(1, cfg.image_latent_dim, cfg.conv_impl, kernel_initializer=init,
+                           name=f"g0_deconv{len(self.deconvs)}")
 
     def call(self, z0, training=False, trace=None):
         z0 = tf.convert_to_tensor(z0)
@@ -318,7 +347,7 @@ class TemporalGenerator(_Network):
         for deconv, bn in zip(self.deconvs, self.bns):
             h = tf.nn.relu(bn(_traced(trace, deconv.name, deconv(h)), training=training))
         h = tf.tanh(_traced(trace, self.out.name, self.out(h)))
-        return _traced(trace, "g0_upsample", temporal_upsample(h, 2))
+        return _traced(trace, "g0_upsample", temporal_upsample(h, 2)) if self.cfg.g0_upsample else h
 
 
 class FrameGenerator(_Network):
@@ -327,16 +356,27 @@ class FrameGenerator(_Network):
     ``linear(8w x H/8 x W/8)`` + BN + ReLU, ``deconv(4, 4w / 2w / w, pad 1, stride 2)``
     + BN + ReLU, ``deconv(3, C, pad 1, stride 1)`` + tanh (w = 64: 512-256-128-64).
     In the zoo's image-generator interface (``zoo.contract.ImageGenerator``, uniform latents).
+
+    ``content_code``: the input is [z0, z1] (K0 + K1); z0 and z1 each go through their own
+    ``linear(4w x H/8 x W/8)`` + BN + ReLU and the two maps are concatenated to the 8w
+    channels the deconvolutions take (pfnet-research/tgan ``VideoGeneratorInitUniform``:
+    ``l0s``/``l0f``, ``bn0s``/``bn0f``).
     """
 
     def __init__(self, cfg: TGANConfig, **kwargs):
         super().__init__(**kwargs)
         self.cfg = cfg
-        self.latent_dim = cfg.image_latent_dim
+        self.latent_dim = cfg.g1_latent_dim
         init = normal_init(cfg.init_stddev)
         w, s = cfg.g1_width, cfg.first_size
-        self.linear = keras.layers.Dense(8 * w * s * s, use_bias=False, kernel_initializer=init, name="g1_linear")
-        self.reshape = keras.layers.Reshape((s, s, 8 * w))
+        if cfg.content_code:  # [z0, z1] -> two half-width maps, each with its own batch norm
+            self.content_linear = keras.layers.Dense(4 * w * s * s, use_bias=False, kernel_initializer=init,
+                                                     name="g1_linear_content")
+            self.content_bn = _bn("g1_bn0_content")
+            self.content_reshape = keras.layers.Reshape((s, s, 4 * w))
+        self.linear = keras.layers.Dense((4 if cfg.content_code else 8) * w * s * s, use_bias=False,
+                                         kernel_initializer=init, name="g1_linear")
+        self.reshape = keras.layers.Reshape((s, s, (4 if cfg.content_code else 8) * w))
         self.deconvs = [up_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"g1_deconv{i}")
                         for i, c in enumerate((4 * w, 2 * w, w), start=1)]
         self.bns = [_bn(f"g1_bn{i}") for i in range(4)]
@@ -344,8 +384,15 @@ class FrameGenerator(_Network):
                                                 name="g1_out")
 
     def call(self, z1, training=False, trace=None):
+        if self.cfg.content_code:
+            k0 = self.cfg.latent_dim
+            content, z1 = z1[:, :k0], z1[:, k0:]
+            c = _traced(trace, self.content_linear.name, self.content_reshape(self.content_linear(content)))
+            c = tf.nn.relu(self.content_bn(c, training=training))
         h = _traced(trace, self.linear.name, self.reshape(self.linear(z1)))
         h = tf.nn.relu(self.bns[0](h, training=training))
+        if self.cfg.content_code:
+            h = tf.concat([c, h], axis=-1)
         for deconv, bn in zip(self.deconvs, self.bns[1:]):
             h = tf.nn.relu(bn(_traced(trace, deconv.name, deconv(h)), training=training))
         return tf.tanh(_traced(trace, self.out.name, self.out(h)))
@@ -673,13 +720,14 @@ class TGANImage(gan.ImageStage, _TGANBase):
         super().__init__(config, **kwargs)
         self.generator = FrameGenerator(config, name="image_generator")
         self.discriminator = ImageDiscriminator(config, name="image_discriminator")
-        images = self.generator(tf.zeros([1, config.image_latent_dim]))
+        images = self.generator(tf.zeros([1, config.g1_latent_dim]))
         self.discriminator(images)
         self.built = True  # every weight exists; fit() must not try to build from data
 
     @property
     def latent_dim(self) -> int:
-        return int(self.config.image_latent_dim)
+        """G1's input: z1 (K1), or [z0, z1] (K0 + K1) with ``content_code``."""
+        return int(self.config.g1_latent_dim)
 
     def generator_inputs(self, data, seed):
         frames = data["video"].shape[1] or tf.shape(data["video"])[1]
@@ -746,11 +794,13 @@ class TGAN(_TGANBase):
     def __init__(self, config: TGANConfig, image_generator=None, image_features=None, **kwargs):
         super().__init__(config, **kwargs)
         cfg = config
-        frozen_pieces = image_generator is None and cfg.image_generator_training == "batch_norm"
+        frozen_pieces = image_generator is None and cfg.image_generator_training != "all"
         if image_generator is None:
             image_generator = FrameGenerator(cfg, name="image_generator")
-            image_generator(tf.zeros([1, cfg.image_latent_dim]))  # build, then freeze
-            if frozen_pieces:
+            image_generator(tf.zeros([1, cfg.g1_latent_dim]))  # build, then freeze
+            if cfg.image_generator_training == "none":
+                image_generator.trainable = False
+            elif frozen_pieces:
                 freeze_except_batch_norm(image_generator)
         if image_features is None:
             image_features = ImageFeatures(cfg, name="image_features")
@@ -758,7 +808,9 @@ class TGAN(_TGANBase):
             if frozen_pieces:
                 freeze_except_batch_norm(image_features)
         image_generator, _, images = gan.pretrained_image_generator(
-            image_generator, cfg.image_latent_dim, (cfg.size, cfg.size, cfg.channels), "z1", "G0's output")
+            image_generator, cfg.g1_latent_dim, (cfg.size, cfg.size, cfg.channels),
+            "[z0, z1]" if cfg.content_code else "z1", "G0's output",
+            latent_field="latent_dim + image_latent_dim" if cfg.content_code else "image_latent_dim")
         feature_shape = _trial_call_features(image_features, images, cfg)
 
         self.temporal_generator = TemporalGenerator(cfg, name="temporal_generator")  # G0
@@ -785,12 +837,22 @@ class TGAN(_TGANBase):
 
     # ............................................................... generation
     def latent_trajectory(self, z0, factor: int = 1, training=False) -> tf.Tensor:
-        """G0's latents [B, 16N, K1] for z0 [B, K0] (N = 1) or [B, N, K0], upsampled by ``factor``."""
-        return temporal_upsample(self.temporal_generator(z0, training=training), factor)
+        """G1's latents for z0 [B, K0] (N = 1) or [B, N, K0]: G0's trajectory [B, 16N, K1] upsampled
+        by ``factor``; with ``content_code`` each frame's z1 comes after its segment's z0,
+        [B, 16N * factor, K0 + K1]."""
+        z0 = tf.convert_to_tensor(z0)
+        z1 = temporal_upsample(self.temporal_generator(z0, training=training), factor)
+        if not self.config.content_code:
+            return z1
+        segments = z0[:, None, :] if z0.shape.rank == 2 else z0
+        per_segment = z1.shape[1] // segments.shape[1]
+        return tf.concat([tf.repeat(tf.cast(segments, z1.dtype), per_segment, axis=1), z1], axis=-1)
 
     def render(self, latents, training=False) -> tf.Tensor:
-        """G1 on every latent: [B, L, K1] -> video [B, L, H, W, C]."""
-        return gan.render_frames(self.frame_generator, latents, training)
+        """G1 on every latent: [B, L, K] -> video [B, L, H, W, C]; in training with the batch's
+        or the moving batch-norm statistics (``image_generator_statistics``)."""
+        batch_statistics = training and self.config.image_generator_statistics == "batch"
+        return gan.render_frames(self.frame_generator, latents, batch_statistics)
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         latents = self.latent_trajectory(inputs, 1, training)
@@ -851,7 +913,7 @@ class TGAN(_TGANBase):
     def image_generator(self) -> contract.ImageGenerator:
         """G1 in the zoo's image-generator interface (as :meth:`TGANImage.image_generator`)."""
         cfg = self.config
-        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
+        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.g1_latent_dim,
                                   latent_distribution="uniform", image_shape=(cfg.size, cfg.size, cfg.channels))
 
     def image_features(self):

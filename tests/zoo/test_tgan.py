@@ -214,6 +214,64 @@ def test_video_stage_can_train_all_of_g1():
         zoo.resolve("tgan", "tiny", stage="image", image_generator_training="all")
 
 
+def test_g0_without_upsampling_emits_one_latent_per_frame():
+    """g0_upsample=False: a fourth stride-2 deconvolution (the authors' code), no bilinear blend."""
+    cfg = _cfg("paper", g0_upsample=False)
+    g0 = tgan.TemporalGenerator(cfg)
+    assert g0.layer_shapes(tf.zeros([2, 100])) == [
+        ("g0_deconv0", (2, 1, 512)), ("g0_deconv1", (2, 2, 256)), ("g0_deconv2", (2, 4, 128)),
+        ("g0_deconv3", (2, 8, 128)), ("g0_deconv4", (2, 16, 128))]
+    def pair_blend_error(**kw):
+        """How far latents 2j+1, 2j+2 are from being 3:1 / 1:3 blends of one pair (Table 1's 2x
+        bilinear upsampling makes them exactly that), relative to the latents' spread."""
+        g0 = zoo.build("tgan", preset="tiny", stage="video", init_stddev=0.5, **kw).temporal_generator
+        z = g0(tf.random.stateless_uniform([2, 8], [0, 2], -1, 1)).numpy()
+        a, b = z[:, 1:-1:2], z[:, 2::2]  # (0.75 x_j + 0.25 x_j+1, 0.25 x_j + 0.75 x_j+1)
+        x_j, x_next = 1.5 * a - 0.5 * b, 1.5 * b - 0.5 * a  # the pair each blend pair implies
+        return np.abs(x_next[:, :-1] - x_j[:, 1:]).max() / z.std()  # consecutive pairs share a latent
+    assert pair_blend_error() < 1e-4
+    assert pair_blend_error(g0_upsample=False) > 0.05
+    model = zoo.build("tgan", preset="tiny", stage="video", g0_upsample=False)
+    assert model.generate(model.sample_latent(2, 0))["video"].shape == (2, 16, 16, 16, 3)
+    assert model.long_video(tf.zeros([1, 3, 8])).shape[1] == 48
+
+
+def test_content_code_is_shared_by_the_frames_of_a_clip():
+    """content_code: G1 takes [z0, z1]; every frame of a clip gets the clip's z0, and two clips with
+    the same G0 trajectory differ only through it."""
+    model = zoo.build("tgan", preset="tiny", stage="video", content_code=True, image_generator_training="all",
+                      init_stddev=0.5)  # outputs well above round-off
+    cfg = model.config
+    assert cfg.g1_latent_dim == cfg.latent_dim + cfg.image_latent_dim
+    z0 = model.sample_latent(3, 0)
+    latents = model.generate(z0)["latents"].numpy()
+    np.testing.assert_array_equal(latents[:, :, :cfg.latent_dim], np.repeat(z0.numpy()[:, None], 16, axis=1))
+    g1 = model.frame_generator
+    z1 = latents[0, :, cfg.latent_dim:]
+    same = g1(np.concatenate([np.repeat(z0.numpy()[:1], 16, 0), z1], -1)).numpy()
+    other = g1(np.concatenate([np.repeat(z0.numpy()[1:2], 16, 0), z1], -1)).numpy()
+    np.testing.assert_allclose(same, model.generate(z0[:1])["video"].numpy()[0], atol=1e-5)
+    assert np.abs(same - other).mean() > 1e-3  # identity changes through z0 alone
+    assert model.long_video(tf.zeros([1, 2, cfg.latent_dim])).shape[1] == 32
+    step_one = zoo.build("tgan", preset="tiny", stage="image", content_code=True)
+    assert step_one.latent_dim == cfg.g1_latent_dim and step_one.image_generator().latent_dim == cfg.g1_latent_dim
+
+
+def test_step_two_g1_with_moving_statistics_does_not_depend_on_the_batch():
+    """image_generator_statistics="moving": G1 renders a clip the same whatever else is in the batch,
+    in training too; "batch" (the paper's framework) pools every frame of every clip."""
+    z0 = tf.random.stateless_uniform([4, 8], [0, 1], -1, 1)
+    for statistics, independent in (("moving", True), ("batch", False)):
+        model = zoo.build("tgan", preset="tiny", stage="video", image_generator_statistics=statistics)
+        alone = model.generate(z0[:1], training=True)["video"].numpy()
+        together = model.generate(z0, training=True)["video"].numpy()[:1]
+        assert np.allclose(alone, together, atol=1e-5) == independent, statistics
+    frozen = zoo.build("tgan", preset="tiny", stage="video", image_generator_training="none",
+                       image_generator_statistics="moving")
+    assert not frozen.frame_generator.trainable_weights
+    assert {v.path for v in frozen.generator_variables} == {v.path for v in frozen.temporal_generator.trainable_weights}
+
+
 def test_passed_image_networks():
     cfg = _cfg(stage="video")
     stage_one = zoo.build("tgan", preset="tiny", stage="image")
@@ -330,6 +388,7 @@ def test_clipped_batch_norm_keeps_a_tiny_input_at_gain_one():
     (dict(loss="l2"), "loss must be one of .*got 'l2'"),
     (dict(d_noise=-0.1), "d_noise must be >= 0, got -0.1"),
     (dict(g1_width=0), "g1_width must be >= 1, got 0"),
+    (dict(stage="video", image_generator_statistics="running"), "image_generator_statistics must be one of"),
 ])
 def test_validate_names_field_expected_and_got(override, message):
     with pytest.raises(ValueError, match=message):
