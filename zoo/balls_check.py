@@ -63,7 +63,7 @@ def luminance(videos) -> np.ndarray:
     """uint8 ``[N, T, H, W, C]`` (C = 1 or 3) -> float ``[N, T, H, W]`` in [0, 1]."""
     videos = np.asarray(videos)
     if videos.ndim != 5 or videos.shape[-1] not in (1, 3):
-        raise ValueError(f"balls check: expected uint8 videos [N, T, H, W, 1 or 3], got {videos.dtype} "
+        raise ValueError(f"motion check: expected uint8 videos [N, T, H, W, 1 or 3], got {videos.dtype} "
                          f"{videos.shape}")
     x = videos.astype(np.float64) / 255.0
     return x[..., 0] if x.shape[-1] == 1 else x @ _LUMA

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from zoo import balls_check
+from zoo import balls_check, digits_check
 from zoo.data import video_io
 from zoo.metrics.clips import ClipSource, Clips
 from zoo.metrics.distances import (frechet_distance_from_features, inception_score, kernel_distance, linear_probe,
@@ -172,6 +172,10 @@ def _balls(ev: Evaluator) -> Dict[str, Any]:
     return balls_check.balls_metric(ev.clips("generated").videos, ev.clips("real").videos)
 
 
+def _digits(ev: Evaluator) -> Dict[str, Any]:
+    return digits_check.digits_metric(ev.clips("generated").videos, ev.clips("real").videos)
+
+
 def _fid_frames(ev: Evaluator) -> Dict[str, Any]:
     fake = ev.outputs("generated", "lrcn")["frame_features"]
     real = ev.outputs("real", "lrcn")["frame_features"]
@@ -313,6 +317,11 @@ for _metric in (
                "Bouncing balls as a person checks them (zoo.balls_check): share of generated clips whose ball "
                "count is constant, balls round and of the real size, motion straight between bounces and "
                "background steady; real_value = the same for the real clips", higher_is_better=True),
+        Metric("digits", _digits, (),
+               "Moving digits as a person checks them (zoo.digits_check): share of generated clips whose glyphs, "
+               "followed by block matching, step about as far per frame as real digits (within 2x) and keep "
+               "their strokes (crop correlation step to step and with the first frame); real_value = the same "
+               "for the real clips", higher_is_better=True),
         Metric("nn_pixels", _nearest("pixels"), (),
                "Memorization check: median pixel distance of generated clips to their nearest training clip "
                "over the same for held-out real clips (value = ratio; well below 1 means copying)",
