@@ -1,30 +1,43 @@
 """Video GAN zoo: VGAN, TGAN, MVT-GAN, STGAN and the traversal GAN in TensorFlow/Keras.
 
-Dependencies are pinned to the versions measured to work together on the
-reference machine (see BUILD_NOTES.md for why each one is here).
+Dependencies are ranges: from the version CI installed and tested (constraints.txt holds
+exactly what it used) up to the next major release (see BUILD_NOTES.md for why each one is
+here). The shipped modules of ``pretrained/`` travel inside the package as
+``zoo/_pretrained/`` (about 30 MB), where ``zoo.pretrained`` finds them by name.
 """
+import os
 import re
 
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
-    "tensorflow==2.21.0",      # not tensorflow-cpu: tf-keras and tensorflow-serving-api require this name
-    "keras==3.15.1",
-    "tensorflow-hub==0.16.1",  # hub.load of exported modules and remote handles
-    "tf-keras==2.21.0",        # tensorflow-hub 0.16.1 imports tf_keras
+    "tensorflow>=2.21.0,<3",       # not tensorflow-cpu: tf-keras and tensorflow-serving-api require this name
+    "keras>=3.15.1,<4",
+    "tensorflow-hub>=0.16.1,<1",   # hub.load of exported modules and remote handles
+    "tf-keras>=2.21.0,<3",         # tensorflow-hub imports tf_keras (each release requires its TF minor)
     "numpy>=1.26,<3",
-    "absl-py>=2.1",
-    "av>=14,<19",              # PyAV: video decoding/encoding (tensorflow-io does not load here)
-    "pillow>=10",              # GIF writing
-    "tensorboard==2.21.0",
-    "tensorflow-serving-api==2.21.0",  # exports write PredictionLog warmup records, check models.config
+    "absl-py>=2.1,<3",
+    "av>=14,<19",                  # PyAV: video decoding/encoding (tensorflow-io does not load here)
+    "pillow>=10,<14",              # GIF writing and reading, PNG frames
+    "scipy>=1.11,<2",              # zoo.probes' linear SVM (L-BFGS), trainers.reproduce tgan_table2
+    "tensorboard>=2.21.0,<3",
+    "tensorflow-serving-api>=2.21.0,<3",  # exports write PredictionLog warmup records, check models.config
 ]
+
+#: The shipped modules, installed as the data of the package ``zoo._pretrained``.
+PRETRAINED = "pretrained"
+
+
+def _pretrained_files():
+    """Every file under ``pretrained/``, relative to it (the modules and their cards)."""
+    return sorted(os.path.relpath(os.path.join(root, name), PRETRAINED)
+                  for root, _, files in os.walk(PRETRAINED) for name in files)
+
 
 EXTRAS = {
     "test": [
         "pytest>=8",
         "pytest-xdist>=3.5",                    # the suite on both cores (-n 2)
-        "scipy>=1.11",                          # independent checks (matrix square roots)
     ],
 }
 
@@ -44,8 +57,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     license_files=["LICENSE"],
-    packages=find_packages(include=["zoo", "zoo.*", "trainers", "trainers.*", "export", "export.*"]),
-    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["zoo", "zoo.*", "trainers", "trainers.*", "export", "export.*"])
+    + ["zoo._pretrained"],
+    package_dir={"zoo._pretrained": PRETRAINED},
+    package_data={"zoo._pretrained": _pretrained_files()},
+    python_requires=">=3.10,<3.14",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
 )
