@@ -437,10 +437,13 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
     with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
         save_model_module(model, tmp, name=name, extra_files=extra_files, card=card,
                           encoded_outputs=encoded_outputs)
-        specs = {n: dict(s.inputs) for n, s in model.signatures().items()}
-        serving.write_rest_bodies(tmp, specs)
+        signatures = model.signatures()
+        specs = {n: dict(s.inputs) for n, s in signatures.items()}
+        examples = dict(roles={n: dict(s.roles) for n, s in signatures.items()},
+                        latent_distribution=str(model.latent_distribution))  # drawn as the model samples
+        serving.write_rest_bodies(tmp, specs, **examples)
         if serving.WARMUP_FILE not in check_extra_files(extra_files):
-            serving.write_warmup(tmp, serving.warmup_records(name, specs))
+            serving.write_warmup(tmp, serving.warmup_records(name, specs, **examples))
     write_models_config(base_dir, serving_root)
     return export_dir
 

@@ -18,10 +18,10 @@ Layout of a serving base folder (``export.export_saved_model``)::
 - **Warmup**: TF Serving replays ``assets.extra/tf_serving_warmup_requests`` (a
   TFRecord of ``PredictionLog``) when it loads a version, so the first client does
   not pay for the graph's lazy initialization. The requests hold
-  :func:`example_inputs`: batch 1, values drawn from the signature's specs alone
-  (floats in [0, 1), which is a valid value of every float input of the zoo:
-  latents, interpolation weights, images and videos in [-1, 1]; integers 0, a valid
-  class).
+  :func:`example_inputs`: batch 1, latents (the inputs whose role is one of the
+  ``latent*`` roles of ``zoo.contract.ROLES``) drawn from the model's latent distribution
+  as the model samples them, other floats in [0, 1) (a valid interpolation weight, image
+  or video in [-1, 1]), integers 0 (a valid class). The REST bodies hold the same.
 - **REST**: a uint8 video output ``video`` [B, T, H, W, C] comes with
   ``video_png_bytes`` [B]: one PNG per video, its frames side by side (a
   filmstrip, W * T wide); a uint8 image output ``image`` [B, H, W, C] with
@@ -145,19 +145,29 @@ def check_models_config(text: str, base_dir: str, serving_root: str = DEFAULT_SE
 
 
 # ---------------------------------------------------------------- example requests
-def example_inputs(specs: Mapping[str, tf.TensorSpec], batch: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
-    """A valid input for every named spec, from the spec alone: batch ``batch`` where
-    the batch size is free; floats drawn in [0, 1), integers 0. ``ValueError`` for a
-    dimension other than the batch left free, or another dtype."""
+def example_inputs(specs: Mapping[str, tf.TensorSpec], batch: int = 1, seed: int = 0,
+                   roles: Optional[Mapping[str, str]] = None, latent_distribution: Optional[str] = None
+                   ) -> Dict[str, np.ndarray]:
+    """A valid input for every named spec: batch ``batch`` where the batch size is free;
+    an input whose role (``roles``, ``zoo.contract.ROLES``) is a latent one drawn from
+    ``latent_distribution`` (``zoo.randomness.draw_latent``: N(0, I) or U(-1, 1)), other
+    floats in [0, 1), integers 0. ``ValueError`` for a dimension other than the batch left
+    free, a latent input without a distribution, or another dtype."""
+    from zoo.randomness import draw_latent
     rng = np.random.default_rng(seed)
     out = {}
-    for name in sorted(specs):
+    for k, name in enumerate(sorted(specs)):
         spec = specs[name]
         dims = spec.shape.as_list()
         if any(d is None for d in dims[1:]):
             raise ValueError(f"input {name!r} {dims}: only the batch dimension may be free for an example")
         shape = [batch if dims[0] is None else dims[0]] + dims[1:]
-        if spec.dtype.is_floating:
+        if (roles or {}).get(name, "").startswith("latent") and spec.dtype.is_floating:
+            if latent_distribution is None:
+                raise ValueError(f"input {name!r} is a latent ({roles[name]}): expected the model's latent "
+                                 "distribution ('normal' or 'uniform') to draw it from, got none")
+            out[name] = draw_latent(latent_distribution, shape, [seed, k]).numpy().astype(spec.dtype.as_numpy_dtype)
+        elif spec.dtype.is_floating:
             out[name] = rng.random(shape).astype(spec.dtype.as_numpy_dtype)
         elif spec.dtype.is_integer:
             out[name] = np.zeros(shape, spec.dtype.as_numpy_dtype)
@@ -171,14 +181,18 @@ def signature_specs(loaded) -> Dict[str, Dict[str, tf.TensorSpec]]:
     return {n: dict(f.structured_input_signature[1]) for n, f in loaded.signatures.items()}
 
 
-def warmup_records(model_name: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]]) -> List[bytes]:
-    """One serialized ``PredictionLog`` per signature (batch 1, :func:`example_inputs`)."""
+def warmup_records(model_name: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]],
+                   roles: Optional[Mapping[str, Mapping[str, str]]] = None,
+                   latent_distribution: Optional[str] = None) -> List[bytes]:
+    """One serialized ``PredictionLog`` per signature (batch 1, :func:`example_inputs`;
+    ``roles``: ``{signature: {input: role}}``)."""
     records = []
     for sig_name in sorted(specs):
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model_name
         request.model_spec.signature_name = sig_name
-        for key, value in example_inputs(specs[sig_name]).items():
+        for key, value in example_inputs(specs[sig_name], roles=(roles or {}).get(sig_name),
+                                         latent_distribution=latent_distribution).items():
             request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
         log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
         records.append(log.SerializeToString())
@@ -237,14 +251,19 @@ def rest_inputs(body: Mapping[str, Any], specs: Mapping[str, tf.TensorSpec]) -> 
     return out
 
 
-def write_rest_bodies(export_dir: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]]) -> Dict[str, str]:
-    """``<REST_DIR>/<signature>.json`` for every signature; returns their paths."""
+def write_rest_bodies(export_dir: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]],
+                      roles: Optional[Mapping[str, Mapping[str, str]]] = None,
+                      latent_distribution: Optional[str] = None) -> Dict[str, str]:
+    """``<REST_DIR>/<signature>.json`` for every signature (:func:`example_inputs`, as
+    :func:`warmup_records`); returns their paths."""
     paths = {}
     for sig_name in sorted(specs):
         path = os.path.join(export_dir, REST_DIR, f"{sig_name}.json")
         tf.io.gfile.makedirs(os.path.dirname(path))
+        inputs = example_inputs(specs[sig_name], roles=(roles or {}).get(sig_name),
+                                latent_distribution=latent_distribution)
         with tf.io.gfile.GFile(path, "w") as f:
-            json.dump(rest_body(sig_name, example_inputs(specs[sig_name])), f)
+            json.dump(rest_body(sig_name, inputs), f)
             f.write("\n")
         paths[sig_name] = path
     return paths

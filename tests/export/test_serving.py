@@ -152,6 +152,20 @@ def test_rest_bodies_run_through_their_signatures(which, exported, mvt_export):
     assert serving.curl_command(which, "serving_default").endswith(f"/v1/models/{which}:predict")
 
 
+def test_examples_draw_latents_as_the_model_samples_them(exported, mvt_export):
+    def body(path, sig_name):
+        with open(os.path.join(path, serving.REST_DIR, f"{sig_name}.json")) as f:
+            return json.load(f)["instances"][0]
+    vgan, mvt = body(exported, "serving_default"), body(mvt_export, "class_interpolation")
+    for z in (vgan["z"], mvt["z"]):  # N(0, I), as both models sample z: not U[0, 1)
+        assert min(z) < 0 < max(z) and max(abs(v) for v in z) > 1
+    assert 0 <= mvt["alpha"] < 1 and mvt["label_a"] == mvt["label_b"] == 0
+    warm = {k: tf.make_ndarray(v) for k, v in serving.read_warmup(exported)[0].inputs.items()}
+    assert warm["z"].min() < 0
+    with pytest.raises(ValueError, match="input 'z' is a latent .*expected the model's latent distribution"):
+        serving.example_inputs({"z": tf.TensorSpec([None, 8], tf.float32)}, roles={"z": "latent"})
+
+
 def test_rest_bodies_of_the_wrong_shape_name_the_expected_input(loaded):
     specs = serving.signature_specs(loaded)["serving_default"]
     with pytest.raises(ValueError, match=r"input 'z' must be float32 \[None, 8\]; the instances make \[1, 3\]"):
