@@ -25,7 +25,8 @@ Public API::
     run_signature(loaded, inputs, signature_name="serving_default")
 
 ``python -m export --run_dir=RUN --export_dir=BASE [--hub_dir=DIR]`` exports a
-trained run (see ``export/__main__.py``); ``export.runs`` reads run folders.
+trained run (see ``export/__main__.py``); ``python -m export.serve_layout NAME --export_dir=BASE``
+lays out shipped modules (or any module folder) for TF Serving; ``export.runs`` reads run folders.
 """
 from export.hub import (CLASSIFIER_REPORT, FEATURES_INTERFACE, FLOW_INTERFACE, INTERFACE, ImageFeaturesLayer,
                         ImageGeneratorLayer, batch_norm_parameters, export_flow_estimator, export_hub_module,

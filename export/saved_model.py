@@ -388,7 +388,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _check_version(version) -> int:
+def check_version(version) -> int:
     if isinstance(version, bool) or not str(version).isdigit() or int(version) < 1:
         raise ValueError(f"version {version!r}: expected a positive integer")
     return int(version)
@@ -428,7 +428,7 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
     check_extra_files(extra_files)
     serving.check_serving_root(serving_root)
     model_dir = os.path.join(base_dir, name)
-    version = next_version(base_dir, name) if version is None else _check_version(version)
+    version = next_version(base_dir, name) if version is None else check_version(version)
     export_dir = os.path.join(model_dir, str(version))
     if tf.io.gfile.exists(export_dir):
         raise ValueError(f"{export_dir} already exists; versions are never overwritten "

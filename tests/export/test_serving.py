@@ -15,7 +15,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 import export
 import zoo
-from export import serving
+from export import serve_layout, serving
 from trainers import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -87,11 +87,29 @@ def test_the_writer_refuses_a_layout_it_cannot_serve(tmp_path, monkeypatch):
 def test_compose_file_serves_the_default_layout():
     with open(os.path.join(REPO, "docker-compose.yml")) as f:
         text = f.read()
-    assert re.search(r"image:\s*tensorflow/serving:\d+\.\d+\.\d+", text), "pin the server's version"
+    release = re.search(r"image:\s*tensorflow/serving:(\d+\.\d+)\.\d+", text)
+    assert release, "pin the server's version"
+    assert release.group(1) == ".".join(tf.__version__.split(".")[:2]), "serve with the release that wrote them"
     assert re.search(r":%s(:ro)?[\"']?\s*$" % re.escape(serving.DEFAULT_SERVING_ROOT), text, re.M), \
         "mount the export base folder at the default serving root"
     assert f"--model_config_file={serving.DEFAULT_SERVING_ROOT}/{export.MODELS_CONFIG}" in text
     assert "--enable_model_warmup=true" in text
+
+
+def test_serve_layout_gives_modules_a_version_and_checks_everything_first(tmp_path, run_commands):
+    base = tmp_path / "serving"
+    name = "traversal_gf_bouncing_balls"  # a shipped module by name: no <version>/ level of its own
+    for bad, message in ((["vgan"], "neither a folder nor the name of a shipped module"),
+                         ([name, name], "given twice"), ([name, str(tmp_path)], "is not a SavedModel")):
+        with pytest.raises(ValueError, match=message):
+            serve_layout.lay_out(bad, str(base))
+    assert not base.exists()  # nothing written before everything was checked
+    assert serve_layout.lay_out([name], str(base)) == {name: str(base / name / "1")}
+    assert tf.saved_model.contains_saved_model(str(base / name / "1"))
+    assert serving.check_models_config(_config_text(base), str(base)) == {name: [1]}
+    (status, out), = run_commands([sys.executable, "-m", "export.serve_layout", name, f"--export_dir={base}",
+                                   "--version=1"])
+    assert status == 2 and "already exists" in out and "flags:" not in out, out
 
 
 # ---------------------------------------------------------------- warmup
