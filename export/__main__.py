@@ -12,11 +12,10 @@ module; prints one ``<artifact>: <path>`` line per file or folder written.
 Flags are checked before anything is written (missing flags, a folder that
 is not a run, a missing checkpoint, a bad name, a version that exists, a
 non-empty hub folder, a model without an image generator): the command then
-stops with a usage error (exit status 2).
+prints ``error: ...`` and exits with status 2.
 
-The flags are defined only when this file runs as the program, so
-:func:`export_run` can be imported (by tests, by trainers) without claiming
-flag names.
+Shipped modules (``pretrained/``) are already exported: ``python -m export.serve_layout``
+lays them out for TF Serving.
 """
 from __future__ import annotations
 
@@ -103,11 +102,8 @@ def main(argv: List[str]) -> int:
     if len(argv) > 1:
         raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     f = flags.FLAGS
-    try:
-        model, name = check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint,
-                                       f.serving_root)
-    except ValueError as e:
-        raise common.usage_error(str(e)) from None
+    model, name = common.exit_on_error(lambda: check_run_export(f.run_dir, f.export_dir, f.name, f.version,
+                                                                f.hub_dir, f.checkpoint, f.serving_root))
     for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, f.run_dir,
                                   f.serving_root, f.encoded_outputs).items():
         print(f"{artifact}: {path}")
@@ -115,5 +111,6 @@ def main(argv: List[str]) -> int:
 
 
 if __name__ == "__main__":
+    # Defined here only, so that importing export_run (tests, trainers) claims no flag names.
     define_flags()
     common.run_cli(main)

@@ -253,9 +253,9 @@ def run_dir(model, tmp_path):
 def test_cli_exports_a_run(model, run_dir, tmp_path, run_commands):
     base, hub_dir = tmp_path / "exports", tmp_path / "hub"
     cli = [sys.executable, "-m", "export"]
-    (status, out), (missing_status, missing) = run_commands(
+    (status, out), (missing_status, missing), (again_status, again) = run_commands(
         cli + [f"--run_dir={run_dir}", f"--export_dir={base}", f"--hub_dir={hub_dir}", "--version=3"],
-        cli + [f"--export_dir={base}/never"])
+        cli + [f"--export_dir={base}/never"], cli + [f"--run_dir={run_dir}", f"--export_dir={base}", "--version=3"])
     assert status == 0, out
     version = base / "vgan" / "3"
     assert f"saved_model: {version}" in out and f"hub_module: {hub_dir}" in out
@@ -267,6 +267,8 @@ def test_cli_exports_a_run(model, run_dir, tmp_path, run_commands):
     np.testing.assert_allclose(export.load(str(version))(z).numpy(), model(z, training=False).numpy(), atol=1e-5)
 
     assert missing_status != 0 and "Flag --run_dir must have a value" in missing
+    assert again_status == 2 and again.strip().splitlines()[-1] == f"error: --version=3: {version} already exists"
+    assert "flags:" not in again and "python -m export" not in again  # the error alone, not the usage text
     assert sorted(os.listdir(base)) == [export.MODELS_CONFIG, "vgan"]
 
 
