@@ -9,6 +9,8 @@ details, what it depends on, and the provenance of every network it used.
   or a hub handle); ``dataset:<name>`` measures another stream of a data set
   (the real-vs-real floor), ``shuffled:<name>`` that stream with the frames of every
   clip permuted (right frames, wrong motion: the baseline a video model must beat),
+  ``jittered:<name>`` that stream with each frame advancing a random 0.5-1.5 of the data's
+  step (right paths, wrong speeds; data sets with a ``speed_jitter`` option: bouncing_balls),
   ``untrained:<export>`` the export's model rebuilt from its config with the initial
   weights of its seed (what training started from), ``noise`` uniform noise.
 - ``--real``: the data set compared against (``zoo.data``), at the generator's
@@ -39,7 +41,8 @@ def define_flags() -> None:
     a trainer module, which defines its own ``--data_dir``, does not clash)."""
     flags.DEFINE_string("generator", None,
                         "Serving export or hub handle of a zoo generator; or dataset:<name>, shuffled:<name> "
-                        "(frames permuted), untrained:<export> (its initial weights), noise.")
+                        "(frames permuted), jittered:<name> (speeds jittered: bouncing_balls), untrained:<export> "
+                        "(its initial weights), noise.")
     flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
     flags.DEFINE_multi_string("data_opt", [], "Options of --real (also of --generator=dataset:/shuffled: of the same "
@@ -66,8 +69,10 @@ def define_flags() -> None:
     flags.DEFINE_string("output", None, "Where to write the JSON report.")
 
 
+#: Data sets whose clips ``jittered:<name>`` can jitter (they take the ``speed_jitter`` option).
+JITTERED = ("bouncing_balls",)
 #: ``--generator`` prefixes whose clips come from a data set, not a model.
-_DATA_SOURCES = ("dataset:", "shuffled:")
+_DATA_SOURCES = ("dataset:", "shuffled:", "jittered:")
 
 
 def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
@@ -85,6 +90,11 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
             return metrics.noise_source((frames, size, size, shape[2]), seed=seed), {"kind": "noise"}, shape
         kind, name = spec.split(":", 1)
         options = dict(data_options or {}) if name == real else {}
+        if kind == "jittered":
+            if name not in JITTERED:
+                raise ValueError(f"--generator=jittered:{name}: expected a data set with speed-jittered clips "
+                                 f"({', '.join(JITTERED)}), got {name!r}")
+            options["speed_jitter"] = True
         stream = data.load(name, split="train", frames=frames, size=size, data_dir=data_dir, seed=seed + 1,
                            channels=shape[2], **options)
         source = metrics.dataset_source(stream)

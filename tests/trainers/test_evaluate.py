@@ -57,6 +57,13 @@ def test_shuffled_and_untrained_baselines(generator_export):
     assert real["metrics"]["balls"]["value"] >= 0.7 and shuffled["metrics"]["balls"]["value"] <= 0.1
     assert (shuffled["metrics"]["balls"]["generated"]["shape_fraction"]
             == real["metrics"]["balls"]["generated"]["shape_fraction"])
+    jittered = evaluate("jittered:bouncing_balls", "bouncing_balls", ["balls"], **opts)
+    assert jittered["generator"]["data_options"] == {"speed_jitter": True}
+    assert jittered["metrics"]["balls"]["value"] <= 0.1  # right frames and paths, wrong speeds
+    assert (jittered["metrics"]["balls"]["generated"]["free_acceleration_px"]
+            > 10 * real["metrics"]["balls"]["generated"]["free_acceleration_px"])
+    with pytest.raises(ValueError, match="jittered:moving_digits: expected a data set with speed-jittered clips"):
+        evaluate("jittered:moving_digits", "moving_digits", ["digits"], **opts)
     untrained = evaluate(f"untrained:{generator_export}", "bouncing_balls", ["balls"], num_samples=8)
     assert untrained["generator"]["kind"] == "untrained" and untrained["real"]["frames"] == 8
     assert untrained["metrics"]["balls"]["value"] == 0.0  # noise from initial weights has no balls

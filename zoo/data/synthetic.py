@@ -194,10 +194,15 @@ def render_balls(positions: np.ndarray, size: int, radius: float,
     return np.round(np.clip(video, 0.0, 1.0) * 255).astype(np.uint8)
 
 
+#: Fine steps per frame of the speed-jittered baseline (``speed_jitter``): a frame advances
+#: JITTER_FINE / 2 to 3 * JITTER_FINE / 2 of them.
+JITTER_FINE = 4
+
+
 def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optional[str],
                         seed: int, start: int, channels: int, num_examples: Optional[int],
                         num_balls: int = 3, radius: float = 0.125, speed: float = 0.05,
-                        color: bool = False) -> tf.data.Dataset:
+                        color: bool = False, speed_jitter: bool = False) -> tf.data.Dataset:
     """Sutskever's bouncing balls (see the module docstring); ``data_dir`` is ignored.
 
     Options:
@@ -205,6 +210,9 @@ def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optiona
       radius: ball radius as a fraction of the frame side (default 1/8).
       speed: joint norm of the ball velocities, frame sides per frame (default 0.05).
       color: one random saturated color per ball instead of white (default False).
+      speed_jitter: the motion checks' speed-jittered baseline (default False): the same physics
+        on a 4x finer time grid, each frame advancing 2-6 fine steps at random (the data's
+        speed on average, +-50% from frame to frame): right frames, right paths, wrong speeds.
     """
     del data_dir
     if int(num_balls) < 1:
@@ -217,7 +225,13 @@ def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optiona
     bouncing_balls_trajectory(np.random.default_rng(0), 1, num_balls, radius, speed)  # fail early
 
     def make_example(rng):
-        positions = bouncing_balls_trajectory(rng, frames, num_balls, radius, speed)
+        if speed_jitter:
+            most = 3 * JITTER_FINE // 2
+            fine = bouncing_balls_trajectory(rng, most * frames + 1, num_balls, radius, speed / JITTER_FINE)
+            steps = rng.integers(JITTER_FINE // 2, most + 1, size=frames - 1)
+            positions = fine[np.concatenate([[0], np.cumsum(steps)])]
+        else:
+            positions = bouncing_balls_trajectory(rng, frames, num_balls, radius, speed)
         colors = None
         if color:
             colors = np.array([colorsys.hsv_to_rgb(h, 1.0, 1.0) for h in rng.random(num_balls)])
