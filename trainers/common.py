@@ -498,7 +498,6 @@ class Trainer:
                 export_lib.serving.check_serving_root(self.opts.serving_root)
             except ValueError as e:
                 raise ValueError(f"--serving_root: {e}") from None
-        self.folder.create(self.cfg, self.run_cfg, self.opts.trainer_dict())
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
@@ -507,16 +506,32 @@ class Trainer:
             self.model.compile()
         if self.opts.hub_dir:  # before training: a model that cannot write its hub module
             export_lib.hub.check_reusable_module(self.model, self.opts.hub_dir)
-        self.start_step = self.folder.restore(self.model)
+        self.start_step = self.folder.restore(self.model)  # reads the checkpoints; writes nothing
         self.global_batch = int(self.run_cfg.batch_size)
         if self.global_batch % self.strategy.num_replicas_in_sync:
             raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
                              f"{self.strategy.num_replicas_in_sync} replicas")
-        self.writer = tf.summary.create_file_writer(self.folder.log_dir())
+        # The data set refuses its folder, its videos, an option's value or a stale cache here,
+        # before the run folder gets its first file.
+        self.train_data = self._training_data()
         # Fixed latents for samples, so that GIFs over training are comparable.
         self.sample_inputs = self._sample_inputs()
         self.metric_callback = self._metric_callback() if self.opts.eval_metrics else None
+        self.folder.create(self.cfg, self.run_cfg, self.opts.trainer_dict())
+        self.writer = tf.summary.create_file_writer(self.folder.log_dir())
         self.folder.start_session(self.start_step, self.opts.strategy, self.strategy.num_replicas_in_sync)
+
+    def _training_data(self):
+        """The training stream from ``start_step``: ``global_batch`` clips per step and real
+        batch the model draws (``real_batches_per_step``), laid out so that N replicas see
+        what one device sees."""
+        chunks = self.model.real_batches_per_step()
+        ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch * chunks)
+        if chunks > 1 and self.strategy.num_replicas_in_sync > 1:
+            from zoo import distribute
+            replicas = self.strategy.num_replicas_in_sync
+            ds = ds.map(lambda b: distribute.replica_major(b, chunks, replicas))
+        return ds
 
     @property
     def chief(self) -> bool:
@@ -621,21 +636,10 @@ class Trainer:
             print(f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
                   "nothing to train")
         else:
-            try:
-                # A step that draws a fresh real batch per discriminator update takes them all
-                # at once, laid out so that N replicas see what one device sees.
-                chunks = self.model.real_batches_per_step()
-                ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch * chunks)
-                if chunks > 1 and self.strategy.num_replicas_in_sync > 1:
-                    from zoo import distribute
-                    replicas = self.strategy.num_replicas_in_sync
-                    ds = ds.map(lambda b: distribute.replica_major(b, chunks, replicas))
-            except ValueError as e:  # the data set refused its folder or an option's value
-                raise SetupError(str(e)) from e
             options = tf.data.Options()
             # Index-based datasets have no files to shard: split each global batch.
             options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-            batches = iter(self.strategy.experimental_distribute_dataset(ds.with_options(options)))
+            batches = iter(self.strategy.experimental_distribute_dataset(self.train_data.with_options(options)))
             train_step = self._distributed_step()
             parts = self.callbacks()
             for tracker in self.model.metrics:

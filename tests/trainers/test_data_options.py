@@ -128,6 +128,36 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
         common.Trainer("vgan", "tiny", {}, stale).run()
 
 
+@pytest.mark.parametrize("case, message", [
+    ("missing folder", "does not exist or is not a directory"),
+    ("no readable videos", "no usable video for split 'train'"),
+    ("bad option value", "frame_stride must be an int >= 1, got 0"),
+    ("unknown preprocessing", "preprocess must be one of"),
+    ("stale cache", "stale TFRecord cache"),
+])
+def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, message, ucf, tmp_path):
+    data_dir, options = str(ucf), {}
+    if case == "missing folder":
+        data_dir = str(tmp_path / "nonexistent")
+    elif case == "no readable videos":
+        (tmp_path / "notes" / "Alpha").mkdir(parents=True)
+        (tmp_path / "notes" / "Alpha" / "readme.txt").write_text("not a video")
+        data_dir = str(tmp_path / "notes")
+    elif case == "bad option value":
+        options = {"frame_stride": 0}
+    elif case == "unknown preprocessing":
+        options = {"preprocess": "bogus"}
+    else:
+        build_cache.build(str(ucf), str(tmp_path / "cache"), frames=FRAMES, size=SIZE)
+        options = {"cache_dir": str(tmp_path / "cache"), "frame_stride": 2}
+    run = tmp_path / "run"
+    trainer = common.Trainer("vgan", "tiny", {}, common.RunOptions(
+        run_dir=str(run), dataset="video_folder", data_dir=data_dir, data_options=options, steps=1, verbose=0))
+    with pytest.raises(common.SetupError, match=message):
+        trainer.run()
+    assert not run.exists()  # no config.json, no events file
+
+
 def test_build_cache_refuses_bad_input_before_writing(ucf, tmp_path):
     cache = tmp_path / "cache"
     for kwargs, message in [

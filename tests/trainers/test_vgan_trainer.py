@@ -237,13 +237,14 @@ def test_cli_errors_are_clear_and_early(tmp_path):
         (["--strategy=tpu"], "--strategy"),
         (["--steps=0"], "--steps must be >= 1"),
         (["--strategy=multi_worker"], "needs TF_CONFIG"),
+        (["--dataset=video_folder", "--data_dir=/nonexistent"], "'/nonexistent' does not exist"),
     ]
     for args, message in cases:
         proc = _cli(f"--run_dir={tmp_path / 'run'}", "--preset=tiny", *args, env={"TF_CONFIG": ""})
         assert proc.returncode != 0, args
         assert message in proc.stdout, (args, proc.stdout[-2000:])
         assert "Traceback" not in proc.stdout, (args, proc.stdout[-2000:])
-    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert not (tmp_path / "run").exists()  # refused before the run folder got a file
 
 
 def test_mixed_precision_is_the_models_not_the_process(tmp_path):
