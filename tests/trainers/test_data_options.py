@@ -130,6 +130,7 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
 
 @pytest.mark.parametrize("case, message", [
     ("missing folder", "does not exist or is not a directory"),
+    ("no videos", "has no class folder holding a video"),
     ("no readable videos", "no usable video for split 'train'"),
     ("bad option value", "frame_stride must be an int >= 1, got 0"),
     ("unknown preprocessing", "preprocess must be one of"),
@@ -139,9 +140,11 @@ def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, mess
     data_dir, options = str(ucf), {}
     if case == "missing folder":
         data_dir = str(tmp_path / "nonexistent")
-    elif case == "no readable videos":
+    elif case in ("no videos", "no readable videos"):  # a folder of text files; of files that do not decode
         (tmp_path / "notes" / "Alpha").mkdir(parents=True)
-        (tmp_path / "notes" / "Alpha" / "readme.txt").write_text("not a video")
+        name = "readme.txt" if case == "no videos" else "broken.mp4"
+        for k in range(3):
+            (tmp_path / "notes" / "Alpha" / f"{k}{name}").write_text("not a video")
         data_dir = str(tmp_path / "notes")
     elif case == "bad option value":
         options = {"frame_stride": 0}

@@ -3,16 +3,20 @@
 The layout is UCF-101's (Soomro, Zamir & Shah, "UCF101: A dataset of 101 human
 actions classes from videos in the wild", 2012)::
 
-    data_dir/<ClassName>/<file>.{avi,mp4,mkv,webm,mov}
+    data_dir/<ClassName>/<file>.{avi,mp4,mkv,webm,mov,gif}   a video file, or
+    data_dir/<ClassName>/<clip>/<frame>.{png,jpg,jpeg}         a folder of frames (one video)
     data_dir/classInd.txt                 optional: "1 ApplyEyeMakeup" per line
     data_dir/trainlist0{1,2,3}.txt        optional: "ApplyEyeMakeup/v_..._g08_c01.avi 1"
     data_dir/testlist0{1,2,3}.txt         optional: "ApplyEyeMakeup/v_..._g01_c01.avi"
 
 (the list files may also sit in ``data_dir/ucfTrainTestlist/`` as in the UCF-101
 download). Labels are 0-based: the ``classInd.txt`` id minus one, or the rank of
-the class folder in alphabetical order. Without split lists every file is train,
+the class folder in alphabetical order (a class folder is a sub-folder holding at least one
+video). Without split lists every file is train,
 and test/val is a deterministic 20% holdout chosen by a hash of ``Class/file``
-(then train is the other 80%). ``data_dir`` may be any ``tf.io.gfile`` URL.
+(then train is the other 80%). Any other file in a class folder is skipped, counted and
+reported with the files that do not decode, never silently ignored. ``data_dir`` may be any
+``tf.io.gfile`` URL.
 
 Clips: ``frames`` frames, ``frame_stride`` apart, resized so the shorter side is
 ``size`` and cropped to ``size x size`` (or by a paper's recipe: ``preprocess``). A video shorter than a clip is padded by
@@ -46,7 +50,12 @@ from zoo.data import synthetic, video_io
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
+VIDEO_EXTENSIONS = video_io.VIDEO_EXTENSIONS
+#: What the layout takes, for error messages.
+LAYOUT = (f"<data_dir>/<ClassName>/<file>{{{','.join(VIDEO_EXTENSIONS)}}} or "
+          f"<data_dir>/<ClassName>/<clip>/<frames>{{{','.join(video_io.FRAME_EXTENSIONS)}}}")
+#: Why a file of a class folder that is not a video is skipped.
+NOT_A_VIDEO = f"not a video (expected a file {'/'.join(VIDEO_EXTENSIONS)} or a folder of frame images)"
 HOLDOUT_PERCENT = 20
 LIST_FOLDERS = ("", "ucfTrainTestlist")  # where classInd.txt and the split lists may sit
 SPLITS = ("train", "val", "test")
@@ -61,8 +70,18 @@ def _join(directory: str, *names: str) -> str:
     return "/".join(parts)
 
 
-def _is_video(name: str) -> bool:
-    return name.lower().endswith(VIDEO_EXTENSIONS)
+def _entries(folder: str) -> Tuple[set, set]:
+    """``(videos, others)``: the names in a class folder that are videos (files PyAV decodes,
+    and sub-folders, each a video of frame images; whether one holds any is found when it is
+    probed) and those that are not."""
+    videos, others = set(), set()
+    for entry in tf.io.gfile.listdir(folder):
+        name = entry.rstrip("/")
+        if name.lower().endswith(VIDEO_EXTENSIONS) or tf.io.gfile.isdir(_join(folder, name)):
+            videos.add(name)
+        else:
+            others.add(name)
+    return videos, others
 
 
 def _find(data_dir: str, name: str) -> Optional[str]:
@@ -86,10 +105,10 @@ def in_holdout(relpath: str) -> bool:
 
 def list_classes(data_dir: str) -> Tuple[str, ...]:
     """Class names in label order: from ``classInd.txt`` if present, else the sorted names of
-    the sub-folders of ``data_dir`` that hold at least one video file."""
+    the sub-folders of ``data_dir`` that hold at least one video. ``ValueError`` for a missing
+    folder, or one without a class folder (saying what it holds instead)."""
     if not tf.io.gfile.isdir(data_dir):
-        raise ValueError(f"video folder {data_dir!r} does not exist or is not a directory; expected "
-                         f"<data_dir>/<ClassName>/<file>{{{','.join(VIDEO_EXTENSIONS)}}}")
+        raise ValueError(f"video folder {data_dir!r} does not exist or is not a directory; expected {LAYOUT}")
     class_index = _find(data_dir, "classInd.txt")
     if class_index is not None:
         entries = []
@@ -99,12 +118,21 @@ def list_classes(data_dir: str) -> Tuple[str, ...]:
                 raise ValueError(f"{class_index!r}: expected lines '<id> <ClassName>', got {line!r}")
             entries.append((int(parts[0]), parts[1]))
         return tuple(name for _, name in sorted(entries))
-    names = []
+    names, loose, others = [], 0, 0
     for entry in sorted(tf.io.gfile.listdir(data_dir)):
         name = entry.rstrip("/")
         folder = _join(data_dir, name)
-        if tf.io.gfile.isdir(folder) and any(_is_video(f) for f in tf.io.gfile.listdir(folder)):
+        if not tf.io.gfile.isdir(folder):
+            loose += name.lower().endswith(VIDEO_EXTENSIONS)
+            continue
+        videos, rest = _entries(folder)
+        if videos:
             names.append(name)
+        others += len(rest)
+    if not names:
+        raise ValueError(f"video folder {data_dir!r} has no class folder holding a video: expected {LAYOUT}; "
+                         f"found {loose} videos outside a class folder and {others} other files in its "
+                         f"sub-folders (not videos: expected {', '.join(VIDEO_EXTENSIONS)} or frame folders)")
     return tuple(names)
 
 
@@ -131,43 +159,49 @@ def list_videos(data_dir: str, *, split: str = "train", split_file: Optional[str
     """Lists ``split``'s files without opening them.
 
     Returns:
-      ``(classes, candidates, missing)``: the class names in label order, the
+      ``(classes, candidates, skipped)``: the class names in label order, the
       ``(Class/file, label)`` pairs that exist, sorted, and ``(Class/file, reason)``
-      for split-list entries that are missing or name an unknown class.
+      for split-list entries that are missing or name an unknown class, and for the files of
+      the split that are not videos (``NOT_A_VIDEO``).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     classes = list_classes(data_dir)
     labels = {name: k for k, name in enumerate(classes)}
-    on_disk: Dict[str, set] = {}
+    on_disk: Dict[str, Tuple[set, set]] = {}
 
-    def files_of(name: str) -> set:
+    def entries_of(name: str) -> Tuple[set, set]:
         if name not in on_disk:
             folder = _join(data_dir, name)
-            on_disk[name] = ({f for f in tf.io.gfile.listdir(folder) if _is_video(f)}
-                             if tf.io.gfile.isdir(folder) else set())
+            on_disk[name] = _entries(folder) if tf.io.gfile.isdir(folder) else (set(), set())
         return on_disk[name]
 
     listing = _split_list(data_dir, split, split_file, split_index)
-    candidates, missing = [], []
+    candidates, skipped = [], []
     if listing is None:
         for name in classes:
-            for f in sorted(files_of(name)):
+            videos, others = entries_of(name)
+            for f in sorted(videos | others):
                 relpath = f"{name}/{f}"
                 if in_holdout(relpath) == (split != "train"):
-                    candidates.append((relpath, labels[name]))
+                    if f in videos:
+                        candidates.append((relpath, labels[name]))
+                    else:
+                        skipped.append((relpath, NOT_A_VIDEO))
     else:
         for line in _read_lines(listing):
             relpath = line.split()[0].replace("\\", "/")
             name, _, f = relpath.rpartition("/")
             if name not in labels:
-                missing.append((relpath, f"class {name!r} is not one of the {len(classes)} classes"))
-            elif f not in files_of(name):
-                missing.append((relpath, "listed in the split list but not found"))
+                skipped.append((relpath, f"class {name!r} is not one of the {len(classes)} classes"))
+            elif f in entries_of(name)[1]:
+                skipped.append((relpath, f"listed in the split list, but {NOT_A_VIDEO}"))
+            elif f not in entries_of(name)[0]:
+                skipped.append((relpath, "listed in the split list but not found"))
             else:
                 candidates.append((relpath, labels[name]))
         candidates.sort()
-    return classes, candidates, missing
+    return classes, candidates, skipped
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,34 +226,36 @@ def scan_folder(data_dir: str, *, split: str = "train", split_file: Optional[str
                 split_index: int = 1, workers: int = 4) -> FolderScan:
     """Lists ``split``'s videos and probes each once (header and first frame).
 
-    Files that cannot be decoded (or split-list entries that are missing) are skipped,
-    and reported in ONE ``logging.warning`` with their count and the first few paths.
+    Files that are not videos or cannot be decoded (and split-list entries that are missing)
+    are skipped, and reported in ONE ``logging.warning`` with their count and the first few
+    paths and reasons (``FolderScan.bad``; a cache's manifest lists them as ``skipped``).
 
     Raises:
-      ValueError: when no usable video is left, naming the folder and the expected layout.
+      ValueError: when no usable video is left, naming the folder, the expected layout and
+        what was found.
     """
-    classes, candidates, missing = list_videos(data_dir, split=split, split_file=split_file,
+    classes, candidates, skipped = list_videos(data_dir, split=split, split_file=split_file,
                                                split_index=split_index)
     paths = [_join(data_dir, relpath) for relpath, _ in candidates]
     with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
         probes = list(pool.map(_probe, paths))
     good, counts = [], []
-    bad = [(_join(data_dir, relpath), reason) for relpath, reason in missing]
+    bad = [(_join(data_dir, relpath), reason) for relpath, reason in skipped]
     for path, (_, label), probe in zip(paths, candidates, probes):
         if isinstance(probe, Exception):
             bad.append((path, probe.reason))
         else:
             good.append((path, label))
             counts.append(probe)
+    first = "; ".join(f"{p} ({r})" for p, r in bad[:_REPORTED_PATHS])
     if bad:
-        log.warning("skipping %d of %d videos of split %r under %s that cannot be decoded; first: %s",
-                    len(bad), len(bad) + len(good), split, data_dir,
-                    "; ".join(f"{p} ({r})" for p, r in bad[:_REPORTED_PATHS]))
+        log.warning("skipping %d of %d files of split %r under %s that are not videos or cannot be decoded; "
+                    "first: %s", len(bad), len(bad) + len(good), split, data_dir, first)
     if not good:
         raise ValueError(
-            f"no usable video for split {split!r} under {data_dir!r}: expected "
-            f"<data_dir>/<ClassName>/<file>{{{','.join(VIDEO_EXTENSIONS)}}} that PyAV can decode; "
-            f"found {len(classes)} classes, {len(candidates)} candidate files, {len(bad)} unusable")
+            f"no usable video for split {split!r} under {data_dir!r}: expected {LAYOUT} that decodes; "
+            f"found {len(classes)} classes, {len(candidates)} videos, {len(bad)} skipped"
+            + (f" (first: {first})" if bad else ""))
     return FolderScan(data_dir, split, classes, tuple(good), tuple(bad), tuple(counts))
 
 

@@ -1,6 +1,9 @@
 """Videos as arrays and as files: decoding, encoding, and the array helpers every dataset shares.
 
-Decoding and encoding go through PyAV (FFmpeg); GIFs through pillow. Paths may be
+A video to read is a file PyAV (FFmpeg) decodes (.avi, .mp4, .mkv, .webm, .mov, animated
+.gif: :data:`VIDEO_EXTENSIONS`) or a folder of frame images (:data:`FRAME_EXTENSIONS`, read
+with pillow in natural name order: ``frame2.png`` before ``frame10.png``). Videos are written
+with PyAV, GIFs with pillow. Paths may be
 local or any ``tf.io.gfile`` URL (``gs://...``, ``file://...``): remote inputs are
 streamed to PyAV through a ``tf.io.gfile.GFile`` file object, remote outputs are
 written to a local temporary file and copied with ``tf.io.gfile.copy``.
@@ -20,9 +23,10 @@ import io
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
-from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import av
 import numpy as np
@@ -32,12 +36,16 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "VideoDecodeError", "VideoInfo", "read_video", "probe_video", "write_video", "write_gif",
-    "video_grid", "to_uint8", "to_float", "match_channels", "resize_and_crop", "is_local_path",
+    "VIDEO_EXTENSIONS", "FRAME_EXTENSIONS", "VideoDecodeError", "VideoInfo", "read_video", "frame_files",
+    "probe_video", "write_video", "write_gif", "video_grid", "to_uint8", "to_float", "match_channels", "resize_and_crop", "is_local_path",
 ]
 
 # Luminance weights of ITU-R BT.601, the ones PIL's "L" conversion uses.
 _LUMA = (0.299, 0.587, 0.114)
+#: Files PyAV decodes as videos (a GIF's frames as stored: one shown twice as long counts once).
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".gif")
+#: The frame images of a folder that is one video.
+FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 class VideoDecodeError(ValueError):
@@ -95,14 +103,45 @@ def _local_output(path: str) -> Iterator[str]:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-# Errors that mean "this file is not a decodable video" rather than a bug of ours.
+# Errors that mean "this file is not a decodable video" rather than a bug of ours (pillow's
+# UnidentifiedImageError is an OSError).
 _DECODE_ERRORS = (av.error.FFmpegError, OSError, EOFError, tf.errors.OpError)
 
 
 # --------------------------------------------------------------------------- reading
 
+def _natural(name: str):
+    """A sort key that orders the numbers inside names by value (2 before 10)."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def frame_files(path: str) -> List[str]:
+    """The frame images (:data:`FRAME_EXTENSIONS`) of a folder that is one video, in natural
+    name order."""
+    names = [n.rstrip("/") for n in tf.io.gfile.listdir(path) if n.rstrip("/").lower().endswith(FRAME_EXTENSIONS)]
+    return [path.rstrip("/") + "/" + n for n in sorted(names, key=_natural)]
+
+
+def _read_frame_folder(path: str, max_frames: Optional[int]) -> np.ndarray:
+    """uint8 ``[T, H, W, 3]`` of a folder of frame images (:func:`read_video`)."""
+    files = frame_files(path)[:max_frames]
+    if not files:
+        raise VideoDecodeError(path, f"the folder holds no frame image ({', '.join(FRAME_EXTENSIONS)})")
+    frames = []
+    try:
+        for file in files:
+            with tf.io.gfile.GFile(file, "rb") as f, Image.open(io.BytesIO(f.read())) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+    except _DECODE_ERRORS as err:
+        raise VideoDecodeError(path, f"frame {file!r}: {type(err).__name__}: {err}") from err
+    if any(f.shape != frames[0].shape for f in frames):
+        raise VideoDecodeError(path, "the frame size changes inside the folder")
+    return np.stack(frames)
+
+
 def read_video(path: str, *, max_frames: Optional[int] = None) -> np.ndarray:
-    """Decodes the first video stream of ``path`` into uint8 ``[T, H, W, 3]`` (RGB).
+    """Decodes the first video stream of ``path`` (or the frame images of the folder ``path``)
+    into uint8 ``[T, H, W, 3]`` (RGB).
 
     Args:
       path: a local path or any ``tf.io.gfile`` URL.
@@ -110,10 +149,13 @@ def read_video(path: str, *, max_frames: Optional[int] = None) -> np.ndarray:
 
     Raises:
       VideoDecodeError: (a ``ValueError``) naming ``path`` when the file is missing,
-        corrupt, truncated, has no video stream or yields no frame.
+        corrupt, truncated, has no video stream or yields no frame (a folder: holds no
+        frame image, or one that does not decode).
     """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be None or >= 1, got {max_frames!r}")
+    if tf.io.gfile.isdir(path):
+        return _read_frame_folder(path, max_frames)
     frames = []
     try:
         with _open_input(path) as container:
@@ -135,11 +177,15 @@ def read_video(path: str, *, max_frames: Optional[int] = None) -> np.ndarray:
 
 
 def probe_video(path: str) -> VideoInfo:
-    """Cheap validity check: opens ``path``, reads the stream header and decodes one frame.
+    """Cheap validity check: opens ``path``, reads the stream header and decodes one frame
+    (a folder of frames: counts them and decodes the first).
 
     Raises:
       VideoDecodeError: as :func:`read_video`.
     """
+    if tf.io.gfile.isdir(path):
+        first = _read_frame_folder(path, 1)
+        return VideoInfo(len(frame_files(path)), first.shape[1], first.shape[2], 0.0)
     try:
         with _open_input(path) as container:
             if not container.streams.video:

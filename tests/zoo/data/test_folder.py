@@ -136,6 +136,37 @@ def test_a_folder_without_usable_videos_is_a_value_error(tmp_path):
         data.load("video_folder", frames=FRAMES, size=SIZE)
 
 
+def test_gifs_and_frame_folders_are_videos_and_other_files_are_reported(tmp_path, caplog):
+    from PIL import Image
+    gif, frames = square_video(6, RED), square_video(12, GREEN)
+    (tmp_path / "Alpha").mkdir()
+    video_io.write_gif(str(tmp_path / "Alpha" / "v_Alpha_g01.gif"), gif)
+    (tmp_path / "Alpha" / "notes.txt").write_text("not a video")
+    clip = tmp_path / "Beta" / "v_Beta_g01"  # one video: frame0.png .. frame11.png (frame2 before frame10)
+    clip.mkdir(parents=True)
+    for t, frame in enumerate(frames):
+        Image.fromarray(frame).save(clip / f"frame{t}.png")
+    (tmp_path / "Beta" / "labels.csv").write_text("a,b")
+    np.testing.assert_array_equal(video_io.read_video(str(tmp_path / "Alpha" / "v_Alpha_g01.gif")), gif)
+    np.testing.assert_array_equal(video_io.read_video(str(clip)), frames)
+    assert video_io.probe_video(str(clip)).num_frames == 12
+    with caplog.at_level(logging.WARNING, logger="zoo.data.folder"):
+        scan = folder.scan_folder(str(tmp_path), split="train")  # the hash holdout puts all four in train
+    assert list(scan.good) == [(f"{tmp_path}/Alpha/v_Alpha_g01.gif", 0), (f"{tmp_path}/Beta/v_Beta_g01", 1)]
+    skipped = sorted(p for p, reason in scan.bad if reason == folder.NOT_A_VIDEO)
+    assert skipped == [f"{tmp_path}/Alpha/notes.txt", f"{tmp_path}/Beta/labels.csv"]  # counted, reported
+    assert any("not a video" in r.getMessage() for r in caplog.records)
+    clips = first(data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(tmp_path)), 2)
+    assert sorted(int(c["label"]) for c in clips) == [0, 1]
+    assert all(c["label"] == dominant_label(c["video"]) for c in clips)
+    only_text = tmp_path / "text"
+    (only_text / "Alpha").mkdir(parents=True)
+    (only_text / "Alpha" / "readme.txt").write_text("not a video")
+    with pytest.raises(ValueError, match="has no class folder holding a video: .*found 0 videos outside a class "
+                                         "folder and 1 other files"):
+        data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(only_text))
+
+
 def test_split_lists_and_class_index_are_honored(ucf, tmp_path):
     root = tmp_path / "listed"
     shutil.copytree(ucf, root)
