@@ -15,6 +15,7 @@ INSTALL_REQUIRES = [
     "keras>=3.15.1,<4",
     "tensorflow-hub>=0.16.1,<1",   # hub.load of exported modules and remote handles
     "tf-keras>=2.21.0,<3",         # tensorflow-hub imports tf_keras (each release requires its TF minor)
+    "setuptools<82",               # tensorflow-hub 0.16.1 imports pkg_resources, which setuptools 82 removed
     "numpy>=1.26,<3",
     "absl-py>=2.1,<3",
     "av>=14,<19",                  # PyAV: video decoding/encoding (tensorflow-io does not load here)

@@ -86,7 +86,8 @@ def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name):
 def test_a_module_name_is_found_from_any_folder_and_a_path_stays_a_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(pretrained.ENV, raising=False)
-    assert pretrained.path("vgan_bouncing_balls") == os.path.join(PRETRAINED, "vgan_bouncing_balls")
+    shipped, = pretrained.roots()  # the clone's pretrained/, or an installed package's copy of it
+    assert pretrained.path("vgan_bouncing_balls") == os.path.join(shipped, "vgan_bouncing_balls")
     assert set(pretrained.names()) == EXPECTED
     assert pretrained.path("runs/mine") == "runs/mine"
     with pytest.raises(ValueError, match=r"'vgan' is neither a folder nor the name of a shipped module: "
@@ -99,7 +100,7 @@ def test_a_module_name_is_found_from_any_folder_and_a_path_stays_a_path(tmp_path
     (mine / "vgan_bouncing_balls" / card.CARD_JSON).write_text("{}")
     monkeypatch.setenv(pretrained.ENV, str(mine))  # searched first, then the shipped modules
     assert pretrained.path("vgan_bouncing_balls") == str(mine / "vgan_bouncing_balls")
-    assert pretrained.path("tgan_moving_digits") == os.path.join(PRETRAINED, "tgan_moving_digits")
+    assert pretrained.path("tgan_moving_digits") == os.path.join(shipped, "tgan_moving_digits")
 
 
 def test_loading_by_name_checks_the_card_and_logs_no_false_warning(tmp_path, monkeypatch, caplog):
