@@ -134,7 +134,7 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
     ("no readable videos", "no usable video for split 'train'"),
     ("bad option value", "frame_stride must be an int >= 1, got 0"),
     ("unknown preprocessing", "preprocess must be one of"),
-    ("stale cache", "stale TFRecord cache"),
+    ("stale cache", "stale TFRecord cache .*--data_opt=rebuild_cache=true"),
 ])
 def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, message, ucf, tmp_path):
     data_dir, options = str(ucf), {}

@@ -447,7 +447,8 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
             raise ValueError(
                 f"stale TFRecord cache {manifest_file!r}: it {what} (cached "
                 f"{ {k: cached.get(k) for k in shown} }, asked { {k: settings[k] for k in shown} }); "
-                "expected a matching cache: pass rebuild_cache=True or use another cache_dir")
+                "expected a matching cache: rebuild it with the option rebuild_cache=true "
+                "(--data_opt=rebuild_cache=true on a command line) or use another cache_dir")
         tf.io.gfile.remove(manifest_file)
         for old in manifest.get("shards", []):
             if tf.io.gfile.exists(_join(cache_dir, old)):
