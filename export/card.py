@@ -193,12 +193,16 @@ def gif_sheet(gif_path: str, png_path: str, max_frames: int = 8, gap: int = 4) -
 
 
 # ------------------------------------------------------------------ Markdown
-def _shown(result: Mapping[str, Any]) -> str:
+def _shown(result: Mapping[str, Any], num_samples: Optional[int] = None) -> str:
+    """A metric's value, with ``± std`` where the std is a spread: not where the subsets it was
+    measured over each held every one of the ``num_samples`` clips (KID of a report written
+    before it said so with ``std: None``: identical subsets, a std of float rounding)."""
     value = result.get("value")
     if not isinstance(value, (int, float)):
         return json.dumps(value)
     text = f"{value:.4g}"
-    if isinstance(result.get("std"), (int, float)):
+    whole = num_samples is not None and result.get("subset_size", 0) >= num_samples
+    if isinstance(result.get("std"), (int, float)) and not whole:
         text += f" ± {result['std']:.2g}"
     return text
 
@@ -222,7 +226,7 @@ def _metric_table(metrics: Mapping[str, Any]) -> List[str]:
         cells, networks = [], {}
         for source in sources:
             result = metrics[source].get("metrics", {}).get(name)
-            cells.append(_shown(result) if result else "-")
+            cells.append(_shown(result, metrics[source].get("num_samples")) if result else "-")
             for role, info in (result or {}).get("networks", {}).items():
                 networks[role] = info.get("handle", info.get("arch", ""))
         nets = ", ".join(f"{role}: `{handle}`" for role, handle in networks.items()) or "-"
@@ -318,13 +322,14 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                       "the module was trained: the notes say what is now known of it; the module, its metrics and "
                       "the rest of this card are as shipped.", ""]
         lines += [f"- {n}" for n in card["notes"]] + [""]
-    path = card.get("path", f"pretrained/{card.get('name')}")
+    name = card.get("name") or card.get("path")  # shipped modules are found by name from any folder
     if report:
-        use = f"python -m trainers.evaluate --generator=EXPORT --{card.get('model')}={path} --metrics=..."
+        use = f"python -m trainers.evaluate --generator=EXPORT --{card.get('model')}={name} --metrics=..."
     else:
-        use = f"python -m trainers.generate --model={path} --out_dir=videos"
-    lines += ["## Use", "", "```sh", use, "```", "", "```python", "import tensorflow_hub as hub",
-              f"module = hub.load(\"{path}\")", "```", ""]
+        use = f"python -m trainers.generate --model={name} --out_dir=videos"
+    lines += ["## Use", "", "```sh", use, "```", "", "```python", "import tensorflow_hub as hub, zoo.pretrained",
+              f"module = zoo.pretrained.load(\"{name}\")  # checked against this card's SHA-256",
+              f"module = hub.load(zoo.pretrained.path(\"{name}\"))  # the same SavedModel, unchecked", "```", ""]
     return "\n".join(lines)
 
 

@@ -51,6 +51,7 @@ def test_every_file_matches_its_card(name):
         assert os.path.isfile(os.path.join(folder, image))
     markdown = open(os.path.join(folder, card.CARD_MD), encoding="utf-8").read()
     assert module["recipe"] in markdown
+    assert markdown == card.card_markdown(module)  # what its card.json says, as the card renders it now
 
 
 _TF_AND_HUB_ONLY = """

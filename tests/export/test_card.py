@@ -112,3 +112,15 @@ def test_the_metric_table_keeps_its_column_order_after_a_json_round_trip():
     assert "| metric | generator | untrained | shuffled | real | other | networks |" in markdown
     listed = [line[2:].split(":")[0] for line in markdown.splitlines() if line.startswith("- ") and ": " in line]
     assert listed[-5:] == ["generator", "untrained", "shuffled", "real", "other"]
+
+
+def test_a_card_shows_a_spread_only_where_there_is_one_and_uses_names():
+    report = {"num_samples": 256, "metrics": {
+        "kid": {"value": 6581.0, "std": 1.5e-11, "subset_size": 256},  # 100 subsets of all 256 clips: identical
+        "kid_subsets": {"value": 6581.0, "std": 12.0, "subset_size": 100},
+        "kid_now": {"value": 6581.0, "std": None, "subset_size": 256, "num_subsets": 1}}}
+    text = card.card_markdown({"name": "vgan_bouncing_balls", "path": "pretrained/vgan_bouncing_balls",
+                               "metrics": {"generator": report}})
+    assert "| `kid` | 6581 |" in text and "| `kid_now` | 6581 |" in text and "| `kid_subsets` | 6581 ± 12 |" in text
+    assert "--model=vgan_bouncing_balls " in text and 'zoo.pretrained.load("vgan_bouncing_balls")' in text
+    assert "pretrained/" not in text.split("## Use")[1]  # no path that only works in the clone

@@ -63,6 +63,13 @@ def test_feature_network_prepares_clips_to_its_input():
         net(gray, outputs=["logits"])
 
 
+def test_kid_reports_no_spread_when_every_subset_holds_every_clip():
+    net = metrics.FeatureNetwork("c3d", lambda video: {"features": tf.reduce_mean(video, axis=[2, 3, 4])},
+                                 size=16, frames=8, channels=3, outputs=("features",))
+    kid = _evaluate(NOISE, ["kid"], {"c3d": net}, num_samples=16)["kid"]
+    assert (kid["subset_size"], kid["num_subsets"], kid["std"]) == (16, 1, None)  # 100 equal subsets had "±1e-11"
+
+
 @pytest.mark.slow
 def test_real_vs_real_beats_real_vs_noise(networks):
     names = ["fvd_local_8f", "kid", "fid_frames", "is_c3d"]
