@@ -50,6 +50,8 @@ from trainers import run_folder
 FLAGS = flags.FLAGS
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+#: The preset of a run without ``--preset`` (whose values the config flags' help gives).
+DEFAULT_PRESET = "small"
 # Config fields that are common flags (or fixed by the preset machinery).
 _COMMON_CONFIG_FIELDS = ("preset", "seed", "batch_size")
 
@@ -104,7 +106,8 @@ def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequen
     flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder (any tf.io.gfile path) for datasets read from disk.")
     flags.DEFINE_multi_string("data_opt", [], DATA_OPT_HELP)
-    flags.DEFINE_string("preset", "small", f"Config preset: one of {', '.join(presets)} (zoo/<model>.py PRESETS).")
+    flags.DEFINE_string("preset", DEFAULT_PRESET, f"Config preset: one of {', '.join(presets)} (zoo/<model>.py "
+                        "PRESETS).")
     flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
     flags.DEFINE_integer("steps", 1000, "Total training steps (generator updates) of the run.")
     flags.DEFINE_string("run_dir", None, "Run folder: config.json, checkpoints/, logs/, samples/.")
@@ -132,16 +135,17 @@ def _flag_name(field: str) -> str:
     return field
 
 
-def config_flag_help(config_cls, field) -> str:
+def config_flag_help(config_cls, field, default) -> str:
     """A config field's flag help: what it means (its comment in the source, zoo.config.field_docs),
-    the allowed values where there is a fixed set, and its default."""
+    the allowed values where there is a fixed set, and ``default``: its value in the preset a
+    run gets without ``--preset`` (:data:`DEFAULT_PRESET`)."""
     from zoo import losses
     from zoo import config as config_lib
     doc = config_lib.field_docs(config_cls).get(field.name, "")
     if field.name == "loss":
         doc = (doc + "; " if doc else "") + f"one of {', '.join(sorted(losses.FAMILIES))}"
-    return (f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: the preset's value "
-            f"({field.default!r} in {config_cls.__name__}).")
+    return (f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: {default!r} (--preset={DEFAULT_PRESET}'s; "
+            "each preset sets its own).")
 
 
 def _config_fields(model_name: str):
@@ -160,10 +164,11 @@ def define_config_flags(model_name: str) -> None:
     None = keep the preset's value."""
     import zoo
     ent = zoo.entry(model_name)
+    preset = dict(zip((ent.config_cls, ent.config_cls.run_config), zoo.resolve_with_run(model_name, DEFAULT_PRESET)))
     for cls, f, tp in _config_fields(model_name):
         if f.name in _COMMON_CONFIG_FIELDS or f.name in FLAGS:  # shared by two configs of one trainer
             continue
-        help_ = config_flag_help(cls, f)
+        help_ = config_flag_help(cls, f, getattr(preset[cls], f.name))
         if f.name in ent.config_cls.choices:
             flags.DEFINE_enum(f.name, None, list(ent.config_cls.choices[f.name]), help_)
         elif tp is bool:

@@ -54,15 +54,15 @@ class ClassifierConfig(config_lib.VideoConfig):
     model_name: ClassVar[str] = "classifier"
     #: Fields that take one of a few values (their flags are enums): none here.
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
-    size: int = 64
-    num_classes: int = 10
+    size: int = 64                      # H = W of the input clips
+    num_classes: int = 10               # classes of the data set (the trainers take it from the data)
     class_names: Tuple[str, ...] = ()   # label names (from the dataset), len == num_classes when given
     width: int = 16                     # filters of the first stage (doubling, capped at 8x)
     stages: int = 4                     # convolution stages, each ending in max pooling
-    convs_per_stage: Tuple[int, ...] = (1, 1, 2, 2)
+    convs_per_stage: Tuple[int, ...] = (1, 1, 2, 2)  # 3D convolutions in each stage (C3D: 1, 1, 2, 2, 2)
     feature_dim: int = 256              # width of the penultimate layer(s)
-    batch_norm: bool = True
-    dropout: float = 0.5
+    batch_norm: bool = True             # batch norm after every convolution
+    dropout: float = 0.5                # dropout rate before the classifier layer, in [0, 1)
     learning_rate: float = 1e-3         # Adam
     weight_decay: float = 0.0           # decoupled (AdamW) when > 0
 
@@ -96,7 +96,7 @@ class C3DConfig(ClassifierConfig):
 @dataclasses.dataclass(frozen=True)
 class LRCNConfig(ClassifierConfig):
     model_name: ClassVar[str] = "lrcn"
-    lstm_units: int = 128
+    lstm_units: int = 128               # units of the LSTM over the per-frame CNN features
 
     def validate(self) -> None:
         super().validate()

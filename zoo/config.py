@@ -156,8 +156,10 @@ class ModelEntry:
 @functools.lru_cache(maxsize=None)  # read once per class, not once per flag
 def field_docs(config_cls: Type) -> Dict[str, str]:
     """What each field of a config class means, from its source: the comment after the
-    field (``frames: int = 16  # T, ...``), else the comment lines right above it; "" when
-    neither. The comments are the fields' documentation; the trainers' flag help reads them."""
+    field (``frames: int = 16  # T, ...``), else the comment lines right above it, which also
+    document the fields right below that have no comment of their own (a group of fields
+    under one comment); "" when neither. The comments are the fields' documentation; the
+    trainers' flag help reads them."""
     import inspect
     import re
     names = {f.name for f in dataclasses.fields(config_cls)}
@@ -171,14 +173,17 @@ def field_docs(config_cls: Type) -> Dict[str, str]:
         except (OSError, TypeError):
             continue
         above: list = []
+        group = ""  # the comment above the uncommented fields just read
         for line in source.splitlines():
             stripped = line.strip()
             if stripped.startswith("#"):
                 above.append(stripped.lstrip("#").strip())
                 continue
             m = field.match(line)
-            if m and m.group(1) in names and not docs.get(m.group(1)):
-                docs[m.group(1)] = (m.group(2) or " ".join(above)).strip()
+            m = m if m and m.group(1) in names else None  # a field, not a ClassVar or code
+            group = "" if not m or m.group(2) else (" ".join(above) or group)
+            if m and not docs.get(m.group(1)):
+                docs[m.group(1)] = (m.group(2) or group).strip()
             above = []
     return docs
 

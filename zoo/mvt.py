@@ -90,8 +90,8 @@ class MVTConfig(gan.AdamGANConfig):
     #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
-    num_classes: int = 10
-    class_names: Tuple[str, ...] = ()
+    num_classes: int = 10                             # classes of the data set (the trainer takes it from it)
+    class_names: Tuple[str, ...] = ()                 # their names, in label order
     size: int = 96                                    # H = W = first_size * 2^blocks
     first_size: int = 3                               # s: 3 for 96x96, 4 for 128x128 (appendix A)
     latent_dims: Tuple[int, ...] = (20, 20, 80)       # d_A, d_B, d_C (6.2; d = 120)
@@ -111,7 +111,7 @@ class MVTConfig(gan.AdamGANConfig):
     flow_handle: str = ""                             # a zoo.optical_flow/1 module ("" = Lucas-Kanade)
     flow_window: int = 5                              # Lucas-Kanade window (pixels)
     flow_downsample: int = 1                          # Lucas-Kanade on frames average-pooled by this
-    fake_labels: str = "data"
+    fake_labels: str = "data"                         # the generated clips' labels: the real batch's, or uniform
     loss: str = "hinge"
     g_learning_rate: float = 5e-5
     beta1: float = 0.0

@@ -116,7 +116,7 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     fc_layers: int = 3            # G_fc8, G_fc7, G_fc6; the last one's width is first_size^2 * first_channels
     fc_width: int = 4096          # width of the dense layers before the last (Table 1: 4096)
     first_size: int = 4           # the reshape: 4 x 4 x 256
-    first_channels: int = 256
+    first_channels: int = 256     # channels of the reshaped first map (Table 1: 256)
     # The convolutions after the reshape, in order: "u<C>" a 4x4 stride-2 up-convolution to
     # C channels, "c<C>" a 3x3 convolution; a last up-convolution to ``channels`` follows
     # (Table 1's G_upconv0). Every layer but the last has a ReLU (section 3.1), the last tanh.

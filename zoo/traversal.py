@@ -98,13 +98,13 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     video_d_width: int = 64         # video discriminators (3D)
     image_discriminators: int = 48  # K of step one (section 2)
     video_discriminators: int = 16  # step two (section 2)
-    projection_kernel: int = 8      # random projection: k x k filters ...
-    projection_stride: int = 2      # ... of this stride ...
-    projection_channels: int = 1    # ... to this many channels per discriminator
+    projection_kernel: int = 8      # side k of the k x k filters of each discriminator's random projection
+    projection_stride: int = 2      # stride of those filters
+    projection_channels: int = 1    # channels each random projection makes (one discriminator's input)
     encoder_widths: Tuple[int, ...] = (512, 1024, 2048)  # G_V's FC stack before the 3840 = 30 x 128 layer
     sequence_dim: int = 128         # width of one step of the encoded sequence
     lstm_units: int = 256           # per direction; two directions -> FC[512, 100]
-    lstm_layers: int = 2
+    lstm_layers: int = 2            # stacked bidirectional LSTM layers of G_V (section 2: two)
     # G_V's FC stack as the authors' code builds it (models_zoo.Generator_linear): every FC
     # (bias-free) followed by batch norm and ReLU, the last (N x sequence_dim) one included.
     # The paper gives only the widths. Without it the walker maps every z_v to one video

@@ -71,10 +71,22 @@ def test_trainer_flag_help_says_what_a_field_means_and_allows():
     from trainers import common
     cls = zoo.entry("tgan").config_cls
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    assert common.config_flag_help(cls, fields["loss"]) == (
+    assert common.config_flag_help(cls, fields["loss"], "non_saturating") == (
         "G's loss: -log D(G(z)) as the authors' code; \"minimax\": eq. 1 as printed; one of hinge, minimax, "
-        "non_saturating, wasserstein. Default: the preset's value ('non_saturating' in TGANConfig).")
-    assert common.config_flag_help(cls, fields["g_learning_rate"]).startswith("Adam learning rate of the generator")
+        "non_saturating, wasserstein. Default: 'non_saturating' (--preset=small's; each preset sets its own).")
+    assert common.config_flag_help(cls, fields["g_learning_rate"], 2e-4).startswith("Adam learning rate of the generator")
+
+
+def test_every_config_field_is_documented_in_whole_sentences():
+    for name in zoo.names():
+        for cls in (zoo.entry(name).config_cls, zoo.entry(name).config_cls.run_config):
+            docs = config_lib.field_docs(cls)
+            for field in dataclasses.fields(cls):
+                doc = docs.get(field.name, "")
+                assert doc and not doc.startswith("...") and not doc.endswith("..."), (name, field.name, doc)
+    tgan = config_lib.field_docs(zoo.entry("tgan").config_cls)  # one comment above two fields documents both
+    assert tgan["image_features_handle"] == tgan["image_generator_handle"] != ""
+    assert not config_lib.field_docs(zoo.entry("c3d").config_cls)["size"].startswith("Fields")  # not a ClassVar's
 
 
 # ------------------------------------------------ what a config class declares
