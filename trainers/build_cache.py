@@ -24,12 +24,11 @@ write), 2 bad flags or input (no such folder, no decodable video, a stale cache)
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from absl import flags
 
-from trainers import common
+from trainers import callbacks, common
 
 FLAGS = flags.FLAGS
 DATASET = "video_folder"
@@ -51,23 +50,17 @@ def define_flags() -> None:
 
 class Progress:
     """``progress(done, total, skipped)`` for ``build_cache``: ``<split>: [ 37/101] videos, 2 skipped``
-    on ``stream``, rewritten in place on a terminal, else a line at most every ``every`` seconds
-    (and the last one)."""
+    on ``stream`` (``trainers.callbacks.TextProgress``: rewritten in place on a terminal, else a
+    plain line at most every ``every`` seconds and the last one)."""
 
     def __init__(self, split: str, stream: Optional[TextIO] = None, every: float = 5.0):
-        self.split, self.stream, self.every = split, stream or sys.stderr, every
-        self.calls, self.last = 0, -float("inf")
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.split, self.calls = split, 0
+        self.text = callbacks.TextProgress(stream or sys.stderr, every)
 
     def __call__(self, done: int, total: int, skipped: int) -> None:
         self.calls += 1
-        now, final = time.monotonic(), done >= total
-        if not (self.tty or final or now - self.last >= self.every):
-            return
-        self.last = now
-        line = f"{self.split}: [{done:>{len(str(total))}}/{total}] videos, {skipped} skipped"
-        self.stream.write(("\r" + line + ("\n" if final else "")) if self.tty else line + "\n")
-        self.stream.flush()
+        self.text.show(f"{self.split}: [{done:>{len(str(total))}}/{total}] videos, {skipped} skipped",
+                       final=done >= total)
 
 
 def clip_settings(frames: Optional[int], size: Optional[int], model: Optional[str], preset: str):

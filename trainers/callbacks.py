@@ -15,7 +15,9 @@ caller's functions, the model's own (:class:`ModelStep`: ``model.step_callbacks(
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict
+import sys
+import time
+from typing import Callable, Dict, TextIO
 
 
 def write_scalars(trainer, prefix: str, scalars: Dict[str, float], step: int) -> None:
@@ -87,18 +89,49 @@ class Metrics(Callback):
             self.metric_callback.evaluate(trainer.model, step, writer=trainer.writer)
 
 
-class ProgressBar(Callback):
-    """Keras' progress bar over ``--steps`` (``--verbose``)."""
+class TextProgress:
+    """A progress line on ``stream``: rewritten in place on a terminal; anywhere else (a log
+    file, a pipe) a plain line at most every ``every`` seconds and the last one, with no
+    carriage return, backspace or colour code. ``trainers.build_cache`` and :class:`ProgressBar`
+    show their progress through it."""
 
-    def __init__(self, trainer):
+    def __init__(self, stream: TextIO, every: float):
+        self.stream, self.every, self.last = stream, every, -float("inf")
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def show(self, line: str, final: bool = False) -> None:
+        now = time.monotonic()
+        if not (self.tty or final or now - self.last >= self.every):
+            return
+        self.last = now
+        self.stream.write(("\r" + line + ("\n" if final else "")) if self.tty else line + "\n")
+        self.stream.flush()
+
+
+class ProgressBar(Callback):
+    """Progress over ``--steps`` (``--verbose=1``; 2: one line at the end, 0: none): Keras' bar on
+    a terminal; in a redirected log :class:`TextProgress` lines every ``every`` seconds (Keras'
+    Progbar takes every POSIX process for a terminal and writes colour codes and backspaces)."""
+
+    def __init__(self, trainer, stream: TextIO = None, every: float = 30.0):
         import keras
+        stream = stream or sys.stdout
+        self.text = None
+        if trainer.opts.verbose == 1 and not getattr(stream, "isatty", lambda: False)():
+            self.text, self.start, self.first = TextProgress(stream, every), time.monotonic(), trainer.start_step
+            return
         names = [m.name for m in trainer.model.metrics]
         self.bar = keras.utils.Progbar(trainer.opts.steps, verbose=trainer.opts.verbose, stateful_metrics=names,
                                        unit_name="step")
         self.bar.update(trainer.start_step)
 
     def on_step(self, trainer, step, logs):
-        self.bar.update(step, list(logs.items()))
+        if self.text is None:
+            self.bar.update(step, list(logs.items()))
+            return
+        seconds = (time.monotonic() - self.start) / max(1, step - self.first)
+        self.text.show(" - ".join([f"step {step}/{trainer.opts.steps}", f"{seconds:.3g} s/step"]
+                                  + [f"{k}: {v:.4g}" for k, v in logs.items()]), final=step >= trainer.opts.steps)
 
 
 class Periodic(Callback):

@@ -1,7 +1,9 @@
 """The trainer as parts: the callbacks after each step run in their declared order, a trainer
 adds its own by extending ``Trainer.callbacks()``, and one that sets ``trainer.failure`` stops
 the run before the parts after it (no checkpoint, no samples of that step)."""
+import io
 import os
+import types
 
 import pytest
 
@@ -75,3 +77,15 @@ def test_a_model_adds_its_own_step_function_and_its_scalars_are_logged(tmp_path)
                 if value.tag == "model/calls":
                     logged[event.step] = float(tf.make_ndarray(value.tensor))
     assert logged == {1: 1.0, 2: 2.0}
+
+
+def test_progress_in_a_redirected_log_is_plain_lines():
+    log = io.StringIO()  # not a terminal: Keras' Progbar would write colour codes and backspaces here
+    trainer = types.SimpleNamespace(opts=types.SimpleNamespace(steps=3, verbose=1), start_step=0)
+    bar = callbacks.ProgressBar(trainer, stream=log, every=3600.0)
+    for step in (1, 2, 3):
+        bar.on_step(trainer, step, {"g_loss": 0.5, "d_loss": 1.25})
+    lines = log.getvalue().splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["step 1/3", "step 3/3"]  # the first, then the last
+    assert lines[-1].endswith(" s/step - g_loss: 0.5 - d_loss: 1.25")
+    assert not any(c in log.getvalue() for c in "\x1b\b\r")
