@@ -518,7 +518,8 @@ def load_video_classifier(handle_or_path: str):
     def call(video):
         # Through ``module`` (not the bare signature), so that its variables outlive this
         # function: a tf.function tracing the network (STGAN's AM) would find them deleted.
-        return module.signatures["serving_default"](video=video)
+        # run_signature: a wrong dtype or shape is an error naming the signature and the input.
+        return sm.run_signature(module, {"video": video})
 
     return metrics.FeatureNetwork(name=meta["classifier_arch"], fn=call, size=size,
                                   frames=frames, channels=channels, outputs=outputs, info=info)

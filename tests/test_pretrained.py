@@ -126,3 +126,13 @@ def test_generate_takes_a_module_name_outside_the_clone(tmp_path, run_commands):
     assert status == 0, out
     assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
                                                        "serving_default_grid.gif"]
+
+
+def test_a_shipped_classifier_by_name_reads_its_report_and_names_a_wrong_input():
+    import numpy as np
+    import export
+    network = export.load_video_classifier("c3d_synthetic_actions")
+    assert network.info["handle"] == "c3d_synthetic_actions" and network.info["report"]["test_accuracy"] > 0.9
+    with pytest.raises(ValueError, match=r"signature 'serving_default': input 'video' must be float32 "
+                                         r"\[None, 16, 32, 32, 3\], got float64"):
+        network.fn(np.zeros([1, 16, 32, 32, 3], np.float64))  # TF alone: "expected a float tensor but is a double"

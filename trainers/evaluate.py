@@ -115,8 +115,10 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         served = runs.build_model(cfg).signatures()["serving_default"]
         inputs, call = served.inputs, served.fn
     else:
-        call = loaded.signatures["serving_default"]
-        inputs = call.structured_input_signature[1]
+        inputs = loaded.signatures["serving_default"].structured_input_signature[1]
+
+        def call(**given):  # a wrong dtype or shape: an error naming the signature and the input
+            return export.run_signature(loaded, given)
     num_classes = None
     if "label" in inputs:
         num_classes = int(config["num_classes"])
