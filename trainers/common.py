@@ -452,6 +452,14 @@ def _all_finite(variables) -> bool:
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
 
 
+def random_piece_warning(piece) -> str:
+    """What a run is told when it trains through a random, frozen pretrained piece
+    (``ModelConfig.random_frozen_pieces``)."""
+    return (f"step two trains through a randomly initialised, frozen {piece.argument} (no --{piece.field}): "
+            f"what it renders or sees is random and stays so. Pass --{piece.field}=<the step-one module> "
+            f"(the --stage=image run's --hub_dir export, or a shipped one under pretrained/)")
+
+
 class Trainer:
     """One run: ``Trainer(model_name, preset, config_overrides, options).run()``.
 
@@ -506,6 +514,8 @@ class Trainer:
         # Initial weights are a function of the seed too (resuming and the
         # strategy-equivalence checks rely on it).
         keras.utils.set_random_seed(self.cfg.seed)
+        for piece in self.cfg.random_frozen_pieces():
+            logging.warning(random_piece_warning(piece))
         with self.strategy.scope():
             self.model = runs.build_model(self.cfg)
             self.model.compile()

@@ -96,6 +96,12 @@ class ModelConfig:
         traversal GAN: a batch of 0 is its stage's paper batch); ``run`` by default."""
         return run
 
+    def random_frozen_pieces(self) -> Tuple[PretrainedPiece, ...]:
+        """The pretrained pieces this config leaves empty although the model then builds them with
+        random weights and keeps them frozen (a two-step model's step two without its step-one
+        module): trainers warn, naming the flag that loads one. None by default."""
+        return ()
+
     @property
     def export_name(self) -> str:
         """The model's folder in an export layout (``<export_dir>/<export_name>/<version>``)."""

@@ -91,7 +91,9 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     g1_width: int = 64             # G1 channels 8w-4w-2w-w (Table 1: 512-256-128-64)
     d1_width: int = 64             # D1 channels w-2w-4w-8w (Table 1: 64-128-256-512)
     d0_width: int = 128            # D0 channels w-2w-4w then 1 (Table 1: 128-256-512-2)
-    d_noise: float = 0.0           # stddev of the Gaussian noise on every D layer's input (5.2); 0 disables
+    # stddev of the Gaussian noise on every D layer's input (5.2; a D1' loaded from a handle: on its
+    # input frames only); 0 disables
+    d_noise: float = 0.0
     # (BUILD_NOTES.md, "TGAN": with "minimax" D1's loss was 0.004 by step 100 on moving digits)
     loss: str = "non_saturating"   # G's loss: -log D(G(z)) as the authors' code; "minimax": eq. 1 as printed
     objective: str = "gan"         # "gan" (the paper) or "wgan_svc" (singular value clipping)
@@ -126,6 +128,13 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     def first_size(self) -> int:
         """Side of G1's first map and of D1's last one (6 for 48x48)."""
         return self.size // 8
+
+    def random_frozen_pieces(self) -> Tuple[config_lib.PretrainedPiece, ...]:
+        """Step two without G1's handle builds G1 and D1' fresh, and freezes them but for their batch
+        norms unless ``image_generator_training="all"`` (:class:`TGAN`)."""
+        if self.stage != "video" or self.image_generator_handle or self.image_generator_training == "all":
+            return ()
+        return self.pieces
 
     @property
     def g1_latent_dim(self) -> int:
@@ -547,8 +556,10 @@ class VideoDiscriminator(keras.Model):
 
     ``image_features`` is D1' (any callable ``(images, training=...)`` -> feature
     maps, e.g. a layer loaded from stage one's export); ``temporal_discriminator`` is D0.
-    Section 5.2's noise: D0 adds its own; D1' gets a ``noise_seed`` only when it is
-    one of this module's networks (:class:`ImageFeatures`), a loaded layer adds none.
+    Section 5.2's noise: D0 adds its own; D1' gets a ``noise_seed`` when it is one of this
+    module's networks (:class:`ImageFeatures`, noise on every layer's input); a loaded layer
+    (``image_features_handle``), whose inner layers cannot be reached, gets the noise on its
+    input frames only.
     """
 
     def __init__(self, image_features, temporal_discriminator: TemporalDiscriminator, **kwargs):
@@ -560,10 +571,13 @@ class VideoDiscriminator(keras.Model):
         """[B, T, H, W, C] -> D1' features [B, T, F]."""
         shape = tf.shape(video)
         frames = tf.reshape(video, tf.concat([[shape[0] * shape[1]], shape[2:]], 0))
+        seed = None if noise_seed is None else randomness.fold_in(noise_seed, 0)
         if _takes_noise_seed(self.image_features):
-            seed = None if noise_seed is None else randomness.fold_in(noise_seed, 0)
             h = self.image_features(frames, training=training, noise_seed=seed)
         else:
+            stddev = self.temporal_discriminator.cfg.d_noise
+            if training and seed is not None and stddev > 0:
+                frames = _add_noise(frames, stddev, seed)
             h = self.image_features(frames, training=training)
         h = tf.cast(h, tf.float32)
         return tf.reshape(h, [shape[0], video.shape[1] or shape[1], math.prod(h.shape[1:])])

@@ -160,6 +160,10 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
                                          **self.generator_optimizer_options()),
                 keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8))
 
+    def random_frozen_pieces(self) -> Tuple[config_lib.PretrainedPiece, ...]:
+        """Step two without G_F's handle walks a fresh, frozen, random G_F (:class:`Traversal`)."""
+        return self.pieces if self.stage == "video" and not self.image_generator_handle else ()
+
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"TraversalConfig: {msg}")

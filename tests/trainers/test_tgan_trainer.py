@@ -96,3 +96,19 @@ def test_a_vgan_background_stream_is_a_pretrained_image_generator(tmp_path):
                          common.RunOptions(run_dir=str(tmp_path / "bad"), steps=1, verbose=0))
     with pytest.raises(common.SetupError, match="expected latent_dim 8, got 5"):
         bad.run()
+
+
+def test_step_two_without_its_step_one_module_is_warned(tmp_path, caplog):
+    """A step two with no G1 handle trains through random, frozen pieces: the run says so and names
+    the flag; with a handle, or training G1 end to end, it does not. The traversal's G_F too."""
+    import logging
+    options = common.RunOptions(run_dir=str(tmp_path / "run"), steps=1, verbose=0)
+    with caplog.at_level(logging.WARNING):
+        common.Trainer("tgan", "tiny", {"stage": "video"}, options).setup()
+    warned = [r.getMessage() for r in caplog.records if "randomly initialised, frozen" in r.getMessage()]
+    assert len(warned) == 2 and "--image_generator_handle=<the step-one module>" in warned[0], warned
+    assert zoo.resolve("tgan", "tiny", stage="video", image_generator_training="all").random_frozen_pieces() == ()
+    assert zoo.resolve("tgan", "tiny", stage="image").random_frozen_pieces() == ()
+    walker = zoo.resolve("traversal", "tiny", stage="video")
+    assert [p.field for p in walker.random_frozen_pieces()] == ["image_generator_handle"]
+    assert zoo.resolve("traversal", "tiny", stage="video", image_generator_handle="gf").random_frozen_pieces() == ()

@@ -1,5 +1,6 @@
 """TGAN (Saito et al. 2017) against the paper: Table 1 shapes, the two-step training,
 section 4's applications (the bilinear filter, long videos, eq. 3), 5.2's noise, SVC."""
+import dataclasses
 import math
 
 import numpy as np
@@ -311,6 +312,14 @@ def test_discriminator_noise_only_in_training():
         d(video, training=True)
     # the model draws a new noise for every discriminator call of a step, from (seed, step, call)
     assert not np.allclose(model.discriminate(video, {}, training=True), model.discriminate(video, {}, training=True))
+    # a D1' loaded from a handle (any Keras layer) gets the noise on its input frames
+    loaded = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, strides=8)])
+    cfg = model.config
+    noisy = tgan.VideoDiscriminator(loaded, tgan.TemporalDiscriminator(cfg))
+    assert not np.allclose(noisy(video, training=True, noise_seed=a), noisy(video, training=True, noise_seed=b))
+    quiet_d0 = tgan.TemporalDiscriminator(dataclasses.replace(cfg, d_noise=0.0))
+    np.testing.assert_array_equal(tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, a),
+                                  tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, b))
     # without noise, the same batch gives the same training-mode output whatever the seed
     quiet = zoo.build("tgan", preset="tiny", stage="image").discriminator
     frames = video[:, 0]
