@@ -314,6 +314,9 @@ def card_markdown(card: Mapping[str, Any]) -> str:
                   f"{len(report.get('class_names', []))} classes (chance {1 / max(1, len(report.get('class_names', [1]))):.2f}).",
                   ""]
     lines += _am_section(card.get("activation_maximization"))
+    for revision in card.get("files_revised", []):
+        lines += [f"Files revised {revision.get('date')} at commit `{(revision.get('commit') or {}).get('sha')}` "
+                  f"({', '.join(f'`{f}`' for f in sorted(revision.get('files', {})))}): {revision.get('reason')}", ""]
     if card.get("notes"):
         revised = card.get("notes_revised")
         lines += ["## Notes", ""]
@@ -376,10 +379,7 @@ def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
     if not tf.saved_model.contains_saved_model(module_dir):
         raise ValueError(f"{module_dir!r} is not a SavedModel; expected an export version folder")
     out_dir = os.path.abspath(out_dir)
-    tmp = out_dir + ".tmp"
-    if os.path.exists(tmp):
-        shutil.rmtree(tmp)
-    shutil.copytree(module_dir, tmp)
+    tmp = _fresh_copy(module_dir, out_dir)
     full = dict(card)
     full["images"] = {}
     for caption, source in (images or {}).items():
@@ -390,6 +390,21 @@ def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
     full["bytes"] = sum(f["bytes"] for f in full["files"].values())
     full.setdefault("created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     _write_card(tmp, full)
+    _replace(tmp, out_dir)
+    return full
+
+
+def _fresh_copy(source: str, out_dir: str) -> str:
+    """``source`` copied to ``<out_dir>.tmp`` (an old one removed first); returns that path."""
+    tmp = out_dir + ".tmp"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    shutil.copytree(source, tmp)
+    return tmp
+
+
+def _replace(tmp: str, out_dir: str) -> None:
+    """Renames ``tmp`` to ``out_dir``, moving an existing ``out_dir`` aside first and removing it after."""
     old = out_dir + ".old"
     if os.path.exists(out_dir):
         if os.path.exists(old):
@@ -398,4 +413,33 @@ def write_pretrained(module_dir: str, out_dir: str, card: Mapping[str, Any],
     os.rename(tmp, out_dir)
     if os.path.exists(old):
         shutil.rmtree(old)
-    return full
+
+
+def revise_files(folder: str, rewrite, reason: str) -> Dict[str, Any]:
+    """Rewrites files of a shipped module that change how it was saved, not what it computes,
+    and says so on its card.
+
+    The module is checked first (:func:`verify_files`); ``rewrite(copy)`` changes files of a copy
+    and returns their relative paths (none: nothing is written). The card gets their new SHA-256
+    and size and a ``files_revised`` entry (date, commit, ``reason``, each file's old and new
+    SHA-256); the copy then replaces the module (as :func:`write_pretrained`). Returns the card."""
+    card = read_card(folder)
+    if card is None:
+        raise ValueError(f"{folder!r} has no {CARD_JSON}; expected a shipped module (pretrained/<name>)")
+    verify_files(folder)
+    folder = os.path.abspath(folder)
+    tmp = _fresh_copy(folder, folder)
+    changed = sorted(rewrite(tmp))
+    if not changed:
+        shutil.rmtree(tmp)
+        return card
+    digests = file_digests(tmp)
+    card.setdefault("files_revised", []).append({
+        "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(), "commit": source_commit(),
+        "reason": reason, "files": {rel: {"old_sha256": card["files"][rel]["sha256"],
+                                          "sha256": digests[rel]["sha256"]} for rel in changed}})
+    card["files"] = digests
+    card["bytes"] = sum(f["bytes"] for f in digests.values())
+    _write_card(tmp, card)
+    _replace(tmp, folder)
+    return card

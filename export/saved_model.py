@@ -504,6 +504,78 @@ def card_parts(card: Optional[Mapping[str, Any]], stack: contextlib.ExitStack
     return {"card_json": text}, {"card_asset": stack.enter_context(staged_json(CARD_ASSET, text))}
 
 
+# ---------------------------------------------------------------- older exports
+def repair_second_order_gradients(export_dir: str) -> List[str]:
+    """Makes an export written before ``zoo.layers.unsynchronized_batch_norm`` differentiable twice.
+
+    Such an export traced Keras' synchronized batch norm: the default replica context's
+    all-reduce, an identity with a custom gradient whose gradient function calls it again. The
+    SavedModel kept the first gradient function but not the second, so loading warned once per
+    batch norm and a gradient of a gradient in training mode failed. This removes the custom-
+    gradient mark of the ``IdentityN`` nodes inside saved gradient functions
+    (``internal_grad_fn``) whose gradient was not saved, leaving them the identity's own
+    gradient, which is that all-reduce's; forward functions and variables are untouched. The
+    fingerprint is computed again. Returns the files rewritten (none if there was nothing to do)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
+    path = os.path.join(export_dir, "saved_model.pb")
+    proto = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        proto.ParseFromString(f.read())
+    changed = 0
+    for graph in proto.meta_graphs:
+        library = graph.graph_def.library
+        saved = {g.registered_op_type for g in library.registered_gradients}
+        for function in library.function:
+            if "internal_grad_fn" not in function.signature.name:
+                continue
+            for node in function.node_def:
+                mark = node.attr.get("_gradient_op_type")
+                if node.op == "IdentityN" and mark is not None and mark.s.decode() not in saved:
+                    del node.attr["_gradient_op_type"]
+                    changed += 1
+    if not changed:
+        return []
+    with open(path, "wb") as f:
+        f.write(proto.SerializeToString())
+    with open(os.path.join(export_dir, "fingerprint.pb"), "wb") as f:
+        f.write(fingerprinting.CreateFingerprintDef(export_dir))
+    return ["fingerprint.pb", "saved_model.pb"]
+
+
+def rewrite_examples(export_dir: str) -> List[str]:
+    """Writes an export's example requests again (``assets.extra/rest/*.json`` and the warmup
+    requests, where it has them) as :func:`export_saved_model` writes them now, with the roles
+    and latent distribution its metadata declares (an export written before drew its latents
+    from U[0, 1)). Returns the files that changed."""
+    rest_dir = os.path.join(export_dir, serving.REST_DIR)
+    if not tf.io.gfile.isdir(rest_dir):
+        return []
+    loaded = tf.saved_model.load(export_dir)
+    meta = read_metadata(loaded)
+    declared = json.loads(meta.get("signatures_json") or "{}")
+    specs = serving.signature_specs(loaded)
+    examples = dict(roles={n: declared.get(n, {}).get("roles", {}) for n in specs},
+                    latent_distribution=meta.get("latent_distribution"))
+    files = sorted(os.path.join(serving.REST_DIR, f"{n}.json") for n in specs)
+    warmup = os.path.join(export_dir, serving.WARMUP_FILE)
+    if tf.io.gfile.exists(warmup):
+        files.append(serving.WARMUP_FILE)
+    before = {rel: _read_bytes(os.path.join(export_dir, rel)) for rel in files}
+    serving.write_rest_bodies(export_dir, specs, **examples)
+    if serving.WARMUP_FILE in files:
+        name = serving.read_warmup(export_dir)[0].model_spec.name
+        serving.write_warmup(export_dir, serving.warmup_records(name, specs, **examples))
+    return [rel for rel in files if _read_bytes(os.path.join(export_dir, rel)) != before[rel]]
+
+
+def _read_bytes(path: str) -> Optional[bytes]:
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "rb") as f:
+        return f.read()
+
+
 # ---------------------------------------------------------------- models.config
 def write_models_config(base_dir: str, serving_root: str = serving.DEFAULT_SERVING_ROOT) -> str:
     """Writes (atomically) ``<base_dir>/models.config`` listing every model folder at

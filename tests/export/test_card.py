@@ -11,6 +11,8 @@ import export
 from export import card
 from zoo import data
 
+from tests.export.conftest import second_order_gradient
+
 
 def _ship(exported, out_dir, images=None):
     return card.write_pretrained(exported, str(out_dir), {"name": "tiny", "model": "vgan", "summary": "a test",
@@ -124,3 +126,40 @@ def test_a_card_shows_a_spread_only_where_there_is_one_and_uses_names():
     assert "| `kid` | 6581 |" in text and "| `kid_now` | 6581 |" in text and "| `kid_subsets` | 6581 ± 12 |" in text
     assert "--model=vgan_bouncing_balls " in text and 'zoo.pretrained.load("vgan_bouncing_balls")' in text
     assert "pretrained/" not in text.split("## Use")[1]  # no path that only works in the clone
+
+
+def test_an_old_export_is_repaired_and_its_card_says_so(model, tmp_path, monkeypatch, caplog):
+    import contextlib
+    import logging
+    import tensorflow_hub as hub
+    from export import saved_model, serving
+    with monkeypatch.context() as patch:  # an export traced as before: synchronized batch norms
+        patch.setattr(saved_model.layers, "unsynchronized_batch_norm", lambda *networks: contextlib.nullcontext())
+        old = export.export_saved_model(model, str(tmp_path / "exports"))
+    specs = serving.signature_specs(export.load(old))
+    serving.write_rest_bodies(old, specs)  # its example latents from U[0, 1), as before
+    shipped = _ship(old, tmp_path / "tiny")
+    z = model.sample_latent(2, 3)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="absl"):
+        before = export.load(str(tmp_path / "tiny"))(z).numpy()  # the zoo's loader: one line says what fails
+    said = [r.getMessage() for r in caplog.records if "gradient" in r.getMessage()]
+    assert len(said) == 1 and "first-order gradients work; a gradient of a gradient" in said[0], said
+    caplog.clear()
+
+    revised = card.revise_files(str(tmp_path / "tiny"), lambda d: saved_model.repair_second_order_gradients(d)
+                                + saved_model.rewrite_examples(d), "a test")
+    entry, = revised["files_revised"]
+    assert sorted(entry["files"]) == ["assets.extra/rest/serving_default.json", "assets.extra/rest/streams.json",
+                                      "fingerprint.pb", "saved_model.pb"]
+    assert all(f["old_sha256"] == shipped["files"][rel]["sha256"] != f["sha256"] for rel, f in entry["files"].items())
+    card.verify_files(str(tmp_path / "tiny"))  # the card lists the new digests
+    assert "Files revised " in (tmp_path / "tiny" / card.CARD_MD).read_text()
+    with caplog.at_level(logging.WARNING, logger="absl"):
+        module = hub.load(str(tmp_path / "tiny"))  # TF Hub alone
+    assert not [r for r in caplog.records if "custom gradients" in r.getMessage()]
+    np.testing.assert_array_equal(module(z).numpy(), before)  # what it computes is unchanged
+    assert second_order_gradient(module, z) is not None
+    body = json.loads((tmp_path / "tiny" / serving.REST_DIR / "serving_default.json").read_text())
+    assert min(body["instances"][0]["z"]) < 0  # drawn from N(0, I) now
+    assert card.revise_files(str(tmp_path / "tiny"), saved_model.repair_second_order_gradients, "again") == revised
