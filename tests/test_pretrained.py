@@ -107,8 +107,7 @@ def test_a_module_name_is_found_from_any_folder_and_a_path_stays_a_path(tmp_path
 def test_loading_by_name_checks_the_card_and_logs_no_false_warning(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="absl"):
         module = pretrained.load("traversal_gf_bouncing_balls")
-    warned = [r.getMessage() for r in caplog.records if "gradient" in r.getMessage()]
-    assert len(warned) <= 1 and all("first-order gradients work" in w for w in warned), warned
+    assert not [r.getMessage() for r in caplog.records if "gradient" in r.getMessage()]  # revised: nothing to say
     assert module.signatures["serving_default"] is not None
     damaged = tmp_path / "traversal_gf_bouncing_balls"
     shutil.copytree(os.path.join(PRETRAINED, damaged.name), damaged)
