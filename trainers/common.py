@@ -452,6 +452,19 @@ def _all_finite(variables) -> bool:
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
 
 
+#: Data sets whose motion a person checks (``zoo.balls_check``, ``zoo.digits_check``): the end
+#: of a run measures MOTION_CLIPS of its samples and as many held-out real clips, prints the
+#: numbers side by side and writes them to ``<run_dir>/motion_check.json``.
+MOTION_CHECKS = {
+    "bouncing_balls": ("balls_check", "balls_metric", ("pass_rate", "free_acceleration_px", "speed_drift",
+                                                       "usual_count_fraction", "shape_fraction")),
+    "moving_digits": ("digits_check", "digits_metric", ("pass_rate", "median_step_px", "median_correlation",
+                                                        "median_identity")),
+}
+MOTION_CLIPS = 64
+MOTION_FILE = "motion_check.json"
+
+
 def random_piece_warning(piece) -> str:
     """What a run is told when it trains through a random, frozen pretrained piece
     (``ModelConfig.random_frozen_pieces``)."""
@@ -686,6 +699,35 @@ class Trainer:
                 raise Preempted(f"stopped by {signal.Signals(signals[0]).name} after step {step}; checkpoint "
                                 f"{path}; run the same command again to continue from it")
 
+    def motion_check(self) -> Optional[Dict[str, Any]]:
+        """The motion check of the run's data set (:data:`MOTION_CHECKS`) on MOTION_CLIPS of the
+        generator's clips (the weights it serves, when the run exported) against held-out real
+        clips; printed and written to the run folder. None for other data sets and for models
+        that draw no samples from latents."""
+        import importlib
+        import json
+        import numpy as np
+        import tensorflow as tf
+        from zoo import data as data_lib
+        if self.opts.dataset not in MOTION_CHECKS or self.sample_inputs is None or self.model.samples_from_data:
+            return None
+        module, function, keys = MOTION_CHECKS[self.opts.dataset]
+        cfg = self.cfg
+        inputs = self.model.sample_inputs(MOTION_CLIPS, tf.constant([cfg.seed, 54321], tf.int64))
+        generated = data_lib.to_uint8(self.model.generate(inputs, training=False)["video"].numpy())
+        real = data_lib.load(self.opts.dataset, split="test", frames=generated.shape[1], size=generated.shape[2],
+                             data_dir=self.opts.data_dir, seed=cfg.seed, channels=generated.shape[-1],
+                             **self.opts.data_options)
+        real = data_lib.to_uint8(np.concatenate([b["video"].numpy() for b in real.take(MOTION_CLIPS).batch(32)]))
+        report = getattr(importlib.import_module(f"zoo.{module}"), function)(generated, real)
+        if self.chief:
+            with open(os.path.join(self.opts.run_dir, MOTION_FILE), "w", encoding="utf-8") as f:
+                json.dump(report, f, indent=1)
+            print(f"motion check (zoo.{module}, {MOTION_CLIPS} clips): generated (real)")
+            for key in keys:
+                print(f"  {key}: {_number(report['generated'][key])} ({_number(report['real'][key])})")
+        return report
+
     def after_training(self) -> None:
         """Called once training reached ``--steps`` (also on a rerun of a finished run),
         before the export; e.g. the classifier trainer measures test accuracy here."""
@@ -709,7 +751,12 @@ class Trainer:
                                                                        extra_files=extra, card=card)
         for k, v in out.items():
             print(f"{k}: {v}")
+        self.motion_check()
         return out
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: int, step: int) -> None:

@@ -112,3 +112,18 @@ def test_step_two_without_its_step_one_module_is_warned(tmp_path, caplog):
     walker = zoo.resolve("traversal", "tiny", stage="video")
     assert [p.field for p in walker.random_frozen_pieces()] == ["image_generator_handle"]
     assert zoo.resolve("traversal", "tiny", stage="video", image_generator_handle="gf").random_frozen_pieces() == ()
+
+
+def test_the_end_of_a_run_checks_the_motion_of_its_data(tmp_path, capsys):
+    """A run on bouncing balls or moving digits ends with the data's motion check of its samples
+    beside real clips (printed and in motion_check.json); other data sets get none."""
+    import json
+    for model, overrides, dataset, key in (("tgan", {"stage": "video"}, "moving_digits", "median_step_px"),
+                                           ("vgan", {}, "bouncing_balls", "free_acceleration_px")):
+        run_dir = tmp_path / model
+        options = common.RunOptions(run_dir=str(run_dir), dataset=dataset, steps=1, sample_every=100, verbose=0)
+        common.Trainer(model, "tiny", overrides, options).run()
+        report = json.loads((run_dir / common.MOTION_FILE).read_text())
+        assert report["generated"]["clips"] == report["real"]["clips"] == common.MOTION_CLIPS
+        assert key in report["real"] and f"  {key}: " in capsys.readouterr().out
+    assert "synthetic_actions" not in common.MOTION_CHECKS  # no check: motion_check returns None
