@@ -3,7 +3,8 @@ lines: ``python benchmarks/ball_counts.py MODULE [MODULE ...] [--num=1024]``.
 
 A check of a two-step model's step one (the traversal GAN's G_F, whose frames the walker
 of step two moves between): each ``MODULE`` is an image-generator hub module
-(``export.hub.load_image_generator``: a layer with its latent size and distribution; e.g. ``pretrained/traversal_gf_bouncing_balls``).
+(``export.hub.load_image_generator``: a layer with its latent size and distribution; a path, or a shipped
+module's name, e.g. ``traversal_gf_bouncing_balls``).
 It draws ``--num`` latents from the module's distribution (seed ``--seed``) and counts the
 balls of every frame as ``zoo.balls_check`` does for videos: the white area (luminance
 above the check's threshold) over one ball's area in the real frames, rounded. One line

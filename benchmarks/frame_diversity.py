@@ -4,8 +4,8 @@ lines: ``python benchmarks/frame_diversity.py MODULE [MODULE ...] [--dataset=syn
 
 A check of mode collapse in a two-step model's step one (STGAN's 2D source, whose frames
 activation maximization moves between; TGAN's G1; the traversal GAN's G_F): each ``MODULE``
-is an image-generator hub module (``export.hub.load_image_generator``; e.g.
-``pretrained/stgan_source_synthetic_actions``). It draws ``--num`` latents from the module's
+is an image-generator hub module (``export.hub.load_image_generator``; a path or a shipped module's name, e.g.
+``stgan_source_synthetic_actions``). It draws ``--num`` latents from the module's
 distribution (seed ``--seed``) and compares every frame with every other by the root mean
 square of their pixel difference (pixels in [-1, 1]). One line per source: ``{"source",
 "frames", "mean_pairwise_rms", "median_nearest_rms", "near_duplicates"}``, the last the
