@@ -30,7 +30,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from absl import flags
 
-from trainers import common
+from trainers import common, evaluate
 
 FLAGS = flags.FLAGS
 PRETRAINED_DIR = "pretrained"
@@ -75,6 +75,8 @@ def _evaluations(dataset: str, frames: int, channels: int, metrics: str, size: i
              "--num_samples=256") + tuple(f"--{n}={{pretrained}}/{n}_synthetic_actions" for n in networks))
     sources = {"generator": "{module}", "untrained": "untrained:{module}", "shuffled": f"shuffled:{dataset}",
                "real": f"dataset:{dataset}"}
+    if dataset in evaluate.JITTERED:
+        sources["jittered"] = f"jittered:{dataset}"
     return {label: (f"--generator={source}",) + real
             + (f"--metrics={metrics},{costly}" if costly and label in ("generator", "real") else f"--metrics={metrics}",)
             for label, source in sources.items()}
@@ -92,6 +94,8 @@ SOURCES = {
     "untrained": "the same model with the initial weights of its seed (where training started)",
     "shuffled": "real clips of another stream with the frames of each clip permuted: right frames, wrong motion",
     "real": "real clips of another stream: the floor a perfect generator would reach",
+    "jittered": "real clips of another stream with each frame advancing a random 0.5-1.5 of the data's step: "
+                "right frames and paths, wrong speeds",
 }
 
 
@@ -171,9 +175,10 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
     Recipe(
         name="tgan_moving_digits",
         summary=("TGAN (`small`: 32x32 grey frames, 16-frame videos) on the built-in moving digits (two rendered "
-                 "digits bouncing in the frame) in its two steps: G1 and D1 trained on frames in step one and "
-                 "shipped as `tgan_g1_moving_digits` and `tgan_d1_moving_digits`, then the temporal generator G0 "
-                 "and D0 trained through those modules (frozen but their batch-norm gamma/beta, section 5.2)."),
+                 "digits bouncing in the frame) in its two steps: G1 and D1 trained on frames in step one and G1 "
+                 "shipped as `tgan_g1_moving_digits`, then the temporal generator G0 and D0 trained through that "
+                 "G1 (frozen but its batch-norm gamma/beta, section 5.2) with a fresh D1' that trained in full "
+                 "beside D0 (no D1 module was shipped or loaded)."),
         train=(("trainers.tgan", "--stage=image", "--preset=small", "--channels=1", "--dataset=moving_digits",
                 "--loss=non_saturating", "--run_dir={work}/image", "--steps=3000", "--checkpoint_every=500",
                 "--sample_every=500", "--verbose=0", "--hub_dir={work}/g1"),
@@ -186,7 +191,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                 "--image_generator_handle={pretrained}/tgan_g1_moving_digits", "--steps=3000",
                 "--checkpoint_every=500", "--sample_every=500", "--verbose=0", "--export_dir={work}/exports")),
         module="{work}/exports/tgan/1", run_dir="{work}/video",
-        evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid"),
+        evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid,digits"),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
         notes=("NOT RIGHT YET. The samples are digit-like glyphs (step one's G1 makes readable 0, 8, 9, 7) that "

@@ -63,6 +63,9 @@ G1_TRAINING = ("batch_norm", "all", "none")
 #: Which batch-norm statistics G1 normalises with in step two: the batch's (the paper's framework
 #: in training mode) or the moving ones step one ended with (G1 as it was shown to work).
 G1_STATISTICS = ("batch", "moving")
+#: Step two's video discriminator: D0 over D1''s per-frame features (the paper, Table 1), or a
+#: 3D convolution on the pixels (the authors' public code, ``video_discriminator.py``).
+VIDEO_DISCRIMINATORS = ("frames", "pixels")
 #: G0: one length-1 map -> 8 latents (three stride-2 deconvs) -> 16 (2x upsampling), or 16 latents
 #: from a fourth stride-2 deconv (``g0_upsample=False``); D0: 16 -> 1.
 FRAMES_PER_SEGMENT = 16
@@ -75,7 +78,8 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES,
                                                      "image_generator_training": G1_TRAINING,
-                                                     "image_generator_statistics": G1_STATISTICS}
+                                                     "image_generator_statistics": G1_STATISTICS,
+                                                     "video_discriminator": VIDEO_DISCRIMINATORS}
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2);
     #: G1 trains in full with ``image_generator_training="all"``.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
@@ -123,6 +127,10 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     # z1 (z_fast), each through its own linear layer and batch norm, concatenated (the authors'
     # public code, MoCoGAN's content/motion split): identity fixed per clip, z1 carries the pose
     content_code: bool = False
+    # Step two's D: "frames", D0 over the per-frame D1' features (Table 1), or "pixels", four
+    # 4x4x4 stride-2 3D convolutions of d0_width-2x-4x-8x channels on the video and one logit
+    # (the authors' public code; no D1', so no image_features_handle)
+    video_discriminator: str = "frames"
 
     @property
     def first_size(self) -> int:
@@ -134,7 +142,7 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         norms unless ``image_generator_training="all"`` (:class:`TGAN`)."""
         if self.stage != "video" or self.image_generator_handle or self.image_generator_training == "all":
             return ()
-        return self.pieces
+        return self.pieces[:1] if self.video_discriminator == "pixels" else self.pieces
 
     @property
     def g1_latent_dim(self) -> int:
@@ -178,6 +186,11 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if self.stage == "image" and self.image_generator_training != "batch_norm":
             bad("image_generator_training says what of G1 trains in step two; expected stage 'video', got stage "
                 f"{self.stage!r} (step one trains all of G1)")
+        if self.video_discriminator not in VIDEO_DISCRIMINATORS:
+            bad(f"video_discriminator must be one of {VIDEO_DISCRIMINATORS}, got {self.video_discriminator!r}")
+        if self.video_discriminator == "pixels" and self.image_features_handle:
+            bad("image_features_handle is D1', which video_discriminator='pixels' does not have; expected "
+                "video_discriminator='frames', or no image_features_handle")
         if self.image_generator_statistics not in G1_STATISTICS:
             bad(f"image_generator_statistics must be one of {G1_STATISTICS}, got {self.image_generator_statistics!r}")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
@@ -507,6 +520,41 @@ class TemporalDiscriminator(_NoisyNetwork):
         return self.flatten(h)
 
 
+class PixelVideoDiscriminator(_NoisyNetwork):
+    """Step two's D with ``video_discriminator="pixels"``: video [B, T, H, W, C] -> logit [B, 1].
+
+    The authors' public code (pfnet-research/tgan ``models/video_discriminator.py``): four
+    ``conv3d(4, stride 2, pad 1)`` of w-2w-4w-8w channels (w = ``d0_width``; the code's Moving
+    MNIST config: 64), batch norm on all but the first, leaky ReLU 0.2, then one logit over
+    what is left (the code's last 2D convolution spans the remaining map). Gaussian noise
+    on every layer's input in training (``d_noise``), as the paper's discriminators.
+    """
+
+    def __init__(self, cfg: TGANConfig, **kwargs):
+        super().__init__(cfg, **kwargs)
+        init = normal_init(cfg.init_stddev)
+        w = cfg.d0_width
+        self.convs = [down_conv(3, c, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init, name=f"dv_conv{i}")
+                      for i, c in enumerate((w, 2 * w, 4 * w, 8 * w))]
+        self.bns = [None] + [_bn(f"dv_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2, 3)]
+        self.flatten = keras.layers.Flatten()
+        self.logit = keras.layers.Dense(1, kernel_initializer=init, name="dv_logit")
+
+    def features(self, video, training=False, trace=None, noise_seed=None):
+        """The last 3D feature map [B, T/16, H/16, W/16, 8w] (what a linear probe reads)."""
+        h = video
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            h = _traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
+            if bn is not None:
+                h = bn(h, training=training)
+            h = tf.nn.leaky_relu(h, 0.2)
+        return h
+
+    def call(self, video, training=False, trace=None, noise_seed=None):
+        h = self.flatten(self.features(video, training, trace, noise_seed))
+        return _traced(trace, self.logit.name, self.logit(self._noisy(h, len(self.convs), training, noise_seed)))
+
+
 # ---------------------------------------------------------------------------
 # Composition of the pieces
 # ---------------------------------------------------------------------------
@@ -816,7 +864,10 @@ class TGAN(_TGANBase):
                 image_generator.trainable = False
             elif frozen_pieces:
                 freeze_except_batch_norm(image_generator)
-        if image_features is None:
+        pixels = cfg.video_discriminator == "pixels"
+        if image_features is not None and pixels:
+            raise ValueError("image_features: video_discriminator='pixels' has no D1'; expected none")
+        if image_features is None and not pixels:
             image_features = ImageFeatures(cfg, name="image_features")
             image_features(tf.zeros([1, cfg.size, cfg.size, cfg.channels]))
             if frozen_pieces:
@@ -825,16 +876,20 @@ class TGAN(_TGANBase):
             image_generator, cfg.g1_latent_dim, (cfg.size, cfg.size, cfg.channels),
             "[z0, z1]" if cfg.content_code else "z1", "G0's output",
             latent_field="latent_dim + image_latent_dim" if cfg.content_code else "image_latent_dim")
-        feature_shape = _trial_call_features(image_features, images, cfg)
 
         self.temporal_generator = TemporalGenerator(cfg, name="temporal_generator")  # G0
         self.frame_generator = image_generator  # G1
-        self.frame_features = image_features  # D1'
-        self.temporal_discriminator = TemporalDiscriminator(cfg, name="temporal_discriminator")
-        self.discriminator = VideoDiscriminator(image_features, self.temporal_discriminator,
-                                                name="video_discriminator")
+        self.frame_features = image_features  # D1' (None with a pixel D)
+        if pixels:
+            self.temporal_discriminator = None
+            self.discriminator = PixelVideoDiscriminator(cfg, name="video_discriminator")
+        else:
+            feature_shape = _trial_call_features(image_features, images, cfg)
+            self.temporal_discriminator = TemporalDiscriminator(cfg, name="temporal_discriminator")
+            self.discriminator = VideoDiscriminator(image_features, self.temporal_discriminator,
+                                                    name="video_discriminator")
+            self.temporal_discriminator(tf.zeros([1, cfg.frames, math.prod(feature_shape)]))
         self.temporal_generator(tf.zeros([1, cfg.latent_dim]))
-        self.temporal_discriminator(tf.zeros([1, cfg.frames, math.prod(feature_shape)]))
         self.discriminator(tf.zeros([1, cfg.frames, cfg.size, cfg.size, cfg.channels]))
         self.built = True  # every weight exists; fit() must not try to build from data
 
@@ -847,6 +902,8 @@ class TGAN(_TGANBase):
     @property
     def discriminator_variables(self):
         """D0's variables and D1''s trainable ones (its batch norms)."""
+        if self.temporal_discriminator is None:  # video_discriminator="pixels"
+            return _trainable(self.discriminator)
         return _unique(_trainable(self.temporal_discriminator) + _trainable(self.frame_features))
 
     # ............................................................... generation

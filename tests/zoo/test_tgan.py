@@ -273,6 +273,29 @@ def test_step_two_g1_with_moving_statistics_does_not_depend_on_the_batch():
     assert {v.path for v in frozen.generator_variables} == {v.path for v in frozen.temporal_generator.trainable_weights}
 
 
+def test_pixel_video_discriminator_is_the_authors_3d_convolution():
+    """video_discriminator="pixels": four 4x4x4 stride-2 3D convolutions on the video (the authors'
+    public code), no D1'; it is the only thing D trains."""
+    model = zoo.build("tgan", preset="tiny", stage="video", video_discriminator="pixels",
+                      image_generator_training="all")
+    w = model.config.d0_width
+    assert model.discriminator.layer_shapes(tf.zeros([2, 16, 16, 16, 3])) == [
+        ("dv_conv0", (2, 8, 8, 8, w)), ("dv_conv1", (2, 4, 4, 4, 2 * w)), ("dv_conv2", (2, 2, 2, 2, 4 * w)),
+        ("dv_conv3", (2, 1, 1, 1, 8 * w)), ("dv_logit", (2, 1))]
+    assert model.frame_features is None and model.temporal_discriminator is None
+    assert {v.path for v in model.discriminator_variables} == {v.path for v in model.discriminator.trainable_weights}
+    model.compile()
+    before = _snapshot(model.discriminator.trainable_weights)
+    model.train_step(_batch(model.config))
+    assert all(not np.array_equal(before[v.path], v.numpy()) for v in model.discriminator.trainable_weights
+               if "kernel" in v.path)
+    assert [p.field for p in zoo.resolve("tgan", "tiny", stage="video", video_discriminator="pixels")
+            .random_frozen_pieces()] == ["image_generator_handle"]
+    with pytest.raises(ValueError, match="image_features_handle is D1', which video_discriminator='pixels'"):
+        zoo.resolve("tgan", "tiny", stage="video", video_discriminator="pixels", image_generator_handle="g1",
+                    image_features_handle="d1")
+
+
 def test_passed_image_networks():
     cfg = _cfg(stage="video")
     stage_one = zoo.build("tgan", preset="tiny", stage="image")
