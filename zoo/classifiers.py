@@ -54,6 +54,7 @@ class ClassifierConfig(config_lib.VideoConfig):
     model_name: ClassVar[str] = "classifier"
     #: Fields that take one of a few values (their flags are enums): none here.
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("size", "width", "stages", "feature_dim")
     size: int = 64                      # H = W of the input clips
     num_classes: int = 10               # classes of the data set (the trainers take it from the data)
     class_names: Tuple[str, ...] = ()   # label names (from the dataset), len == num_classes when given
@@ -74,9 +75,7 @@ class ClassifierConfig(config_lib.VideoConfig):
 
         def bad(msg):
             raise ValueError(f"{name}: {msg}")
-        for field in ("frames", "size", "channels", "width", "stages", "feature_dim"):
-            if getattr(self, field) < 1:
-                bad(f"{field} must be >= 1, got {getattr(self, field)}")
+        super().validate()
         if self.num_classes < 2:
             bad(f"num_classes must be >= 2, got {self.num_classes}")
         if self.class_names and len(self.class_names) != self.num_classes:
@@ -96,12 +95,9 @@ class C3DConfig(ClassifierConfig):
 @dataclasses.dataclass(frozen=True)
 class LRCNConfig(ClassifierConfig):
     model_name: ClassVar[str] = "lrcn"
+    at_least_one: ClassVar[Tuple[str, ...]] = ("lstm_units",)
     lstm_units: int = 128               # units of the LSTM over the per-frame CNN features
 
-    def validate(self) -> None:
-        super().validate()
-        if self.lstm_units < 1:
-            raise ValueError(f"LRCNConfig: lstm_units must be >= 1, got {self.lstm_units}")
 
 
 C3D_PRESETS = {

@@ -69,10 +69,21 @@ class RunConfig:
     its flag's help, as for model configs."""
     batch_size: int = 32   # clips per training step, over all replicas
 
+    #: Integer fields that must be >= 1, checked by :meth:`validate` (each class lists its own).
+    at_least_one: ClassVar[Tuple[str, ...]] = ("batch_size",)
+
     def validate(self) -> None:
         """Raises a ValueError naming the field when a run cannot use the values."""
-        if self.batch_size < 1:
-            raise ValueError(f"{type(self).__name__}: batch_size must be >= 1, got {self.batch_size}")
+        check_at_least_one(self)
+
+
+def check_at_least_one(config) -> None:
+    """The ``at_least_one`` fields of ``config``'s class and its bases: ValueError naming the first
+    below 1."""
+    for cls in reversed(type(config).__mro__):
+        for name in vars(cls).get("at_least_one", ()):
+            if getattr(config, name) < 1:
+                raise ValueError(f"{type(config).__name__}: {name} must be >= 1, got {getattr(config, name)}")
 
 
 class ModelConfig:
@@ -82,6 +93,8 @@ class ModelConfig:
     (``run_config``) and the fields its older versions had (``retired_fields``)."""
     model_name: ClassVar[str] = ""
     choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {}
+    #: Integer fields that must be >= 1 (:func:`check_at_least_one`; each class lists its own).
+    at_least_one: ClassVar[Tuple[str, ...]] = ()
     pieces: ClassVar[Tuple[PretrainedPiece, ...]] = ()
     #: The class of the model's run settings (:class:`RunConfig` or a subclass).
     run_config: ClassVar[Type[RunConfig]] = RunConfig
@@ -114,7 +127,9 @@ class ModelConfig:
         return "float32"
 
     def validate(self) -> None:
-        """Raises a ValueError naming the field when the values cannot build a model."""
+        """Raises a ValueError naming the field when the values cannot build a model; here, the
+        fields the classes list in ``at_least_one``. Subclasses extend it (``super().validate()``)."""
+        check_at_least_one(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +138,7 @@ class VideoConfig(ModelConfig):
     it makes or reads. A model redeclares a field to change its
     default; the comment after a field is its flag's help (a redeclaration without one
     keeps this one)."""
+    at_least_one: ClassVar[Tuple[str, ...]] = ("frames", "channels")
     preset: str = "small"  # the named preset the other values start from (paper, small, tiny)
     seed: int = 0          # every random draw derives from it: weights, noise, the data's order
     frames: int = 16       # T, frames per clip

@@ -58,6 +58,7 @@ class GANConfig(config_lib.VideoConfig):
     family, its update ratio and its convolutions, and the two optimizers it trains with
     (:meth:`optimizers`; Adam in :class:`AdamGANConfig`)."""
     choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {"loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("d_steps",)
     loss: str = "non_saturating"  # the adversarial loss family (zoo.losses)
     d_steps: int = 1              # discriminator updates per generator update
     conv_impl: str = "auto"       # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
@@ -81,13 +82,12 @@ class GANConfig(config_lib.VideoConfig):
         return {"use_ema": True, "ema_momentum": float(self.generator_average)}
 
     def validate(self) -> None:
+        super().validate()
         where = f"{type(self).__name__}: "
         losses_lib.check_name(self.loss, where)
         check_conv_impl(self.conv_impl, where)
         if not 0.0 <= self.generator_average < 1.0:
             raise ValueError(f"{where}generator_average must be in [0, 1) (0: off), got {self.generator_average}")
-        if self.d_steps < 1:
-            raise ValueError(f"{where}d_steps must be >= 1, got {self.d_steps}")
 
 
 @dataclasses.dataclass(frozen=True)

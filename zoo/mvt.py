@@ -87,6 +87,8 @@ class MVTConfig(gan.AdamGANConfig):
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "fake_labels": FAKE_LABELS,
                                                      "shift_padding": SHIFT_PADDINGS}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("num_classes", "embedding_dim", "gru_units", "g_width", "d_width",
+                                               "video_d_width")
     #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
@@ -131,8 +133,6 @@ class MVTConfig(gan.AdamGANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"MVTConfig: {msg}")
-        if self.num_classes < 1:
-            bad(f"num_classes must be >= 1, got {self.num_classes}")
         if self.class_names and len(self.class_names) != self.num_classes:
             bad(f"class_names has {len(self.class_names)} names, expected num_classes={self.num_classes}")
         if self.first_size < 1 or self.size % self.first_size or \
@@ -165,10 +165,6 @@ class MVTConfig(gan.AdamGANConfig):
             bad(f"flow_window must be a positive odd number, got {self.flow_window}")
         if self.flow_downsample < 1 or self.size % self.flow_downsample:
             bad(f"flow_downsample must divide size={self.size}, got {self.flow_downsample}")
-        for name in ("embedding_dim", "gru_units", "g_width", "d_width", "video_d_width",
-                     "channels"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.attention and self.blocks >= 2:
             g_channels = self.g_width * 2 ** (self.blocks - 1 - max(self.blocks - 3, 0))
             if min(g_channels, 2 * self.d_width) < 8:

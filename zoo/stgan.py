@@ -74,6 +74,7 @@ class STGANRunConfig(config_lib.RunConfig):
     """STGAN's run settings: the 2D source's batch (stage "image") and the activation
     maximization of stage "video" (section 4.1; the reading choices in the module docstring),
     which belong to the run that maximizes, not to the generator it runs through."""
+    at_least_one: ClassVar[Tuple[str, ...]] = ("am_iterations", "am_batch_size")
     batch_size: int = 64
     am_iterations: int = 100      # AM iterations per video ("up to 100 iterations", section 4.1)
     am_lr_start: float = 1.0      # AM step size at the first iteration, decaying linearly (section 4.1: 1.0)
@@ -88,9 +89,6 @@ class STGANRunConfig(config_lib.RunConfig):
         def bad(msg):
             raise ValueError(f"STGANRunConfig: {msg}")
         super().validate()
-        for name in ("am_iterations", "am_batch_size"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 < self.am_stop_probability <= 1.0:
             bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
         for name in ("am_lr_start", "am_lr_end"):
@@ -107,6 +105,7 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     run_config: ClassVar[type] = STGANRunConfig
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "fc_width", "first_size", "first_channels", "d_width")
     #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
         config_lib.PretrainedPiece("source_generator_handle", "source_generator", "image_generator_layers"),)
@@ -155,10 +154,6 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         bad_specs = [s for s in self.layers if not _LAYER_SPEC.match(s) or int(s[1:]) < 1]
         if bad_specs:
             bad(f"layers must be 'u<channels>' (up-convolution) or 'c<channels>' (convolution), got {bad_specs}")
-        for name in ("frames", "channels", "latent_dim", "fc_width", "first_size", "first_channels",
-                     "d_width"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.fc_layers < 1:
             bad(f"fc_layers must be >= 1 (the last dense layer makes the first map), got {self.fc_layers}")
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:

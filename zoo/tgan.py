@@ -80,6 +80,8 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
                                                      "image_generator_training": G1_TRAINING,
                                                      "image_generator_statistics": G1_STATISTICS,
                                                      "video_discriminator": VIDEO_DISCRIMINATORS}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width",
+                                               "d0_width", "svc_every", "interpolation_factor", "long_segments")
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2);
     #: G1 trains in full with ``image_generator_training="all"``.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
@@ -201,10 +203,6 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
             bad(f"size must be a positive multiple of 8 (G1 and D1 have three stride-2 layers), got {self.size}")
         if self.objective == "wgan_svc" and self.loss != "wasserstein":
             bad(f"loss must be 'wasserstein' with objective 'wgan_svc', got {self.loss!r}")
-        for name in ("channels", "latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width", "d0_width",
-                     "svc_every", "interpolation_factor", "long_segments"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_noise < 0:
             bad(f"d_noise must be >= 0, got {self.d_noise}")
         if not self.init_stddev > 0:

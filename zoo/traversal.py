@@ -82,6 +82,10 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "combine": COMBINES}
+    at_least_one: ClassVar[Tuple[str, ...]] = (
+        "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width", "image_discriminators",
+        "video_discriminators", "projection_kernel", "projection_channels", "sequence_dim", "lstm_units", "lstm_layers",
+        "long_segments")
     #: Step two's G_F, loaded from ``image_generator_handle`` entirely frozen (TGAN trains its
     #: G1's batch norms; here G_F does not change in step two, section 2).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
@@ -184,11 +188,6 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
         if self.projection_stride < 1 or self.projected_size < 4:
             bad(f"size / projection_stride must be at least 4 (the discriminators halve it down to 4), got "
                 f"size {self.size} / projection_stride {self.projection_stride}")
-        for name in ("frames", "channels", "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width",
-                     "image_discriminators", "video_discriminators", "projection_kernel", "projection_channels",
-                     "sequence_dim", "lstm_units", "lstm_layers", "long_segments"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.encoder_widths or min(self.encoder_widths) < 1:
             bad(f"encoder_widths must be positive widths, got {self.encoder_widths}")
         if not self.nadir_slack > 1:

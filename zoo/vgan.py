@@ -47,6 +47,7 @@ class VGANConfig(gan.AdamGANConfig):
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         **gan.GANConfig.choices, "future_loss": ("l1", "l2"), "precision": ("float32", "bfloat16")}
+    at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "base_filters")
     frames: int = 32             # T
     size: int = 64               # H = W
     latent_dim: int = 100        # z in R^100, N(0, I)
@@ -92,9 +93,6 @@ class VGANConfig(gan.AdamGANConfig):
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
-        for name in ("latent_dim", "base_filters", "channels"):
-            if getattr(self, name) < 1:
-                bad(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
 PRESETS = {
