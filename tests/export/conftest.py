@@ -12,18 +12,6 @@ import tensorflow as tf
 import export
 import zoo
 
-def second_order_gradient(module, z):
-    """The gradient of |d loss / dz|^2 with respect to ``z`` through ``module(z, training=True)``
-    (batch statistics, so through every batch norm's moments)."""
-    with tf.GradientTape() as outer:
-        outer.watch(z)
-        with tf.GradientTape() as inner:
-            inner.watch(z)
-            loss = tf.reduce_mean(tf.square(module(z, training=True)))
-        slope = tf.reduce_sum(tf.square(inner.gradient(loss, z)))
-    return outer.gradient(slope, z)
-
-
 def prime(model):
     """One training-mode forward pass so the batch-norm moving statistics are not the initial ones."""
     inputs = model.sample_latent(4, 7)
