@@ -153,6 +153,21 @@ def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tu
 STAGES = ("image", "video")
 
 
+def two_step_builder(image_model, video_model):
+    """The registry's builder of a two-step model: ``image_model(config)`` for stage ``"image"``
+    (which trains its own image generator: a pretrained piece passed to it is an error), else
+    ``video_model(config, **pieces)`` with the pieces ``export.runs.build_model`` loaded from
+    the config's handles (None where a handle is empty; the video model says what it builds)."""
+    def build(config, **pieces):
+        if config.stage == "image":
+            given = sorted(name for name, piece in pieces.items() if piece is not None)
+            if given:
+                raise ValueError(f"stage 'image' trains its own image generator; expected no {', '.join(given)}")
+            return image_model(config)
+        return video_model(config, **pieces)
+    return build
+
+
 def render_frames(image_generator, latents, training=False) -> tf.Tensor:
     """An image generator on every latent of a sequence: [B, L, K] -> video [B, L, H, W, C]
     (TGAN's G1 on G0's trajectory, the traversal GAN's G_F on the walker's latents)."""

@@ -10,6 +10,31 @@ import tensorflow as tf
 from zoo import autotune
 
 
+class Network(keras.Model):
+    """The base of the papers' subclassed networks: built by one eager call on zeros (batch 1),
+    so that its sub-layers create their weights inside its name scope (saved variable names,
+    what hub modules and checkpoint keys keep, are then unique paths such as
+    ``frame_generator/gf_bn0/gamma``), and able to list its weighted layers' output shapes
+    (:meth:`layer_shapes`, what the papers' architecture tables are tested against) when its
+    ``call(x, ..., trace=None)`` appends ``(layer name, output shape)`` to ``trace`` (:func:`traced`)."""
+
+    def build(self, input_shape):
+        self.call(tf.zeros([1] + list(input_shape[1:])))  # creates every weight
+
+    def layer_shapes(self, x) -> list:
+        """(layer name, output shape) for every weighted layer, in order."""
+        trace: list = []
+        self.call(x, trace=trace)
+        return trace
+
+
+def traced(trace, name: str, x):
+    """``x``, after appending ``(name, its shape)`` to ``trace`` (a list, or None: no tracing)."""
+    if trace is not None:
+        trace.append((name, tuple(x.shape)))
+    return x
+
+
 def normal_init(stddev: float, seed: int | None = None) -> keras.initializers.Initializer:
     """Zero-mean Gaussian weights (VGAN: stddev 0.01; DCGAN/TGAN: 0.02)."""
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev, seed=seed)

@@ -542,12 +542,8 @@ class STGAN(contract.ExportableModel, keras.Model):
                 f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]")}
 
 
-def build(config: STGANConfig, source_generator=None):
-    """The registry's builder: stage "image" -> :class:`STGANImage`; "video" -> :class:`STGAN`
-    (``export.runs.build_model`` passes the source loaded from ``source_generator_handle``)."""
-    if config.stage == "image":
-        return STGANImage(config)
-    return STGAN(config, source_generator=source_generator)
+#: The registry's builder: stage "video" inflates the source loaded from ``source_generator_handle``.
+build = gan.two_step_builder(STGANImage, STGAN)
 
 
 ENTRIES = (

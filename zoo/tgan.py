@@ -49,7 +49,7 @@ from zoo import contract, gan
 from zoo import distribute
 from zoo import randomness
 from zoo.data import video_io
-from zoo.layers import batch_norm, down_conv, normal_init, up_conv
+from zoo.layers import Network, batch_norm, down_conv, normal_init, traced, up_conv
 
 STAGES = gan.STAGES
 #: Sigma of eq. 3's random walk (section 5.3.1: sigma^2 = 0.1), the step the served
@@ -280,29 +280,7 @@ def _add_noise(x, stddev: float, seed) -> tf.Tensor:
     return x + stddev * distribute.replica_rows(draw, shape[0])
 
 
-class _Network(keras.Model):
-    """A network whose weighted layers can report their output shapes (Table 1 tests).
-
-    Subclasses implement ``call(x, training=False, trace=None, ...)`` and append
-    ``(layer name, output shape)`` to ``trace`` after every weighted layer.
-    """
-
-    def build(self, input_shape):
-        self.call(tf.zeros([1] + list(input_shape[1:])))  # creates every weight
-
-    def layer_shapes(self, x) -> List[Tuple[str, tuple]]:
-        trace: List[Tuple[str, tuple]] = []
-        self.call(x, trace=trace)
-        return trace
-
-
-def _traced(trace, name, x):
-    if trace is not None:
-        trace.append((name, tuple(x.shape)))
-    return x
-
-
-class _NoisyNetwork(_Network):
+class _NoisyNetwork(Network):
     """A discriminator part with Gaussian noise on every weighted layer's input (section 5.2).
 
     The noise is on only when ``training`` and ``d_noise > 0``; its draws come
@@ -326,7 +304,7 @@ class _NoisyNetwork(_Network):
 # ---------------------------------------------------------------------------
 # The four networks of Table 1
 # ---------------------------------------------------------------------------
-class TemporalGenerator(_Network):
+class TemporalGenerator(Network):
     """G0 (section 3.4, Table 1): z0 [B, K0] -> latent trajectory z1^1..T [B, 16, K1].
 
     z0 is a length-1 map with K0 channels. ``deconv(1, 4w)``, then
@@ -365,12 +343,12 @@ class TemporalGenerator(_Network):
         z0 = tf.convert_to_tensor(z0)
         h = z0[:, None, :] if z0.shape.rank == 2 else z0  # [B, N, K0]
         for deconv, bn in zip(self.deconvs, self.bns):
-            h = tf.nn.relu(bn(_traced(trace, deconv.name, deconv(h)), training=training))
-        h = tf.tanh(_traced(trace, self.out.name, self.out(h)))
-        return _traced(trace, "g0_upsample", temporal_upsample(h, 2)) if self.cfg.g0_upsample else h
+            h = tf.nn.relu(bn(traced(trace, deconv.name, deconv(h)), training=training))
+        h = tf.tanh(traced(trace, self.out.name, self.out(h)))
+        return traced(trace, "g0_upsample", temporal_upsample(h, 2)) if self.cfg.g0_upsample else h
 
 
-class FrameGenerator(_Network):
+class FrameGenerator(Network):
     """G1 (section 3.4, Table 1; DCGAN): z1 [N, K1] -> frames [N, H, W, C] in [-1, 1].
 
     ``linear(8w x H/8 x W/8)`` + BN + ReLU, ``deconv(4, 4w / 2w / w, pad 1, stride 2)``
@@ -407,15 +385,15 @@ class FrameGenerator(_Network):
         if self.cfg.content_code:
             k0 = self.cfg.latent_dim
             content, z1 = z1[:, :k0], z1[:, k0:]
-            c = _traced(trace, self.content_linear.name, self.content_reshape(self.content_linear(content)))
+            c = traced(trace, self.content_linear.name, self.content_reshape(self.content_linear(content)))
             c = tf.nn.relu(self.content_bn(c, training=training))
-        h = _traced(trace, self.linear.name, self.reshape(self.linear(z1)))
+        h = traced(trace, self.linear.name, self.reshape(self.linear(z1)))
         h = tf.nn.relu(self.bns[0](h, training=training))
         if self.cfg.content_code:
             h = tf.concat([c, h], axis=-1)
         for deconv, bn in zip(self.deconvs, self.bns[1:]):
-            h = tf.nn.relu(bn(_traced(trace, deconv.name, deconv(h)), training=training))
-        return tf.tanh(_traced(trace, self.out.name, self.out(h)))
+            h = tf.nn.relu(bn(traced(trace, deconv.name, deconv(h)), training=training))
+        return tf.tanh(traced(trace, self.out.name, self.out(h)))
 
 
 class ImageFeatures(_NoisyNetwork):
@@ -438,7 +416,7 @@ class ImageFeatures(_NoisyNetwork):
     def call(self, images, training=False, trace=None, noise_seed=None):
         h = images
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
-            h = _traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
+            h = traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
             if bn is not None:
                 h = bn(h, training=training)
             h = tf.nn.leaky_relu(h, 0.2)
@@ -468,7 +446,7 @@ class ImageDiscriminator(_NoisyNetwork):
     def call(self, images, training=False, trace=None, noise_seed=None):
         h = self.flatten(self.features(images, training, trace, noise_seed))
         h = self._noisy(h, 1, training, noise_seed)
-        return _traced(trace, self.logit.name, self.logit(h))
+        return traced(trace, self.logit.name, self.logit(h))
 
 
 class TemporalDiscriminator(_NoisyNetwork):
@@ -510,11 +488,11 @@ class TemporalDiscriminator(_NoisyNetwork):
     def call(self, features, training=False, trace=None, noise_seed=None):
         h = self._sequence(features)
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
-            h = _traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
+            h = traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
             if bn is not None:
                 h = bn(h, training=training)
             h = tf.nn.elu(h)
-        h = _traced(trace, self.logit.name, self.logit(self._noisy(h, len(self.convs), training, noise_seed)))
+        h = traced(trace, self.logit.name, self.logit(self._noisy(h, len(self.convs), training, noise_seed)))
         return self.flatten(h)
 
 
@@ -542,7 +520,7 @@ class PixelVideoDiscriminator(_NoisyNetwork):
         """The last 3D feature map [B, T/16, H/16, W/16, 8w] (what a linear probe reads)."""
         h = video
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
-            h = _traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
+            h = traced(trace, conv.name, conv(self._noisy(h, i, training, noise_seed)))
             if bn is not None:
                 h = bn(h, training=training)
             h = tf.nn.leaky_relu(h, 0.2)
@@ -550,7 +528,7 @@ class PixelVideoDiscriminator(_NoisyNetwork):
 
     def call(self, video, training=False, trace=None, noise_seed=None):
         h = self.flatten(self.features(video, training, trace, noise_seed))
-        return _traced(trace, self.logit.name, self.logit(self._noisy(h, len(self.convs), training, noise_seed)))
+        return traced(trace, self.logit.name, self.logit(self._noisy(h, len(self.convs), training, noise_seed)))
 
 
 # ---------------------------------------------------------------------------
@@ -1002,14 +980,9 @@ def _trial_call_features(layer, images, cfg: TGANConfig) -> Tuple[int, ...]:
     return shape
 
 
-def build(config: TGANConfig, image_generator=None, image_features=None):
-    """The registry's builder: the model of ``config.stage``.
-
-    Stage "video" takes the pretrained G1 / D1' as layers (``export.runs.build_model``
-    loads them from the config's handles); :class:`TGAN` says which fresh ones train."""
-    if config.stage == "image":
-        return TGANImage(config)
-    return TGAN(config, image_generator=image_generator, image_features=image_features)
+#: The registry's builder: step two takes the pretrained G1 / D1' as layers; :class:`TGAN` says
+#: which fresh ones train.
+build = gan.two_step_builder(TGANImage, TGAN)
 
 
 ENTRIES = (

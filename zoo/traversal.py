@@ -54,7 +54,7 @@ from zoo import distribute
 from zoo import randomness
 from zoo.data import video_io
 from zoo import losses as losses_lib
-from zoo.layers import batch_norm, down_conv, normal_init, up_conv
+from zoo.layers import Network, batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
 COMBINES = ("hypervolume", "mean")
@@ -284,17 +284,7 @@ def _dims(x) -> list:
 # ---------------------------------------------------------------------------
 # Networks
 # ---------------------------------------------------------------------------
-class _Network(keras.Model):
-    """A subclassed network built by one eager call, so that its sub-layers create their
-    weights inside its name scope: the saved variable names (what a hub module of G_F
-    keeps, and what step two's checkpoint keys come from) are then unique paths such as
-    ``frame_generator/gf_bn0/gamma``, not ``frame_generator/gamma`` for every layer."""
-
-    def build(self, input_shape):
-        self.call(tf.zeros([1] + list(input_shape[1:])))
-
-
-class FrameGenerator(_Network):
+class FrameGenerator(Network):
     """G_F (section 2; DCGAN): z_F [N, K] ~ N(0, I) -> frames [N, H, W, C] in [-1, 1].
 
     ``linear(4 x 4 x 2^(n-1) w)`` + BN + ReLU, then n - 1 ``deconv(4, stride 2)``
@@ -329,7 +319,7 @@ class FrameGenerator(_Network):
         return tf.tanh(h)
 
 
-class ProjectedDiscriminator(_Network):
+class ProjectedDiscriminator(Network):
     """One D_k after its projection (DCGAN, section 2): [N, (T,) h, w, p] -> logit [N, 1].
 
     ``rank`` 2 (frames) or 3 (videos: 3D convolutions "in the place of 2D").
@@ -372,7 +362,7 @@ class ProjectedDiscriminator(_Network):
         return self.logit(self.flatten(h))
 
 
-class ProjectedDiscriminators(_Network):
+class ProjectedDiscriminators(Network):
     """D_1..D_K of [11]: x -> {"d00": D_1(P_1 x), ...}, logits [B, 1] each.
 
     One :class:`RandomProjection` computes every P_k at once (K * p filters;
@@ -397,7 +387,7 @@ class ProjectedDiscriminators(_Network):
                 for k, net in enumerate(self.nets)}
 
 
-class LatentWalker(_Network):
+class LatentWalker(Network):
     """G_V's trainable part (section 2, Figure 1): z_v -> frame latents z_F1..z_FN.
 
     ``FC[latent -> encoder_widths... -> N * sequence_dim]`` (``walker_batch_norm``, the
@@ -619,14 +609,8 @@ class Traversal(_TraversalBase):
                                   image_shape=(cfg.size, cfg.size, cfg.channels))
 
 
-def build(config: TraversalConfig, image_generator=None):
-    """The registry's builder: the model of ``config.stage``; step two takes its frozen G_F as a
-    layer (``export.runs.build_model`` loads it from ``image_generator_handle``)."""
-    if config.stage == "image":
-        if image_generator is not None:
-            raise ValueError("stage 'image' trains its own G_F; expected no image_generator")
-        return TraversalFrames(config)
-    return Traversal(config, image_generator=image_generator)
+#: The registry's builder: step two takes its frozen G_F as a layer.
+build = gan.two_step_builder(TraversalFrames, Traversal)
 
 
 ENTRIES = (

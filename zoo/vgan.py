@@ -38,7 +38,7 @@ import tensorflow as tf
 from zoo import config as config_lib
 from zoo import contract, gan
 from zoo.data import video_io
-from zoo.layers import batch_norm, down_conv, normal_init, up_conv
+from zoo.layers import Network, batch_norm, down_conv, normal_init, up_conv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,18 +135,8 @@ def _bn(cfg, name, epsilon=1e-5):
     return batch_norm(name=name, epsilon=epsilon, gamma_stddev=0.02, dtype=cfg.dtype_policy)
 
 
-class _Stack(keras.Model):
-    """A sequence of layers whose per-layer output shapes can be listed (Figure 1 tests)."""
-
-    def build(self, input_shape):
-        # Create every weight with one forward pass on zeros (batch 1).
-        self.call(tf.zeros([1] + list(input_shape[1:])))
-
-    def layer_shapes(self, x) -> List[Tuple[str, tuple]]:
-        """(layer name, output shape) for every weighted layer, in order."""
-        trace: List[Tuple[str, tuple]] = []
-        self.call(x, trace=trace)
-        return trace
+class _Stack(Network):
+    """A network run as a sequence of layers (:meth:`_run`), each weighted one traced (Figure 1 tests)."""
 
     def _run(self, x, layers, training, trace=None):
         for layer in layers:
