@@ -61,7 +61,7 @@ setup(
     packages=find_packages(include=["zoo", "zoo.*", "trainers", "trainers.*", "export", "export.*"])
     + ["zoo._pretrained"],
     package_dir={"zoo._pretrained": PRETRAINED},
-    package_data={"zoo._pretrained": _pretrained_files()},
+    package_data={"zoo._pretrained": _pretrained_files(), "trainers": ["recipe_notes/*.md"]},
     python_requires=">=3.10,<3.14",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

@@ -37,6 +37,28 @@ PRETRAINED_DIR = "pretrained"
 WORK_DIR = os.path.join("runs", "recipes")
 
 
+#: The notes of each recipe's card, one Markdown file per recipe (``<name>.md``: a bullet per note).
+NOTES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipe_notes")
+
+
+def recipe_notes(name: str) -> Tuple[str, ...]:
+    """The notes of recipe ``name``: the bullets of ``recipe_notes/<name>.md``, each a "- " line and
+    the indented lines after it joined into one paragraph; () without a file."""
+    path = os.path.join(NOTES_DIR, f"{name}.md")
+    if not os.path.exists(path):
+        return ()
+    notes: List[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("- "):
+                notes.append(line[2:].strip())
+            elif line.strip():
+                if not notes:
+                    raise ValueError(f"{path}: expected notes as '- ' bullets, got {line.strip()!r}")
+                notes[-1] += " " + line.strip()
+    return tuple(notes)
+
+
 @dataclasses.dataclass(frozen=True)
 class Ship:
     """A step of a recipe that ships an intermediate module (e.g. a two-step model's image
@@ -128,22 +150,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         evaluations=_balls_evaluations(16),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
-        notes=("`--channels=1`: the data is grey. With the preset's 3 channels the generator also has to learn "
-               "that R = G = B, the discriminator sees colour at once, and the run collapsed by step 1000 "
-               "(every sample the same coloured pattern); with one channel it did not.",
-               "`--generator_average=0.999`: the module serves a running average of the generator's weights "
-               "(not in the paper; training is unchanged). Measured on the same run (256 clips each), the average "
-               "against its last raw weights: 26% of clips pass every balls test against 0%, 85% of components "
-               "ball-shaped against 40%, 97% of steps smooth against 4%, `fvd_local_16f` 533 against 650, `kid` "
-               "6581 against 14514; the raw weights' frames are dotted with bright speckles that the average has "
-               "not.",
-               "What the samples show at 14000 steps: separate round balls on a clean black background, three per "
-               "clip in most, that move in straight lines; balls that meet still merge into one blob for a few "
-               "frames, and the count is constant in only about half of the clips (card.json, "
-               "`metrics.generator.metrics.balls.generated`; real clips 100%).",
-               "The discriminator wins most of the time: over each 2000 steps its median loss is 0.006-0.09 and "
-               "the generator's 4-6.6, broken by short recoveries (losses.png); the average smooths over those "
-               "swings.")),
+        notes=recipe_notes("vgan_bouncing_balls")),
     Recipe(
         name="traversal_bouncing_balls",
         summary=("The manifold-traversal GAN (`small`: 32x32 grey frames, 30-frame videos, K = 8 image and 4 video "
@@ -164,14 +171,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         evaluations=_balls_evaluations(30),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
-        notes=("`--channels=1`: the data is grey (as for VGAN).",
-               "G_V's FC stack has batch norm (the authors' code, `walker_batch_norm`); without it every latent "
-               "gave the same video within 250 steps of step two.",
-               "What the balls check shows (`metrics.generator.metrics.balls.generated` in card.json): the balls "
-               "move smoothly (94% of steps under 1 pixel of acceleration; real clips 95%) and keep their shape "
-               "(92% of components; real 96%), but the number of balls changes within 88% of the clips (most "
-               "frames show 2 balls, the data 3): the walker crosses G_F's frames of two and of three balls, so "
-               "balls fade in and out. Step one's cost is in `traversal_gf_bouncing_balls`'s card (3000 steps).")),
+        notes=recipe_notes("traversal_bouncing_balls")),
     Recipe(
         name="tgan_moving_digits",
         summary=("TGAN (`small`: 32x32 grey frames, 16-frame videos) on the built-in moving digits (two rendered "
@@ -194,30 +194,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         evaluations=_evaluations("moving_digits", 16, 1, "fvd_local_16f,kid,digits"),
         generate=("--num_videos=16",),
         requires=("c3d_synthetic_actions",),
-        notes=("NOT RIGHT YET. The samples are digit-like glyphs (step one's G1 makes readable 0, 8, 9, 7) that "
-               "jump or morph from frame to frame instead of moving, and several latents give the same pair of "
-               "glyphs: `fvd_local_16f` is far below the untrained model's but above the frame-shuffled "
-               "baseline's (metrics below). D0 won from step ~600 (loss 0.01-0.1; losses.png). Two causes, "
-               "measured since (BUILD_NOTES.md, \"The trained zoo\", TGAN). (1) This G1 cannot move its own "
-               "glyphs: asked to shift 32 of its frames 2 pixels a step, its best fits stay near not moving "
-               "(pixel RMS 0.261 against 0.367; `python benchmarks/invert_frames.py "
-               "pretrained/tgan_g1_moving_digits --clips=0 --shift=2`), where a G1 of widths 32 fits 0.146 "
-               "against 0.353 and keeps each digit. (2) Step two's video discriminator tells G1's frames from "
-               "real ones by their look, which G0 cannot change: it scores real clips with shuffled or frozen "
-               "frames as real as real ones. Through the widths-32 G1, neither the paper's D1', a batch of 32, "
-               "real clips with shuffled or frozen frames as fakes (1500 steps), nor a 3D-convolution "
-               "discriminator on pixels (1000 steps) made G0 move a digit: the glyphs morph in place. The "
-               "paper's Moving MNIST sizes (`--preset=mnist`: 64x64, Table 1's widths) are untried: 6.7 s "
-               "(step one) and 5.6 s (step two) a step at batch 8 on 2 cores, about 10 hours for 3000 steps of "
-               "each.",
-               "`--channels=1`: the data is grey, as Moving MNIST.",
-               "`--d_noise=0.3`: the paper's Gaussian noise on every discriminator layer (section 5.2). Without it, "
-               "and with step one's frozen D1', D0's loss was 0.0014 by step 780 and every z0 gave the same video.",
-               "`--loss=non_saturating`: the generator loss of the authors' code and of DCGAN practice, and "
-               "TGAN's default since zoo 0.2.0; with eq. 1's saturating minimax form step one's D1 won at once "
-               "(loss 0.004 by step 100) and G1 made noise (BUILD_NOTES.md, \"TGAN\").",
-               "The C3D of the cards is not blind to digits: real clips score 712 against another real stream, "
-               "the same clips with shuffled frames 9958, the untrained generator 44889.")),
+        notes=recipe_notes("tgan_moving_digits")),
     Recipe(
         name="mvt_synthetic_actions",
         summary=("MVT-TSA (`small`: 32x32 RGB, 16 frames, temporal self-attention, sigma_A, sigma_B, sigma_C = "
@@ -231,35 +208,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
                                  networks=("c3d", "lrcn"), costly="s3"),
         generate=("--num_videos=20",),
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
-        notes=("MOSTLY RIGHT. The frames look like the data (single coloured shapes, most green or magenta, some "
-               "yellow, red or cyan, on dark or light backgrounds) and the class is learned: the shipped C3D gives the "
-               "asked-for class to 90% of the clips (chance 10%; real clips 100%), the independent LRCN to 80%, "
-               "S3 0.65 (real 1.00), and `fvd_local_16f` is a sixth of the frame-shuffled baseline's (metrics below). Not right yet: "
-               "the clips still change faster than the data's (mean pixel change 0.014 between frames over 64 "
-               "GIFs, the previous module 0.015), some shapes drift in colour over the clip (magenta to red) or "
-               "fray, and a few fade out.",
-               "`--generator_average=0.999`: the module serves a running average of the generator's weights (not "
-               "in the paper; training is unchanged). Measured on the same run (256 clips each), the average "
-               "against its last raw weights: C3D accuracy 0.90 against 0.79, LRCN 0.80 against 0.74, "
-               "`fvd_local_16f` 244 against 405, `kid` 2017 against 1352. The previous module (the same recipe "
-               "without the average, session 9): C3D 0.71, LRCN 0.70, S3 0.55, `fvd_local_16f` 449, `kid` 7150.",
-               "`shift_padding=replicate` (the `small` preset's): the temporal shift gives the first and last "
-               "frame their own channels where TSM and the authors' code pad with zeros. The previous module "
-               "(zeros, otherwise this recipe) jumped at both ends: pixel change 0.047 from frame 0 to 1 and "
-               "0.030 from 14 to 15 against 0.011-0.016 between the others, and the same jump with one code on "
-               "every frame, which should give a still video. This module: 0.012 and 0.011, and 0 for one code. "
-               "Beside it the previous module scored C3D 0.85, LRCN 0.68, S3 0.56, `fvd_local_16f` 487, `kid` "
-               "3640 (BUILD_NOTES.md, \"The trained zoo\").",
-               "10500 steps, not the first recipe's 6000: the same run (zeros) continued from 6000 to 10500 took "
-               "C3D accuracy 0.38 -> 0.85, LRCN 0.19 -> 0.68, S3 0.31 -> 0.56, `fvd_local_16f` 1313 -> 487.",
-               "Since the first shipped MVT (C3D accuracy 0.12, S3 0.12, `fvd_local_16f` 1747): the video "
-               "discriminator uses full 3D convolutions, as the authors' code (it was (2+1)D), and the `small` "
-               "preset's widths are 16 (they were 8).",
-               "The sequence generator's batch norm normalizes all steps at once (zoo/mvt.py). With one call per "
-               "step (the authors' code) the exported first frame came out saturated and the first 8000-step run "
-               "scored worse than the untrained model (`fvd_local_16f` 12701 against 4608).",
-               "The sample grid (4 rows of 5) asks for class i % 10 in reading order: classes 0-4, 5-9, 0-4, "
-               "5-9.")),
+        notes=recipe_notes("mvt_synthetic_actions")),
     Recipe(
         name="stgan_synthetic_actions",
         summary=("STGAN (`small`: 32x32 RGB, 16 frames): the 2D source trained on frames of the built-in "
@@ -283,21 +232,7 @@ RECIPES: Dict[str, Recipe] = {r.name: r for r in (
         images={"Activation maximization: the first of 8 videos of each class, classes in the C3D's order":
                 "{work}/video/videos/grid.gif"},
         requires=("c3d_synthetic_actions", "lrcn_synthetic_actions"),
-        notes=("PARTLY RIGHT. AM raises the C3D's probability of the asked-for class from 0.10 to 0.60 on "
-               "average and the independent LRCN agrees on most classes (0.09 -> 0.28; its top-1 accuracy 0.05 "
-               "-> 0.26): clockwise 0.17 -> 0.83, counterclockwise 0.17 -> 0.82, right 0.00 -> 0.38, down and up "
-               "0.00 and 0.07 -> 0.21; not on zoom_in, bounce or shake (table below). Some videos show the "
-               "class's motion (a shape moving right for `right`); others jump between frames of different "
-               "backgrounds, as every frame's code starts as an independent N(0, 1) draw (section 5.1).",
-               "The 2D source has one dense layer (DCGAN's projection), not Table 1's three: with three, the "
-               "source (15000 steps) made four kinds of frame (96% of 256 frames had a near-duplicate, real "
-               "frames 0%; `benchmarks/frame_diversity.py`), and AM had no motion to find: C3D 0.11 -> 0.27, "
-               "LRCN 0.135 -> 0.126. The source trains 14000 steps: its samples at steps 12000-14000 are "
-               "solid shapes, at 15000 blotchy ones (BUILD_NOTES.md, \"The trained zoo\").",
-               "AM keeps every frame's code within norm sqrt(K) (`am_code_clip=1`): without it the first run's "
-               "videos were saturated noise that fooled the C3D (0.08 -> 0.60) and not the LRCN.",
-               "The module serves the inflated 3D generator (a code per frame -> video); AM's codes for each "
-               "class are in the work folder's `video/am/<class>.npz` (`z`), not shipped.")),
+        notes=recipe_notes("stgan_synthetic_actions")),
 )}
 
 

@@ -2,12 +2,12 @@
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from export import card
+from tests.conftest import REPO
 from trainers import recipe
 
 
@@ -91,23 +91,36 @@ def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path,
     assert "stgan_synthetic_actions" in (out / "README.md").read_text()
 
 
-def test_notes_only_revises_a_shipped_card_from_the_recipe(tmp_path):
+def test_notes_only_revises_a_shipped_card_from_the_recipe(tmp_path, run_commands):
     """`--notes_only` rewrites the card's notes and the index from the recipe; the module stays."""
     name = "tgan_moving_digits"
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = tmp_path / "pretrained"
-    shutil.copytree(os.path.join(repo, "pretrained", name), out / name)
+    shutil.copytree(os.path.join(REPO, "pretrained", name), out / name)
     stale = card.read_card(str(out / name))
     stale["notes"] = ["an old diagnosis"]
     (out / name / card.CARD_JSON).write_text(json.dumps(stale))
     cmd = [sys.executable, "-m", "trainers.recipe", name, "--notes_only", f"--out_dir={out}"]
-    done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    (status, output), = run_commands(cmd, timeout=300)
+    assert status == 0, output[-2000:]
     revised = card.read_card(str(out / name))
     assert revised["notes"] == list(recipe.RECIPES[name].notes) and revised["files"] == stale["files"]
     assert "an old diagnosis" not in (out / name / card.CARD_MD).read_text()
     assert name in (out / "README.md").read_text()
     card.verify_files(str(out / name))
-    bad = subprocess.run(cmd[:3] + ["nope", "--notes_only", f"--out_dir={out}"], cwd=repo, capture_output=True,
-                         text=True, timeout=300)
-    assert bad.returncode == 2 and "unknown recipe 'nope'" in bad.stderr
+    (status, output), = run_commands(cmd[:3] + ["nope", "--notes_only", f"--out_dir={out}"], timeout=300)
+    assert status == 2 and "unknown recipe 'nope'" in output, output[-2000:]
+
+
+def test_recipe_notes_are_read_from_their_markdown_files(tmp_path, monkeypatch):
+    """A recipe's card notes live in trainers/recipe_notes/<name>.md, one '- ' bullet per note, its
+    wrapped lines joined; a file that does not start with a bullet is refused, naming it."""
+    notes = recipe.recipe_notes("vgan_bouncing_balls")
+    assert notes == recipe.RECIPES["vgan_bouncing_balls"].notes and len(notes) >= 3
+    assert all("\n" not in n and "  " not in n for n in notes)
+    assert recipe.recipe_notes("c3d_synthetic_actions") == ()  # no file, no notes
+    (tmp_path / "ok.md").write_text("- one\n  two\n\n- three\n")
+    (tmp_path / "bad.md").write_text("one\n- two\n")
+    monkeypatch.setattr(recipe, "NOTES_DIR", str(tmp_path))
+    assert recipe.recipe_notes("ok") == ("one two", "three")
+    with pytest.raises(ValueError, match=r"bad\.md: expected notes as '- ' bullets"):
+        recipe.recipe_notes("bad")
