@@ -1,0 +1,98 @@
+"""What a trained discriminator tells apart, as JSON lines: ``python benchmarks/d_probe.py RUN_DIR
+[RUN_DIR ...] [--clips=128] [--every_checkpoint] [--physics]``.
+
+A generator learns only what its discriminator can see. For each run folder (restored with
+``export.runs.load_run``, the served weights in place) the probe scores, with D in inference
+mode, held-out real clips of the run's data set, the same clips with their frames shuffled
+(motion destroyed), speed-jittered real clips where the data set has them (right frames and
+paths, wrong speeds: ``bouncing_balls``' ``speed_jitter``) and the run's own samples. One line per
+run (or per checkpoint with ``--every_checkpoint``): ``{"run", "step", "sigmoid": {"real",
+"shuffled", "jittered", "generated"}, "logit_gap": {"shuffled", "jittered", "generated"}}``:
+the mean sigmoid of D's logit for each source and the mean logit of real clips minus that of
+each other source. A D that sees a property scores clips without it clearly below real
+(a gap of a logit or more); a gap near 0 is a property the generator gets no signal to keep.
+``--physics`` adds the balls check's physics of the generated clips at that step
+(``zoo.balls_check``: free acceleration, speed drift, share of frames at the usual count):
+whether the generator is still improving along training.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from export import runs  # noqa: E402
+from zoo import balls_check, data  # noqa: E402
+from zoo.metrics import clips as clip_sources  # noqa: E402
+
+#: Data sets with a speed-jittered baseline (the option that makes it).
+JITTER_OPTIONS = {"bouncing_balls": {"speed_jitter": True}}
+
+
+def _real(cfg, trainer, count: int, seed: int, **extra) -> np.ndarray:
+    options = dict(trainer.get("data_options") or {}, **extra)
+    stream = data.load(trainer["dataset"], split="test", frames=cfg["frames"], size=cfg["size"],
+                       data_dir=trainer.get("data_dir"), seed=seed, channels=cfg.get("channels", 3), **options)
+    return clip_sources.dataset_source(stream)(count).videos
+
+
+def _scores(model, videos: np.ndarray) -> np.ndarray:
+    logits = []
+    for start in range(0, len(videos), 32):
+        batch = videos[start:start + 32].astype(np.float32) / 127.5 - 1.0
+        logits.append(np.asarray(model.discriminate(batch, {}, training=False)).reshape(len(batch), -1).mean(-1))
+    return np.concatenate(logits)
+
+
+def probe(run_dir: str, checkpoint: str, clips: int, seed: int, physics: bool) -> dict:
+    saved = runs.read_config(run_dir)
+    cfg, trainer = saved["model"], saved["trainer"]
+    model = runs.load_run(run_dir, checkpoint)
+    real = _real(cfg, trainer, clips, seed)
+    rng = np.random.default_rng(seed)
+    sources = {"real": real, "shuffled": np.stack([clip[rng.permutation(len(clip))] for clip in real])}
+    if trainer["dataset"] in JITTER_OPTIONS:
+        sources["jittered"] = _real(cfg, trainer, clips, seed, **JITTER_OPTIONS[trainer["dataset"]])
+    z = model.sample_latent(clips, seed)
+    sources["generated"] = data.to_uint8(np.concatenate(
+        [np.asarray(model.video_from_latent(z[i:i + 32])) for i in range(0, clips, 32)]))
+    logits = {name: _scores(model, videos) for name, videos in sources.items()}
+    line = {"run": run_dir, "step": int(os.path.basename(checkpoint).split("-")[-1]),
+            "sigmoid": {k: float(np.mean(1 / (1 + np.exp(-v)))) for k, v in logits.items()},
+            "logit_gap": {k: float(np.mean(logits["real"]) - np.mean(v)) for k, v in logits.items() if k != "real"}}
+    if physics:
+        report = balls_check.balls_metric(sources["generated"], real)
+        line["physics"] = {source: {k: report[source][k] for k in ("free_acceleration_px", "speed_drift",
+                                                                   "usual_count_fraction", "pass_rate")}
+                           for source in ("generated", "real")}
+    return line
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders (written by a trainer)")
+    parser.add_argument("--clips", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--every_checkpoint", action="store_true", help="probe every checkpoint, not the last")
+    parser.add_argument("--physics", action="store_true", help="also the balls check's physics of G's clips")
+    args = parser.parse_args(argv)
+    for run_dir in args.runs:
+        latest = runs.latest_checkpoint(run_dir)
+        if latest is None:
+            parser.error(f"{run_dir!r} has no checkpoint")
+        checkpoints = [latest]
+        if args.every_checkpoint:
+            found = glob.glob(os.path.join(run_dir, runs.CHECKPOINT_DIR, "ckpt-*.index"))
+            checkpoints = sorted((p[:-len(".index")] for p in found), key=lambda p: int(p.rsplit("-", 1)[-1]))
+        for checkpoint in checkpoints:
+            print(json.dumps(probe(run_dir, checkpoint, args.clips, args.seed, args.physics)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
