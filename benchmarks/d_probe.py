@@ -1,5 +1,5 @@
 """What a trained discriminator tells apart, as JSON lines: ``python benchmarks/d_probe.py RUN_DIR
-[RUN_DIR ...] [--clips=128] [--every_checkpoint] [--physics]``.
+[RUN_DIR ...] [--clips=128] [--every_checkpoint] [--motion]``.
 
 A generator learns only what its discriminator can see. For each run folder (restored with
 ``export.runs.load_run``, the served weights in place) the probe scores, with D in inference
@@ -11,14 +11,15 @@ run (or per checkpoint with ``--every_checkpoint``): ``{"run", "step", "sigmoid"
 the mean sigmoid of D's logit for each source and the mean logit of real clips minus that of
 each other source. A D that sees a property scores clips without it clearly below real
 (a gap of a logit or more); a gap near 0 is a property the generator gets no signal to keep.
-``--physics`` adds the balls check's physics of the generated clips at that step
-(``zoo.balls_check``: free acceleration, speed drift, share of frames at the usual count):
-whether the generator is still improving along training.
+``--motion`` adds the data set's motion check of the generated clips at that step beside the
+real ones (``trainers.common.MOTION_CHECKS``: the balls check's physics, the digits check's
+steps and identity): whether the generator is still improving along training.
 """
 from __future__ import annotations
 
 import argparse
 import glob
+import importlib
 import json
 import os
 import sys
@@ -28,7 +29,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from export import runs  # noqa: E402
-from zoo import balls_check, data  # noqa: E402
+from trainers import common  # noqa: E402
+from zoo import data  # noqa: E402
 from zoo.metrics import clips as clip_sources  # noqa: E402
 
 #: Data sets with a speed-jittered baseline (the option that makes it).
@@ -50,7 +52,7 @@ def _scores(model, videos: np.ndarray) -> np.ndarray:
     return np.concatenate(logits)
 
 
-def probe(run_dir: str, checkpoint: str, clips: int, seed: int, physics: bool) -> dict:
+def probe(run_dir: str, checkpoint: str, clips: int, seed: int, motion: bool) -> dict:
     saved = runs.read_config(run_dir)
     cfg, trainer = saved["model"], saved["trainer"]
     model = runs.load_run(run_dir, checkpoint)
@@ -66,11 +68,10 @@ def probe(run_dir: str, checkpoint: str, clips: int, seed: int, physics: bool) -
     line = {"run": run_dir, "step": int(os.path.basename(checkpoint).split("-")[-1]),
             "sigmoid": {k: float(np.mean(1 / (1 + np.exp(-v)))) for k, v in logits.items()},
             "logit_gap": {k: float(np.mean(logits["real"]) - np.mean(v)) for k, v in logits.items() if k != "real"}}
-    if physics:
-        report = balls_check.balls_metric(sources["generated"], real)
-        line["physics"] = {source: {k: report[source][k] for k in ("free_acceleration_px", "speed_drift",
-                                                                   "usual_count_fraction", "pass_rate")}
-                           for source in ("generated", "real")}
+    if motion and trainer["dataset"] in common.MOTION_CHECKS:
+        module, function, keys = common.MOTION_CHECKS[trainer["dataset"]]
+        report = getattr(importlib.import_module(f"zoo.{module}"), function)(sources["generated"], real)
+        line["motion"] = {source: {k: report[source][k] for k in keys} for source in ("generated", "real")}
     return line
 
 
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
     parser.add_argument("--clips", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every_checkpoint", action="store_true", help="probe every checkpoint, not the last")
-    parser.add_argument("--physics", action="store_true", help="also the balls check's physics of G's clips")
+    parser.add_argument("--motion", action="store_true", help="also the data set's motion check of G's clips")
     args = parser.parse_args(argv)
     for run_dir in args.runs:
         latest = runs.latest_checkpoint(run_dir)
@@ -91,7 +92,7 @@ def main(argv=None) -> None:
             found = glob.glob(os.path.join(run_dir, runs.CHECKPOINT_DIR, "ckpt-*.index"))
             checkpoints = sorted((p[:-len(".index")] for p in found), key=lambda p: int(p.rsplit("-", 1)[-1]))
         for checkpoint in checkpoints:
-            print(json.dumps(probe(run_dir, checkpoint, args.clips, args.seed, args.physics)), flush=True)
+            print(json.dumps(probe(run_dir, checkpoint, args.clips, args.seed, args.motion)), flush=True)
 
 
 if __name__ == "__main__":
