@@ -95,3 +95,27 @@ def test_the_contract_check_names_what_a_model_lacks():
     model.signatures = lambda: {"serving_default": contract.Signature(fn=fn, inputs=walk, roles={"z": "latent_walk"})}
     with pytest.raises(ValueError, match=r"latent_walk inputs \['z'\] and must declare their step, walk_sigma"):
         contract.check(model)
+
+
+def test_the_contract_check_names_what_the_trainer_lacks():
+    """The trainer's part of the contract (zoo.contract.Trainable): check names every member a
+    model lacks, and a real_batches_per_step() the trainer cannot feed."""
+    import keras
+    vgan = zoo.build("vgan", preset="tiny")
+
+    class Untrained(contract.ExportableModel, keras.Model):
+        def __init__(self):
+            super().__init__(name="untrained")
+            self.config = vgan.config
+
+        def signatures(self):
+            return vgan.signatures()
+
+        def sample_inputs(self, batch_size, seed):
+            return vgan.sample_inputs(batch_size, seed)
+    with pytest.raises(ValueError, match=r"'untrained' lacks what the trainer uses \(zoo.contract.Trainable\): "
+                                         r"self.trackers .*; train_step\(data\); generate\(inputs, training\)"):
+        contract.check(Untrained())
+    vgan.real_batches_per_step = lambda: 0
+    with pytest.raises(ValueError, match=r"real_batches_per_step\(\) must be an int >= 1, got 0"):
+        contract.check(vgan)

@@ -182,19 +182,11 @@ class Classifier(contract.ExportableModel, keras.Model):
         if optimizer is None:
             optimizer = (keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay)
                          if cfg.weight_decay > 0 else keras.optimizers.Adam(cfg.learning_rate))
-        kwargs.setdefault("jit_compile", False)  # XLA makes 3D convolutions slow on CPU
-        super().compile(optimizer=optimizer, **kwargs)
-        self.build_all()
-        # Slots now, inside the caller's strategy scope, so checkpoints restore them at once.
-        self.optimizer.build(self.trainable_variables)
+        self.build_all()  # the weights whose slots compile builds
+        super().compile(optimizer=optimizer, **kwargs)  # zoo.contract.Trainable's: no XLA, the slots
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    @property
-    def step(self) -> tf.Variable:
-        return self.optimizer.iterations
+    def optimized_variables(self):
+        return ((self.optimizer, self.trainable_variables),)
 
     @staticmethod
     def _unpack(data):
@@ -208,10 +200,6 @@ class Classifier(contract.ExportableModel, keras.Model):
         xent = keras.losses.sparse_categorical_crossentropy(label, out["logits"], from_logits=True)
         correct = tf.cast(tf.equal(tf.argmax(out["logits"], -1, output_type=tf.int32), label), tf.float32)
         return xent, correct
-
-    def real_batches_per_step(self) -> int:
-        """One batch per training step (the trainer's contract with every model it trains)."""
-        return 1
 
     @tf.autograph.experimental.do_not_convert
     def train_step(self, data):

@@ -11,6 +11,10 @@ model to find out what it is (``../shared/DESIGN.md``, "What a model declares").
   generator it offers to other models, its extra export metadata, and how its sample
   grids are drawn. Its ``config`` is a ``zoo.config.ModelConfig``, which declares the
   pretrained pieces the model consumes (``pieces``), its export name and dtype policy.
+- :class:`Trainable`, the base of ``ExportableModel``: what the shared trainer loop uses of a
+  model (``compile``, ``train_step``, its trackers as ``metrics``, ``step``,
+  ``real_batches_per_step``, ``generate`` and the sample inputs, ``step_callbacks``), with the
+  compile tail every model shares.
 - :class:`Signature`: one served function, its named input specs, and the *role* of each
   input (:data:`ROLES`), which says how a caller draws it (``trainers.generate``); the
   roles are written into every export's metadata.
@@ -85,7 +89,90 @@ class ImageGenerator:
     doc: str = ""
 
 
-class ExportableModel:
+class Trainable:
+    """What the shared trainer (``trainers.common.Trainer``, with ``trainers.callbacks`` and
+    ``trainers.run_folder``) uses of a model besides Keras' ``weights`` and ``stop_training``:
+    a mixin before ``keras.Model``, the base of :class:`ExportableModel`. A subclass sets
+    ``self.trackers`` and implements :meth:`train_step` (and :meth:`generate`, if it draws
+    samples); the rest has defaults. The trainer also restores and saves
+    :meth:`ExportableModel.checkpointed_state` and calls
+    :meth:`ExportableModel.finalize_for_export` before its exports.
+    """
+
+    #: The metrics :meth:`train_step` updates, by name (``{"d_loss": keras.metrics.Mean, ...}``),
+    #: set in ``__init__``: the trainer logs their means and resets them after each log.
+    trackers: Mapping[str, Any]
+
+    def compile(self, **kwargs) -> None:
+        """The trainer calls ``compile()`` with no argument, inside the strategy scope: a model's
+        own ``compile`` sets its optimizers (its config's by default) and ends here, with
+        ``super().compile(...)``: Keras' compile without XLA unless asked (XLA makes 3D
+        convolutions 10-100x slower on CPU, BUILD_NOTES.md), then the slots of every optimizer
+        of :meth:`optimized_variables` built now, in the caller's strategy scope, so that a
+        checkpoint restores them before the first step."""
+        kwargs.setdefault("jit_compile", False)
+        super().compile(**kwargs)
+        for optimizer, variables in self.optimized_variables():
+            optimizer.build(variables)
+
+    def optimized_variables(self) -> Sequence[Tuple[Any, Sequence[tf.Variable]]]:
+        """``(optimizer, variables)`` pairs :meth:`train_step` applies, known once compiled:
+        :meth:`compile` builds their slots. Default: none."""
+        return ()
+
+    @property
+    def metrics(self):
+        """The trackers (Keras' ``fit`` prints them too)."""
+        return list(self.trackers.values())
+
+    @property
+    def step(self):
+        """Completed training steps, a variable the checkpoint holds (resuming reads it).
+        Default: the iterations of Keras' ``optimizer``, set by :meth:`compile`."""
+        return self.optimizer.iterations
+
+    def train_step(self, data) -> Dict[str, tf.Tensor]:
+        """One training step on one replica's batch (the trainer runs it in ``strategy.run``,
+        under ``tf.function``): updates the weights and :attr:`trackers`; returns their results
+        by name. Losses are divided by the *global* batch (``zoo/gan.py``'s docstring)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement train_step()")
+
+    def real_batches_per_step(self) -> int:
+        """How many batches of real clips one :meth:`train_step` consumes: the trainer feeds
+        ``real_batches_per_step() * batch_size`` clips per step (``zoo.distribute.replica_major``
+        lays them out). Default: 1."""
+        return 1
+
+    def generate(self, inputs, training: bool = False) -> Dict[str, tf.Tensor]:
+        """The generator on ``inputs`` (:meth:`sample_inputs`' or :meth:`sample_inputs_from_data`'s):
+        a dict with at least ``"video"``, float32 [B, T, H, W, C] in [-1, 1] (sample grids, the
+        motion check, ``--eval_metrics``). A model that draws samples implements it."""
+        raise NotImplementedError(f"model {self.name!r} generates nothing")
+
+    def step_callbacks(self) -> Sequence[Callable[[Any, int, Mapping[str, float]], Optional[Mapping[str, float]]]]:
+        """What the model adds to the trainer's loop: functions ``fn(model, step, logs)`` run after
+        every training step (after the NaN guard, before the metrics, scalars, checkpoints and
+        samples), for work outside the train step: a diagnostic, a schedule. What one returns
+        ({name: float}, or None) is logged to TensorBoard as ``model/<name>``. Default: none."""
+        return ()
+
+    @property
+    def samples_from_data(self) -> bool:
+        """Whether sample grids are drawn from real clips (:meth:`sample_inputs_from_data`)
+        rather than from latents (:meth:`sample_inputs`): a generator driven by data."""
+        return False
+
+    def sample_inputs(self, batch_size: int, seed) -> Any:
+        """Generator inputs for a sample grid of ``batch_size`` videos (a pure function of ``seed``)."""
+        raise NotImplementedError(f"model {self.name!r} draws no samples")
+
+    def sample_inputs_from_data(self, data: Dict[str, tf.Tensor]) -> Any:
+        """Generator inputs for sample grids from a batch of real clips (models whose
+        ``samples_from_data`` is True)."""
+        raise NotImplementedError(f"model {self.name!r} draws its samples from latents (sample_inputs)")
+
+
+class ExportableModel(Trainable):
     """What every exportable model of the zoo declares to the trainers and the exporter (a
     mixin before ``keras.Model``). A subclass sets ``self.config`` (a
     ``zoo.config.ModelConfig``) and implements :meth:`signatures`; the rest has defaults."""
@@ -140,28 +227,6 @@ class ExportableModel:
         (the trainer's, and ``export.runs.load_run`` after its restore). Default: nothing; a
         GAN with a running average of its generator copies the average in."""
 
-    def step_callbacks(self) -> Sequence[Callable[[Any, int, Mapping[str, float]], Optional[Mapping[str, float]]]]:
-        """What the model adds to the trainer's loop: functions ``fn(model, step, logs)`` run after
-        every training step (after the NaN guard, before the metrics, scalars, checkpoints and
-        samples), for work outside the train step: a diagnostic, a schedule. What one returns
-        ({name: float}, or None) is logged to TensorBoard as ``model/<name>``. Default: none."""
-        return ()
-
-    @property
-    def samples_from_data(self) -> bool:
-        """Whether sample grids are drawn from real clips (:meth:`sample_inputs_from_data`)
-        rather than from latents (:meth:`sample_inputs`): a generator driven by data."""
-        return False
-
-    def sample_inputs(self, batch_size: int, seed) -> Any:
-        """Generator inputs for a sample grid of ``batch_size`` videos (a pure function of ``seed``)."""
-        raise NotImplementedError(f"model {self.name!r} draws no samples")
-
-    def sample_inputs_from_data(self, data: Dict[str, tf.Tensor]) -> Any:
-        """Generator inputs for sample grids from a batch of real clips (models whose
-        ``samples_from_data`` is True)."""
-        raise NotImplementedError(f"model {self.name!r} draws its samples from latents (sample_inputs)")
-
 
 def check(model) -> Dict[str, Signature]:
     """Checks that ``model`` keeps the contract; returns its signatures. ``ValueError``
@@ -178,6 +243,7 @@ def check(model) -> Dict[str, Signature]:
                          f"(or '' for none), got {model.latent_distribution!r}")
     if model.hub_module not in HUB_MODULES:
         raise ValueError(f"model {name!r}: hub_module must be one of {HUB_MODULES}, got {model.hub_module!r}")
+    _check_trainable(model, name)
     signatures = model.signatures()
     if "serving_default" not in signatures:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
@@ -203,3 +269,21 @@ def check(model) -> Dict[str, Signature]:
     if not inputs or not all(isinstance(s, tf.TensorSpec) for s in inputs.values()):
         raise ValueError(f"model {name!r}: call_inputs() must name at least one tf.TensorSpec, got {inputs!r}")
     return signatures
+
+
+def _check_trainable(model, name: str) -> None:
+    """The trainer's part of the contract (:class:`Trainable`): ``ValueError`` naming every
+    member the model lacks."""
+    cls = type(model)
+    lacks = []
+    if not isinstance(getattr(model, "trackers", None), Mapping):
+        lacks.append("self.trackers (the metrics train_step updates, by name)")
+    if cls.train_step is Trainable.train_step:
+        lacks.append("train_step(data)")
+    if cls.sample_inputs is not Trainable.sample_inputs and cls.generate is Trainable.generate:
+        lacks.append("generate(inputs, training) (it draws sample_inputs)")
+    if lacks:
+        raise ValueError(f"model {name!r} lacks what the trainer uses (zoo.contract.Trainable): {'; '.join(lacks)}")
+    batches = model.real_batches_per_step()
+    if not isinstance(batches, int) or batches < 1:
+        raise ValueError(f"model {name!r}: real_batches_per_step() must be an int >= 1, got {batches!r}")

@@ -399,17 +399,10 @@ class AdversarialModel(ExportableModel, keras.Model):
             self.d_steps = int(d_steps)
         if self.d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {self.d_steps}")
-        # XLA makes 3D convolutions 10-100x slower on CPU (BUILD_NOTES.md).
-        kwargs.setdefault("jit_compile", False)
-        super().compile(**kwargs)
-        # Build optimizer slots now (inside the caller's strategy scope), so
-        # that checkpoints restore them before the first step.
-        self.g_optimizer.build(self.generator_variables)
-        self.d_optimizer.build(self.discriminator_variables)
+        super().compile(**kwargs)  # zoo.contract.Trainable's: no XLA, the slots of both optimizers
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+    def optimized_variables(self):
+        return ((self.g_optimizer, self.generator_variables), (self.d_optimizer, self.discriminator_variables))
 
     @property
     def step(self) -> tf.Variable:

@@ -498,6 +498,7 @@ class STGAN(contract.ExportableModel, keras.Model):
                                                       (cfg.size, cfg.size, cfg.channels), "z", "",
                                                       "latent_dim")
         self.video_generator = inflate(source, cfg.temporal_depth)
+        self.trackers = {}  # nothing trains (zoo.contract.Trainable)
         self.built = True
 
     @property
@@ -508,6 +509,10 @@ class STGAN(contract.ExportableModel, keras.Model):
     def step(self) -> int:
         """Training steps done: always 0 (STGAN never trains on videos; the trainers read it)."""
         return 0
+
+    def train_step(self, data):
+        raise ValueError(f"model {self.name!r}: stage video trains nothing; trainers.stgan inflates the source "
+                         "and runs activation maximization (maximize)")
 
     def sample_latent(self, batch_size, seed) -> tf.Tensor:
         """Section 5.1: a code z(t) ~ N(0, I) for every frame: [batch, frames, latent_dim]."""
