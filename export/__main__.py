@@ -26,9 +26,7 @@ import tensorflow as tf
 from absl import flags
 
 import zoo
-from trainers import common
-
-from export import card, hub, runs, saved_model, serving
+from export import card, cli, hub, runs, saved_model, serving
 
 
 def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
@@ -93,17 +91,17 @@ def define_flags() -> None:
                          lower_bound=1)
     flags.DEFINE_string("hub_dir", None, "Also write the image-generator TF Hub module here (new or empty).")
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix to export; defaults to the run's latest.")
-    flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, common.SERVING_ROOT_HELP)
-    flags.DEFINE_bool("encoded_outputs", True, common.ENCODED_OUTPUTS_HELP)
+    flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, cli.SERVING_ROOT_HELP)
+    flags.DEFINE_bool("encoded_outputs", True, cli.ENCODED_OUTPUTS_HELP)
     flags.mark_flags_as_required(["run_dir", "export_dir"])
 
 
 def main(argv: List[str]) -> int:
     if len(argv) > 1:
-        raise common.usage_error(f"unexpected arguments: {argv[1:]}")
+        raise cli.usage_error(f"unexpected arguments: {argv[1:]}")
     f = flags.FLAGS
-    model, name = common.exit_on_error(lambda: check_run_export(f.run_dir, f.export_dir, f.name, f.version,
-                                                                f.hub_dir, f.checkpoint, f.serving_root))
+    model, name = cli.exit_on_error(lambda: check_run_export(f.run_dir, f.export_dir, f.name, f.version,
+                                                             f.hub_dir, f.checkpoint, f.serving_root))
     for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, f.run_dir,
                                   f.serving_root, f.encoded_outputs).items():
         print(f"{artifact}: {path}")
@@ -113,4 +111,4 @@ def main(argv: List[str]) -> int:
 if __name__ == "__main__":
     # Defined here only, so that importing export_run (tests, trainers) claims no flag names.
     define_flags()
-    common.run_cli(main)
+    cli.run_cli(main)

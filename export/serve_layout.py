@@ -22,8 +22,7 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import flags
 
-from export import saved_model, serving
-from trainers import common
+from export import cli, saved_model, serving
 from zoo import pretrained
 
 
@@ -65,13 +64,13 @@ def define_flags() -> None:
                         "and <export_dir>/models.config.")
     flags.DEFINE_integer("version", None, "The version folder of every module (default: one above the largest "
                          "existing, 1 for the first).", lower_bound=1)
-    flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, common.SERVING_ROOT_HELP)
+    flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, cli.SERVING_ROOT_HELP)
     flags.mark_flags_as_required(["export_dir"])
 
 
 def main(argv: List[str]) -> int:
     f = flags.FLAGS
-    paths = common.exit_on_error(lambda: lay_out(argv[1:], f.export_dir, f.serving_root, f.version))
+    paths = cli.exit_on_error(lambda: lay_out(argv[1:], f.export_dir, f.serving_root, f.version))
     for name, path in paths.items():
         print(f"{name}: {path}")
     print(f"models_config: {os.path.join(f.export_dir, serving.MODELS_CONFIG)}")
@@ -80,4 +79,4 @@ def main(argv: List[str]) -> int:
 
 if __name__ == "__main__":
     define_flags()
-    common.run_cli(main)
+    cli.run_cli(main)

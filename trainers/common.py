@@ -27,7 +27,7 @@ one. SIGTERM or SIGINT (a preempted VM, a scheduler, Ctrl-C) during training
 finishes the current step, writes a checkpoint at it and exits with status
 ``PREEMPTED_EXIT`` (75, EX_TEMPFAIL: "try again"), so no step is lost.
 
-Exit statuses of every command line (``exit_on_error``): 0 done, 1 the work failed,
+Exit statuses of every command line (``export.cli.exit_on_error``): 0 done, 1 the work failed,
 2 bad input (flags, config, data), 75 stopped by a signal with a checkpoint written.
 """
 from __future__ import annotations
@@ -37,13 +37,16 @@ import logging
 import contextlib
 import os
 import signal
-import sys
 import threading
 import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from absl import app, flags
+from absl import flags
 
+# The command-line conventions every command line of the zoo shares (exit statuses, --help),
+# which the trainers reach as common.<name>.
+from export.cli import (ENCODED_OUTPUTS_HELP, PREEMPTED_EXIT, SERVING_ROOT_HELP, Preempted,  # noqa: F401
+                        exit_on_error, run_cli, usage_error)
 from trainers import callbacks as callbacks_lib
 from trainers import run_folder
 
@@ -62,13 +65,6 @@ class TrainingError(RuntimeError):
 
 class SetupError(ValueError):
     """The run cannot start as asked (a run folder with another config, a bad strategy...)."""
-
-
-PREEMPTED_EXIT = 75  # sysexits.h EX_TEMPFAIL: stopped, run the same command again
-
-
-class Preempted(RuntimeError):
-    """Training stopped by SIGTERM/SIGINT after writing a checkpoint at the current step."""
 
 
 @contextlib.contextmanager
@@ -91,14 +87,6 @@ def _stop_signals():
 # ---------------------------------------------------------------------- flags
 #: ``export.serving.DEFAULT_SERVING_ROOT`` (a literal here: the flags load without TensorFlow).
 DEFAULT_SERVING_ROOT = "/models"
-#: Help of ``--serving_root`` (the trainers' and ``python -m export``'s).
-SERVING_ROOT_HELP = ("Where the model server sees the export base folder: models.config names "
-                     "<serving_root>/<name>. The default is the tensorflow/serving container's mount point "
-                     "(docker-compose.yml); serving on this machine needs --serving_root=$PWD/<export_dir>.")
-#: Help of ``--encoded_outputs``.
-ENCODED_OUTPUTS_HELP = ("Serve <output>_png_bytes (one filmstrip PNG per video) beside every uint8 video, which "
-                        "TF Serving's REST API returns as base64 instead of a JSON array of integers; "
-                        "--noencoded_outputs saves the encoding time where only gRPC clients call.")
 
 
 def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequence[str] = ("paper", "small", "tiny")
@@ -767,75 +755,6 @@ def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: i
     tensor = tf.constant([str(width), str(height), gif_bytes], dtype=tf.string)
     with writer.as_default():
         tf.summary.write(tag, tensor, step=step, metadata=meta)
-
-
-# ------------------------------------------------------------------ the CLI
-USAGE_EXIT = 2  # bad flags, arguments, config or input
-
-
-def parse_flags(argv: List[str]) -> List[str]:
-    """absl's flag parsing with the zoo's exit status for a bad flag (``--steps=abc``, an
-    unknown ``--strategy``, a missing required flag): 2, where absl exits 1."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"error: {e}\nPass --helpfull to see help on flags.", file=sys.stderr)
-        sys.exit(USAGE_EXIT)
-
-
-def usage_error(message: str) -> app.UsageError:
-    """A usage error that exits ``USAGE_EXIT`` through ``app.run`` (absl's default is 1)."""
-    return app.UsageError(message, exitcode=USAGE_EXIT)
-
-
-#: Folders whose flags ``--help`` shows (absl's shows only the main file's, ``--helpfull``
-#: also TensorFlow's, absl's and the test framework's).
-_HELP_PACKAGES = ("trainers", "export")
-
-
-def zoo_flags_help() -> str:
-    """The help of every flag the zoo's own modules define, grouped by module."""
-    parts = []
-    for module, module_flags in sorted(FLAGS.flags_by_module_dict().items()):
-        package = os.path.basename(os.path.dirname(os.path.abspath(module))) if os.path.sep in module \
-            else module.split(".")[0]
-        if package in _HELP_PACKAGES and module_flags:
-            parts.append(FLAGS.module_help(module))
-    return "\n\n".join(parts)
-
-
-def _print_help(argv: List[str]) -> None:
-    doc = sys.modules["__main__"].__doc__ or ""
-    print(doc.strip().replace("%s", os.path.basename(argv[0])) + "\n\nflags:\n\n" + zoo_flags_help())
-    print("\nTry --helpfull for the flags of TensorFlow and absl too.")
-
-
-def run_cli(main: Callable[[List[str]], Any], argv: Optional[List[str]] = None) -> None:
-    """``app.run`` for every command line of the zoo: flag errors and usage errors exit 2;
-    ``--help`` (``-h``, ``--helpshort``) lists the zoo's own flags, every module's."""
-    args = sys.argv if argv is None else argv
-    if any(a in ("--help", "-h", "-?", "--helpshort") for a in args[1:]):
-        _print_help(args)
-        sys.exit(0)
-    app.run(main, argv=argv, flags_parser=parse_flags)
-
-
-def exit_on_error(fn: Callable[[], Any], usage: tuple = (ValueError,), failure: tuple = ()) -> Any:
-    """``fn()``, with the exit-status contract of the zoo's command lines: an exception of
-    ``usage`` (bad flags, config or input) prints ``error: ...`` and exits 2, one of
-    ``failure`` (the work itself failed) exits 1, ``Preempted`` (a signal stopped training
-    after a checkpoint) exits ``PREEMPTED_EXIT``; anything else propagates."""
-    try:
-        return fn()
-    except Preempted as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        sys.exit(PREEMPTED_EXIT)
-    except usage as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(USAGE_EXIT)
-    except failure as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
 
 
 def main(model_name: str, argv: Optional[List[str]] = None,
