@@ -1,9 +1,16 @@
-"""Fixtures shared across test folders: the zoo's own trained classifiers.
+"""What the tests share across folders: the clone's root, command lines and the zoo's own
+trained classifiers.
 
-The metrics need trained feature networks, and none can be downloaded here, so
-the tests train the ``tiny`` C3D on ``synthetic_actions`` once per session
-(250 steps, ~20 s on two CPU cores) and export it as a hub module, exactly as
-``python -m trainers.classifier`` would.
+- ``REPO``, the clone's root (``from tests.conftest import REPO``).
+- Command lines: ``run_commands`` (also a fixture) runs them one after the other;
+  ``start_command`` / ``finish_command`` for one that runs while the test goes on.
+- The metrics need trained feature networks, and none can be downloaded here, so the
+  tests train the ``tiny`` C3D on ``synthetic_actions`` once per session (250 steps,
+  ~20 s on two CPU cores) and export it as a hub module, exactly as
+  ``python -m trainers.classifier`` would.
+
+Test modules import the plain names (``from tests.conftest import REPO``: the clone's root
+is on ``sys.path``); pytest finds the fixtures by themselves.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import export
 import zoo
 from zoo import classifiers, data
 
+#: The clone's root: where the command lines run, and what they import the zoo from.
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIP = dict(frames=8, size=16)  # the tiny classifiers' input
 
@@ -48,20 +56,35 @@ def trained_lrcn():
     return classifiers.fit(cfg, actions("train"), 30, zoo.resolve_run("lrcn", "tiny").batch_size)
 
 
-def _run_commands(*commands, timeout=240, cwd=REPO):
-    """Runs the command lines one after the other (in ``cwd``, the zoo importable from the
-    clone); [(exit status, stdout + stderr)]."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    results = []
-    for args in commands:
-        proc = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env=env, cwd=cwd, timeout=timeout)
-        results.append((proc.returncode, proc.stdout))
-    return results
+# ---------------------------------------------------------------- command lines
+def start_command(args, cwd=REPO, env=None) -> subprocess.Popen:
+    """Starts the command line ``args`` in ``cwd`` with quiet TF logs, the zoo importable from
+    the clone and ``env`` on top of the environment; its stdout and stderr go to one text pipe
+    (``finish_command`` reads it)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
+    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=cwd)
 
 
-@pytest.fixture(scope="session")
-def run_commands():
-    """``run_commands(args, ...) -> [(exit status, output)]``: quiet TF logs, from the repo root."""
-    return _run_commands
+def finish_command(proc: subprocess.Popen, timeout=240):
+    """(exit status, stdout + stderr) of a ``start_command``; killed after ``timeout`` seconds."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc.returncode, out
+
+
+def run_commands(*commands, timeout=240, cwd=REPO, env=None):
+    """Runs the command lines one after the other (``start_command``); [(exit status, stdout + stderr)]."""
+    return [finish_command(start_command(args, cwd, env), timeout) for args in commands]
+
+
+@pytest.fixture(name="run_commands", scope="session")
+def run_commands_fixture():
+    """``run_commands(args, ..., timeout=240, cwd=REPO, env=None) -> [(exit status, output)]``."""
+    return run_commands
+

@@ -4,15 +4,14 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from export import card
+from tests.conftest import REPO
 from zoo import pretrained
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRETRAINED = os.path.join(REPO, "pretrained")
 MODULES = sorted(d for d in (os.listdir(PRETRAINED) if os.path.isdir(PRETRAINED) else [])
                  if os.path.isdir(os.path.join(PRETRAINED, d)))
@@ -70,14 +69,12 @@ print({k: (v.dtype.name, v.shape.as_list()) for k, v in out.items()})
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [m for m in GENERATORS if m in MODULES])
-def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name):
-    proc = subprocess.run([sys.executable, "-c", _TF_AND_HUB_ONLY, os.path.join(PRETRAINED, name)],
-                          capture_output=True, text=True, timeout=240, cwd=REPO,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name, run_commands):
+    (status, out), = run_commands([sys.executable, "-c", _TF_AND_HUB_ONLY, os.path.join(PRETRAINED, name)])
+    assert status == 0, out[-3000:]
     config = json.load(open(os.path.join(PRETRAINED, name, card.CARD_JSON)))["config"]
-    shape = re.search(r"'video': \('uint8', \[2, (\d+), (\d+), (\d+), (\d+)\]\)", proc.stdout)
-    assert shape, proc.stdout
+    shape = re.search(r"'video': \('uint8', \[2, (\d+), (\d+), (\d+), (\d+)\]\)", out)
+    assert shape, out
     frames, height, width, channels = map(int, shape.groups())
     assert (frames, channels) == (config["frames"], config["channels"]) and height == width
     assert height == config.get("size", height)  # STGAN's size follows from its layers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -16,9 +15,8 @@ from tensorflow_serving.apis import prediction_log_pb2
 import export
 import zoo
 from export import serve_layout, serving
+from tests.conftest import REPO
 from trainers import common
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="session")
@@ -213,13 +211,13 @@ def test_the_card_is_an_asset_and_metadata(mvt_export):
     assert loaded.card_asset.asset_path.numpy().decode().endswith(export.CARD_ASSET)
 
 
-def test_cli_refuses_a_relative_serving_root_before_writing(model, tmp_path):
+def test_cli_refuses_a_relative_serving_root_before_writing(model, tmp_path, run_commands):
     from export import runs
     run = tmp_path / "run"
     runs.write_config(str(run), model.config, trainer={"steps": 0})
     runs.checkpoint(model).save(str(run / runs.CHECKPOINT_DIR / "ckpt"))
-    proc = subprocess.run([sys.executable, "-m", "export", f"--run_dir={run}", f"--export_dir={tmp_path / 'x'}",
-                           "--serving_root=models"], capture_output=True, text=True, cwd=REPO, timeout=240)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "--serving_root" in proc.stderr and "absolute path" in proc.stderr
+    (status, out), = run_commands([sys.executable, "-m", "export", f"--run_dir={run}",
+                                   f"--export_dir={tmp_path / 'x'}", "--serving_root=models"])
+    assert status == 2, out[-2000:]
+    assert "--serving_root" in out and "absolute path" in out
     assert not (tmp_path / "x").exists()

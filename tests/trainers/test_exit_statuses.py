@@ -1,12 +1,8 @@
 """One exit-status contract for every command line (trainers.common.run_cli / exit_on_error):
 0 done, 1 the work failed, 2 bad flags, arguments or input, 75 stopped by a signal."""
-import os
-import subprocess
 import sys
 
 import pytest
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 BAD = [
     (["trainers.vgan", "--steps=abc", "--run_dir=R"], "flag --steps=abc"),        # absl's own parse error
@@ -30,12 +26,11 @@ BAD = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, argv, message):
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, argv, message, run_commands):
     argv = [a.replace("=R", f"={tmp_path / 'run'}") for a in argv]
-    proc = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True, timeout=240,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert message in proc.stdout + proc.stderr
+    (status, out), = run_commands([sys.executable, "-m", *argv])
+    assert status == 2, (status, out[-2000:])
+    assert message in out
     assert not (tmp_path / "run").exists()
 
 
@@ -44,12 +39,11 @@ def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, argv, mes
                                    "Default: 16 (--preset=small's"]),  # --frames: the default preset's, not VGANConfig's 32
     (["export", "-h"], ["--serving_root", "--[no]encoded_outputs", "--run_dir"]),
 ])
-def test_help_lists_the_zoos_flags_and_only_those(argv, wanted):
-    proc = subprocess.run([sys.executable, "-m", *argv], cwd=REPO, capture_output=True, text=True, timeout=240,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+def test_help_lists_the_zoos_flags_and_only_those(argv, wanted, run_commands):
+    (status, out), = run_commands([sys.executable, "-m", *argv])
+    assert status == 0, out[-2000:]
     for word in wanted:
-        assert word in proc.stdout, word
+        assert word in out, word
     for noise in ("--tpu", "--test_srcdir", "--xml_output_file", "--only_check_args",  # absl's and TF's own
                   "defined only when this file runs"):  # a developer's note once in export's docstring
-        assert noise not in proc.stdout, noise
+        assert noise not in out, noise

@@ -1,22 +1,23 @@
 """trainers/reproduce.py: the papers' figures as commands, on the shipped modules."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.conftest import run_commands
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "trainers.reproduce", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    """(exit status, output) of ``python -m trainers.reproduce ARGS``."""
+    return run_commands([sys.executable, "-m", "trainers.reproduce", *args], timeout=300)[0]
 
 
-def _lines(proc):
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+def _lines(run):
+    """The experiment's JSON lines (its logs and its trainers' output are plain text)."""
+    status, out = run
+    assert status == 0, out[-3000:]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def test_vgan_streams(tmp_path):
@@ -52,8 +53,8 @@ def test_mvt_subspaces(tmp_path):
 @pytest.mark.parametrize("args, message", [(["fig99"], "expected one experiment name"),
                                            (["tgan_fig3", "--model=/nonexistent"], "error:")])
 def test_bad_input_exits_2(args, message, tmp_path):
-    proc = _run(*args, f"--out_dir={tmp_path / 'x'}")
-    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    status, out = _run(*args, f"--out_dir={tmp_path / 'x'}")
+    assert status == 2 and message in out, out[-2000:]
 
 
 @pytest.mark.slow
@@ -70,7 +71,7 @@ def test_vgan_discriminator_fine_tuned_against_random_init(tmp_path):
     gains = [l for l in lines if "relative_gain" in l]
     assert [g["labelled_clips"] for g in gains] == [8, 16] and gains[0]["chance"] == 0.1
     again = _run(*args)
-    assert "training:" not in again.stderr and _lines(again) == lines  # the run is reused; seeded
+    assert "training:" not in again[1] and _lines(again) == lines  # the run is reused; seeded
 
 
 @pytest.mark.slow
@@ -84,5 +85,5 @@ def test_tgan_linear_probes(tmp_path, c3d_hub):
     assert "trained with labels" in rows[5] and len(rows) == 6
     assert all(0 <= l["accuracy"] <= 1 for l in lines) and lines[1]["gan_step"] == 2
     assert os.path.isdir(tmp_path / "d1") and os.path.isdir(tmp_path / "g1")  # step one's modules drove step two
-    bad = _run("tgan_table2", f"--out_dir={tmp_path / 'x'}", f"--model={tmp_path / 'image'}")
-    assert bad.returncode == 2 and "step-one" in bad.stderr, bad.stderr[-2000:]
+    status, out = _run("tgan_table2", f"--out_dir={tmp_path / 'x'}", f"--model={tmp_path / 'image'}")
+    assert status == 2 and "step-one" in out, out[-2000:]

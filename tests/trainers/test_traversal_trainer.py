@@ -4,7 +4,6 @@
 The command lines run as subprocesses; this process checks each one's results while the
 next one runs (the suite's time budget is tight on two cores)."""
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -14,23 +13,19 @@ import tensorflow as tf
 import export
 import zoo
 from export import runs
+from tests.conftest import finish_command, start_command
 from trainers import generate
 from zoo import data, randomness, traversal
 from zoo.data import video_io
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def _start(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-m", *map(str, args)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return start_command([sys.executable, "-m", *args])
 
 
 def _finish(proc):
-    out, _ = proc.communicate(timeout=240)
-    assert proc.returncode == 0, out
-    return out
+    status, out = finish_command(proc)
+    assert status == 0, out
 
 
 @pytest.mark.slow

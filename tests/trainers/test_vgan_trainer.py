@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -12,9 +11,8 @@ import tensorflow as tf
 
 import export
 from export import runs
+from tests.conftest import finish_command, run_commands, start_command
 from trainers import common, run_folder
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _options(run_dir, **kw):
@@ -129,16 +127,15 @@ def test_a_signal_checkpoints_the_current_step_and_the_rerun_loses_nothing(tmp_p
 @pytest.mark.slow
 def test_cli_exits_75_on_sigterm_with_a_checkpoint_written(tmp_path):
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "trainers.vgan", "--preset=tiny", f"--run_dir={run_dir}",
-                             "--steps=100000", "--checkpoint_every=100000", "--sample_every=100000", "--verbose=0"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_command([sys.executable, "-m", "trainers.vgan", "--preset=tiny", f"--run_dir={run_dir}",
+                          "--steps=100000", "--checkpoint_every=100000", "--sample_every=100000", "--verbose=0"])
     first_step = run_dir / run_folder.CONV_CHOICES_FILE  # written after the first step
     deadline = time.time() + 120
     while not first_step.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == common.PREEMPTED_EXIT == 75, out
+    status, out = finish_command(proc, timeout=120)
+    assert status == common.PREEMPTED_EXIT == 75, out
     assert "stopped: stopped by SIGTERM after step" in out and "run the same command again" in out
     step = runs.read_progress(str(run_dir))["step"]
     assert step >= 1 and runs.latest_checkpoint(str(run_dir)).endswith(f"ckpt-{step}")
@@ -188,19 +185,18 @@ def test_options_are_validated_before_any_work(tmp_path):
     assert not os.listdir(tmp_path)
 
 
-def _cli(*args, env=None, timeout=300):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "trainers.vgan", *map(str, args)], cwd=REPO, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+def _cli(*args, env=None):
+    """(exit status, output) of ``python -m trainers.vgan ARGS``."""
+    return run_commands([sys.executable, "-m", "trainers.vgan", *args], timeout=300, env=env)[0]
 
 
 @pytest.mark.slow
 def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     run_dir, export_dir = tmp_path / "run", tmp_path / "exports"
-    proc = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--checkpoint_every=2", "--sample_every=2",
-                "--num_samples=4", f"--export_dir={export_dir}", "--frames=16", "--seed=3")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert "ETA" in proc.stdout or "step" in proc.stdout
+    status, out = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--checkpoint_every=2",
+                       "--sample_every=2", "--num_samples=4", f"--export_dir={export_dir}", "--frames=16", "--seed=3")
+    assert status == 0, out[-3000:]
+    assert "ETA" in out or "step" in out
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["model"]["frames"] == 16 and saved["model"]["seed"] == 3 and saved["trainer"]["steps"] == 4
     assert sorted(os.listdir(run_dir / "samples")) == ["step_0000002.gif", "step_0000004.gif"]
@@ -224,8 +220,8 @@ def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
                for v in generator + discriminator)
     assert all("forward batch=4" in v for v in generator)  # the 4 samples
     # rerunning the finished command trains nothing more
-    again = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--frames=16", "--seed=3")
-    assert again.returncode == 0 and "nothing to train" in again.stdout
+    status, out = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--frames=16", "--seed=3")
+    assert status == 0 and "nothing to train" in out, out[-3000:]
 
 
 @pytest.mark.slow
@@ -240,10 +236,10 @@ def test_cli_errors_are_clear_and_early(tmp_path):
         (["--dataset=video_folder", "--data_dir=/nonexistent"], "'/nonexistent' does not exist"),
     ]
     for args, message in cases:
-        proc = _cli(f"--run_dir={tmp_path / 'run'}", "--preset=tiny", *args, env={"TF_CONFIG": ""})
-        assert proc.returncode != 0, args
-        assert message in proc.stdout, (args, proc.stdout[-2000:])
-        assert "Traceback" not in proc.stdout, (args, proc.stdout[-2000:])
+        status, out = _cli(f"--run_dir={tmp_path / 'run'}", "--preset=tiny", *args, env={"TF_CONFIG": ""})
+        assert status != 0, args
+        assert message in out, (args, out[-2000:])
+        assert "Traceback" not in out, (args, out[-2000:])
     assert not (tmp_path / "run").exists()  # refused before the run folder got a file
 
 

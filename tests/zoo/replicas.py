@@ -4,28 +4,26 @@ must be set before TensorFlow starts) on one device, on two MirroredStrategy rep
 or as one of several MultiWorkerMirroredStrategy workers, and compare the weights."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
+from tests.conftest import finish_command, start_command
+
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "strategy_worker.py")
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def worker(mode, out, env=None, steps=2, model="vgan"):
     """Starts the worker: ``mode`` default | mirrored2 | multi_worker, ``model`` a registry
     name, ``name:stage``, or one of the worker's variants (``mvt_fresh``)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO, **(env or {}))
-    return subprocess.Popen([sys.executable, WORKER, mode, str(out), str(steps), model], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_command([sys.executable, WORKER, mode, out, steps, model], env=env)
 
 
 def finish(proc, timeout=300):
-    """The worker's JSON report (replicas, losses); fails the test with its stderr."""
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
+    """The worker's JSON report (replicas, losses), its last line that is one; fails the test with its output."""
+    status, out = finish_command(proc, timeout)
+    assert status == 0, out[-3000:]
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
 
 
 def weights(path):

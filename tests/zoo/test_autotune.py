@@ -1,15 +1,13 @@
 """zoo.autotune: measured choices, the on-disk cache and its failure modes."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 import tensorflow as tf
 
-from zoo import autotune, layers
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.conftest import finish_command, start_command
+from zoo import autotune
 
 
 def _fast(x, k):
@@ -132,12 +130,11 @@ autotune.choose("race", layers.STRIDE2_IMPLS["down"], [10 + i, 8, 8, 4], [4, 4, 
 
 @pytest.mark.slow
 def test_concurrent_processes_do_not_corrupt_the_cache(tmp_path):
-    env = dict(os.environ, ZOO_CACHE_DIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(i)], env=env, stderr=subprocess.PIPE)
-             for i in range(3)]
+    env = dict(ZOO_CACHE_DIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="3")
+    procs = [start_command([sys.executable, "-c", _WORKER, i], env=env) for i in range(3)]  # all at once
     for p in procs:
-        assert p.wait(timeout=240) == 0, p.stderr.read().decode()[-2000:]
+        status, out = finish_command(p)
+        assert status == 0, out[-2000:]
     files = [f for f in os.listdir(tmp_path) if f.endswith(".json")]
     assert len(files) == 1 and not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
     entries = json.loads((tmp_path / files[0]).read_text())["entries"]
