@@ -1,9 +1,11 @@
-"""What the tests share across folders: the clone's root, command lines and the zoo's own
-trained classifiers.
+"""What the tests share across folders: the clone's root, command lines, folders of videos
+and the zoo's own trained classifiers.
 
 - ``REPO``, the clone's root (``from tests.conftest import REPO``).
 - Command lines: ``run_commands`` (also a fixture) runs them one after the other;
   ``start_command`` / ``finish_command`` for one that runs while the test goes on.
+- ``video_folder`` writes a folder of videos laid out like UCF-101 (class folders of
+  ``v_<Class>_g<group>_c<clip>.avi``); ``square_video`` is a clip that is easy to tell apart.
 - The metrics need trained feature networks, and none can be downloaded here, so the
   tests train the ``tiny`` C3D on ``synthetic_actions`` once per session (250 steps,
   ~20 s on two CPU cores) and export it as a hub module, exactly as
@@ -18,11 +20,13 @@ import json
 import os
 import subprocess
 
+import numpy as np
 import pytest
 
 import export
 import zoo
 from zoo import classifiers, data
+from zoo.data import video_io
 
 #: The clone's root: where the command lines run, and what they import the zoo from.
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,3 +92,32 @@ def run_commands_fixture():
     """``run_commands(args, ..., timeout=240, cwd=REPO, env=None) -> [(exit status, output)]``."""
     return run_commands
 
+
+# ---------------------------------------------------------------- folders of videos
+def square_video(frames, color, height=32, width=40, side=16, top=6):
+    """uint8 [frames, height, width, 3]: a ``side``-pixel square of ``color`` on black, its top at
+    row ``top``, one pixel further right each frame."""
+    video = np.zeros((frames, height, width, 3), np.uint8)
+    for t in range(frames):
+        video[t, top:top + side, t:t + side] = color
+    return video
+
+
+@pytest.fixture(scope="session")
+def video_folder(tmp_path_factory):
+    """``video_folder({relpath: content}, name="videos") -> Path``: a new folder holding each
+    ``content`` at ``relpath``: frames (uint8 [T, H, W, 3] or [T, H, W], encoded as the suffix
+    says), bytes, or text. Paths like ``Walk/v_Walk_g01_c01.avi`` make a UCF-101 layout."""
+    def write(files, name="videos"):
+        root = tmp_path_factory.mktemp(name)
+        for relpath, content in files.items():
+            path = root / relpath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, np.ndarray):
+                video_io.write_video(str(path), content)
+            elif isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return root
+    return write

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 import export
+from tests.conftest import square_video
 from zoo import data
 
 
@@ -47,26 +48,20 @@ def test_classifier_cli_errors_are_clear(tmp_path, run_commands):
         assert code == 2 and expected in out and "Traceback" not in out, out
 
 
-def test_classifier_trains_on_a_ucf101_layout_folder(tmp_path):
+def test_classifier_trains_on_a_ucf101_layout_folder(tmp_path, video_folder):
     """Any labelled data set of the zoo: class folders give the classes, the test split is held out."""
     from trainers.classifier import ClassifierTrainer
     from trainers import common
-    from zoo.data import video_io
-    import numpy as np
     colors = {"Alpha": (255, 0, 0), "Beta": (0, 255, 0)}
-    for name, color in colors.items():
-        for g in range(1, 9):  # UCF-101 names; the zoo's hash holdout splits the groups
-            video = np.zeros((10, 24, 24, 3), np.uint8)
-            for t in range(10):
-                video[t, 4:14, t:t + 10] = color
-            (tmp_path / "ucf" / name).mkdir(parents=True, exist_ok=True)
-            video_io.write_video(str(tmp_path / "ucf" / name / f"v_{name}_g{g:02d}_c01.mp4"), video)
-    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(tmp_path / "ucf"),
+    ucf = video_folder({f"{name}/v_{name}_g{g:02d}_c01.mp4": square_video(10, color, 24, 24, side=10, top=4)
+                        for name, color in colors.items()
+                        for g in range(1, 9)}, "ucf")  # UCF-101 names; the zoo's hash holdout splits the groups
+    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(ucf),
                                 steps=3, checkpoint_every=3, verbose=0, hub_dir=str(tmp_path / "hub"))
     trainer = ClassifierTrainer("lrcn", "tiny", {}, options)
     trainer.run()
     assert trainer.cfg.class_names == ("Alpha", "Beta") and trainer.cfg.num_classes == 2
-    test_videos = len(data.scan_folder(str(tmp_path / "ucf"), split="test").good)
+    test_videos = len(data.scan_folder(str(ucf), split="test").good)
     assert test_videos >= 1 and trainer.report["test_examples"] >= test_videos
     net = export.load_video_classifier(str(tmp_path / "hub"))
     assert net.info["class_names"] == ["Alpha", "Beta"] and "frame_features" in net.outputs

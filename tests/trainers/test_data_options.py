@@ -6,10 +6,10 @@ import json
 import os
 import sys
 
-import numpy as np
 import pytest
 
 import zoo.data as data
+from tests.conftest import square_video
 from trainers import build_cache, common
 from zoo.data import video_io
 
@@ -20,20 +20,13 @@ BROKEN = "Alpha/v_Alpha_g09.avi"  # listed in the train split, does not decode
 
 
 @pytest.fixture(scope="module")
-def ucf(tmp_path_factory):
+def ucf_split_lists(video_folder):
     """A UCF-101-layout folder: 4 train videos and a corrupt one, 2 test videos (split lists)."""
-    root = tmp_path_factory.mktemp("ucf")
-    for relpath in TRAIN + TEST:
-        color = (230, 20, 20) if relpath.startswith("Alpha") else (20, 230, 20)
-        video = np.zeros((10, 20, 24, 3), np.uint8)
-        for t in range(10):
-            video[t, 4:14, t:t + 10] = color
-        (root / relpath).parent.mkdir(exist_ok=True)
-        video_io.write_video(str(root / relpath), video)
-    (root / BROKEN).write_bytes(b"RIFF not really an avi" * 40)
-    (root / "trainlist01.txt").write_text("".join(f"{p} {1 + p.startswith('Beta')}\n" for p in TRAIN + (BROKEN,)))
-    (root / "testlist01.txt").write_text("".join(f"{p}\n" for p in TEST))
-    return root
+    videos = {p: square_video(10, (230, 20, 20) if p.startswith("Alpha") else (20, 230, 20), 20, 24, side=10, top=4)
+              for p in TRAIN + TEST}
+    return video_folder({**videos, BROKEN: b"RIFF not really an avi" * 40,
+                         "trainlist01.txt": "".join(f"{p} {1 + p.startswith('Beta')}\n" for p in TRAIN + (BROKEN,)),
+                         "testlist01.txt": "".join(f"{p}\n" for p in TEST)}, "ucf")
 
 
 def _no_decoding(monkeypatch):
@@ -98,10 +91,10 @@ def test_a_good_data_opt_reaches_the_loader_and_the_saved_flags(tmp_path, monkey
     assert not (tmp_path / "bad").exists()
 
 
-def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf, tmp_path, monkeypatch):
+def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf_split_lists, tmp_path, monkeypatch):
     cache = str(tmp_path / "cache")
     out = io.StringIO()
-    built = build_cache.build(str(ucf), cache, frames=FRAMES, size=SIZE, stream=out)
+    built = build_cache.build(str(ucf_split_lists), cache, frames=FRAMES, size=SIZE, stream=out)
     manifest, = built
     assert (manifest["num_clips"], len(manifest["files"]), len(manifest["skipped"])) == (4, 4, 1)
     assert manifest["skipped"][0][0].endswith(BROKEN) and not manifest["reused"]
@@ -109,10 +102,10 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
     assert "4 clips of 4 videos" in build_cache.summary(manifest) and "1 skipped" in build_cache.summary(manifest)
 
     _no_decoding(monkeypatch)  # from here on every clip must come from the cache
-    again, = build_cache.build(str(ucf), None, frames=FRAMES, size=SIZE, data_options=[f"cache_dir={cache}"],
-                               stream=out)
+    again, = build_cache.build(str(ucf_split_lists), None, frames=FRAMES, size=SIZE,
+                               data_options=[f"cache_dir={cache}"], stream=out)
     assert again["reused"] and again["files"] == manifest["files"]
-    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(ucf),
+    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(ucf_split_lists),
                                 data_options={"cache_dir": cache}, steps=1, sample_every=100, num_samples=2,
                                 verbose=0)
     trainer = common.Trainer("vgan", "tiny", {}, options)
@@ -122,7 +115,7 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
     assert saved["dataset"] == "video_folder" and saved["data_options"] == {"cache_dir": cache}
 
     # other clip settings than the cache's are refused (before any training), as a usage error
-    stale = common.RunOptions(run_dir=str(tmp_path / "stale"), dataset="video_folder", data_dir=str(ucf),
+    stale = common.RunOptions(run_dir=str(tmp_path / "stale"), dataset="video_folder", data_dir=str(ucf_split_lists),
                               data_options={"cache_dir": cache, "frame_stride": 2}, steps=1, verbose=0)
     with pytest.raises(common.SetupError, match="stale TFRecord cache"):
         common.Trainer("vgan", "tiny", {}, stale).run()
@@ -136,8 +129,8 @@ def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf,
     ("unknown preprocessing", "preprocess must be one of"),
     ("stale cache", "stale TFRecord cache .*--data_opt=rebuild_cache=true"),
 ])
-def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, message, ucf, tmp_path):
-    data_dir, options = str(ucf), {}
+def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, message, ucf_split_lists, tmp_path):
+    data_dir, options = str(ucf_split_lists), {}
     if case == "missing folder":
         data_dir = str(tmp_path / "nonexistent")
     elif case in ("no videos", "no readable videos"):  # a folder of text files; of files that do not decode
@@ -151,7 +144,7 @@ def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, mess
     elif case == "unknown preprocessing":
         options = {"preprocess": "bogus"}
     else:
-        build_cache.build(str(ucf), str(tmp_path / "cache"), frames=FRAMES, size=SIZE)
+        build_cache.build(str(ucf_split_lists), str(tmp_path / "cache"), frames=FRAMES, size=SIZE)
         options = {"cache_dir": str(tmp_path / "cache"), "frame_stride": 2}
     run = tmp_path / "run"
     trainer = common.Trainer("vgan", "tiny", {}, common.RunOptions(
@@ -161,7 +154,7 @@ def test_every_data_set_error_comes_before_the_run_folder_gets_a_file(case, mess
     assert not run.exists()  # no config.json, no events file
 
 
-def test_build_cache_refuses_bad_input_before_writing(ucf, tmp_path):
+def test_build_cache_refuses_bad_input_before_writing(ucf_split_lists, tmp_path):
     cache = tmp_path / "cache"
     for kwargs, message in [
             (dict(data_options=["random_crop=true"]), "cannot apply to cached clips"),
@@ -170,7 +163,7 @@ def test_build_cache_refuses_bad_input_before_writing(ucf, tmp_path):
             (dict(splits=["training"]), "--splits: expected some of"),
             (dict(data_options=["cache_dir=/elsewhere"]), "differ; give one")]:
         with pytest.raises(ValueError, match=message):
-            build_cache.build(str(ucf), str(cache), frames=FRAMES, size=SIZE, **kwargs)
+            build_cache.build(str(ucf_split_lists), str(cache), frames=FRAMES, size=SIZE, **kwargs)
     with pytest.raises(ValueError, match="give --frames and --size"):
         build_cache.clip_settings(None, None, None, "small")
     assert build_cache.clip_settings(None, None, "vgan", "tiny") == (FRAMES, SIZE)
@@ -178,9 +171,9 @@ def test_build_cache_refuses_bad_input_before_writing(ucf, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_builds_a_cache_that_training_and_evaluate_read(ucf, tmp_path, run_commands, monkeypatch):
+def test_cli_builds_a_cache_that_training_and_evaluate_read(ucf_split_lists, tmp_path, run_commands, monkeypatch):
     cache, run = tmp_path / "cache", tmp_path / "run"
-    data_flags = [f"--data_dir={ucf}", f"--data_opt=cache_dir={cache}", "--data_opt=clips_per_video=2"]
+    data_flags = [f"--data_dir={ucf_split_lists}", f"--data_opt=cache_dir={cache}", "--data_opt=clips_per_video=2"]
     (code, out), = run_commands(
         [sys.executable, "-m", "trainers.build_cache", "--model=vgan", "--preset=tiny", "--splits=train,test"]
         + data_flags)
@@ -199,6 +192,6 @@ def test_cli_builds_a_cache_that_training_and_evaluate_read(ucf, tmp_path, run_c
 
     from trainers.evaluate import evaluate  # what its --data_opt items reach (the CLI: test_exit_statuses)
     _no_decoding(monkeypatch)
-    report = evaluate("dataset:video_folder", "video_folder", ["nn_pixels"], data_dir=str(ucf), frames=FRAMES,
-                      size=SIZE, num_samples=4, data_options=[f"cache_dir={cache}", "clips_per_video=2"])
+    report = evaluate("dataset:video_folder", "video_folder", ["nn_pixels"], data_dir=str(ucf_split_lists),
+                      frames=FRAMES, size=SIZE, num_samples=4, data_options=[f"cache_dir={cache}", "clips_per_video=2"])
     assert report["real"]["data_options"] == expected and report["generator"]["data_options"] == expected

@@ -82,13 +82,11 @@ def test_flow_estimator_from_a_hub_module(tmp_path):
     assert float(model.train_step(batch)["motion"]) > 0
 
 
-def test_trainer_takes_the_classes_of_a_folder(tmp_path):
-    for name in ("Walk", "Run"):
-        os.makedirs(tmp_path / "videos" / name)
-        clip = (np.random.default_rng(0).uniform(0, 255, (10, 20, 20, 3))).astype(np.uint8)
-        data.write_video(str(tmp_path / "videos" / name / f"{name}_0.mp4"), clip)
-    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder",
-                                data_dir=str(tmp_path / "videos"), steps=1, verbose=0)
+def test_trainer_takes_the_classes_of_a_folder(tmp_path, video_folder):
+    clip = (np.random.default_rng(0).uniform(0, 255, (10, 20, 20, 3))).astype(np.uint8)
+    videos = video_folder({f"{name}/{name}_0.mp4": clip for name in ("Walk", "Run")})
+    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(videos),
+                                steps=1, verbose=0)
     from trainers.mvt import MVTTrainer
     trainer = MVTTrainer("tiny", {}, options)  # training itself: test_cli_export_generate_and_evaluate
     assert (trainer.cfg.num_classes, trainer.cfg.class_names) == (2, ("Run", "Walk"))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import zoo.data as data
+from tests.conftest import square_video
 from zoo.data import folder, video_io
 
 RED, GREEN = (230, 20, 20), (20, 230, 20)
@@ -24,23 +25,13 @@ TEST_GOOD = sorted(p for p in GOOD if p not in TRAIN_GOOD)
 FRAMES, SIZE = 4, 16
 
 
-def square_video(frames, color, height=32, width=40):
-    video = np.zeros((frames, height, width, 3), np.uint8)
-    for t in range(frames):
-        video[t, 6:22, t:t + 16] = color
-    return video
-
-
 @pytest.fixture(scope="module")
-def ucf(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ucf")
-    for relpath, (frames, color) in GOOD.items():
-        (root / relpath).parent.mkdir(exist_ok=True)
-        video_io.write_video(str(root / relpath), square_video(frames, color))
+def ucf_hash_split(video_folder):
+    """GOOD and BAD in a UCF-101 layout with no split lists (the hash holdout splits it), and a text file."""
+    root = video_folder({**{relpath: square_video(frames, color) for relpath, (frames, color) in GOOD.items()},
+                         "Alpha/garbage.avi": b"RIFF not really an avi" * 50, "notes.txt": "not a video"}, "ucf")
     valid = (root / "Alpha/v_Alpha_g01_c01.mp4").read_bytes()
     (root / "Beta/truncated.mp4").write_bytes(valid[:int(len(valid) * 0.3)])
-    (root / "Alpha/garbage.avi").write_bytes(b"RIFF not really an avi" * 50)
-    (root / "notes.txt").write_text("not a video")
     return root
 
 
@@ -60,27 +51,27 @@ def dominant_label(video):
     return 0 if video[..., 0].mean() > video[..., 1].mean() else 1
 
 
-def test_scan_skips_and_counts_corrupt_files_in_one_warning(ucf, caplog):
+def test_scan_skips_and_counts_corrupt_files_in_one_warning(ucf_hash_split, caplog):
     with caplog.at_level(logging.WARNING, logger="zoo.data.folder"):
-        scan = folder.scan_folder(str(ucf), split="train")
+        scan = folder.scan_folder(str(ucf_hash_split), split="train")
     assert scan.classes == ("Alpha", "Beta")
-    assert [p for p, _ in scan.good] == [f"{ucf}/{p}" for p in TRAIN_GOOD]
+    assert [p for p, _ in scan.good] == [f"{ucf_hash_split}/{p}" for p in TRAIN_GOOD]
     assert [label for _, label in scan.good] == [0, 0, 1, 1]
-    assert sorted(p for p, _ in scan.bad) == [f"{ucf}/{p}" for p in BAD]
+    assert sorted(p for p, _ in scan.bad) == [f"{ucf_hash_split}/{p}" for p in BAD]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "2 of 6" in warnings[0].getMessage() and "truncated.mp4" in warnings[0].getMessage()
 
 
-def test_hash_holdout_splits_the_files(ucf):
-    _, train, _ = folder.list_videos(str(ucf), split="train")
-    _, test, _ = folder.list_videos(str(ucf), split="test")
+def test_hash_holdout_splits_the_files(ucf_hash_split):
+    _, train, _ = folder.list_videos(str(ucf_hash_split), split="train")
+    _, test, _ = folder.list_videos(str(ucf_hash_split), split="test")
     assert {p for p, _ in test} == set(TEST_GOOD)
     assert not {p for p, _ in train} & {p for p, _ in test}
 
 
-def test_clips_have_shape_range_and_the_labels_of_their_class_folders(ucf):
-    ds = data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf), clips_per_video=2)
+def test_clips_have_shape_range_and_the_labels_of_their_class_folders(ucf_hash_split):
+    ds = data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split), clips_per_video=2)
     assert ds.element_spec["video"].shape == (FRAMES, SIZE, SIZE, 3)
     examples = first(ds, 8)  # one epoch: 4 files x 2 clips
     for e in examples:
@@ -89,13 +80,13 @@ def test_clips_have_shape_range_and_the_labels_of_their_class_folders(ucf):
         assert -1.0 <= video.min() and video.max() <= 1.0 and video.max() > 0.5
         assert e["label"].dtype == np.int32 and e["label"] == dominant_label(video)
     assert sorted(int(e["label"]) for e in examples) == [0, 0, 0, 0, 1, 1, 1, 1]
-    gray = first(data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf),
+    gray = first(data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
                            channels=1), 1)[0]
     assert gray["video"].shape == (FRAMES, SIZE, SIZE, 1)
 
 
-def test_test_split_is_finite_and_short_videos_repeat_their_last_frame(ucf):
-    ds = data.load("video_folder", split="test", frames=16, size=SIZE, data_dir=str(ucf))
+def test_test_split_is_finite_and_short_videos_repeat_their_last_frame(ucf_hash_split):
+    ds = data.load("video_folder", split="test", frames=16, size=SIZE, data_dir=str(ucf_hash_split))
     examples = first(ds, 10)
     assert len(examples) == len(TEST_GOOD)
     assert [int(e["label"]) for e in examples] == [0, 1]
@@ -115,9 +106,9 @@ def test_clip_spec_cuts_strided_clips_and_pads_at_the_end():
         folder.ClipSpec(frames=4, size=8, frame_stride=0)
 
 
-def test_stream_is_deterministic_per_seed_and_start_equals_skip(ucf):
+def test_stream_is_deterministic_per_seed_and_start_equals_skip(ucf_hash_split):
     def load(**kw):
-        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf),
+        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
                          random_crop=True, **kw)
     a, b, c = first(load(seed=1), 6), first(load(seed=1), 6), first(load(seed=2), 6)
     assert_same(a, b)
@@ -167,9 +158,9 @@ def test_gifs_and_frame_folders_are_videos_and_other_files_are_reported(tmp_path
         data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(only_text))
 
 
-def test_split_lists_and_class_index_are_honored(ucf, tmp_path):
+def test_split_lists_and_class_index_are_honored(ucf_hash_split, tmp_path):
     root = tmp_path / "listed"
-    shutil.copytree(ucf, root)
+    shutil.copytree(ucf_hash_split, root)
     (root / "classInd.txt").write_text("1 Beta\n2 Alpha\n")  # not alphabetical on purpose
     (root / "trainlist01.txt").write_text(
         "Alpha/v_Alpha_g01_c01.mp4 2\nBeta/v_Beta_g02_c01.avi 1\nBeta/truncated.mp4 1\n")
@@ -192,9 +183,9 @@ def test_split_lists_and_class_index_are_honored(ucf, tmp_path):
         folder.scan_folder(str(root), split_index=4)
 
 
-def test_cache_round_trip_reuse_and_staleness(ucf, tmp_path, monkeypatch):
+def test_cache_round_trip_reuse_and_staleness(ucf_hash_split, tmp_path, monkeypatch):
     cache = str(tmp_path / "cache")
-    kw = dict(split="test", frames=FRAMES, size=SIZE, data_dir=str(ucf), clips_per_video=2)
+    kw = dict(split="test", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split), clips_per_video=2)
     direct = first(data.load("video_folder", **kw), 10)
     cached = first(data.load("video_folder", cache_dir=cache, cache_shards=2, **kw), 10)
     assert len(direct) == 4
@@ -226,9 +217,9 @@ def test_cache_round_trip_reuse_and_staleness(ucf, tmp_path, monkeypatch):
         data.load("tfrecord", frames=2, size=SIZE, data_dir=cache)
 
 
-def test_cached_train_stream_repeats_deterministically(ucf, tmp_path):
+def test_cached_train_stream_repeats_deterministically(ucf_hash_split, tmp_path):
     def load(**kw):
-        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf),
+        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
                          cache_dir=str(tmp_path / "cache"), **kw)
     a = first(load(seed=5), 9)  # more than the 4 cached clips: it repeats
     assert len(a) == 9 and {int(e["label"]) for e in a} == {0, 1}

@@ -390,11 +390,10 @@ def test_class_names_of_the_generated_sets():
         data.class_names("synthetic_actions", color=True)
 
 
-def test_class_names_of_a_video_folder_and_its_tfrecord_cache(tmp_path):
-    root, cache = tmp_path / "videos", tmp_path / "cache"
-    for relpath in ("Walk/v_Walk_g01_c01.avi", "Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi"):
-        (root / relpath).parent.mkdir(parents=True)
-        video_io.write_video(str(root / relpath), np.full((2, 16, 16, 3), 100, np.uint8))
+def test_class_names_of_a_video_folder_and_its_tfrecord_cache(tmp_path, video_folder):
+    cache = tmp_path / "cache"
+    root = video_folder({relpath: np.full((2, 16, 16, 3), 100, np.uint8) for relpath in (
+        "Walk/v_Walk_g01_c01.avi", "Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi")})
     (root / "Empty").mkdir()
     assert data.class_names("video_folder", str(root)) == ("Jump", "Run", "Walk")
     (root / "classInd.txt").write_text("1 Walk\n2 Run\n3 Jump\n")
