@@ -66,12 +66,16 @@ def test_near_tie_goes_to_the_preferred_candidate(cache_dir):
     assert autotune.fastest({"keras": 1.5e-4, "stride1": 1.35e-4}, ["keras", "stride1"]) == "keras"  # 15 us
     # choose() decides from the cached seconds, so a preference needs no new measurement
     twins = {"a": _fast, "b": _fast}
-    first, measured = autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward")
-    other = "b" if first == "a" else "a"
-    seconds = json.loads(open(autotune.cache_path()).read())["entries"]
-    (entry,) = seconds.values()
-    if autotune.fastest({k: v["forward"] for k, v in entry["seconds"].items()}, [other, first]) == other:
-        assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward", prefer=other) == (other, False)
+    assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward")[1]
+    path = autotune.cache_path()
+    for b_seconds, preferred_b, plain in ((1.10, "b", "a"), (1.20, "a", "a"), (0.50, "b", "b")):
+        data = json.loads(open(path).read())
+        (entry,) = data["entries"].values()
+        entry["seconds"] = {"a": {"forward": 1.0}, "b": {"forward": b_seconds}}  # as if measured so
+        open(path, "w").write(json.dumps(data))
+        autotune.clear_memory()  # a new process: the file answers
+        assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward", prefer="b") == (preferred_b, False)
+        assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward") == (plain, False)
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"version": 1, "fingerprint": {"cpu": "other"},

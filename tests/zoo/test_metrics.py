@@ -56,7 +56,7 @@ def test_frechet_matches_scipy_sqrtm(dim):
     mu1, mu2 = rng.normal(size=dim), rng.normal(size=dim)
     s1, s2 = _random_psd(rng, dim), _random_psd(rng, dim)
     got = metrics.frechet_distance(mu1, s1, mu2, s2)
-    assert isinstance(got, float)
+    assert type(got) is float  # a Python float, as documented (np.float64 is an instance of float too)
     want = _scipy_frechet(mu1, s1, mu2, s2)
     assert got == pytest.approx(want, rel=1e-6)
     # symmetric in its two Gaussians

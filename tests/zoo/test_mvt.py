@@ -128,8 +128,8 @@ def test_the_generator_depends_on_the_label_through_conditional_bn(tiny):
     assert float(tf.reduce_max(tf.abs(v0[1:] - v1[1:]))) > 1e-4
     # every residual block's batch norms are conditional (on Z_F = [z_gru, e(y)])
     blocks = tiny.frame_generator.blocks_
-    assert all(isinstance(bl.cbn1, layers.ConditionalBatchNorm) and isinstance(bl.cbn2, layers.ConditionalBatchNorm)
-               for bl in blocks)
+    assert blocks and all(isinstance(bl.cbn1, layers.ConditionalBatchNorm)
+                          and isinstance(bl.cbn2, layers.ConditionalBatchNorm) for bl in blocks)
     with pytest.raises(ValueError, match="'label'"):
         tiny.generate(z)
 
@@ -341,7 +341,7 @@ def test_mirrored_two_replicas_equal_one_device_with_the_motion_constraint(tmp_p
     *global* batch (gathered across replicas), so two replicas train like one device."""
     from replicas import max_diff, one_device_and_two_replicas, share_over  # tests/zoo is on sys.path
     (one_report, one), (two_report, two) = one_device_and_two_replicas(tmp_path, "mvt")
-    assert all(v[-1] > 0 for r in (one_report, two_report) for k, v in r["losses"].items() if k == "motion")
+    assert one_report["losses"]["motion"][-1] > 0 and two_report["losses"]["motion"][-1] > 0
     # Adam makes a gradient at round-off level a whole +-lr step, so a weight whose gradient is
     # ~0 may land 2 x lr apart; measured on machine C (BUILD_NOTES.md): 2 of the 52232 weights
     # (G's linear kernel, 9.5e-5 = 2 x its rate 5e-5) and power-iteration vectors (sn_u, 5.5e-5)

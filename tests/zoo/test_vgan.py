@@ -166,7 +166,8 @@ def test_discriminator_fine_tuned_as_classifier():
     # the trunk is shared, not copied
     trunk_ids = {id(v) for v in model.discriminator.trainable_variables if "d_logit" not in v.path}
     assert trunk_ids <= {id(v) for v in clf.trainable_variables}
-    assert not any("d_logit" in v.path for v in clf.trainable_variables if id(v) in trunk_ids)
+    d_logit = [v for v in model.discriminator.trainable_variables if "d_logit" in v.path]
+    d_logit_before = [v.numpy().copy() for v in d_logit]
     ds = data.load("synthetic_actions", split="train", frames=8, size=16, seed=0).take(16)
     ds = ds.map(lambda x: (x["video"], x["label"])).batch(8)
     import keras
@@ -177,6 +178,8 @@ def test_discriminator_fine_tuned_as_classifier():
     assert np.isfinite(history["loss"]).all()
     assert clf.predict(ds, verbose=0).shape == (16, num_classes)
     assert not np.array_equal(before, model.discriminator.trunk[0].kernel.numpy())
+    # D's last layer is replaced: the classifier never computes (so never trains) it
+    assert d_logit and all(np.array_equal(b, v.numpy()) for b, v in zip(d_logit_before, d_logit))
     with pytest.raises(ValueError, match="num_classes must be >= 2"):
         vgan.make_classifier(model, num_classes=1)
 
