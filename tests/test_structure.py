@@ -6,7 +6,8 @@ import ast
 import os
 from typing import Dict, List, Optional, Set
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
+
 ROOMS = ("zoo", "export", "trainers")
 #: The rooms each room must not import (the imports go one way: trainers -> export -> zoo).
 FORBIDDEN = {"zoo": ("export", "trainers"), "export": ("trainers",), "trainers": ()}
