@@ -47,7 +47,9 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks)
     gf = json.loads((out / "traversal_gf_bouncing_balls" / card.CARD_JSON).read_text())
     assert gf["model"] == "traversal" and gf["config"]["stage"] == "image" and gf["training"]["steps"] == 4
     assert on_disk["config"]["image_generator_handle"] == str(out / "traversal_gf_bouncing_balls")
-    assert set(on_disk["metrics"]) == {"generator", "untrained", "shuffled", "real"}
+    # balls recipes add the speed-jittered baseline (right paths, wrong speeds) to the usual three
+    assert set(on_disk["metrics"]) == {"generator", "untrained", "shuffled", "real", "jittered"}
+    assert on_disk["metrics"]["jittered"]["generator"]["data_options"] == {"speed_jitter": True}
     assert on_disk["metrics"]["generator"]["metrics"]["fvd_local_16f"]["networks"]["c3d"]["handle"].endswith(
         "c3d_synthetic_actions")
     assert sorted(on_disk["images"].values()) == ["losses.png", "samples.gif", "samples.png"]
