@@ -2,7 +2,7 @@
 
 Export (``export/``), ``trainers.generate``, ``trainers.evaluate`` and the trainer loop
 read only this; nothing outside a paper's own file names that paper, and nothing probes a
-model to find out what it is (``../shared/DESIGN.md``, "What a model declares").
+model to find out what it is (``docs/architecture.md``).
 
 - :class:`ExportableModel`: the mixin (before ``keras.Model``) every exportable model
   derives from (``zoo.gan.AdversarialModel``, STGAN's AM model, the classifiers). It

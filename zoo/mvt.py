@@ -1,5 +1,5 @@
 """MVT-GAN and MVT-TSA: Munoz, Zolfaghari, Argus & Brox, "Multi-Variate Temporal GAN
-for Large Scale Video Generation" (papers/mvt-multivariate-temporal-gan.md).
+for Large Scale Video Generation" (arXiv:2004.01823; docs/models/mvt.md).
 
 A class-conditional video GAN (projection discriminators, hinge loss, eqs. 2-3):
 

@@ -1,6 +1,6 @@
 """Stateless randomness: every draw of the zoo (latents, noise, clip sampling) derives from
 (seed, global step, draw) through these, so a resumed run repeats an uninterrupted one
-exactly (``../shared/DESIGN.md``, Conventions). How replicas split a draw is
+exactly (``docs/architecture.md``). How replicas split a draw is
 ``zoo.distribute.replica_rows``."""
 from __future__ import annotations
 

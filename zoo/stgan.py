@@ -1,5 +1,5 @@
 """STGAN: Ainetter & Pinz, "A Spatiotemporal Generative Adversarial Network to
-Generate Human Action Videos" (papers/stgan-spatiotemporal-action-gan.md).
+Generate Human Action Videos" (docs/models/stgan.md).
 
 STGAN never trains on videos. A 2D image generator is *inflated* to a 3D,
 fully convolutional video generator (section 4), and action videos come from

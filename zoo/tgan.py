@@ -1,6 +1,6 @@
 """TGAN: Saito, Matsumoto & Saito, "Temporal Generative Adversarial Nets", ICCV 2017.
 
-papers/tgan-temporal-gan.md. Symbols: the temporal generator G0 (z0 -> T latents
+arXiv:1611.06624 (docs/models/tgan.md). Symbols: the temporal generator G0 (z0 -> T latents
 z1^t), the image generator G1 (z1 -> frame), the image discriminator D1 and its
 feature part D1' (everything but the loss layer), the temporal discriminator D0
 (section 3.2, Figure 1, Table 1).

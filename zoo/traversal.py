@@ -1,6 +1,6 @@
 """Manifold traversal: Monteiro, Albuquerque & Falk, "Generating videos by traversing image manifolds learned by GANs".
 
-papers/traversal-image-manifolds.md. Symbols: the frame generator G_F (z_F -> one
+docs/models/traversal.md has the citation. Symbols: the frame generator G_F (z_F -> one
 frame), the video generator G_V (z_v -> a sequence of frame latents z_F1..z_FN,
 each rendered by the frozen G_F), and the projected discriminators of
 Neyshabur et al. 2017 ([11], "Stabilizing GAN training with multiple random

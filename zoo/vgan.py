@@ -1,6 +1,6 @@
 """VGAN: Vondrick, Pirsiavash & Torralba, "Generating Videos with Scene Dynamics", NIPS 2016.
 
-papers/vgan-scene-dynamics.md. Symbols: G(z) (section 2.2, Figure 1), f(z) the
+arXiv:1609.02612 (docs/models/vgan.md). Symbols: G(z) (section 2.2, Figure 1), f(z) the
 foreground stream, m(z) the mask, b(z) the background stream, D (section 2.3).
 
 - Generator (2.2): a 3D fractionally strided foreground stream, first layer

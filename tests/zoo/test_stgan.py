@@ -1,4 +1,4 @@
-"""STGAN (papers/stgan-spatiotemporal-action-gan.md): inflation (section 4, eqs. 6-7),
+"""STGAN (docs/models/stgan.md): inflation (section 4, eqs. 6-7),
 Table 1, activation maximization (section 4.1), the 2D source's training and its hub
 module with a Keras architecture."""
 from __future__ import annotations
