@@ -30,6 +30,9 @@ from absl import flags
 
 from trainers import callbacks, common
 
+# TensorFlow and zoo are imported where they are used, so that --help and a bad flag answer
+# at once (under a second; importing TensorFlow takes 7-12 s here, see trainers.common).
+
 FLAGS = flags.FLAGS
 DATASET = "video_folder"
 #: Options of the folder data set that only matter when reading a cache.

@@ -19,6 +19,9 @@ import sys
 import time
 from typing import Callable, Dict, TextIO
 
+# TensorFlow and Keras are imported where they are used: trainers.common imports this module,
+# and every command line's --help does not pay their import (7-12 s here; see trainers.common).
+
 
 def write_scalars(trainer, prefix: str, scalars: Dict[str, float], step: int) -> None:
     """``scalars`` into the run's TensorBoard as ``<prefix>/<name>`` at ``step``."""

@@ -25,7 +25,11 @@ from typing import Any, Dict
 
 from absl import flags
 
+import zoo
+from export import runs
 from trainers import common
+from zoo import classifiers, files
+from zoo import data as data_lib
 
 FLAGS = flags.FLAGS
 ARCHS = ("c3d", "lrcn")
@@ -58,8 +62,6 @@ class ClassifierTrainer(common.Trainer):
         return None  # a classifier generates nothing
 
     def after_training(self) -> None:
-        from zoo import classifiers
-        from zoo import data as data_lib
         cfg, opts = self.cfg, self.opts
         generated = opts.dataset not in ("video_folder", "tfrecord")
         test = data_lib.load(opts.dataset, split="test", frames=cfg.frames, size=cfg.size, data_dir=opts.data_dir,
@@ -70,15 +72,12 @@ class ClassifierTrainer(common.Trainer):
                        "test_examples": scores["examples"], "dataset": opts.dataset, "split": "test",
                        "step": int(self.model.step), "arch": cfg.model_name, "class_names": list(cfg.class_names)}
         if self.chief:
-            from export import runs
-            from zoo import files
             files.write_atomically(os.path.join(opts.run_dir, runs.REPORT_FILE),
-                                              json.dumps(self.report, indent=2, sort_keys=True))
+                                   json.dumps(self.report, indent=2, sort_keys=True))
         print(f"test accuracy {scores['accuracy']:.4f} on {scores['examples']} clips of {opts.dataset}/test")
 
 
 def _overrides(arch: str) -> Dict[str, Any]:
-    import zoo
     fields = {f.name for f in dataclasses.fields(zoo.entry(arch).config_cls)}
     foreign = sorted(name for other in ARCHS if other != arch
                      for name in (f.name for f in dataclasses.fields(zoo.entry(other).config_cls))

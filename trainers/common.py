@@ -32,23 +32,37 @@ Exit statuses of every command line (``export.cli.exit_on_error``): 0 done, 1 th
 """
 from __future__ import annotations
 
-import dataclasses
-import logging
+import collections.abc
 import contextlib
+import dataclasses
+import importlib
+import json
+import logging
+import numbers
 import os
 import signal
 import threading
 import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+import numpy as np
 from absl import flags
+from absl import logging as absl_logging
+from tensorboard.plugins.image import metadata as image_metadata
 
+import export as export_lib
 # The command-line conventions every command line of the zoo shares (exit statuses, --help),
 # which the trainers reach as common.<name>.
 from export.cli import (ENCODED_OUTPUTS_HELP, PREEMPTED_EXIT, SERVING_ROOT_HELP, Preempted,  # noqa: F401
                         exit_on_error, run_cli, usage_error)
 from trainers import callbacks as callbacks_lib
 from trainers import run_folder
+
+# TensorFlow, Keras, zoo and export's modules (export.runs...; the package loads them on first
+# use) are imported inside the functions that use them: every command line of the zoo imports
+# this module, and one that does not train (`python -m trainers.generate --help`, a bad flag)
+# answers in under a second without them, where importing TensorFlow alone takes 7-12 s on this
+# 2-core machine (`python -X importtime`: 6.6 s).
 
 FLAGS = flags.FLAGS
 
@@ -203,7 +217,6 @@ _FALSE_WORDS = ("false", "no", "off", "0")
 
 
 def _is_sequence(hint) -> bool:
-    import collections.abc
     return typing.get_origin(hint) in (tuple, list, collections.abc.Sequence)
 
 
@@ -257,7 +270,6 @@ def _parse_value(text: str, hint):
 
 
 def _has_type(value, hint) -> bool:
-    import numbers
     args, origin = typing.get_args(hint), typing.get_origin(hint)
     if hint is typing.Any:
         return True
@@ -291,7 +303,6 @@ def data_options(dataset: str, given) -> Dict[str, Any]:
       ValueError: naming the data set, the option and what it takes, for an unknown data set or
         option, an item without ``=``, an option given twice or a value of another type.
     """
-    import collections.abc
     if not given:
         return {}
     from zoo import data as data_lib
@@ -436,7 +447,6 @@ def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: s
 
 
 def _all_finite(variables) -> bool:
-    import numpy as np
     return all(np.all(np.isfinite(v.numpy())) for v in variables)
 
 
@@ -500,7 +510,6 @@ class Trainer:
     def setup(self):
         import keras
         import tensorflow as tf
-        import export as export_lib
         from export import runs
         self.strategy = make_strategy(self.opts.strategy)
         self.folder = run_folder.RunFolder(self.opts.run_dir, self.strategy)
@@ -568,10 +577,9 @@ class Trainer:
 
     def _metric_callback(self):
         """``--eval_metrics`` (zoo.metrics.MetricCallback) against the training data."""
-        import export
         from zoo import data as data_lib
         from zoo import metrics
-        networks = {role: export.load_video_classifier(handle)
+        networks = {role: export_lib.load_video_classifier(handle)
                     for role, handle in (("c3d", self.opts.eval_c3d), ("lrcn", self.opts.eval_lrcn)) if handle}
         needed = {r for n in self.opts.eval_metrics for r in metrics.get(n).networks}
         missing = sorted(needed - set(networks))
@@ -692,9 +700,6 @@ class Trainer:
         generator's clips (the weights it serves, when the run exported) against held-out real
         clips; printed and written to the run folder. None for other data sets and for models
         that draw no samples from latents."""
-        import importlib
-        import json
-        import numpy as np
         import tensorflow as tf
         from zoo import data as data_lib
         if self.opts.dataset not in MOTION_CHECKS or self.sample_inputs is None or self.model.samples_from_data:
@@ -724,7 +729,6 @@ class Trainer:
         out = {}
         if not self.chief:
             return out
-        import export as export_lib
         # The run's model card and what else the run folder says about the model.
         card, extra = export_lib.card.export_parts(self.opts.run_dir)
         if self.opts.export_dir or self.opts.hub_dir:
@@ -750,7 +754,6 @@ def _number(value) -> str:
 def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: int, step: int) -> None:
     """An animated GIF in TensorBoard's image plugin (it shows encoded images as-is)."""
     import tensorflow as tf
-    from tensorboard.plugins.image import metadata as image_metadata
     meta = image_metadata.create_summary_metadata(display_name=tag, description="generated samples")
     tensor = tf.constant([str(width), str(height), gif_bytes], dtype=tf.string)
     with writer.as_default():
@@ -765,7 +768,6 @@ def main(model_name: str, argv: Optional[List[str]] = None,
     def _main(argv):
         if FLAGS.verbosity <= 0:  # absl's default (-1, WARNING) unless --verbosity asks for more
             # TF's checkpoint and SavedModel INFO lines drown the progress bar.
-            from absl import logging as absl_logging
             absl_logging.set_verbosity(absl_logging.WARNING)
             logging.getLogger("tensorflow").setLevel(logging.WARNING)
         if len(argv) > 1:

@@ -26,13 +26,21 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import sys
 from typing import Any, Dict, List, Optional
 
 from absl import flags
+from absl import logging as absl_logging
 
+import export
 from trainers import common
+
+# TensorFlow, Keras, zoo and export's modules are imported where they are used, so that --help
+# and a bad flag answer at once (under a second; importing TensorFlow takes 7-12 s here, see
+# trainers.common); trainers.recipe imports this module too. ``export`` imports its modules on
+# first use.
 
 FLAGS = flags.FLAGS
 
@@ -101,7 +109,6 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         if kind == "shuffled":
             source = metrics.shuffled_source(source, seed=seed)
         return source, {"kind": kind, "dataset": name, "seed": seed + 1, "data_options": options}, shape
-    import export
     untrained = spec.startswith("untrained:")
     handle = spec.split(":", 1)[1] if untrained else spec
     loaded, meta, config = export.hub.load_generator(handle)
@@ -136,7 +143,6 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
 
 def _probe_network(spec: str):
     import tensorflow as tf
-    import export
     from export import runs
     from zoo import metrics
     if tf.io.gfile.exists(os.path.join(spec, runs.CONFIG_FILE)):
@@ -160,7 +166,6 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
 
     ``data_options``: options of the data set ``real`` (``--data_opt`` items ``key=value`` or a
     mapping; ``common.data_options``), also used by a ``dataset:``/``shuffled:`` source of it."""
-    import export
     from zoo import data, metrics
     data_options = common.data_options(real, data_options)  # bad options fail before any work
     wanted = [metrics.get(n) for n in metric_names]  # unknown names fail first
@@ -204,8 +209,6 @@ def main(argv):
     if len(argv) > 1:
         raise common.usage_error(f"unexpected arguments: {argv[1:]}")
     if FLAGS.verbosity <= 0:
-        import logging
-        from absl import logging as absl_logging
         absl_logging.set_verbosity(absl_logging.ERROR)  # hub.load's warnings about custom gradients
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:

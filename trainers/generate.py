@@ -30,12 +30,19 @@ and a grid of all of them (``grid.gif``):
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 
+import numpy as np
 from absl import flags
 
+import export
 from trainers import common
+
+# TensorFlow and zoo are imported where they are used, so that --help and a bad flag answer at
+# once (under a second; importing TensorFlow takes 7-12 s here, see trainers.common). ``export``
+# imports its modules on first use.
 
 FLAGS = flags.FLAGS
 def define_flags() -> None:
@@ -61,7 +68,6 @@ def define_flags() -> None:
 
 def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int, data_dir=None):
     """The first frames of ``num`` test clips of ``dataset``: float32 [num, size, size, channels]."""
-    import numpy as np
     from zoo import data
     clips = data.load(dataset, split="test", frames=1, size=size, data_dir=data_dir, seed=seed, channels=channels)
     frames = [e["video"][0] for e in clips.take(num).as_numpy_iterator()]
@@ -73,7 +79,6 @@ def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int,
 def declared_signature(meta, signature_name: str) -> dict:
     """What the export's ``signatures_json`` says of a signature (inputs, roles, doc,
     walk_sigma); ``{}`` where it says nothing."""
-    import json
     return json.loads(meta.get("signatures_json") or "{}").get(signature_name, {})
 
 
@@ -115,7 +120,6 @@ def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=
     """The named inputs of ``signature`` for ``num`` videos, each drawn as its role
     (``zoo.contract.ROLES``) says (see the module docstring); ``images``: float32
     [num, H, W, C] for an ``image`` input."""
-    import numpy as np
     import tensorflow as tf
     from zoo.randomness import draw_latent
     specs = signature.structured_input_signature[1]
@@ -170,7 +174,6 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
              seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None, label_b=None,
              images: str = None, data_dir: str = None):
     """Writes the videos; returns their paths (the grid last)."""
-    import export
     from zoo import data
     loaded, meta, config = export.hub.load_generator(model)
     if signature_name not in loaded.signatures:
@@ -195,7 +198,6 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
         raise ValueError(f"signature {signature_name!r} of {model!r} serves {sorted(outputs)}, no 'video' or "
                          "'image' to write")
     if given is not None:  # the conditioning frame first, then its future
-        import numpy as np
         videos = np.concatenate([data.to_uint8(given[:, None]), videos], axis=1)
     os.makedirs(out_dir, exist_ok=True)
     paths = []
@@ -215,7 +217,6 @@ def main(argv):
         if not FLAGS.model:
             raise ValueError("--model is required: a generator export (path, hub handle or shipped module name)")
         if FLAGS.list:
-            import export
             loaded = export.load(FLAGS.model)
             for name, fn in sorted(loaded.signatures.items()):
                 specs = {k: f"{v.dtype.name} {v.shape.as_list()}" for k, v in fn.structured_input_signature[1].items()}

@@ -32,6 +32,9 @@ from absl import flags
 
 from trainers import common, evaluate
 
+# export.card (which imports TensorFlow) is imported where it is used, so that --help and a bad
+# flag answer at once (under a second; importing TensorFlow takes 7-12 s here, see trainers.common).
+
 FLAGS = flags.FLAGS
 PRETRAINED_DIR = "pretrained"
 WORK_DIR = os.path.join("runs", "recipes")

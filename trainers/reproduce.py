@@ -48,12 +48,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import sys
 from typing import Any, Callable, Dict, List, Tuple
 
+import numpy as np
 from absl import flags
 
+import export
 from trainers import common
+
+# TensorFlow, Keras, zoo and export's modules are imported inside the experiments that use them,
+# so that --help and a bad flag answer at once (under a second; importing TensorFlow takes 7-12 s
+# here, see trainers.common). ``export`` imports its modules on first use.
 
 FLAGS = flags.FLAGS
 
@@ -82,14 +89,11 @@ def _write(out_dir: str, name: str, videos) -> Dict[str, str]:
 
 def _change(a, b) -> float:
     """Mean absolute difference of two uint8 video stacks, in [0, 1]."""
-    import numpy as np
     return float(np.mean(np.abs(a.astype(np.float64) - b.astype(np.float64))) / 255.0)
 
 
 def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
-    import numpy as np
     import tensorflow as tf
-    import export
     from zoo.randomness import draw_latent
     loaded, meta, _ = export.hub.load_generator(model)
     (name, spec), = loaded.signatures["serving_default"].structured_input_signature[1].items()
@@ -109,9 +113,7 @@ def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
 
 
 def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
-    import numpy as np
     import tensorflow as tf
-    import export
     loaded, meta, config = export.hub.load_generator(model)
     dims = [int(d) for d in config["latent_dims"]]
     label = seed % int(config["num_classes"])
@@ -137,8 +139,6 @@ def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
 
 
 def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
-    import numpy as np
-    import export
     from zoo.randomness import draw_latent
     loaded, meta, _ = export.hub.load_generator(model)
     if "streams" not in loaded.signatures:
@@ -161,7 +161,6 @@ def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
 
 
 def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: str) -> List[Dict[str, Any]]:
-    import export
     import zoo
     from zoo import stgan
     from zoo.randomness import draw_latent
@@ -198,7 +197,6 @@ def _finished(run_dir: str, steps: int) -> bool:
 
 def _train(command: Tuple[str, ...]) -> None:
     """Runs a trainer command (resumable: an interrupted experiment continues where it stopped)."""
-    import subprocess
     print(f"training: python -m {' '.join(command)}", file=sys.stderr, flush=True)
     done = subprocess.run([sys.executable, "-m", *command], stdout=sys.stderr)
     if done.returncode != 0:
@@ -264,8 +262,6 @@ def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, p
 def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, probe_train: int,
                 probe_test: int, supervised_net: str) -> List[Dict[str, Any]]:
     import keras
-    import numpy as np
-    import export
     import zoo
     from zoo import data, probes
     run_dir = model or os.path.join(out_dir, "video")

@@ -16,6 +16,10 @@ import os
 import time
 from typing import Any, Dict, Optional
 
+# TensorFlow, zoo and export are imported where they are used: trainers.common imports this
+# module, and every command line's --help does not pay their import (7-12 s here; see
+# trainers.common).
+
 CONV_CHOICES_FILE = "conv_impl.json"
 
 

@@ -25,9 +25,14 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
+import tensorflow as tf
 from absl import flags
 
+import export
 from trainers import common
+from zoo import data as data_lib
+from zoo import files, randomness
 
 FLAGS = flags.FLAGS
 AM_DIR = "am"
@@ -97,7 +102,6 @@ class STGANTrainer(common.Trainer):
     def run(self):
         if self.cfg.stage == "image":
             return super().run()
-        import export
         try:
             self.setup()
             network = export.load_video_classifier(self.condition_net)
@@ -120,10 +124,6 @@ class STGANTrainer(common.Trainer):
         with ``judge`` (another classifier) its probability of the class and its top-1 accuracy
         on the same videos before and after AM (``judge_initial``, ``judge_final``,
         ``judge_accuracy_initial``, ``judge_accuracy_final``)."""
-        import numpy as np
-        import tensorflow as tf
-        from zoo import data as data_lib
-        from zoo import files, randomness
         cfg, names = self.cfg, network.info["class_names"]
         condition = lambda video: _logits(network, video)  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)

@@ -24,6 +24,7 @@ from typing import Dict
 
 from absl import flags
 
+import export as export_lib
 from trainers import common
 
 FLAGS = flags.FLAGS
@@ -44,7 +45,6 @@ class TGANTrainer(common.Trainer):
     def export(self) -> Dict[str, str]:
         out = super().export()
         if self.chief and self.features_hub_dir:
-            import export as export_lib
             cfg = self.cfg
             out["features_hub_module"] = export_lib.export_image_features(
                 self.model.image_features(), (cfg.size, cfg.size, cfg.channels), self.features_hub_dir)
