@@ -5,22 +5,23 @@ exactly what it used) up to the next major release (see BUILD_NOTES.md for why e
 here). The shipped modules of ``pretrained/`` travel inside the package as
 ``zoo/_pretrained/`` (about 30 MB), where ``zoo.pretrained`` finds them by name.
 """
+
 import os
 import re
 
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
-    "tensorflow>=2.21.0,<3",       # not tensorflow-cpu: tf-keras and tensorflow-serving-api require this name
+    "tensorflow>=2.21.0,<3",  # not tensorflow-cpu: tf-keras and tensorflow-serving-api require this name
     "keras>=3.15.1,<4",
-    "tensorflow-hub>=0.16.1,<1",   # hub.load of exported modules and remote handles
-    "tf-keras>=2.21.0,<3",         # tensorflow-hub imports tf_keras (each release requires its TF minor)
-    "setuptools<82",               # tensorflow-hub 0.16.1 imports pkg_resources, which setuptools 82 removed
+    "tensorflow-hub>=0.16.1,<1",  # hub.load of exported modules and remote handles
+    "tf-keras>=2.21.0,<3",  # tensorflow-hub imports tf_keras (each release requires its TF minor)
+    "setuptools<82",  # tensorflow-hub 0.16.1 imports pkg_resources, which setuptools 82 removed
     "numpy>=1.26,<3",
     "absl-py>=2.1,<3",
-    "av>=14,<19",                  # PyAV: video decoding/encoding (tensorflow-io does not load here)
-    "pillow>=10,<14",              # GIF writing and reading, PNG frames
-    "scipy>=1.11,<2",              # zoo.probes' linear SVM (L-BFGS), trainers.reproduce tgan_table2
+    "av>=14,<19",  # PyAV: video decoding/encoding (tensorflow-io does not load here)
+    "pillow>=10,<14",  # GIF writing and reading, PNG frames
+    "scipy>=1.11,<2",  # zoo.probes' linear SVM (L-BFGS), trainers.reproduce tgan_table2
     "tensorboard>=2.21.0,<3",
     "tensorflow-serving-api>=2.21.0,<3",  # exports write PredictionLog warmup records, check models.config
 ]
@@ -31,14 +32,18 @@ PRETRAINED = "pretrained"
 
 def _pretrained_files():
     """Every file under ``pretrained/``, relative to it (the modules and their cards)."""
-    return sorted(os.path.relpath(os.path.join(root, name), PRETRAINED)
-                  for root, _, files in os.walk(PRETRAINED) for name in files)
+    return sorted(
+        os.path.relpath(os.path.join(root, name), PRETRAINED)
+        for root, _, files in os.walk(PRETRAINED)
+        for name in files
+    )
 
 
 EXTRAS = {
     "test": [
         "pytest>=8",
-        "pytest-xdist>=3.5",                    # the suite on both cores (-n 2)
+        "pytest-xdist>=3.5",  # the suite on both cores (-n 2)
+        "ruff>=0.17.6,<0.18",  # lint and format (ruff.toml), run by .ci/run
     ],
 }
 
@@ -53,7 +58,7 @@ setup(
     name="video-gan-zoo",
     version=_version(),
     description="Reference TensorFlow/Keras implementations of classic video GANs, "
-                "exportable as SavedModels and TF Hub modules",
+    "exportable as SavedModels and TF Hub modules",
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     license="Apache-2.0",

@@ -11,6 +11,7 @@ above the check's threshold) over one ball's area in the real frames, rounded. O
 per source: ``{"source", "frames", "count_fraction": {count: fraction of frames}}``; real
 frames of ``bouncing_balls`` (3 balls) come first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ from timing import emit  # noqa: E402
 
 def counts(luminance, ball_area: float, threshold: float):
     import numpy as np
+
     values = np.round((luminance > threshold).sum(axis=(1, 2)) / ball_area).astype(int)
     found, freq = np.unique(values, return_counts=True)
     return {int(k): round(float(f) / len(values), 4) for k, f in zip(found, freq)}
@@ -45,8 +47,9 @@ def main(argv=None):
     generators = {handle: export.hub.load_image_generator(handle) for handle in args.modules}
     first = generators[args.modules[0]]
     size, channels = first.image_shape[0], first.image_shape[2]
-    real = data.load("bouncing_balls", split="test", frames=1, size=size, channels=channels, seed=args.seed,
-                     num_examples=args.num)  # more than the test split's 256 clips
+    real = data.load(
+        "bouncing_balls", split="test", frames=1, size=size, channels=channels, seed=args.seed, num_examples=args.num
+    )  # more than the test split's 256 clips
     frames = np.stack([e["video"][0] for e in real.take(args.num).as_numpy_iterator()])
     real_lum = balls_check.luminance(data.to_uint8(frames)[:, None])[:, 0]
     ball_area = float((real_lum > threshold).sum(axis=(1, 2)).mean()) / 3  # the data has 3 balls

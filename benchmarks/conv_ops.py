@@ -10,6 +10,7 @@ difference of their outputs, and what ``conv_impl="auto"`` runs for training and
 inference (the same measurement, ``zoo.autotune.measure``, without its give-up rule).
 The shapes are the 3D layers of VGAN's ``small`` preset.
 """
+
 import argparse
 import json
 
@@ -19,8 +20,12 @@ import tensorflow as tf
 from zoo import autotune
 from zoo.layers import STRIDE2_IMPLS
 
-SHAPES = (("up", [4, 8, 8, 64], 32), ("up", [8, 16, 16, 32], 3),
-          ("down", [16, 32, 32, 3], 32), ("down", [8, 16, 16, 32], 64))
+SHAPES = (
+    ("up", [4, 8, 8, 64], 32),
+    ("up", [8, 16, 16, 32], 3),
+    ("down", [16, 32, 32, 3], 32),
+    ("down", [8, 16, 16, 32], 64),
+)
 
 
 def compare(direction, x_shape, filters, reps):
@@ -37,8 +42,9 @@ def compare(direction, x_shape, filters, reps):
     k = tf.random.stateless_normal(kernel, [3, 4])
     ys = [fn(x, k).numpy() for fn in fns.values()]
     out["max_abs_diff"] = float(max(np.max(np.abs(y - ys[0])) for y in ys))
-    out["keras_over_stride1_forward_backward"] = round(out["keras_forward_backward_sec"]
-                                                       / out["stride1_forward_backward_sec"], 2)
+    out["keras_over_stride1_forward_backward"] = round(
+        out["keras_forward_backward_sec"] / out["stride1_forward_backward_sec"], 2
+    )
     return out
 
 

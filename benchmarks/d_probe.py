@@ -15,6 +15,7 @@ each other source. A D that sees a property scores clips without it clearly belo
 real ones (``trainers.common.MOTION_CHECKS``: the balls check's physics, the digits check's
 steps and identity): whether the generator is still improving along training.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,15 +40,23 @@ JITTER_OPTIONS = {"bouncing_balls": {"speed_jitter": True}}
 
 def _real(cfg, trainer, count: int, seed: int, **extra) -> np.ndarray:
     options = dict(trainer.get("data_options") or {}, **extra)
-    stream = data.load(trainer["dataset"], split="test", frames=cfg["frames"], size=cfg["size"],
-                       data_dir=trainer.get("data_dir"), seed=seed, channels=cfg.get("channels", 3), **options)
+    stream = data.load(
+        trainer["dataset"],
+        split="test",
+        frames=cfg["frames"],
+        size=cfg["size"],
+        data_dir=trainer.get("data_dir"),
+        seed=seed,
+        channels=cfg.get("channels", 3),
+        **options,
+    )
     return clip_sources.dataset_source(stream)(count).videos
 
 
 def _scores(model, videos: np.ndarray) -> np.ndarray:
     logits = []
     for start in range(0, len(videos), 32):
-        batch = videos[start:start + 32].astype(np.float32) / 127.5 - 1.0
+        batch = videos[start : start + 32].astype(np.float32) / 127.5 - 1.0
         logits.append(np.asarray(model.discriminate(batch, {}, training=False)).reshape(len(batch), -1).mean(-1))
     return np.concatenate(logits)
 
@@ -62,12 +71,16 @@ def probe(run_dir: str, checkpoint: str, clips: int, seed: int, motion: bool) ->
     if trainer["dataset"] in JITTER_OPTIONS:
         sources["jittered"] = _real(cfg, trainer, clips, seed, **JITTER_OPTIONS[trainer["dataset"]])
     z = model.sample_latent(clips, seed)
-    sources["generated"] = data.to_uint8(np.concatenate(
-        [np.asarray(model.video_from_latent(z[i:i + 32])) for i in range(0, clips, 32)]))
+    sources["generated"] = data.to_uint8(
+        np.concatenate([np.asarray(model.video_from_latent(z[i : i + 32])) for i in range(0, clips, 32)])
+    )
     logits = {name: _scores(model, videos) for name, videos in sources.items()}
-    line = {"run": run_dir, "step": int(os.path.basename(checkpoint).split("-")[-1]),
-            "sigmoid": {k: float(np.mean(1 / (1 + np.exp(-v)))) for k, v in logits.items()},
-            "logit_gap": {k: float(np.mean(logits["real"]) - np.mean(v)) for k, v in logits.items() if k != "real"}}
+    line = {
+        "run": run_dir,
+        "step": int(os.path.basename(checkpoint).split("-")[-1]),
+        "sigmoid": {k: float(np.mean(1 / (1 + np.exp(-v)))) for k, v in logits.items()},
+        "logit_gap": {k: float(np.mean(logits["real"]) - np.mean(v)) for k, v in logits.items() if k != "real"},
+    }
     if motion and trainer["dataset"] in common.MOTION_CHECKS:
         module, function, keys = common.MOTION_CHECKS[trainer["dataset"]]
         report = getattr(importlib.import_module(f"zoo.{module}"), function)(sources["generated"], real)
@@ -90,7 +103,7 @@ def main(argv=None) -> None:
         checkpoints = [latest]
         if args.every_checkpoint:
             found = glob.glob(os.path.join(run_dir, runs.CHECKPOINT_DIR, "ckpt-*.index"))
-            checkpoints = sorted((p[:-len(".index")] for p in found), key=lambda p: int(p.rsplit("-", 1)[-1]))
+            checkpoints = sorted((p[: -len(".index")] for p in found), key=lambda p: int(p.rsplit("-", 1)[-1]))
         for checkpoint in checkpoints:
             print(json.dumps(probe(run_dir, checkpoint, args.clips, args.seed, args.motion)), flush=True)
 

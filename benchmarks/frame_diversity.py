@@ -15,6 +15,7 @@ split: 256 clips for the built-in sets) come first:
 a generator that covers the data has nearest neighbours about as far apart as the real
 frames' and few near-duplicates; a collapsed one repeats a few frames.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,14 +32,17 @@ def diversity(images, duplicate_rms: float):
     """Pairwise RMS distances of ``images`` [N, ...]: their mean, the median nearest-neighbour
     distance and the fraction of images with a neighbour within ``duplicate_rms``."""
     import numpy as np
+
     x = np.asarray(images, np.float64).reshape(len(images), -1)
-    sq = (x ** 2).sum(1)
+    sq = (x**2).sum(1)
     dist = np.sqrt(np.maximum(sq[:, None] + sq[None] - 2 * x @ x.T, 0.0) / x.shape[1])
     off = ~np.eye(len(x), dtype=bool)
     nearest = np.where(off, dist, np.inf).min(1)
-    return {"mean_pairwise_rms": round(float(dist[off].mean()), 4),
-            "median_nearest_rms": round(float(np.median(nearest)), 4),
-            "near_duplicates": round(float((nearest < duplicate_rms).mean()), 4)}
+    return {
+        "mean_pairwise_rms": round(float(dist[off].mean()), 4),
+        "median_nearest_rms": round(float(np.median(nearest)), 4),
+        "near_duplicates": round(float((nearest < duplicate_rms).mean()), 4),
+    }
 
 
 def main(argv=None):

@@ -33,6 +33,7 @@ per step, and the RMS between the target and the frame at the midpoint of two st
 frame). A generator whose latent space holds its frames' translations fits the shifted frames
 far below ``still_rms``; one that morphs a glyph while moving it stays near it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,6 +50,7 @@ def fit(generator, frames, start, iterations: int, learning_rate: float = 0.05):
     """One Adam fit of latents to ``frames`` [N, H, W, C] from ``start`` [N, K]: the latents and
     their per-frame squared errors [N]. A uniform latent is fitted as tanh(v), kept in (-1, 1)."""
     import tensorflow as tf
+
     uniform = generator.latent_distribution == "uniform"
     x = tf.constant(frames, tf.float32)
     start = tf.constant(start, tf.float32)
@@ -75,6 +77,7 @@ def invert(generator, frames, restarts: int, iterations: int, seed: int = 0):
     latents [N, K] and per-frame squared errors [N]."""
     import numpy as np
     from zoo.randomness import draw_latent
+
     best_z, best_err = None, None
     for restart in range(restarts):
         start = draw_latent(generator.latent_distribution, [len(frames), generator.latent_dim], [seed, restart])
@@ -93,6 +96,7 @@ def write_sheet(path: str, real, fitted) -> None:
     import numpy as np
     from export.card import gif_sheet
     from zoo.data import video_io
+
     pairs = np.stack([real, fitted], 1).reshape((-1,) + real.shape[1:])  # real 0, fit 0, real 1, ...
     gif = os.path.splitext(path)[0] + ".gif"
     video_io.write_gif(gif, video_io.video_grid(video_io.to_uint8(pairs), cols=2))
@@ -117,16 +121,19 @@ def clip_check(generator, real, restarts: int, iterations: int, seed: int = 0):
         path.append(zt)
         path_err.append(et)
     path, path_err = np.stack(path, 1), np.stack(path_err, 1)
-    a, b = (draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [seed, k]).numpy()
-            for k in (101, 102))
-    numbers = dict(frames=len(flat),
-                   reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
-                   tracked_rms=round(float(np.sqrt(path_err.mean())), 4),
-                   blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
-                   latent_step=round(float(np.linalg.norm(np.diff(path, axis=1), axis=-1).mean()), 3),
-                   latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3),
-                   latent_norm=round(float(np.linalg.norm(path, axis=-1).mean()), 3),
-                   draw_norm=round(float(np.linalg.norm(a, axis=-1).mean()), 3))
+    a, b = (
+        draw_latent(generator.latent_distribution, [1000, generator.latent_dim], [seed, k]).numpy() for k in (101, 102)
+    )
+    numbers = dict(
+        frames=len(flat),
+        reconstruction_rms=round(float(np.sqrt(err.mean())), 4),
+        tracked_rms=round(float(np.sqrt(path_err.mean())), 4),
+        blank_rms=round(float(np.sqrt(np.square(flat + 1).mean())), 4),
+        latent_step=round(float(np.linalg.norm(np.diff(path, axis=1), axis=-1).mean()), 3),
+        latent_spread=round(float(np.linalg.norm(a - b, axis=-1).mean()), 3),
+        latent_norm=round(float(np.linalg.norm(path, axis=-1).mean()), 3),
+        draw_norm=round(float(np.linalg.norm(a, axis=-1).mean()), 3),
+    )
     return numbers, generator(path.reshape(len(flat), -1), training=False).numpy().reshape(real.shape)
 
 
@@ -138,12 +145,14 @@ def shift_check(generator, pixels: int, steps: int, iterations: int, seed: int =
 
     width = generator.image_shape[1]
     if pixels < 1 or steps < 1 or pixels * steps >= width:
-        raise ValueError(f"--shift={pixels} --shift_steps={steps}: expected a shift of at least 1 pixel, at least "
-                         f"1 step, and pixels * steps below the frames' width ({width})")
+        raise ValueError(
+            f"--shift={pixels} --shift_steps={steps}: expected a shift of at least 1 pixel, at least "
+            f"1 step, and pixels * steps below the frames' width ({width})"
+        )
 
     def shifted(x, px):  # frames moved right by px pixels, black (-1) entering from the left
         out = np.full_like(x, -1.0)
-        out[:, :, px:] = x[:, :, :x.shape[2] - px]
+        out[:, :, px:] = x[:, :, : x.shape[2] - px]
         return out
 
     def render(z):
@@ -162,26 +171,38 @@ def shift_check(generator, pixels: int, steps: int, iterations: int, seed: int =
         still_rms.append(rms(render(latents[-1]), target))
         latents.append(zt)
     mid = [rms(render((latents[t - 1] + latents[t + 1]) / 2), shifted(first, pixels * t)) for t in range(1, steps)]
-    return dict(shift_pixels=pixels, shift_steps=steps,
-                shift_rms=round(float(np.mean(fit_rms)), 4), still_rms=round(float(np.mean(still_rms)), 4),
-                shift_latent_step=round(float(np.linalg.norm(np.diff(np.stack(latents), axis=0), axis=-1).mean()), 3),
-                midpoint_rms=round(float(np.mean(mid)), 4) if mid else None)
+    return dict(
+        shift_pixels=pixels,
+        shift_steps=steps,
+        shift_rms=round(float(np.mean(fit_rms)), 4),
+        still_rms=round(float(np.mean(still_rms)), 4),
+        shift_latent_step=round(float(np.linalg.norm(np.diff(np.stack(latents), axis=0), axis=-1).mean()), 3),
+        midpoint_rms=round(float(np.mean(mid)), 4) if mid else None,
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="+")
     parser.add_argument("--dataset", default="moving_digits")
-    parser.add_argument("--data_opt", action="append", default=[],
-                        help="an option of the data set as key=value, repeatable (e.g. num_digits=1)")
+    parser.add_argument(
+        "--data_opt",
+        action="append",
+        default=[],
+        help="an option of the data set as key=value, repeatable (e.g. num_digits=1)",
+    )
     parser.add_argument("--clips", type=int, default=6, help="held-out clips to fit (0: only --shift)")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--restarts", type=int, default=4)
     parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sheet", default=None)
-    parser.add_argument("--shift", type=int, default=0, help="also check moving the generator's own frames by "
-                        "this many pixels a step (0: not)")
+    parser.add_argument(
+        "--shift",
+        type=int,
+        default=0,
+        help="also check moving the generator's own frames by this many pixels a step (0: not)",
+    )
     parser.add_argument("--shift_steps", type=int, default=4)
     args = parser.parse_args(argv)
 
@@ -198,8 +219,15 @@ def main(argv=None):
         shape = (generator.image_shape[0], generator.image_shape[2])
         if args.clips > 0:  # --clips=0: only the --shift check
             if shape not in clips:
-                stream = data.load(args.dataset, split="test", frames=args.frames, size=shape[0], seed=args.seed,
-                                   channels=shape[1], **options)
+                stream = data.load(
+                    args.dataset,
+                    split="test",
+                    frames=args.frames,
+                    size=shape[0],
+                    seed=args.seed,
+                    channels=shape[1],
+                    **options,
+                )
                 clips[shape] = np.stack([e["video"] for e in stream.take(args.clips).as_numpy_iterator()])
             real = clips[shape].astype(np.float32)
             if len(real) < args.clips:
@@ -210,8 +238,11 @@ def main(argv=None):
                 root, ext = os.path.splitext(args.sheet)
                 write_sheet(args.sheet if i == 0 else f"{root}-{i}{ext}", real, fitted)
         if args.shift > 0:
-            emit(source=handle, check="shift", **shift_check(generator, args.shift, args.shift_steps,
-                                                             args.iterations, seed=args.seed))
+            emit(
+                source=handle,
+                check="shift",
+                **shift_check(generator, args.shift, args.shift_steps, args.iterations, seed=args.seed),
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
   alone on the first block's input, so that its relative cost can be read
   (section 4.1.3: "faster inference and uses less parameters than 3D models").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,7 @@ def main(argv=None):
     import tensorflow as tf
     import zoo
     from zoo import layers
+
     overrides = {"num_classes": 10}
     b = args.batch_size
     if args.width:
@@ -47,10 +49,19 @@ def main(argv=None):
         model = zoo.build("mvt", preset=args.preset, temporal_blocks=temporal, **overrides)
         model.compile()
         cfg = model.config
-        common = dict(model="mvt", preset=args.preset, temporal_blocks=temporal, batch_size=b,
-                      frames=cfg.frames, size=cfg.size, g_width=cfg.g_width, d_width=cfg.d_width,
-                      gru_units=cfg.gru_units, d_steps=cfg.d_steps,
-                      params=int(sum(int(tf.size(v)) for v in model.trainable_variables)))
+        common = dict(
+            model="mvt",
+            preset=args.preset,
+            temporal_blocks=temporal,
+            batch_size=b,
+            frames=cfg.frames,
+            size=cfg.size,
+            g_width=cfg.g_width,
+            d_width=cfg.d_width,
+            gru_units=cfg.gru_units,
+            d_steps=cfg.d_steps,
+            params=int(sum(int(tf.size(v)) for v in model.trainable_variables)),
+        )
         inputs = model.sample_inputs(b, 0)
         g_vars = model.generator_variables
 
@@ -59,16 +70,21 @@ def main(argv=None):
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(model.generate(inputs, training=True)["video"] ** 2)
             return tape.gradient(loss, g_vars)
+
         emit(bench="generator", seconds=round(median_seconds(generator_pass, args.steps), 3), **common)
         if temporal:
-            x = tf.random.normal([b * cfg.frames, cfg.first_size, cfg.first_size,
-                                  model.frame_generator.widths[0]])  # the first block's input
+            x = tf.random.normal(
+                [b * cfg.frames, cfg.first_size, cfg.first_size, model.frame_generator.widths[0]]
+            )  # the first block's input
             shift = tf.function(lambda: layers.temporal_shift(x, cfg.frames, cfg.shift_fold_div))
             emit(bench="shift_op", input_shape=x.shape.as_list(), seconds=round(median_seconds(shift, 20), 6), **common)
         if not args.skip_train:
-            batch = {"video": tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size,
-                                                           cfg.channels], seed=[1, 2], minval=-1, maxval=1),
-                     "label": tf.range(b) % cfg.num_classes}
+            batch = {
+                "video": tf.random.stateless_uniform(
+                    [b, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[1, 2], minval=-1, maxval=1
+                ),
+                "label": tf.range(b) % cfg.num_classes,
+            }
             step = tf.function(model.train_step)
             seconds = median_seconds(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
             emit(bench="train_step", seconds=round(seconds, 3), peak_rss_gib=peak_rss_gib(), **common)

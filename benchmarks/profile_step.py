@@ -15,6 +15,7 @@ writes the trace under ``--logdir`` (open it with TensorBoard's profile plugin,
 Op time summed over threads can exceed wall time: oneDNN's convolutions run on
 their own thread pool, which the trace shows as the ops' own events.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,7 @@ _NOT_OPS = ("Process", "Run", "PartitionedCall", "StatefulPartitionedCall")
 def op_table(logdir: str):
     """{op type: (seconds, count)} and the thread count, from the newest trace's host plane."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
     path = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))[-1]
     space = xplane_pb2.XSpace()
     with open(path, "rb") as f:
@@ -72,6 +74,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import tensorflow as tf
+
     model, batch = _build(args.model, args.preset, args.impl, args.batch)
     model.compile()
     data = _batch(model, batch)
@@ -85,12 +88,29 @@ def main(argv=None):
     tf.profiler.experimental.stop()
     totals, threads, path = op_table(args.logdir)
     all_ops = sum(t for t, _ in totals.values())
-    for op_type, (seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][0])[:args.top]:
-        emit(bench="op_type", model=args.model, preset=args.preset, conv_impl=args.impl, op=op_type,
-             sec_per_step=round(seconds / args.steps, 4), share=round(seconds / all_ops, 3), count=count)
-    emit(bench="step", model=args.model, preset=args.preset, conv_impl=args.impl, batch=int(batch),
-         wall_sec_per_step=round(wall / args.steps, 4), op_sec_per_step=round(all_ops / args.steps, 4),
-         cpu_over_wall=round(cpu / wall, 2), op_threads=len(threads), trace=path)
+    for op_type, (seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][0])[: args.top]:
+        emit(
+            bench="op_type",
+            model=args.model,
+            preset=args.preset,
+            conv_impl=args.impl,
+            op=op_type,
+            sec_per_step=round(seconds / args.steps, 4),
+            share=round(seconds / all_ops, 3),
+            count=count,
+        )
+    emit(
+        bench="step",
+        model=args.model,
+        preset=args.preset,
+        conv_impl=args.impl,
+        batch=int(batch),
+        wall_sec_per_step=round(wall / args.steps, 4),
+        op_sec_per_step=round(all_ops / args.steps, 4),
+        cpu_over_wall=round(cpu / wall, 2),
+        op_threads=len(threads),
+        trace=path,
+    )
 
 
 if __name__ == "__main__":

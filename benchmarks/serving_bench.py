@@ -11,6 +11,7 @@ call). Lines (``"bench": "serve_encoded"``): seconds per call of each, the ratio
 characters of the uint8 video as a REST JSON array. Untrained generators make noisier
 frames than trained ones, so the PNG sizes are an upper bound.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ from export import serving  # noqa: E402
 
 def bench(model_name: str, preset: str, batches, rounds: int, tmp: str):
     model = zoo.build(model_name, preset=preset)
-    paths = {enc: export.export_saved_model(model, os.path.join(tmp, f"{model_name}_{preset}_{enc}"),
-                                            encoded_outputs=enc) for enc in (False, True)}
+    paths = {
+        enc: export.export_saved_model(model, os.path.join(tmp, f"{model_name}_{preset}_{enc}"), encoded_outputs=enc)
+        for enc in (False, True)
+    }
     signatures = {enc: export.load(p).signatures["serving_default"] for enc, p in paths.items()}
     specs = serving.signature_specs(export.load(paths[False]))["serving_default"]
     for batch in batches:
@@ -48,11 +51,24 @@ def bench(model_name: str, preset: str, batches, rounds: int, tmp: str):
         plain, encoded = (float(np.median(times[e])) for e in (False, True))
         video = outs[True]["video"].numpy()
         png = outs[True]["video_png_bytes"].numpy()
-        print(json.dumps({
-            "bench": "serve_encoded", "model": model_name, "preset": preset, "batch": batch,
-            "video_shape": list(video.shape[1:]), "plain_s": round(plain, 4), "encoded_s": round(encoded, 4),
-            "ratio": round(encoded / plain, 3), "png_bytes_per_video": int(np.mean([len(p) for p in png])),
-            "json_chars_per_video": len(json.dumps(video[0].tolist())), "rounds": rounds}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "serve_encoded",
+                    "model": model_name,
+                    "preset": preset,
+                    "batch": batch,
+                    "video_shape": list(video.shape[1:]),
+                    "plain_s": round(plain, 4),
+                    "encoded_s": round(encoded, 4),
+                    "ratio": round(encoded / plain, 3),
+                    "png_bytes_per_video": int(np.mean([len(p) for p in png])),
+                    "json_chars_per_video": len(json.dumps(video[0].tolist())),
+                    "rounds": rounds,
+                }
+            ),
+            flush=True,
+        )
 
 
 def main():

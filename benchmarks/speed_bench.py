@@ -33,6 +33,7 @@ kernel gradient). Recurrences run in a loop (the traversal GAN's LSTMs) are coun
 once, so that model's fraction is a lower bound. Batch norm, activations and data
 movement are not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,6 +70,7 @@ NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose (con
 def _build(key, preset, impl, batch=None):
     """(model, its training batch: ``batch`` or the preset's)."""
     import zoo
+
     name, overrides = MODELS[key]
     overrides = dict(overrides)
     if key not in NO_STRIDE2:
@@ -81,6 +83,7 @@ def _build(key, preset, impl, batch=None):
 
 def _batch(model, b):
     import tensorflow as tf
+
     cfg = model.config
     video = tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size, cfg.channels], [1, 2], -1.0, 1.0)
     return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
@@ -88,6 +91,7 @@ def _batch(model, b):
 
 def run_train(args):
     import tensorflow as tf
+
     steps, lines = {}, {}
     for impl in args.impls.split(","):
         model, batch = _build(args.model, args.preset, impl, args.batch)
@@ -97,25 +101,37 @@ def run_train(args):
         sync = lambda step=step, data=data: [float(v) for v in step(data).values()]  # noqa: E731
         start = time.perf_counter()
         sync()  # traces; with "auto", measures what the cache does not hold
-        lines[impl] = {"bench": "train_step", "model": args.model, "preset": args.preset, "conv_impl": impl,
-                       "batch": int(batch), "first_step_sec": round(time.perf_counter() - start, 2)}
+        lines[impl] = {
+            "bench": "train_step",
+            "model": args.model,
+            "preset": args.preset,
+            "conv_impl": impl,
+            "batch": int(batch),
+            "first_step_sec": round(time.perf_counter() - start, 2),
+        }
         if impl in ("keras", "none"):
             lines[impl]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
         steps[impl] = sync
     for impl, (sec, cpu_over_wall, n) in interleaved(steps, args.steps, args.min_seconds).items():
-        lines[impl].update(sec_per_step=round(sec, 4), cpu_over_wall=round(cpu_over_wall, 2), steps_timed=n,
-                           peak_rss_gib_process=peak_rss_gib())
+        lines[impl].update(
+            sec_per_step=round(sec, 4),
+            cpu_over_wall=round(cpu_over_wall, 2),
+            steps_timed=n,
+            peak_rss_gib_process=peak_rss_gib(),
+        )
     return list(lines.values())
 
 
 def run_serve(args):
     import tensorflow as tf
     import export
+
     calls, tmp = {}, tempfile.mkdtemp()
     for impl in args.impls.split(","):
         model, _ = _build(args.model, args.preset, impl)
-        serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, impl))
-                                    ).signatures["serving_default"]
+        serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, impl))).signatures[
+            "serving_default"
+        ]
         names = sorted(serve.structured_input_signature[1])
         for b in args.serve_batches:
             inputs = model.sample_inputs(b, tf.constant([3, 4], tf.int64))
@@ -123,8 +139,10 @@ def run_serve(args):
             call = lambda serve=serve, feed=feed: [v.numpy() for v in serve(**feed).values()]  # noqa: E731
             call()
             calls[(impl, b)] = call
-    out = {impl: {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": impl}
-           for impl in args.impls.split(",")}
+    out = {
+        impl: {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": impl}
+        for impl in args.impls.split(",")
+    }
     for b in args.serve_batches:
         timed = interleaved({impl: calls[(impl, b)] for impl in out}, args.steps, args.min_seconds)
         for impl, (sec, _, n) in timed.items():
@@ -134,9 +152,14 @@ def run_serve(args):
 
 
 def _child(args, kind, **kw):
-    cmd = [sys.executable, os.path.abspath(__file__), f"--_one={kind}", f"--steps={args.steps}",
-           f"--min_seconds={args.min_seconds}",
-           f"--serve_batches={','.join(map(str, args.serve_batches))}"]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        f"--_one={kind}",
+        f"--steps={args.steps}",
+        f"--min_seconds={args.min_seconds}",
+        f"--serve_batches={','.join(map(str, args.serve_batches))}",
+    ]
     cmd += [f"--{k}={v}" for k, v in kw.items() if v is not None]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -152,9 +175,16 @@ def _ratio_line(bench, model, preset, lines, key):
     if "auto" not in times or not fixed:
         return None
     best = min(fixed, key=fixed.get)
-    return {"bench": bench, "model": model, "preset": preset, "measure": key, "auto": times["auto"],
-            **{k: v for k, v in fixed.items()}, "fastest_fixed": best,
-            "auto_over_fastest_fixed": round(times["auto"] / fixed[best], 3)}
+    return {
+        "bench": bench,
+        "model": model,
+        "preset": preset,
+        "measure": key,
+        "auto": times["auto"],
+        **{k: v for k, v in fixed.items()},
+        "fastest_fixed": best,
+        "auto_over_fastest_fixed": round(times["auto"] / fixed[best], 3),
+    }
 
 
 def main(argv=None):
@@ -168,8 +198,12 @@ def main(argv=None):
     p.add_argument("--serve", default=",".join(SERVED), help="models whose export is timed")
     p.add_argument("--serve_batches", default="1,64")
     p.add_argument("--steps", type=int, default=3, help="timed steps (or calls) at least ...")
-    p.add_argument("--min_seconds", type=float, default=3.0,
-                   help="... and more, up to 100, until they took this long (short steps are noisy)")
+    p.add_argument(
+        "--min_seconds",
+        type=float,
+        default=3.0,
+        help="... and more, up to 100, until they took this long (short steps are noisy)",
+    )
     p.add_argument("--gemm_size", type=int, default=4096)
     p.add_argument("--_one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
@@ -180,13 +214,16 @@ def main(argv=None):
     split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
 
     if args._one:
-        fn = {"gemm": lambda: best_gemm(args.gemm_size), "train": lambda: run_train(args),
-              "serve": lambda: run_serve(args)}[args._one]
+        fn = {
+            "gemm": lambda: best_gemm(args.gemm_size),
+            "train": lambda: run_train(args),
+            "serve": lambda: run_serve(args),
+        }[args._one]
         print(json.dumps(fn()), flush=True)
         return
     assert "none" not in split(args.impls)
 
-    gemm, = _child(args, "gemm", gemm_size=args.gemm_size)
+    (gemm,) = _child(args, "gemm", gemm_size=args.gemm_size)
     emit(**gemm)
     best = gemm.get("best_gflops")
 

@@ -8,6 +8,7 @@
   16 N frames from N latents of a random walk) for N in ``--segments``, batch 1 and
   ``--gen_batch``, from the Keras model under ``tf.function``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,26 +32,46 @@ def main(argv=None):
 
     import tensorflow as tf
     import zoo
+
     for stage in ("image", "video"):
         model = zoo.build("tgan", preset=args.preset, stage=stage)
         model.compile()
         cfg = model.config
         b = args.batch_size or zoo.resolve_run("tgan", args.preset, cfg).batch_size
-        batch = {"video": tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size, cfg.channels],
-                                                      seed=[1, 2], minval=-1, maxval=1)}
+        batch = {
+            "video": tf.random.stateless_uniform(
+                [b, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[1, 2], minval=-1, maxval=1
+            )
+        }
         step = tf.function(model.train_step)
         seconds = median_seconds(lambda: {k: float(v) for k, v in step(batch).items()}, args.steps)
-        emit(bench="train_step", model="tgan", stage=stage, preset=args.preset, batch_size=b,
-             frames=cfg.frames, size=cfg.size, seconds=round(seconds, 3),
-             peak_rss_gib=peak_rss_gib())
+        emit(
+            bench="train_step",
+            model="tgan",
+            stage=stage,
+            preset=args.preset,
+            batch_size=b,
+            frames=cfg.frames,
+            size=cfg.size,
+            seconds=round(seconds, 3),
+            peak_rss_gib=peak_rss_gib(),
+        )
 
     long = tf.function(lambda z: model.long_video(z, training=False))
     for n in (int(s) for s in args.segments.split(",")):
         for b in (1, args.gen_batch):
             z = model.sample_long_latent(b, n, [3, n])
             seconds = median_seconds(lambda: long(z).numpy(), args.steps)
-            emit(bench="long_video", model="tgan", preset=args.preset, segments=n, batch=b, frames=16 * n,
-                 seconds=round(seconds, 4), frames_per_s=round(b * 16 * n / seconds, 1))
+            emit(
+                bench="long_video",
+                model="tgan",
+                preset=args.preset,
+                segments=n,
+                batch=b,
+                frames=16 * n,
+                seconds=round(seconds, 4),
+                frames_per_s=round(b * 16 * n / seconds, 1),
+            )
 
 
 if __name__ == "__main__":

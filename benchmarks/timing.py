@@ -1,4 +1,5 @@
 """What the benchmark scripts share: JSON-line output, median timings, peak memory."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ def interleaved(calls, min_calls: int, min_seconds: float = 0.0) -> dict:
 
 def peak_rss_gib() -> float:
     """Peak resident memory of this process so far, GiB (Linux ru_maxrss is in KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, 2)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
 
 
 def best_gemm(n: int = 4096, reps: int = 5) -> dict:
@@ -53,19 +54,27 @@ def best_gemm(n: int = 4096, reps: int = 5) -> dict:
     numpy's BLAS. TF's matmul can reach only half of numpy's on the same CPU, so a step is
     judged against the best of them, not against TF's matmul."""
     import tensorflow as tf
-    flops = 2.0 * n ** 3
+
+    flops = 2.0 * n**3
     a, b = tf.random.normal([n, n]), tf.random.normal([n, n])
     mm = tf.function(lambda: tf.matmul(a, b))
-    side = int(n ** 0.5)
+    side = int(n**0.5)
     x, w = tf.random.normal([1, side, n // side, n]), tf.random.normal([1, 1, n, n])
     conv = tf.function(lambda: tf.nn.conv2d(x, w, 1, "VALID"))
     an, bn = a.numpy(), b.numpy()
-    results = {"tf_matmul_gflops": flops / median_seconds(lambda: mm().numpy(), reps) / 1e9,
-               "tf_conv1x1_gflops": 2.0 * side * (n // side) * n * n / median_seconds(lambda: conv().numpy(), reps) / 1e9,
-               "numpy_blas_gflops": flops / median_seconds(lambda: an @ bn, reps) / 1e9}
+    results = {
+        "tf_matmul_gflops": flops / median_seconds(lambda: mm().numpy(), reps) / 1e9,
+        "tf_conv1x1_gflops": 2.0 * side * (n // side) * n * n / median_seconds(lambda: conv().numpy(), reps) / 1e9,
+        "numpy_blas_gflops": flops / median_seconds(lambda: an @ bn, reps) / 1e9,
+    }
     best = max(results, key=results.get)
-    return {"bench": "gemm", "n": n, **{k: round(v, 1) for k, v in results.items()},
-            "best_gflops": round(results[best], 1), "best_library": best.replace("_gflops", "")}
+    return {
+        "bench": "gemm",
+        "n": n,
+        **{k: round(v, 1) for k, v in results.items()},
+        "best_gflops": round(results[best], 1),
+        "best_library": best.replace("_gflops", ""),
+    }
 
 
 def _live_ops(graph):

@@ -12,6 +12,7 @@
   picks the video discriminators' stride-2 3D convolutions (``keras`` or ``stride1``,
   see BUILD_NOTES.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ def main(argv=None):
 
     import tensorflow as tf
     import zoo
+
     overrides = {k: getattr(args, k) for k in ("size", "frames", "conv_impl") if getattr(args, k)}
     counts = [int(c) for c in args.counts.split(",")]
     for stage in args.stages.split(","):
@@ -48,17 +50,31 @@ def main(argv=None):
             model.compile()
             cfg = model.config
             b = args.batch_size or zoo.resolve_run("traversal", args.preset, cfg).batch_size
-            batch = {"video": tf.random.stateless_uniform([b, cfg.frames, cfg.size, cfg.size,
-                                                           cfg.channels], seed=[1, 2], minval=-1, maxval=1)}
+            batch = {
+                "video": tf.random.stateless_uniform(
+                    [b, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[1, 2], minval=-1, maxval=1
+                )
+            }
             step = tf.function(model.train_step)
             seconds = median_seconds(lambda: {n: float(v) for n, v in step(batch).items()}, args.steps)
             first = first or (k, seconds)
             slope = (seconds - first[1]) / (k - first[0]) if k != first[0] else None
-            emit(bench="train_step", model="traversal", stage=stage, discriminators=k, preset=args.preset,
-                 batch_size=b, frames=cfg.frames, size=cfg.size, combine=cfg.combine,
-                 conv_impl=cfg.conv_impl,
-                 seconds=round(seconds, 4), per_discriminator_s=None if slope is None else round(slope, 5),
-                 params=int(sum(int(tf.size(v)) for v in model.trainable_variables)), peak_rss_gib=peak_rss_gib())
+            emit(
+                bench="train_step",
+                model="traversal",
+                stage=stage,
+                discriminators=k,
+                preset=args.preset,
+                batch_size=b,
+                frames=cfg.frames,
+                size=cfg.size,
+                combine=cfg.combine,
+                conv_impl=cfg.conv_impl,
+                seconds=round(seconds, 4),
+                per_discriminator_s=None if slope is None else round(slope, 5),
+                params=int(sum(int(tf.size(v)) for v in model.trainable_variables)),
+                peak_rss_gib=peak_rss_gib(),
+            )
 
 
 if __name__ == "__main__":

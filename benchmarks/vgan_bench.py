@@ -25,6 +25,7 @@ real and fake forwards plus their backward (weights and inputs) in the D
 update, then the fake forward and an input-only backward in the G update.
 Batch norm, activations and the composition are not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,7 @@ def layer_macs(model) -> dict:
     """Multiply-adds per example of every convolution of G and D (model FLOPs = 2 x MACs)."""
     import numpy as np
     import tensorflow as tf
+
     cfg = model.config
 
     def macs(network, x, transposed):
@@ -59,15 +61,16 @@ def layer_macs(model) -> dict:
             out_vox = int(np.prod(out_shape[1:-1])) if len(out_shape) > 2 else 1
             if transposed:  # every input voxel scatters a whole kernel
                 rank = len(out_shape) - 2
-                in_vox = 1 if name.endswith("deconv0") else out_vox // 2 ** rank  # first layer: 1x1(x1) input
+                in_vox = 1 if name.endswith("deconv0") else out_vox // 2**rank  # first layer: 1x1(x1) input
                 total += in_vox * int(np.prod(kernel.shape))
             else:
                 total += out_vox * int(np.prod(kernel.shape))
         return total
 
-    return {"generator": macs(model.generator, tf.zeros([1, cfg.latent_dim]), True),
-            "discriminator": macs(model.discriminator,
-                                  tf.zeros([1, cfg.frames, cfg.size, cfg.size, cfg.channels]), False)}
+    return {
+        "generator": macs(model.generator, tf.zeros([1, cfg.latent_dim]), True),
+        "discriminator": macs(model.discriminator, tf.zeros([1, cfg.frames, cfg.size, cfg.size, cfg.channels]), False),
+    }
 
 
 def step_flops(model, batch: int) -> float:
@@ -83,6 +86,7 @@ def run_gemm(args) -> dict:
 def run_train(args, batch: int) -> dict:
     import tensorflow as tf
     import zoo
+
     model = zoo.build("vgan", preset=args.preset, precision=args.precision, conv_impl=args.conv_impl)
     model.compile()
     cfg = model.config
@@ -98,52 +102,82 @@ def run_train(args, batch: int) -> dict:
         times.append(time.perf_counter() - t)
     sec = statistics.median(times)
     flops = step_flops(model, batch)
-    return {"bench": "train_step", "model": "vgan", "preset": args.preset, "precision": args.precision,
-           "conv_impl": args.conv_impl,
-           "batch": batch, "steps_timed": len(times), "sec_per_step": round(sec, 3),
-           "first_step_sec": round(first, 1), "gflop_per_step": round(flops / 1e9, 1),
-           "achieved_gflops": round(flops / sec / 1e9, 1), "videos_per_sec": round(batch / sec, 2),
-           "peak_rss_gib": peak_rss_gib()}
+    return {
+        "bench": "train_step",
+        "model": "vgan",
+        "preset": args.preset,
+        "precision": args.precision,
+        "conv_impl": args.conv_impl,
+        "batch": batch,
+        "steps_timed": len(times),
+        "sec_per_step": round(sec, 3),
+        "first_step_sec": round(first, 1),
+        "gflop_per_step": round(flops / 1e9, 1),
+        "achieved_gflops": round(flops / sec / 1e9, 1),
+        "videos_per_sec": round(batch / sec, 2),
+        "peak_rss_gib": peak_rss_gib(),
+    }
 
 
 def run_generate(args, batch: int) -> dict:
     import tensorflow as tf
     import export
     import zoo
+
     model = zoo.build("vgan", preset=args.preset, precision=args.precision, conv_impl=args.conv_impl)
     z = model.sample_latent(batch, 0)
     keras_fn = tf.function(lambda z: model.video_from_latent(z, training=False))
     with tempfile.TemporaryDirectory() as tmp:
         loaded = export.load(export.export_saved_model(model, tmp))
         serve = loaded.signatures["serving_default"]
-        candidates = {"keras_tf_function": lambda: keras_fn(z).numpy(),
-                      "keras_eager": lambda: model(z, training=False).numpy(),
-                      "saved_model_call": lambda: loaded(z).numpy(),
-                      "saved_model_serving_default": lambda: serve(z=z)["video"].numpy()}
+        candidates = {
+            "keras_tf_function": lambda: keras_fn(z).numpy(),
+            "keras_eager": lambda: model(z, training=False).numpy(),
+            "saved_model_call": lambda: loaded(z).numpy(),
+            "saved_model_serving_default": lambda: serve(z=z)["video"].numpy(),
+        }
         for fn in candidates.values():
             fn()  # warm-up
         med = {k: sec for k, (sec, _, _) in interleaved(candidates, args.generate_reps).items()}
     t_keras, t_hub, t_sig = med["keras_tf_function"], med["saved_model_call"], med["saved_model_serving_default"]
     t_eager = med["keras_eager"]
     rate = lambda t: round(batch / t, 2)  # noqa: E731
-    return {"bench": "generate", "model": "vgan", "preset": args.preset, "precision": args.precision,
-            "conv_impl": args.conv_impl,
-            "batch": batch, "keras_tf_function_videos_per_sec": rate(t_keras),
-            "keras_eager_videos_per_sec": rate(t_eager), "saved_model_call_videos_per_sec": rate(t_hub),
-            "saved_model_serving_default_videos_per_sec": rate(t_sig),
-            "export_vs_keras": round(t_keras / min(t_hub, t_sig), 3), "peak_rss_gib": peak_rss_gib()}
+    return {
+        "bench": "generate",
+        "model": "vgan",
+        "preset": args.preset,
+        "precision": args.precision,
+        "conv_impl": args.conv_impl,
+        "batch": batch,
+        "keras_tf_function_videos_per_sec": rate(t_keras),
+        "keras_eager_videos_per_sec": rate(t_eager),
+        "saved_model_call_videos_per_sec": rate(t_hub),
+        "saved_model_serving_default_videos_per_sec": rate(t_sig),
+        "export_vs_keras": round(t_keras / min(t_hub, t_sig), 3),
+        "peak_rss_gib": peak_rss_gib(),
+    }
 
 
 def _child(args, what: str) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), f"--_one={what}", f"--preset={args.preset}",
-           f"--precision={args.precision}", f"--conv_impl={args.conv_impl}", f"--steps={args.steps}",
-           f"--gemm_size={args.gemm_size}",
-           f"--generate_reps={args.generate_reps}"]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        f"--_one={what}",
+        f"--preset={args.preset}",
+        f"--precision={args.precision}",
+        f"--conv_impl={args.conv_impl}",
+        f"--steps={args.steps}",
+        f"--gemm_size={args.gemm_size}",
+        f"--generate_reps={args.generate_reps}",
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
-        return {"bench": what, "error": proc.stderr.strip().splitlines()[-1:] or ["exit %d" % proc.returncode],
-                "exit_code": proc.returncode}
+        return {
+            "bench": what,
+            "error": proc.stderr.strip().splitlines()[-1:] or ["exit %d" % proc.returncode],
+            "exit_code": proc.returncode,
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -153,8 +187,12 @@ def main(argv=None) -> None:
     p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--conv_impl", default="auto", choices=["auto", "keras", "stride1"])
     p.add_argument("--batch_sizes", default="8,16", help="training batch sizes to time")
-    p.add_argument("--memory_batch", type=int, default=64,
-                   help="also run one step at this batch and report its peak memory (0: skip)")
+    p.add_argument(
+        "--memory_batch",
+        type=int,
+        default=64,
+        help="also run one step at this batch and report its peak memory (0: skip)",
+    )
     p.add_argument("--generate_batch", type=int, default=16)
     p.add_argument("--generate_reps", type=int, default=5)
     p.add_argument("--steps", type=int, default=3, help="timed steps after the warm-up step")
@@ -164,8 +202,11 @@ def main(argv=None) -> None:
 
     if args._one:
         kind, _, batch = args._one.partition(":")
-        fn = {"gemm": lambda: run_gemm(args), "train": lambda: run_train(args, int(batch)),
-              "generate": lambda: run_generate(args, int(batch))}[kind]
+        fn = {
+            "gemm": lambda: run_gemm(args),
+            "train": lambda: run_train(args, int(batch)),
+            "generate": lambda: run_generate(args, int(batch)),
+        }[kind]
         print(json.dumps(fn()), flush=True)
         return
 

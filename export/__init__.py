@@ -28,6 +28,7 @@ Public API::
 trained run (see ``export/__main__.py``); ``python -m export.serve_layout NAME --export_dir=BASE``
 lays out shipped modules (or any module folder) for TF Serving; ``export.runs`` reads run folders.
 """
+
 import importlib
 from typing import Any
 
@@ -36,14 +37,44 @@ from typing import Any
 #: and TF Hub (measured: ``python -c "import export.cli"`` took 36 s with them, 0.5 s without,
 #: on this 2-core machine under load; ``python -X importtime``: 16 s for ``export.hub``).
 _PUBLIC = {
-    "hub": ("CLASSIFIER_REPORT", "FEATURES_INTERFACE", "FLOW_INTERFACE", "INTERFACE", "ImageFeaturesLayer",
-            "ImageGeneratorLayer", "batch_norm_parameters", "export_flow_estimator", "export_hub_module",
-            "export_image_features", "export_image_generator", "load", "load_flow_estimator", "load_i3d",
-            "load_image_features", "load_image_generator", "load_keras_image_generator", "load_video_classifier"),
-    "saved_model": ("CARD_ASSET", "CONFIG_ASSET", "SERVING_INTERFACE", "export_saved_model", "next_version",
-                    "read_metadata", "run_signature", "validate_inputs", "write_models_config"),
-    "serving": ("DEFAULT_SERVING_ROOT", "MODELS_CONFIG", "check_models_config", "existing_versions",
-                "models_config_text"),
+    "hub": (
+        "CLASSIFIER_REPORT",
+        "FEATURES_INTERFACE",
+        "FLOW_INTERFACE",
+        "INTERFACE",
+        "ImageFeaturesLayer",
+        "ImageGeneratorLayer",
+        "batch_norm_parameters",
+        "export_flow_estimator",
+        "export_hub_module",
+        "export_image_features",
+        "export_image_generator",
+        "load",
+        "load_flow_estimator",
+        "load_i3d",
+        "load_image_features",
+        "load_image_generator",
+        "load_keras_image_generator",
+        "load_video_classifier",
+    ),
+    "saved_model": (
+        "CARD_ASSET",
+        "CONFIG_ASSET",
+        "SERVING_INTERFACE",
+        "export_saved_model",
+        "next_version",
+        "read_metadata",
+        "run_signature",
+        "validate_inputs",
+        "write_models_config",
+    ),
+    "serving": (
+        "DEFAULT_SERVING_ROOT",
+        "MODELS_CONFIG",
+        "check_models_config",
+        "existing_versions",
+        "models_config_text",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names}
 _MODULES = ("card", "cli", "hub", "runs", "saved_model", "serve_layout", "serving")

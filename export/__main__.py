@@ -17,6 +17,7 @@ prints ``error: ...`` and exits with status 2.
 Shipped modules (``pretrained/``) are already exported: ``python -m export.serve_layout``
 lays them out for TF Serving.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,15 @@ import zoo
 from export import card, cli, hub, runs, saved_model, serving
 
 
-def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-                     hub_dir: Optional[str] = None, checkpoint: Optional[str] = None,
-                     serving_root: str = serving.DEFAULT_SERVING_ROOT):
+def check_run_export(
+    run_dir: str,
+    export_dir: str,
+    name: Optional[str] = None,
+    version: Optional[int] = None,
+    hub_dir: Optional[str] = None,
+    checkpoint: Optional[str] = None,
+    serving_root: str = serving.DEFAULT_SERVING_ROOT,
+):
     """Checks the arguments of :func:`export_run` and loads the run's model; writes nothing.
 
     Returns ``(model, name)``. Raises ``ValueError`` naming the argument.
@@ -43,8 +50,9 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
         raise ValueError(f"--serving_root: {e}") from None
     if checkpoint is not None:
         if not tf.io.gfile.exists(checkpoint + ".index"):
-            raise ValueError(f"--checkpoint={checkpoint}: expected a checkpoint prefix "
-                             f"({checkpoint}.index does not exist)")
+            raise ValueError(
+                f"--checkpoint={checkpoint}: expected a checkpoint prefix ({checkpoint}.index does not exist)"
+            )
     elif runs.latest_checkpoint(run_dir) is None:
         raise ValueError(f"--run_dir={run_dir} has no checkpoint under {runs.CHECKPOINT_DIR}/")
     name = saved_model.check_name(name or zoo.from_dict(model_config).export_name)
@@ -62,9 +70,16 @@ def check_run_export(run_dir: str, export_dir: str, name: Optional[str] = None, 
     return model, name
 
 
-def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-               hub_dir: Optional[str] = None, checkpoint: Optional[str] = None,
-               serving_root: str = serving.DEFAULT_SERVING_ROOT, encoded_outputs: bool = True) -> Dict[str, str]:
+def export_run(
+    run_dir: str,
+    export_dir: str,
+    name: Optional[str] = None,
+    version: Optional[int] = None,
+    hub_dir: Optional[str] = None,
+    checkpoint: Optional[str] = None,
+    serving_root: str = serving.DEFAULT_SERVING_ROOT,
+    encoded_outputs: bool = True,
+) -> Dict[str, str]:
     """Exports a run folder; returns ``{"saved_model", "models_config"[, "hub_module"]: path}``."""
     model, name = check_run_export(run_dir, export_dir, name, version, hub_dir, checkpoint, serving_root)
     return _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, encoded_outputs)
@@ -72,11 +87,19 @@ def export_run(run_dir: str, export_dir: str, name: Optional[str] = None, versio
 
 def _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, encoded_outputs) -> Dict[str, str]:
     run_card, extra_files = card.export_parts(run_dir)
-    paths = {"saved_model": saved_model.export_saved_model(model, export_dir, name=name, version=version,
-                                                           extra_files=extra_files, card=run_card,
-                                                           serving_root=serving_root,
-                                                           encoded_outputs=encoded_outputs),
-             "models_config": os.path.join(export_dir, serving.MODELS_CONFIG)}
+    paths = {
+        "saved_model": saved_model.export_saved_model(
+            model,
+            export_dir,
+            name=name,
+            version=version,
+            extra_files=extra_files,
+            card=run_card,
+            serving_root=serving_root,
+            encoded_outputs=encoded_outputs,
+        ),
+        "models_config": os.path.join(export_dir, serving.MODELS_CONFIG),
+    }
     if hub_dir is not None:
         paths["hub_module"] = hub.export_reusable_module(model, hub_dir, extra_files=extra_files, card=run_card)
     return paths
@@ -85,10 +108,14 @@ def _export(model, export_dir, name, version, hub_dir, run_dir, serving_root, en
 def define_flags() -> None:
     flags.DEFINE_string("run_dir", None, "Run folder written by a trainer (config.json, checkpoints/).")
     flags.DEFINE_string("export_dir", None, "TF Serving base folder: writes <export_dir>/<name>/<version>/.")
-    flags.DEFINE_string("name", None, "Model folder name; defaults to the config's export name (e.g. 'vgan'; "
-                        "'tgan_image' for TGAN's step one).")
-    flags.DEFINE_integer("version", None, "Version to write (>= 1); defaults to the largest existing + 1.",
-                         lower_bound=1)
+    flags.DEFINE_string(
+        "name",
+        None,
+        "Model folder name; defaults to the config's export name (e.g. 'vgan'; 'tgan_image' for TGAN's step one).",
+    )
+    flags.DEFINE_integer(
+        "version", None, "Version to write (>= 1); defaults to the largest existing + 1.", lower_bound=1
+    )
     flags.DEFINE_string("hub_dir", None, "Also write the image-generator TF Hub module here (new or empty).")
     flags.DEFINE_string("checkpoint", None, "Checkpoint prefix to export; defaults to the run's latest.")
     flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, cli.SERVING_ROOT_HELP)
@@ -100,10 +127,12 @@ def main(argv: List[str]) -> int:
     if len(argv) > 1:
         raise cli.usage_error(f"unexpected arguments: {argv[1:]}")
     f = flags.FLAGS
-    model, name = cli.exit_on_error(lambda: check_run_export(f.run_dir, f.export_dir, f.name, f.version,
-                                                             f.hub_dir, f.checkpoint, f.serving_root))
-    for artifact, path in _export(model, f.export_dir, name, f.version, f.hub_dir, f.run_dir,
-                                  f.serving_root, f.encoded_outputs).items():
+    model, name = cli.exit_on_error(
+        lambda: check_run_export(f.run_dir, f.export_dir, f.name, f.version, f.hub_dir, f.checkpoint, f.serving_root)
+    )
+    for artifact, path in _export(
+        model, f.export_dir, name, f.version, f.hub_dir, f.run_dir, f.serving_root, f.encoded_outputs
+    ).items():
         print(f"{artifact}: {path}")
     return 0
 

@@ -12,6 +12,7 @@ gives them to the trainers):
 It imports absl alone, not TensorFlow (nor does ``export/__init__.py``), so that a command
 line's ``--help`` and a bad flag answer at once.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,13 +32,17 @@ class Preempted(RuntimeError):
 
 
 #: Help of ``--serving_root`` (the trainers' and ``python -m export``'s).
-SERVING_ROOT_HELP = ("Where the model server sees the export base folder: models.config names "
-                     "<serving_root>/<name>. The default is the tensorflow/serving container's mount point "
-                     "(docker-compose.yml); serving on this machine needs --serving_root=$PWD/<export_dir>.")
+SERVING_ROOT_HELP = (
+    "Where the model server sees the export base folder: models.config names "
+    "<serving_root>/<name>. The default is the tensorflow/serving container's mount point "
+    "(docker-compose.yml); serving on this machine needs --serving_root=$PWD/<export_dir>."
+)
 #: Help of ``--encoded_outputs``.
-ENCODED_OUTPUTS_HELP = ("Serve <output>_png_bytes (one filmstrip PNG per video) beside every uint8 video, which "
-                        "TF Serving's REST API returns as base64 instead of a JSON array of integers; "
-                        "--noencoded_outputs saves the encoding time where only gRPC clients call.")
+ENCODED_OUTPUTS_HELP = (
+    "Serve <output>_png_bytes (one filmstrip PNG per video) beside every uint8 video, which "
+    "TF Serving's REST API returns as base64 instead of a JSON array of integers; "
+    "--noencoded_outputs saves the encoding time where only gRPC clients call."
+)
 
 
 def parse_flags(argv: List[str]) -> List[str]:
@@ -64,8 +69,11 @@ def zoo_flags_help() -> str:
     """The help of every flag the zoo's own modules define, grouped by module."""
     parts = []
     for module, module_flags in sorted(FLAGS.flags_by_module_dict().items()):
-        package = os.path.basename(os.path.dirname(os.path.abspath(module))) if os.path.sep in module \
+        package = (
+            os.path.basename(os.path.dirname(os.path.abspath(module)))
+            if os.path.sep in module
             else module.split(".")[0]
+        )
         if package in _HELP_PACKAGES and module_flags:
             parts.append(FLAGS.module_help(module))
     return "\n\n".join(parts)

@@ -28,6 +28,7 @@ module's own ``tf.Variable``s are wrapped (not copied) as Keras variables, so
 training the layer trains the module's weights and the trainable flags are
 Keras'. ``hub.KerasLayer`` cannot be used inside Keras 3 models.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -91,9 +92,11 @@ def load_generator(handle_or_path: str):
     loaded = load(handle)
     meta = _metadata_or_empty(loaded)
     if meta.get("interface") != sm.SERVING_INTERFACE or "classifier_arch" in meta:
-        raise ValueError(f"{handle!r} is not a zoo generator export (expected interface "
-                         f"{sm.SERVING_INTERFACE!r} serving videos), got {meta.get('interface')!r} "
-                         f"{meta.get('model_name', '')!r}")
+        raise ValueError(
+            f"{handle!r} is not a zoo generator export (expected interface "
+            f"{sm.SERVING_INTERFACE!r} serving videos), got {meta.get('interface')!r} "
+            f"{meta.get('model_name', '')!r}"
+        )
     return loaded, meta, json.loads(meta["config_json"])
 
 
@@ -121,13 +124,15 @@ def _as_image_generator(source) -> ImageGenerator:
         raise ValueError(f"expected a zoo.contract.ImageGenerator or a zoo model, got {type(source).__name__}")
     image_generator = source.image_generator()
     if image_generator is None:
-        raise ValueError(f"model {source.name!r} has no image generator "
-                         f"(model.image_generator() is None; config: {source.config!r})")
+        raise ValueError(
+            f"model {source.name!r} has no image generator (model.image_generator() is None; config: {source.config!r})"
+        )
     return image_generator
 
 
-def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir: str,
-                           card: Optional[Mapping[str, Any]] = None) -> str:
+def export_image_generator(
+    image_generator: Union[ImageGenerator, Any], out_dir: str, card: Optional[Mapping[str, Any]] = None
+) -> str:
     """Writes ``image_generator`` (or ``model.image_generator()``) as a TF2 Hub module in ``out_dir``.
 
     The module implements the image-generator interface described in the
@@ -140,15 +145,32 @@ def export_image_generator(image_generator: Union[ImageGenerator, Any], out_dir:
     out_dir = sm.check_new_module_dir(out_dir)
     meta = image_generator_metadata(image_generator)
     return _write_interface_module(
-        out_dir, "image_generator", image_generator.model, tf.TensorSpec([None, meta["latent_dim"]], tf.float32,
-                                                                         name="z"),
-        "image", "z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]", meta,
-        roles={"z": "latent"}, card=card, interface_asset=True)
+        out_dir,
+        "image_generator",
+        image_generator.model,
+        tf.TensorSpec([None, meta["latent_dim"]], tf.float32, name="z"),
+        "image",
+        "z float32 [batch, latent_dim] -> image float32 [batch, H, W, C] in [-1, 1]",
+        meta,
+        roles={"z": "latent"},
+        card=card,
+        interface_asset=True,
+    )
 
 
-def _write_interface_module(out_dir: str, name: str, network, spec: tf.TensorSpec, output: str, doc: str,
-                            metadata: Mapping[str, Any], trainable=None, roles: Optional[Mapping[str, str]] = None,
-                            card: Optional[Mapping[str, Any]] = None, interface_asset: bool = False) -> str:
+def _write_interface_module(
+    out_dir: str,
+    name: str,
+    network,
+    spec: tf.TensorSpec,
+    output: str,
+    doc: str,
+    metadata: Mapping[str, Any],
+    trainable=None,
+    roles: Optional[Mapping[str, str]] = None,
+    card: Optional[Mapping[str, Any]] = None,
+    interface_asset: bool = False,
+) -> str:
     """The one recipe of the zoo's interface modules (image generator, image features,
     optical flow): ``network(x, training)`` cast to float32 as ``__call__`` and as
     ``serving_default`` (``spec.name`` -> ``output``), ``variables`` /
@@ -162,16 +184,31 @@ def _write_interface_module(out_dir: str, name: str, network, spec: tf.TensorSpe
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(layers.unsynchronized_batch_norm(network))  # traced without the replica all-reduce
-        serving = sm.signature_function("serving_default", Signature(
-            fn=lambda **x: {output: call(x[key], False)}, inputs={key: spec}, roles=dict(roles or {}), doc=doc))
-        assets = ({"interface_asset": stack.enter_context(
-            sm.staged_json(INTERFACE_ASSET, json.dumps(dict(metadata), indent=2, sort_keys=True)))}
-            if interface_asset else {})
+        serving = sm.signature_function(
+            "serving_default",
+            Signature(
+                fn=lambda **x: {output: call(x[key], False)}, inputs={key: spec}, roles=dict(roles or {}), doc=doc
+            ),
+        )
+        assets = (
+            {
+                "interface_asset": stack.enter_context(
+                    sm.staged_json(INTERFACE_ASSET, json.dumps(dict(metadata), indent=2, sort_keys=True))
+                )
+            }
+            if interface_asset
+            else {}
+        )
         card_metadata, card_assets = sm.card_parts(card, stack)
-        module = sm.ExportedModule(call=call, call_spec=spec,
-                                   trainable=network.trainable_variables if trainable is None else list(trainable),
-                                   metadata={**metadata, **card_metadata}, assets={**assets, **card_assets},
-                                   extra_functions=[serving], name=name)
+        module = sm.ExportedModule(
+            call=call,
+            call_spec=spec,
+            trainable=network.trainable_variables if trainable is None else list(trainable),
+            metadata={**metadata, **card_metadata},
+            assets={**assets, **card_assets},
+            extra_functions=[serving],
+            name=name,
+        )
         with sm.atomic_directory(out_dir, replace_empty=True) as tmp:
             sm.save_module(module, tmp, {"serving_default": serving})
     return out_dir
@@ -192,9 +229,11 @@ def interface_metadata(module, handle: str, interface: str = INTERFACE) -> Dict[
     actual = meta.get("interface")
     missing = [a for a in ("__call__", "variables", "trainable_variables") if not hasattr(module, a)]
     if actual != interface or missing:
-        raise ValueError(f"{handle!r} does not implement the {_INTERFACE_NAMES.get(interface, interface)} "
-                         f"interface: expected interface {interface!r}, got {actual!r}"
-                         f"{'; missing attributes ' + str(missing) if missing else ''}")
+        raise ValueError(
+            f"{handle!r} does not implement the {_INTERFACE_NAMES.get(interface, interface)} "
+            f"interface: expected interface {interface!r}, got {actual!r}"
+            f"{'; missing attributes ' + str(missing) if missing else ''}"
+        )
     return meta
 
 
@@ -243,9 +282,15 @@ class _ModuleLayer(keras.layers.Layer):
         bn = batch_norm_parameters([v.name for v in self._module.variables])
         for v in self._module.variables:
             train = id(v) in trainable_ids and (mode != "batch_norm" or _variable_name(v) in bn)
-            self._track_variable(keras.Variable(
-                initializer=v, trainable=train, dtype=v.dtype, shape=v.shape,
-                name=_variable_name(v).replace("/", "_")))  # Keras names cannot contain "/"
+            self._track_variable(
+                keras.Variable(
+                    initializer=v,
+                    trainable=train,
+                    dtype=v.dtype,
+                    shape=v.shape,
+                    name=_variable_name(v).replace("/", "_"),
+                )
+            )  # Keras names cannot contain "/"
         self._build_at_init()
 
     def get_config(self):
@@ -256,8 +301,10 @@ class _ModuleLayer(keras.layers.Layer):
         """Like ``TFSMLayer``: loading an external SavedModel runs its graph, so only when unsafe."""
         safe = safe_mode if safe_mode is not None else serialization_lib.in_safe_mode()
         if safe is not False:
-            raise ValueError(f"deserializing a {cls.__name__} loads the SavedModel at "
-                             f"{config.get('handle')!r}; pass safe_mode=False if you trust it")
+            raise ValueError(
+                f"deserializing a {cls.__name__} loads the SavedModel at "
+                f"{config.get('handle')!r}; pass safe_mode=False if you trust it"
+            )
         return cls(**config)
 
 
@@ -284,8 +331,14 @@ class ImageGeneratorLayer(_ModuleLayer):
 
     interface = INTERFACE
 
-    def __init__(self, handle: str, expected_latent_dim: Optional[int] = None,
-                 trainable: TrainableMode = True, name: Optional[str] = None, **kwargs):
+    def __init__(
+        self,
+        handle: str,
+        expected_latent_dim: Optional[int] = None,
+        trainable: TrainableMode = True,
+        name: Optional[str] = None,
+        **kwargs,
+    ):
         super().__init__(handle, trainable=trainable, name=name, **kwargs)
         meta = self.metadata
         self.expected_latent_dim = expected_latent_dim
@@ -293,13 +346,13 @@ class ImageGeneratorLayer(_ModuleLayer):
         self.latent_distribution = str(meta["latent_distribution"])
         self.image_shape: Tuple[int, ...] = tuple(int(d) for d in meta["image_shape"])
         if expected_latent_dim is not None and int(expected_latent_dim) != self.latent_dim:
-            raise ValueError(f"{self.handle!r}: expected latent_dim {int(expected_latent_dim)}, "
-                             f"got {self.latent_dim}")
+            raise ValueError(f"{self.handle!r}: expected latent_dim {int(expected_latent_dim)}, got {self.latent_dim}")
 
     def call(self, z, training=False):
         if z.shape.rank is not None and (z.shape.rank != 2 or z.shape[-1] not in (None, self.latent_dim)):
-            raise ValueError(f"{self.name}: input z must be float32 [batch, {self.latent_dim}], "
-                             f"got shape {tuple(z.shape)}")
+            raise ValueError(
+                f"{self.name}: input z must be float32 [batch, {self.latent_dim}], got shape {tuple(z.shape)}"
+            )
         return self._module(tf.cast(z, tf.float32), training=bool(training))
 
     def compute_output_shape(self, input_shape):
@@ -310,8 +363,9 @@ class ImageGeneratorLayer(_ModuleLayer):
         distribution (one draw, a pure function of ``seed``), ``batch_size`` at a time in
         inference mode."""
         from zoo.randomness import draw_latent
+
         z = draw_latent(self.latent_distribution, [num, self.latent_dim], [seed, 0])
-        return tf.concat([self(z[i:i + batch_size], training=False) for i in range(0, num, batch_size)], 0)
+        return tf.concat([self(z[i : i + batch_size], training=False) for i in range(0, num, batch_size)], 0)
 
     def get_config(self):
         return {**super().get_config(), "expected_latent_dim": self.expected_latent_dim}
@@ -332,8 +386,10 @@ class ImageFeaturesLayer(_ModuleLayer):
 
     def call(self, images, training=False):
         if images.shape.rank is not None and tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(f"{self.name}: input images must be float32 [batch, "
-                             f"{', '.join(map(str, self.image_shape))}], got shape {tuple(images.shape)}")
+            raise ValueError(
+                f"{self.name}: input images must be float32 [batch, "
+                f"{', '.join(map(str, self.image_shape))}], got shape {tuple(images.shape)}"
+            )
         return self._module(tf.cast(images, tf.float32), training=bool(training))
 
     def compute_output_shape(self, input_shape):
@@ -351,27 +407,38 @@ def export_image_features(features_layer, image_shape, out_dir: str) -> str:
     spec = tf.TensorSpec((None,) + image_shape, tf.float32, name="image")
     feature_shape = tuple(int(d) for d in features_layer(tf.zeros((1,) + image_shape), training=False).shape[1:])
     meta = {"interface": FEATURES_INTERFACE, "image_shape": list(image_shape), "feature_shape": list(feature_shape)}
-    return _write_interface_module(out_dir, "image_features", features_layer, spec, "features",
-                                   "image float32 [batch, H, W, C] in [-1, 1] -> features float32 [batch, ...]", meta)
+    return _write_interface_module(
+        out_dir,
+        "image_features",
+        features_layer,
+        spec,
+        "features",
+        "image float32 [batch, H, W, C] in [-1, 1] -> features float32 [batch, ...]",
+        meta,
+    )
 
 
-def load_image_features(handle_or_path: str, trainable: TrainableMode = True,
-                        name: Optional[str] = None) -> ImageFeaturesLayer:
+def load_image_features(
+    handle_or_path: str, trainable: TrainableMode = True, name: Optional[str] = None
+) -> ImageFeaturesLayer:
     """Loads an image-features module (Hub handle or path) as a Keras 3 layer; ``ValueError``
     naming the handle when it does not implement ``FEATURES_INTERFACE``."""
     return ImageFeaturesLayer(handle_or_path, trainable=trainable, name=name)
 
 
-def load_image_generator(handle_or_path: str, expected_latent_dim: Optional[int] = None,
-                         trainable: TrainableMode = True, name: Optional[str] = None) -> ImageGeneratorLayer:
+def load_image_generator(
+    handle_or_path: str,
+    expected_latent_dim: Optional[int] = None,
+    trainable: TrainableMode = True,
+    name: Optional[str] = None,
+) -> ImageGeneratorLayer:
     """Loads an image-generator module (Hub handle or path) as a Keras 3 layer.
 
     Raises ``ValueError`` naming the handle, the expected and the actual
     value when the module does not implement ``INTERFACE`` or its latent size
     differs from ``expected_latent_dim``. See :class:`ImageGeneratorLayer`.
     """
-    return ImageGeneratorLayer(handle_or_path, expected_latent_dim=expected_latent_dim,
-                               trainable=trainable, name=name)
+    return ImageGeneratorLayer(handle_or_path, expected_latent_dim=expected_latent_dim, trainable=trainable, name=name)
 
 
 def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
@@ -387,14 +454,18 @@ def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
     module = load(handle)
     meta = interface_metadata(module, handle, INTERFACE)
     if ARCHITECTURE_KEY not in meta:
-        raise ValueError(f"{handle!r} is an image-generator module without its Keras architecture (metadata "
-                         f"{ARCHITECTURE_KEY!r}): its generator was not a keras.Sequential, so its layers cannot be "
-                         "rebuilt; expected a module written by export_image_generator from a Sequential generator")
+        raise ValueError(
+            f"{handle!r} is an image-generator module without its Keras architecture (metadata "
+            f"{ARCHITECTURE_KEY!r}): its generator was not a keras.Sequential, so its layers cannot be "
+            "rebuilt; expected a module written by export_image_generator from a Sequential generator"
+        )
     model = keras.models.model_from_json(meta[ARCHITECTURE_KEY])
+
     # Matched by "<layer>/<variable>": layer names are unique within a Sequential, and the
     # saved paths carry the prefixes of whatever model held the generator at export time.
     def key(path):
         return "/".join(path.split("/")[-2:])
+
     saved = {key(_variable_name(v)): v for v in module.variables}
     missing, mismatched = [], []
     for w in model.weights:
@@ -406,11 +477,16 @@ def load_keras_image_generator(handle_or_path: str) -> ImageGenerator:
         else:
             w.assign(v)
     if missing or mismatched or saved:
-        raise ValueError(f"{handle!r}: the module's weights do not fit its architecture: missing {missing}, "
-                         f"shape mismatches {mismatched}, unused {sorted(saved)}")
-    return ImageGenerator(model=model, latent_dim=int(meta["latent_dim"]),
-                          latent_distribution=str(meta["latent_distribution"]),
-                          image_shape=tuple(int(d) for d in meta["image_shape"]))
+        raise ValueError(
+            f"{handle!r}: the module's weights do not fit its architecture: missing {missing}, "
+            f"shape mismatches {mismatched}, unused {sorted(saved)}"
+        )
+    return ImageGenerator(
+        model=model,
+        latent_dim=int(meta["latent_dim"]),
+        latent_distribution=str(meta["latent_distribution"]),
+        image_shape=tuple(int(d) for d in meta["image_shape"]),
+    )
 
 
 # ---------------------------------------------------------------- any zoo model as a hub module
@@ -431,8 +507,10 @@ def check_reusable_module(model, hub_dir: str) -> None:
     (e.g. a one-stream VGAN has no image generator); the trainers call it before training.
     ``model`` kept the contract when it was built (``export.runs.build_model``)."""
     if model.hub_module == "image_generator" and model.image_generator() is None:
-        raise ValueError(f"--hub_dir={hub_dir}: the {model.config.export_name!r} model has no image generator "
-                         "(e.g. a one-stream VGAN)")
+        raise ValueError(
+            f"--hub_dir={hub_dir}: the {model.config.export_name!r} model has no image generator "
+            "(e.g. a one-stream VGAN)"
+        )
 
 
 def export_reusable_module(model, out_dir: str, extra_files=None, card: Optional[Mapping[str, Any]] = None) -> str:
@@ -461,9 +539,15 @@ def export_flow_estimator(pair_flow, frame_shape, out_dir: str, trainable_variab
 
     meta = {"interface": FLOW_INTERFACE, "frame_shape": [-1 if d is None else d for d in shape]}
     return _write_interface_module(
-        out_dir, "optical_flow", lambda pair, training=False: pair_flow(pair[:, 0], pair[:, 1]), spec, "flow",
-        "pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)", meta,
-        trainable=trainable_variables)
+        out_dir,
+        "optical_flow",
+        lambda pair, training=False: pair_flow(pair[:, 0], pair[:, 1]),
+        spec,
+        "flow",
+        "pair float32 [batch, 2, H, W, C] in [-1, 1] -> flow float32 [batch, h, w, 2] (x, y in pixels)",
+        meta,
+        trainable=trainable_variables,
+    )
 
 
 def load_flow_estimator(handle_or_path: str):
@@ -472,15 +556,19 @@ def load_flow_estimator(handle_or_path: str):
     differentiable with respect to the video. ``ValueError`` naming the handle for
     anything else."""
     from zoo import layers
+
     handle = os.fspath(handle_or_path)
     module = load(handle)
     meta = _metadata_or_empty(module)
     if meta.get("interface") != FLOW_INTERFACE:
-        raise ValueError(f"{handle!r} is not an optical-flow module (expected interface {FLOW_INTERFACE!r}, "
-                         f"written by export.hub.export_flow_estimator), got {meta.get('interface')!r}")
+        raise ValueError(
+            f"{handle!r} is not an optical-flow module (expected interface {FLOW_INTERFACE!r}, "
+            f"written by export.hub.export_flow_estimator), got {meta.get('interface')!r}"
+        )
 
     def flow(video):
         return layers.video_flow(lambda a, b: module(tf.stack([a, b], axis=1)), video)
+
     flow.handle = handle
     flow.module = module
     return flow
@@ -499,30 +587,40 @@ def load_video_classifier(handle_or_path: str):
     (when the trainer wrote it) the classifier's own test accuracy.
     """
     from zoo import metrics
+
     handle = os.fspath(handle_or_path)
     module = load(handle)
     meta = _metadata_or_empty(module)
     if "classifier_arch" not in meta:
-        raise ValueError(f"{handle!r} is not a zoo video classifier export (expected metadata "
-                         f"'classifier_arch', written by `python -m trainers.classifier`); got "
-                         f"{meta.get('model_name') or 'no zoo metadata'}")
+        raise ValueError(
+            f"{handle!r} is not a zoo video classifier export (expected metadata "
+            f"'classifier_arch', written by `python -m trainers.classifier`); got "
+            f"{meta.get('model_name') or 'no zoo metadata'}"
+        )
     frames, size, _, channels = (int(d) for d in meta["input_shape"])
     outputs = tuple(o for o in json.loads(meta["outputs_json"]) if o != "probabilities")
-    info = {"handle": handle, "arch": meta["classifier_arch"], "num_classes": int(meta["num_classes"]),
-            "class_names": json.loads(meta["class_names_json"]), "input_shape": list(meta["input_shape"]),
-            "config": json.loads(meta["config_json"])}
+    info = {
+        "handle": handle,
+        "arch": meta["classifier_arch"],
+        "num_classes": int(meta["num_classes"]),
+        "class_names": json.loads(meta["class_names_json"]),
+        "input_shape": list(meta["input_shape"]),
+        "config": json.loads(meta["config_json"]),
+    }
     report = os.path.join(pretrained.path(handle), CLASSIFIER_REPORT)  # a shipped module's name: its folder
     if _is_local(handle) and tf.io.gfile.exists(report):
         with tf.io.gfile.GFile(report) as f:
             info["report"] = json.load(f)
+
     def call(video):
         # Through ``module`` (not the bare signature), so that its variables outlive this
         # function: a tf.function tracing the network (STGAN's AM) would find them deleted.
         # run_signature: a wrong dtype or shape is an error naming the signature and the input.
         return sm.run_signature(module, {"video": video})
 
-    return metrics.FeatureNetwork(name=meta["classifier_arch"], fn=call, size=size,
-                                  frames=frames, channels=channels, outputs=outputs, info=info)
+    return metrics.FeatureNetwork(
+        name=meta["classifier_arch"], fn=call, size=size, frames=frames, channels=channels, outputs=outputs, info=info
+    )
 
 
 def load_i3d(handle: Optional[str] = None):
@@ -536,6 +634,7 @@ def load_i3d(handle: Optional[str] = None):
     loaded raises ``ValueError`` naming the handle and what to do, not a stack trace.
     """
     from zoo import metrics
+
     handle = os.fspath(handle or metrics.I3D_HANDLE)
     try:
         module = hub.load(handle)
@@ -547,14 +646,25 @@ def load_i3d(handle: Optional[str] = None):
             f"the reference FVD), and it could not be loaded: {type(e).__name__}: {reason}. Without network "
             "access, download it elsewhere (https://tfhub.dev/deepmind/i3d-kinetics-400/1?tf-hub-format="
             "compressed), unpack it and pass the folder (--i3d=/path/to/i3d), or use fvd_local_16f "
-            "with a classifier the zoo trained.") from None
+            "with a classifier the zoo trained."
+        ) from None
     (input_name,) = signature.structured_input_signature[1].keys()
     return metrics.FeatureNetwork(
-        name="i3d", fn=lambda v: {"logits": signature(**{input_name: v})["default"]}, size=metrics.I3D_SIZE,
-        frames=None, outputs=("logits",), batch_size=16, resize="tf1_bilinear",
-        info={"handle": handle, "arch": "i3d", "features": "400 logits",
-              "preprocessing": "first N frames (fvd_i3d_<N>f), TF1 resize_bilinear (align_corners=False, "
-                               "half_pixel_centers=False) to 224x224, values in [-1, 1]"})
+        name="i3d",
+        fn=lambda v: {"logits": signature(**{input_name: v})["default"]},
+        size=metrics.I3D_SIZE,
+        frames=None,
+        outputs=("logits",),
+        batch_size=16,
+        resize="tf1_bilinear",
+        info={
+            "handle": handle,
+            "arch": "i3d",
+            "features": "400 logits",
+            "preprocessing": "first N frames (fvd_i3d_<N>f), TF1 resize_bilinear (align_corners=False, "
+            "half_pixel_centers=False) to 224x224, values in [-1, 1]",
+        },
+    )
 
 
 # ------------------------------------------------------------ pretrained pieces
@@ -576,4 +686,3 @@ def load_piece(piece, config):
     if piece.interface == "optical_flow":
         return load_flow_estimator(handle)
     raise ValueError(f"pretrained piece {piece.field!r}: no loader for interface {piece.interface!r}")
-

@@ -14,6 +14,7 @@ listed explicitly) and the optimizers with their state and step counters, so
 a run resumes exactly and an export can rebuild the model from
 ``config.json`` plus the weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,9 +54,18 @@ def write_config(run_dir: str, model_config, run=None, trainer: Optional[Dict[st
     """Writes ``config.json``: the model's config, the run's settings (``zoo.config.RunConfig``)
     and the trainer's options."""
     tf.io.gfile.makedirs(run_dir)
-    return files.write_atomically(os.path.join(run_dir, CONFIG_FILE), json.dumps(
-        {"model": zoo.to_dict(model_config), "run": zoo.to_dict(run) if run is not None else {},
-         "trainer": trainer or {}}, indent=2, sort_keys=True))
+    return files.write_atomically(
+        os.path.join(run_dir, CONFIG_FILE),
+        json.dumps(
+            {
+                "model": zoo.to_dict(model_config),
+                "run": zoo.to_dict(run) if run is not None else {},
+                "trainer": trainer or {},
+            },
+            indent=2,
+            sort_keys=True,
+        ),
+    )
 
 
 def read_progress(run_dir: str) -> Dict[str, Any]:
@@ -94,6 +104,7 @@ def build_model(cfg):
     may be handed a model built otherwise)."""
     from export import hub
     from zoo import contract
+
     pieces = {}
     for piece in type(cfg).pieces:
         loaded = hub.load_piece(piece, cfg)

@@ -51,6 +51,7 @@ an existing version is never overwritten. Paths may be any ``tf.io.gfile``
 path (on object stores such as GCS the final rename is a copy, so there it is
 atomic only as far as TF Serving ignores the ``.tmp-*`` name).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -95,14 +96,15 @@ def check_new_module_dir(path: str, what: str = "") -> str:
     Modules are never overwritten, so callers check this before doing any work."""
     path = os.fspath(path).rstrip("/")
     if tf.io.gfile.exists(path) and not is_empty_dir(path):
-        raise ValueError(f"{what + ' ' if what else ''}{path} exists and is not empty; hub modules are never "
-                         "overwritten: choose a new folder")
+        raise ValueError(
+            f"{what + ' ' if what else ''}{path} exists and is not empty; hub modules are never "
+            "overwritten: choose a new folder"
+        )
     return path
 
 
 @contextlib.contextmanager
-def atomic_directory(final_dir: str, tmp_name: Optional[str] = None,
-                     replace_empty: bool = False) -> Iterator[str]:
+def atomic_directory(final_dir: str, tmp_name: Optional[str] = None, replace_empty: bool = False) -> Iterator[str]:
     """Yields a temporary sibling of ``final_dir``; renames it to ``final_dir`` on success.
 
     The temporary folder is ``<parent>/.tmp-<tmp_name or basename>-<random>``.
@@ -134,8 +136,10 @@ def check_extra_files(extra_files: Optional[Mapping[str, Any]]) -> Dict[str, byt
     for rel, content in (extra_files or {}).items():
         norm = os.path.normpath(rel)
         if os.path.isabs(rel) or _is_url(rel) or norm == "." or norm.startswith(".."):
-            raise ValueError(f"extra_files key {rel!r}: expected a path relative to the export folder "
-                             "(e.g. 'assets.extra/tf_serving_warmup_requests')")
+            raise ValueError(
+                f"extra_files key {rel!r}: expected a path relative to the export folder "
+                "(e.g. 'assets.extra/tf_serving_warmup_requests')"
+            )
         checked[norm] = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     return checked
 
@@ -175,8 +179,7 @@ def checked_input(x: tf.Tensor, name: str, spec: tf.TensorSpec, where: str) -> t
         padded = tf.concat([shape, tf.fill([rank], -1)], axis=0)[:rank]
         actual = tf.gather(padded, [i for i, _ in known])
         ok = tf.logical_and(ok, tf.reduce_all(tf.equal(actual, [d for _, d in known])))
-    check = tf.debugging.Assert(ok, [f"{where}: input '{name}' must be {describe_spec(spec)}; got shape",
-                                     shape])
+    check = tf.debugging.Assert(ok, [f"{where}: input '{name}' must be {describe_spec(spec)}; got shape", shape])
     with tf.control_dependencies([check]):
         return tf.identity(x)
 
@@ -194,21 +197,24 @@ def validate_inputs(function, inputs: Mapping[str, Any], where: str = "signature
     missing = sorted(set(specs) - set(inputs))
     unexpected = sorted(set(inputs) - set(specs))
     if missing or unexpected:
-        raise ValueError(f"{where}: expected inputs {sorted(specs)}, got {sorted(inputs)} "
-                         f"(missing {missing}, unexpected {unexpected})")
+        raise ValueError(
+            f"{where}: expected inputs {sorted(specs)}, got {sorted(inputs)} "
+            f"(missing {missing}, unexpected {unexpected})"
+        )
     tensors = {}
     for name, spec in specs.items():
         value = inputs[name]
         tensor = value if isinstance(value, tf.Tensor) else tf.convert_to_tensor(np.asarray(value))
         if tensor.dtype != spec.dtype or not spec.shape.is_compatible_with(tensor.shape):
-            raise ValueError(f"{where}: input '{name}' must be {describe_spec(spec)}, "
-                             f"got {tensor.dtype.name} {tensor.shape.as_list()}")
+            raise ValueError(
+                f"{where}: input '{name}' must be {describe_spec(spec)}, "
+                f"got {tensor.dtype.name} {tensor.shape.as_list()}"
+            )
         tensors[name] = tensor
     return tensors
 
 
-def run_signature(loaded, inputs: Mapping[str, Any], signature_name: str = "serving_default"
-                  ) -> Dict[str, tf.Tensor]:
+def run_signature(loaded, inputs: Mapping[str, Any], signature_name: str = "serving_default") -> Dict[str, tf.Tensor]:
     """Runs one signature of a loaded export on validated ``inputs`` (a Python stand-in for Predict)."""
     if signature_name not in loaded.signatures:
         raise ValueError(f"no signature {signature_name!r}; expected one of {sorted(loaded.signatures)}")
@@ -285,8 +291,9 @@ def signature_function(name: str, signature: Signature, encoded_outputs: bool = 
     try:
         return tf.function(serve).get_concrete_function(**specs)
     except Exception as e:  # noqa: BLE001 - any tracing failure is reported with the signature's spec
-        raise ValueError(f"signature {name!r} cannot be traced with inputs "
-                         f"{ {k: describe_spec(s) for k, s in specs.items()} }: {e}") from e
+        raise ValueError(
+            f"signature {name!r} cannot be traced with inputs { {k: describe_spec(s) for k, s in specs.items()} }: {e}"
+        ) from e
 
 
 class ExportedModule(tf.Module):
@@ -300,9 +307,16 @@ class ExportedModule(tf.Module):
     variables = None
     trainable_variables = None
 
-    def __init__(self, call: Callable, call_spec: tf.TensorSpec, trainable: Sequence,
-                 metadata: Mapping[str, Any], assets: Mapping[str, str] = (),
-                 extra_functions: Sequence = (), name: Optional[str] = None):
+    def __init__(
+        self,
+        call: Callable,
+        call_spec: tf.TensorSpec,
+        trainable: Sequence,
+        metadata: Mapping[str, Any],
+        assets: Mapping[str, str] = (),
+        extra_functions: Sequence = (),
+        name: Optional[str] = None,
+    ):
         """Traces ``call(x, training)`` for both ``training`` values on ``call_spec``.
 
         Args:
@@ -346,8 +360,12 @@ class ExportedModule(tf.Module):
             setattr(self, attribute, tf.saved_model.Asset(path))
 
 
-def save_module(module: ExportedModule, export_dir: str, signatures: Mapping[str, Any],
-                extra_files: Optional[Mapping[str, Any]] = None) -> None:
+def save_module(
+    module: ExportedModule,
+    export_dir: str,
+    signatures: Mapping[str, Any],
+    extra_files: Optional[Mapping[str, Any]] = None,
+) -> None:
     """``tf.saved_model.save`` (which copies the tracked assets) plus ``extra_files``, into ``export_dir``."""
     tf.saved_model.save(module, export_dir, signatures=dict(signatures))
     _write_extra_files(export_dir, check_extra_files(extra_files))
@@ -383,8 +401,10 @@ def next_version(base_dir: str, name: str) -> int:
 def check_name(name: str) -> str:
     """``name`` if it can be a TF Serving model folder (not a version, not hidden), else ``ValueError``."""
     if not name or "/" in name or "\\" in name or name.startswith(".") or name.isdigit():
-        raise ValueError(f"model name {name!r}: expected a folder name that is not all digits and "
-                         "does not start with '.' (e.g. 'vgan')")
+        raise ValueError(
+            f"model name {name!r}: expected a folder name that is not all digits and "
+            "does not start with '.' (e.g. 'vgan')"
+        )
     return name
 
 
@@ -394,9 +414,16 @@ def check_version(version) -> int:
     return int(version)
 
 
-def export_saved_model(model, base_dir: str, name: Optional[str] = None, version: Optional[int] = None,
-                       extra_files: Optional[Mapping[str, Any]] = None, card: Optional[Mapping[str, Any]] = None,
-                       serving_root: str = serving.DEFAULT_SERVING_ROOT, encoded_outputs: bool = True) -> str:
+def export_saved_model(
+    model,
+    base_dir: str,
+    name: Optional[str] = None,
+    version: Optional[int] = None,
+    extra_files: Optional[Mapping[str, Any]] = None,
+    card: Optional[Mapping[str, Any]] = None,
+    serving_root: str = serving.DEFAULT_SERVING_ROOT,
+    encoded_outputs: bool = True,
+) -> str:
     """Exports ``model``'s signatures as ``<base_dir>/<name>/<version>/`` and refreshes ``models.config``.
 
     Args:
@@ -431,16 +458,18 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
     version = next_version(base_dir, name) if version is None else check_version(version)
     export_dir = os.path.join(model_dir, str(version))
     if tf.io.gfile.exists(export_dir):
-        raise ValueError(f"{export_dir} already exists; versions are never overwritten "
-                         f"(existing versions: {existing_versions(model_dir)})")
+        raise ValueError(
+            f"{export_dir} already exists; versions are never overwritten "
+            f"(existing versions: {existing_versions(model_dir)})"
+        )
 
     with atomic_directory(export_dir, tmp_name=str(version)) as tmp:
-        save_model_module(model, tmp, name=name, extra_files=extra_files, card=card,
-                          encoded_outputs=encoded_outputs)
+        save_model_module(model, tmp, name=name, extra_files=extra_files, card=card, encoded_outputs=encoded_outputs)
         signatures = model.signatures()
         specs = {n: dict(s.inputs) for n, s in signatures.items()}
-        examples = dict(roles={n: dict(s.roles) for n, s in signatures.items()},
-                        latent_distribution=str(model.latent_distribution))  # drawn as the model samples
+        examples = dict(
+            roles={n: dict(s.roles) for n, s in signatures.items()}, latent_distribution=str(model.latent_distribution)
+        )  # drawn as the model samples
         serving.write_rest_bodies(tmp, specs, **examples)
         if serving.WARMUP_FILE not in check_extra_files(extra_files):
             serving.write_warmup(tmp, serving.warmup_records(name, specs, **examples))
@@ -448,9 +477,14 @@ def export_saved_model(model, base_dir: str, name: Optional[str] = None, version
     return export_dir
 
 
-def save_model_module(model, out_dir: str, name: Optional[str] = None,
-                      extra_files: Optional[Mapping[str, Any]] = None,
-                      card: Optional[Mapping[str, Any]] = None, encoded_outputs: bool = False) -> None:
+def save_model_module(
+    model,
+    out_dir: str,
+    name: Optional[str] = None,
+    extra_files: Optional[Mapping[str, Any]] = None,
+    card: Optional[Mapping[str, Any]] = None,
+    encoded_outputs: bool = False,
+) -> None:
     """Writes ``model``'s export (signatures, ``__call__``, variables, metadata, config
     asset, the card if any; see the module docstring) into the existing folder ``out_dir``
     (not atomic: callers write into a temporary folder, see :func:`export_saved_model`)."""
@@ -471,10 +505,18 @@ def _save_model_module(model, out_dir, name, extra_files, card, encoded_outputs)
         "latent_dim": int(model.latent_dim),
         "latent_distribution": str(model.latent_distribution),
         "call_input": input_name,
-        "signatures_json": json.dumps({n: {"inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
-                                           "roles": dict(s.roles), "doc": s.doc,
-                                           **({} if s.walk_sigma is None else {"walk_sigma": float(s.walk_sigma)})}
-                                       for n, s in signatures.items()}, sort_keys=True),
+        "signatures_json": json.dumps(
+            {
+                n: {
+                    "inputs": {k: describe_spec(v) for k, v in s.inputs.items()},
+                    "roles": dict(s.roles),
+                    "doc": s.doc,
+                    **({} if s.walk_sigma is None else {"walk_sigma": float(s.walk_sigma)}),
+                }
+                for n, s in signatures.items()
+            },
+            sort_keys=True,
+        ),
         "config_json": config_json,
         "zoo_version": zoo.__version__,
     }
@@ -487,15 +529,19 @@ def _save_model_module(model, out_dir, name, extra_files, card, encoded_outputs)
         assets.update(card_assets)
         module = ExportedModule(
             call=lambda x, training: model(x, training=training),
-            call_spec=input_spec if isinstance(input_spec, Mapping) else
-            tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
-            trainable=model.trainable_variables, metadata=metadata, assets=assets,
-            extra_functions=list(concrete.values()), name=f"{name}_export")
+            call_spec=input_spec
+            if isinstance(input_spec, Mapping)
+            else tf.TensorSpec(input_spec.shape, input_spec.dtype, name=input_name),
+            trainable=model.trainable_variables,
+            metadata=metadata,
+            assets=assets,
+            extra_functions=list(concrete.values()),
+            name=f"{name}_export",
+        )
         save_module(module, out_dir, concrete, extra_files=extra_files)
 
 
-def card_parts(card: Optional[Mapping[str, Any]], stack: contextlib.ExitStack
-               ) -> Tuple[Dict[str, str], Dict[str, str]]:
+def card_parts(card: Optional[Mapping[str, Any]], stack: contextlib.ExitStack) -> Tuple[Dict[str, str], Dict[str, str]]:
     """What a model card adds to an exported module: ``({"card_json": ...}, {"card_asset":
     staged file})``, both empty without a card. The staged file lives as long as ``stack``."""
     if card is None:
@@ -518,6 +564,7 @@ def repair_second_order_gradients(export_dir: str) -> List[str]:
     fingerprint is computed again. Returns the files rewritten (none if there was nothing to do)."""
     from tensorflow.core.protobuf import saved_model_pb2
     from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
+
     path = os.path.join(export_dir, "saved_model.pb")
     proto = saved_model_pb2.SavedModel()
     with open(path, "rb") as f:
@@ -555,8 +602,10 @@ def rewrite_examples(export_dir: str) -> List[str]:
     meta = read_metadata(loaded)
     declared = json.loads(meta.get("signatures_json") or "{}")
     specs = serving.signature_specs(loaded)
-    examples = dict(roles={n: declared.get(n, {}).get("roles", {}) for n in specs},
-                    latent_distribution=meta.get("latent_distribution"))
+    examples = dict(
+        roles={n: declared.get(n, {}).get("roles", {}) for n in specs},
+        latent_distribution=meta.get("latent_distribution"),
+    )
     files = sorted(os.path.join(serving.REST_DIR, f"{n}.json") for n in specs)
     warmup = os.path.join(export_dir, serving.WARMUP_FILE)
     if tf.io.gfile.exists(warmup):

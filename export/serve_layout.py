@@ -14,6 +14,7 @@ SavedModel, a damaged module, a name given twice, a version that exists, a relat
 root); the command then exits 2. It prints one ``<name>: <version folder>`` line per module and
 the ``models.config`` path.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,28 +27,35 @@ from export import cli, saved_model, serving
 from zoo import pretrained
 
 
-def lay_out(modules: Sequence[str], export_dir: str, serving_root: str = serving.DEFAULT_SERVING_ROOT,
-            version: Optional[int] = None) -> Dict[str, str]:
+def lay_out(
+    modules: Sequence[str],
+    export_dir: str,
+    serving_root: str = serving.DEFAULT_SERVING_ROOT,
+    version: Optional[int] = None,
+) -> Dict[str, str]:
     """Copies each module of ``modules`` (names or folders) to ``<export_dir>/<name>/<version>/``
     and writes ``models.config``; returns ``{name: version folder}``. ``ValueError`` naming the
     module or the argument, before anything is written."""
     import tensorflow as tf
+
     serving.check_serving_root(serving_root)
     if not modules:
-        raise ValueError(f"expected at least one module: a shipped module's name ({', '.join(pretrained.names())}) "
-                         "or a module folder")
+        raise ValueError(
+            f"expected at least one module: a shipped module's name ({', '.join(pretrained.names())}) "
+            "or a module folder"
+        )
     plan: Dict[str, tuple] = {}
     for handle in modules:
         folder = pretrained.path(handle)
         pretrained.verify_files(folder)
         if not tf.saved_model.contains_saved_model(folder):
-            raise ValueError(f"{folder!r} is not a SavedModel (expected saved_model.pb inside)"
-                             f"{pretrained.hint(folder)}")
+            raise ValueError(
+                f"{folder!r} is not a SavedModel (expected saved_model.pb inside){pretrained.hint(folder)}"
+            )
         name = saved_model.check_name(os.path.basename(os.path.normpath(folder)))
         if name in plan:
             raise ValueError(f"module name {name!r} is given twice ({plan[name][0]} and {folder})")
-        number = (saved_model.next_version(export_dir, name) if version is None
-                  else saved_model.check_version(version))
+        number = saved_model.next_version(export_dir, name) if version is None else saved_model.check_version(version)
         target = os.path.join(export_dir, name, str(number))
         if os.path.exists(target):
             raise ValueError(f"{target} already exists; versions are never overwritten (choose another --version)")
@@ -60,10 +68,17 @@ def lay_out(modules: Sequence[str], export_dir: str, serving_root: str = serving
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("export_dir", None, "The TF Serving base folder to write: <export_dir>/<name>/<version>/ "
-                        "and <export_dir>/models.config.")
-    flags.DEFINE_integer("version", None, "The version folder of every module (default: one above the largest "
-                         "existing, 1 for the first).", lower_bound=1)
+    flags.DEFINE_string(
+        "export_dir",
+        None,
+        "The TF Serving base folder to write: <export_dir>/<name>/<version>/ and <export_dir>/models.config.",
+    )
+    flags.DEFINE_integer(
+        "version",
+        None,
+        "The version folder of every module (default: one above the largest existing, 1 for the first).",
+        lower_bound=1,
+    )
     flags.DEFINE_string("serving_root", serving.DEFAULT_SERVING_ROOT, cli.SERVING_ROOT_HELP)
     flags.mark_flags_as_required(["export_dir"])
 

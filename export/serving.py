@@ -32,6 +32,7 @@ Layout of a serving base folder (``export.export_saved_model``)::
   (``encoded_outputs=False``, the CLIs' ``--noencoded_outputs``) where only gRPC
   clients call.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,9 +81,11 @@ def check_serving_root(serving_root: str) -> str:
     relative one would depend on its working directory. Else ``ValueError``."""
     root = os.fspath(serving_root or "").rstrip("/")
     if not (root.startswith("/") or "://" in root):
-        raise ValueError(f"serving_root {serving_root!r}: expected an absolute path where the model server "
-                         f"sees the export base folder (default {DEFAULT_SERVING_ROOT!r}, the container's "
-                         "mount point) or a URL such as gs://bucket/models")
+        raise ValueError(
+            f"serving_root {serving_root!r}: expected an absolute path where the model server "
+            f"sees the export base folder (default {DEFAULT_SERVING_ROOT!r}, the container's "
+            "mount point) or a URL such as gs://bucket/models"
+        )
     return root
 
 
@@ -101,7 +104,9 @@ def models_config_text(base_dir: str, serving_root: str = DEFAULT_SERVING_ROOT) 
         f"    name: {_quote(n)}\n"
         f"    base_path: {_quote(posixpath.join(root, n))}\n"
         '    model_platform: "tensorflow"\n'
-        "  }\n" for n in model_names(base_dir))
+        "  }\n"
+        for n in model_names(base_dir)
+    )
     return "model_config_list {\n" + entries + "}\n"
 
 
@@ -131,29 +136,33 @@ def check_models_config(text: str, base_dir: str, serving_root: str = DEFAULT_SE
             raise ValueError(f"{where}: model_platform {entry.model_platform!r}, expected 'tensorflow'")
         if not entry.base_path.startswith(root + "/"):
             raise ValueError(f"{where}: base_path {entry.base_path!r} is not under the serving root {root!r}")
-        folder = os.path.join(base_dir, *entry.base_path[len(root) + 1:].split("/"))
+        folder = os.path.join(base_dir, *entry.base_path[len(root) + 1 :].split("/"))
         versions = existing_versions(folder)
         if not versions:
             raise ValueError(f"{where}: {folder} holds no version folder (expected <name>/<integer>/)")
         pinned = list(entry.model_version_policy.specific.versions)
         missing = sorted(set(pinned) - set(versions))
         if missing:
-            raise ValueError(f"{where}: pins versions {missing} that {folder} does not hold "
-                             f"(it holds {versions})")
+            raise ValueError(f"{where}: pins versions {missing} that {folder} does not hold (it holds {versions})")
         found[entry.name] = versions
     return found
 
 
 # ---------------------------------------------------------------- example requests
-def example_inputs(specs: Mapping[str, tf.TensorSpec], batch: int = 1, seed: int = 0,
-                   roles: Optional[Mapping[str, str]] = None, latent_distribution: Optional[str] = None
-                   ) -> Dict[str, np.ndarray]:
+def example_inputs(
+    specs: Mapping[str, tf.TensorSpec],
+    batch: int = 1,
+    seed: int = 0,
+    roles: Optional[Mapping[str, str]] = None,
+    latent_distribution: Optional[str] = None,
+) -> Dict[str, np.ndarray]:
     """A valid input for every named spec: batch ``batch`` where the batch size is free;
     an input whose role (``roles``, ``zoo.contract.ROLES``) is a latent one drawn from
     ``latent_distribution`` (``zoo.randomness.draw_latent``: N(0, I) or U(-1, 1)), other
     floats in [0, 1), integers 0. ``ValueError`` for a dimension other than the batch left
     free, a latent input without a distribution, or another dtype."""
     from zoo.randomness import draw_latent
+
     rng = np.random.default_rng(seed)
     out = {}
     for k, name in enumerate(sorted(specs)):
@@ -164,8 +173,10 @@ def example_inputs(specs: Mapping[str, tf.TensorSpec], batch: int = 1, seed: int
         shape = [batch if dims[0] is None else dims[0]] + dims[1:]
         if (roles or {}).get(name, "").startswith("latent") and spec.dtype.is_floating:
             if latent_distribution is None:
-                raise ValueError(f"input {name!r} is a latent ({roles[name]}): expected the model's latent "
-                                 "distribution ('normal' or 'uniform') to draw it from, got none")
+                raise ValueError(
+                    f"input {name!r} is a latent ({roles[name]}): expected the model's latent "
+                    "distribution ('normal' or 'uniform') to draw it from, got none"
+                )
             out[name] = draw_latent(latent_distribution, shape, [seed, k]).numpy().astype(spec.dtype.as_numpy_dtype)
         elif spec.dtype.is_floating:
             out[name] = rng.random(shape).astype(spec.dtype.as_numpy_dtype)
@@ -181,9 +192,12 @@ def signature_specs(loaded) -> Dict[str, Dict[str, tf.TensorSpec]]:
     return {n: dict(f.structured_input_signature[1]) for n, f in loaded.signatures.items()}
 
 
-def warmup_records(model_name: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]],
-                   roles: Optional[Mapping[str, Mapping[str, str]]] = None,
-                   latent_distribution: Optional[str] = None) -> List[bytes]:
+def warmup_records(
+    model_name: str,
+    specs: Mapping[str, Mapping[str, tf.TensorSpec]],
+    roles: Optional[Mapping[str, Mapping[str, str]]] = None,
+    latent_distribution: Optional[str] = None,
+) -> List[bytes]:
     """One serialized ``PredictionLog`` per signature (batch 1, :func:`example_inputs`;
     ``roles``: ``{signature: {input: role}}``)."""
     records = []
@@ -191,8 +205,9 @@ def warmup_records(model_name: str, specs: Mapping[str, Mapping[str, tf.TensorSp
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model_name
         request.model_spec.signature_name = sig_name
-        for key, value in example_inputs(specs[sig_name], roles=(roles or {}).get(sig_name),
-                                         latent_distribution=latent_distribution).items():
+        for key, value in example_inputs(
+            specs[sig_name], roles=(roles or {}).get(sig_name), latent_distribution=latent_distribution
+        ).items():
             request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
         log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
         records.append(log.SerializeToString())
@@ -223,8 +238,10 @@ def rest_body(signature_name: str, inputs: Mapping[str, np.ndarray]) -> Dict[str
     """A ``:predict`` body in TF Serving's row format: ``{"signature_name", "instances":
     [{input: value of one example}, ...]}``."""
     batch = len(next(iter(inputs.values())))
-    return {"signature_name": signature_name,
-            "instances": [{k: v[i].tolist() for k, v in sorted(inputs.items())} for i in range(batch)]}
+    return {
+        "signature_name": signature_name,
+        "instances": [{k: v[i].tolist() for k, v in sorted(inputs.items())} for i in range(batch)],
+    }
 
 
 def rest_inputs(body: Mapping[str, Any], specs: Mapping[str, tf.TensorSpec]) -> Dict[str, np.ndarray]:
@@ -251,17 +268,21 @@ def rest_inputs(body: Mapping[str, Any], specs: Mapping[str, tf.TensorSpec]) -> 
     return out
 
 
-def write_rest_bodies(export_dir: str, specs: Mapping[str, Mapping[str, tf.TensorSpec]],
-                      roles: Optional[Mapping[str, Mapping[str, str]]] = None,
-                      latent_distribution: Optional[str] = None) -> Dict[str, str]:
+def write_rest_bodies(
+    export_dir: str,
+    specs: Mapping[str, Mapping[str, tf.TensorSpec]],
+    roles: Optional[Mapping[str, Mapping[str, str]]] = None,
+    latent_distribution: Optional[str] = None,
+) -> Dict[str, str]:
     """``<REST_DIR>/<signature>.json`` for every signature (:func:`example_inputs`, as
     :func:`warmup_records`); returns their paths."""
     paths = {}
     for sig_name in sorted(specs):
         path = os.path.join(export_dir, REST_DIR, f"{sig_name}.json")
         tf.io.gfile.makedirs(os.path.dirname(path))
-        inputs = example_inputs(specs[sig_name], roles=(roles or {}).get(sig_name),
-                                latent_distribution=latent_distribution)
+        inputs = example_inputs(
+            specs[sig_name], roles=(roles or {}).get(sig_name), latent_distribution=latent_distribution
+        )
         with tf.io.gfile.GFile(path, "w") as f:
             json.dump(rest_body(sig_name, inputs), f)
             f.write("\n")
@@ -269,8 +290,9 @@ def write_rest_bodies(export_dir: str, specs: Mapping[str, Mapping[str, tf.Tenso
     return paths
 
 
-def curl_command(model_name: str, signature_name: str, host: str = "localhost:8501",
-                 body_path: Optional[str] = None) -> str:
+def curl_command(
+    model_name: str, signature_name: str, host: str = "localhost:8501", body_path: Optional[str] = None
+) -> str:
     """The ``curl`` line that posts a signature's example body to TF Serving's REST API."""
     body = body_path or posixpath.join("<version>", REST_DIR, f"{signature_name}.json")
     return f"curl -s -d @{body} http://{host}/v1/models/{model_name}:predict"
@@ -280,8 +302,9 @@ def curl_command(model_name: str, signature_name: str, host: str = "localhost:85
 def _png_each(images: tf.Tensor) -> tf.Tensor:
     """uint8 [B, H, W, C] -> string [B], one PNG each."""
     # zlib level 1: a third faster than the default level on generated videos, files ~5% larger.
-    return tf.map_fn(lambda image: tf.io.encode_png(image, compression=1), images,
-                     fn_output_signature=tf.TensorSpec([], tf.string))
+    return tf.map_fn(
+        lambda image: tf.io.encode_png(image, compression=1), images, fn_output_signature=tf.TensorSpec([], tf.string)
+    )
 
 
 def encoded_outputs(outputs: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
@@ -295,8 +318,9 @@ def encoded_outputs(outputs: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
             continue
         if rank == 5:  # [B, T, H, W, C] -> [B, H, T * W, C]
             shape = tf.shape(tensor)
-            tensor = tf.reshape(tf.transpose(tensor, [0, 2, 1, 3, 4]),
-                                [shape[0], shape[2], shape[1] * shape[3], tensor.shape[-1]])
+            tensor = tf.reshape(
+                tf.transpose(tensor, [0, 2, 1, 3, 4]), [shape[0], shape[2], shape[1] * shape[3], tensor.shape[-1]]
+            )
         out[name + "_png" + BYTES_SUFFIX] = _png_each(tensor)
     return out
 

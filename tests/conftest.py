@@ -14,6 +14,7 @@ and the zoo's own trained classifiers.
 Test modules import the plain names (``from tests.conftest import REPO``: the clone's root
 is on ``sys.path``); pytest finds the fixtures by themselves.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def trained_c3d():
 def c3d_hub(trained_c3d, tmp_path_factory):
     model, accuracy = trained_c3d
     report = json.dumps({"test_accuracy": accuracy, "test_examples": 200})
-    return export.export_hub_module(model, str(tmp_path_factory.mktemp("nets") / "c3d"),
-                                    extra_files={export.CLASSIFIER_REPORT: report})
+    return export.export_hub_module(
+        model, str(tmp_path_factory.mktemp("nets") / "c3d"), extra_files={export.CLASSIFIER_REPORT: report}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -65,10 +67,15 @@ def start_command(args, cwd=REPO, env=None) -> subprocess.Popen:
     """Starts the command line ``args`` in ``cwd`` with quiet TF logs, the zoo importable from
     the clone and ``env`` on top of the environment; its stdout and stderr go to one text pipe
     (``finish_command`` reads it)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
-    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=cwd)
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        **(env or {}),
+    }
+    return subprocess.Popen(
+        [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+    )
 
 
 def finish_command(proc: subprocess.Popen, timeout=240):
@@ -99,7 +106,7 @@ def square_video(frames, color, height=32, width=40, side=16, top=6):
     row ``top``, one pixel further right each frame."""
     video = np.zeros((frames, height, width, 3), np.uint8)
     for t in range(frames):
-        video[t, top:top + side, t:t + side] = color
+        video[t, top : top + side, t : t + side] = color
     return video
 
 
@@ -108,6 +115,7 @@ def video_folder(tmp_path_factory):
     """``video_folder({relpath: content}, name="videos") -> Path``: a new folder holding each
     ``content`` at ``relpath``: frames (uint8 [T, H, W, 3] or [T, H, W], encoded as the suffix
     says), bytes, or text. Paths like ``Walk/v_Walk_g01_c01.avi`` make a UCF-101 layout."""
+
     def write(files, name="videos"):
         root = tmp_path_factory.mktemp(name)
         for relpath, content in files.items():
@@ -120,4 +128,5 @@ def video_folder(tmp_path_factory):
             else:
                 path.write_text(content)
         return root
+
     return write

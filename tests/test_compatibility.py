@@ -2,6 +2,7 @@
 zoo 0.2.0 (tests/fixtures/make_runs.py, one step of VGAN ``tiny``) and is committed, so a
 change to the model's layers, weight names, config fields or the checkpoint layout that
 breaks restoring it, or changes what its weights generate, fails here."""
+
 import os
 import shutil
 
@@ -38,8 +39,15 @@ def test_an_old_run_folder_reads_its_batch_as_a_run_setting():
 def test_an_old_run_folder_resumes_training(tmp_path):
     run_dir = tmp_path / "vgan"
     shutil.copytree(FIXTURE, run_dir)
-    opts = common.RunOptions(run_dir=str(run_dir), steps=2, checkpoint_every=1, sample_every=100, num_samples=2,
-                             verbose=0, dataset="bouncing_balls")
+    opts = common.RunOptions(
+        run_dir=str(run_dir),
+        steps=2,
+        checkpoint_every=1,
+        sample_every=100,
+        num_samples=2,
+        verbose=0,
+        dataset="bouncing_balls",
+    )
     trainer = common.Trainer("vgan", "tiny", {}, opts)
     trainer.run()  # restores the optimizers too (assert_existing_objects_matched in setup)
     assert trainer.start_step == 1 and int(trainer.model.step) == 2

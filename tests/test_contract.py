@@ -6,6 +6,7 @@ pieces: its config derives from ``zoo.config.ModelConfig`` and names its export 
 model declares ``serving_default`` and what ``model(x)`` takes; it exports as a SavedModel,
 reloads, and every served signature runs on inputs drawn from its specs alone; and a
 generating model writes videos (or a step-one model images) through ``trainers.generate``."""
+
 import os
 
 import numpy as np
@@ -19,8 +20,9 @@ from trainers import generate
 from zoo import config as config_lib
 from zoo import contract
 
-CASES = [(name, stage) for name in zoo.names()
-         for stage in (zoo.entry(name).config_cls.choices.get("stage") or (None,))]
+CASES = [
+    (name, stage) for name in zoo.names() for stage in (zoo.entry(name).config_cls.choices.get("stage") or (None,))
+]
 
 
 @pytest.mark.slow
@@ -58,8 +60,9 @@ def check_contract(name, stage, tmp_path):
     assert "batch_size" not in meta["config_json"]  # an export serves the model, not its run
     for sig_name, sig_specs in serving.signature_specs(loaded).items():
         out = loaded.signatures[sig_name](**{k: tf.constant(v) for k, v in serving.example_inputs(sig_specs).items()})
-        assert out and all(np.isfinite(np.asarray(v, np.float64)).all() for k, v in out.items()
-                           if not k.endswith("_png_bytes")), (name, sig_name)
+        assert out and all(
+            np.isfinite(np.asarray(v, np.float64)).all() for k, v in out.items() if not k.endswith("_png_bytes")
+        ), (name, sig_name)
 
     if generating:  # the other signatures ran above; trainers.generate's own tests drive them too
         paths = generate.generate(path, str(tmp_path / "videos"), "serving_default", num_videos=2)
@@ -73,6 +76,7 @@ def test_the_contract_check_names_what_a_model_lacks():
 
     class NotAZooModel(keras.Model):
         pass
+
     with pytest.raises(ValueError, match="does not derive from zoo.contract.ExportableModel"):
         contract.check(NotAZooModel())
 
@@ -82,6 +86,7 @@ def test_the_contract_check_names_what_a_model_lacks():
 
     def with_roles(roles):
         return lambda: {"serving_default": contract.Signature(fn=fn, inputs=spec, roles=roles)}
+
     model.signatures = with_roles({})
     with pytest.raises(ValueError, match=r"signature 'serving_default' must give every input a role"):
         contract.check(model)
@@ -101,6 +106,7 @@ def test_the_contract_check_names_what_the_trainer_lacks():
     """The trainer's part of the contract (zoo.contract.Trainable): check names every member a
     model lacks, and a real_batches_per_step() the trainer cannot feed."""
     import keras
+
     vgan = zoo.build("vgan", preset="tiny")
 
     class Untrained(contract.ExportableModel, keras.Model):
@@ -113,8 +119,12 @@ def test_the_contract_check_names_what_the_trainer_lacks():
 
         def sample_inputs(self, batch_size, seed):
             return vgan.sample_inputs(batch_size, seed)
-    with pytest.raises(ValueError, match=r"'untrained' lacks what the trainer uses \(zoo.contract.Trainable\): "
-                                         r"self.trackers .*; train_step\(data\); generate\(inputs, training\)"):
+
+    with pytest.raises(
+        ValueError,
+        match=r"'untrained' lacks what the trainer uses \(zoo.contract.Trainable\): "
+        r"self.trackers .*; train_step\(data\); generate\(inputs, training\)",
+    ):
         contract.check(Untrained())
     vgan.real_batches_per_step = lambda: 0
     with pytest.raises(ValueError, match=r"real_batches_per_step\(\) must be an int >= 1, got 0"):

@@ -1,4 +1,5 @@
 """The shipped modules under pretrained/: intact, described, small, and usable with nothing but TF + Hub."""
+
 import json
 import logging
 import os
@@ -13,16 +14,32 @@ from tests.conftest import REPO
 from zoo import pretrained
 
 PRETRAINED = os.path.join(REPO, "pretrained")
-MODULES = sorted(d for d in (os.listdir(PRETRAINED) if os.path.isdir(PRETRAINED) else [])
-                 if os.path.isdir(os.path.join(PRETRAINED, d)))
+MODULES = sorted(
+    d
+    for d in (os.listdir(PRETRAINED) if os.path.isdir(PRETRAINED) else [])
+    if os.path.isdir(os.path.join(PRETRAINED, d))
+)
 #: Every module the recipes ship (trainers.recipe); the folder holds exactly these.
-EXPECTED = {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls",
-            "traversal_bouncing_balls", "traversal_gf_bouncing_balls",
-            "tgan_moving_digits", "tgan_g1_moving_digits",
-            "mvt_synthetic_actions", "stgan_synthetic_actions", "stgan_source_synthetic_actions"}
+EXPECTED = {
+    "c3d_synthetic_actions",
+    "lrcn_synthetic_actions",
+    "vgan_bouncing_balls",
+    "traversal_bouncing_balls",
+    "traversal_gf_bouncing_balls",
+    "tgan_moving_digits",
+    "tgan_g1_moving_digits",
+    "mvt_synthetic_actions",
+    "stgan_synthetic_actions",
+    "stgan_source_synthetic_actions",
+}
 #: The shipped video generators (serving_default -> video); the rest are networks and image modules.
-GENERATORS = ["vgan_bouncing_balls", "traversal_bouncing_balls", "tgan_moving_digits", "mvt_synthetic_actions",
-              "stgan_synthetic_actions"]
+GENERATORS = [
+    "vgan_bouncing_balls",
+    "traversal_bouncing_balls",
+    "tgan_moving_digits",
+    "mvt_synthetic_actions",
+    "stgan_synthetic_actions",
+]
 LIMIT_BYTES = 60e6
 
 
@@ -70,7 +87,7 @@ print({k: (v.dtype.name, v.shape.as_list()) for k, v in out.items()})
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [m for m in GENERATORS if m in MODULES])
 def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name, run_commands):
-    (status, out), = run_commands([sys.executable, "-c", _TF_AND_HUB_ONLY, os.path.join(PRETRAINED, name)])
+    ((status, out),) = run_commands([sys.executable, "-c", _TF_AND_HUB_ONLY, os.path.join(PRETRAINED, name)])
     assert status == 0, out[-3000:]
     config = json.load(open(os.path.join(PRETRAINED, name, card.CARD_JSON)))["config"]
     shape = re.search(r"'video': \('uint8', \[2, (\d+), (\d+), (\d+), (\d+)\]\)", out)
@@ -84,12 +101,15 @@ def test_a_shipped_generator_loads_with_tensorflow_and_hub_alone(name, run_comma
 def test_a_module_name_is_found_from_any_folder_and_a_path_stays_a_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(pretrained.ENV, raising=False)
-    shipped, = pretrained.roots()  # the clone's pretrained/, or an installed package's copy of it
+    (shipped,) = pretrained.roots()  # the clone's pretrained/, or an installed package's copy of it
     assert pretrained.path("vgan_bouncing_balls") == os.path.join(shipped, "vgan_bouncing_balls")
     assert set(pretrained.names()) == EXPECTED
     assert pretrained.path("runs/mine") == "runs/mine"
-    with pytest.raises(ValueError, match=r"'vgan' is neither a folder nor the name of a shipped module: "
-                                         r"expected one of \['c3d_synthetic_actions'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'vgan' is neither a folder nor the name of a shipped module: "
+        r"expected one of \['c3d_synthetic_actions'",
+    ):
         pretrained.path("vgan")
     with pytest.raises(ValueError, match="found from any folder by its name alone: tgan_moving_digits"):
         pretrained.load("pretrained/tgan_moving_digits")  # the clone's relative path, from elsewhere
@@ -117,18 +137,34 @@ def test_loading_by_name_checks_the_card_and_logs_no_false_warning(tmp_path, mon
 
 @pytest.mark.slow
 def test_generate_takes_a_module_name_outside_the_clone(tmp_path, run_commands):
-    (status, out), = run_commands([sys.executable, "-m", "trainers.generate", "--model=vgan_bouncing_balls",
-                                   "--out_dir=videos", "--num_videos=2"], cwd=str(tmp_path))
+    ((status, out),) = run_commands(
+        [
+            sys.executable,
+            "-m",
+            "trainers.generate",
+            "--model=vgan_bouncing_balls",
+            "--out_dir=videos",
+            "--num_videos=2",
+        ],
+        cwd=str(tmp_path),
+    )
     assert status == 0, out
-    assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
-                                                       "serving_default_grid.gif"]
+    assert sorted(os.listdir(tmp_path / "videos")) == [
+        "serving_default_000.gif",
+        "serving_default_001.gif",
+        "serving_default_grid.gif",
+    ]
 
 
 def test_a_shipped_classifier_by_name_reads_its_report_and_names_a_wrong_input():
     import numpy as np
     import export
+
     network = export.load_video_classifier("c3d_synthetic_actions")
     assert network.info["handle"] == "c3d_synthetic_actions" and network.info["report"]["test_accuracy"] > 0.9
-    with pytest.raises(ValueError, match=r"signature 'serving_default': input 'video' must be float32 "
-                                         r"\[None, 16, 32, 32, 3\], got float64"):
+    with pytest.raises(
+        ValueError,
+        match=r"signature 'serving_default': input 'video' must be float32 "
+        r"\[None, 16, 32, 32, 3\], got float64",
+    ):
         network.fn(np.zeros([1, 16, 32, 32, 3], np.float64))  # TF alone: "expected a float tensor but is a double"

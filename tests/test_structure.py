@@ -2,6 +2,7 @@
 imports neither ``trainers`` nor ``export``, ``export`` does not import ``trainers``, and no
 module of a room imports itself back through the others of its room. Imports inside functions
 count: they are dependencies too, only later."""
+
 import ast
 import os
 from typing import Dict, List, Optional, Set
@@ -22,7 +23,7 @@ def _modules() -> Dict[str, str]:
                 if name.endswith(".py"):
                     path = os.path.join(folder, name)
                     dotted = os.path.relpath(path, REPO)[:-3].replace(os.sep, ".")
-                    out[dotted[:-len(".__init__")] if dotted.endswith(".__init__") else dotted] = path
+                    out[dotted[: -len(".__init__")] if dotted.endswith(".__init__") else dotted] = path
     return out
 
 
@@ -47,7 +48,7 @@ def imports(module: str) -> Set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from . import x, from ..y import z
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             names = [f"{base}.{a.name}" for a in node.names]  # a module of the package, or a name in it
         else:
@@ -70,7 +71,7 @@ def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -78,6 +79,7 @@ def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
         path.pop()
         state[node] = 2
         return None
+
     for start in sorted(graph):
         if start not in state:
             found = visit(start)
@@ -87,8 +89,7 @@ def find_cycle(graph: Dict[str, Set[str]]) -> Optional[List[str]]:
 
 
 def test_every_room_imports_only_the_rooms_below_it():
-    wrong = sorted(f"{m} imports {d}" for m in MODULES for d in imports(m)
-                   if _room(d) in FORBIDDEN[_room(m)])
+    wrong = sorted(f"{m} imports {d}" for m in MODULES for d in imports(m) if _room(d) in FORBIDDEN[_room(m)])
     assert not wrong, "docs/architecture.md, 'Three rooms, one direction': " + "; ".join(wrong)
 
 

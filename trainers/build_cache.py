@@ -21,6 +21,7 @@ Files that do not decode are skipped and counted, never fatal. Progress goes to 
 already matches is reused without opening a video. Exit status: 0 done, 1 failed (e.g. a
 write), 2 bad flags or input (no such folder, no decodable video, a stale cache).
 """
+
 from __future__ import annotations
 
 import sys
@@ -44,8 +45,11 @@ def define_flags() -> None:
     flags.DEFINE_string("cache_dir", None, "Where the TFRecords go: train with --data_opt=cache_dir=<this>.")
     flags.DEFINE_integer("frames", None, "Frames per clip (default: --model's preset's).")
     flags.DEFINE_integer("size", None, "Frame side of the clips (default: --model's preset's).")
-    flags.DEFINE_string("model", None, "A zoo model (vgan, tgan, mvt, stgan, traversal, c3d, lrcn) whose --preset "
-                        "gives --frames and --size.")
+    flags.DEFINE_string(
+        "model",
+        None,
+        "A zoo model (vgan, tgan, mvt, stgan, traversal, c3d, lrcn) whose --preset gives --frames and --size.",
+    )
     flags.DEFINE_string("preset", "small", "With --model: its preset.")
     flags.DEFINE_list("splits", ["train"], "Splits to cache: train, test, val.")
     flags.DEFINE_multi_string("data_opt", [], common.DATA_OPT_HELP)
@@ -62,28 +66,40 @@ class Progress:
 
     def __call__(self, done: int, total: int, skipped: int) -> None:
         self.calls += 1
-        self.text.show(f"{self.split}: [{done:>{len(str(total))}}/{total}] videos, {skipped} skipped",
-                       final=done >= total)
+        self.text.show(
+            f"{self.split}: [{done:>{len(str(total))}}/{total}] videos, {skipped} skipped", final=done >= total
+        )
 
 
 def clip_settings(frames: Optional[int], size: Optional[int], model: Optional[str], preset: str):
     """(frames, size): the flags, else ``model``'s preset's, as its trainer resolves them."""
     if model:
         import zoo
+
         cfg = zoo.resolve(model, preset)
         frames = cfg.frames if frames is None else frames
         size = cfg.size if size is None else size
     if frames is None or size is None:
-        raise ValueError("give --frames and --size (the clips the trainer reads: the model's), or --model "
-                         "and --preset to take them from that preset")
+        raise ValueError(
+            "give --frames and --size (the clips the trainer reads: the model's), or --model "
+            "and --preset to take them from that preset"
+        )
     if frames < 1 or size < 8:
         raise ValueError(f"--frames must be >= 1 and --size >= 8, got --frames={frames} --size={size}")
     return int(frames), int(size)
 
 
-def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, splits: Sequence[str] = ("train",),
-          data_options=(), stream: Optional[TextIO] = None,
-          report: Optional[Callable[[Dict[str, Any]], None]] = None) -> List[Dict[str, Any]]:
+def build(
+    data_dir: str,
+    cache_dir: Optional[str],
+    *,
+    frames: int,
+    size: int,
+    splits: Sequence[str] = ("train",),
+    data_options=(),
+    stream: Optional[TextIO] = None,
+    report: Optional[Callable[[Dict[str, Any]], None]] = None,
+) -> List[Dict[str, Any]]:
     """Builds (or reuses) the cache of each split; returns the manifests, each with ``cache_dir``
     and ``reused`` (whether it matched already, so that no video was opened).
 
@@ -96,6 +112,7 @@ def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, sp
         without decodable videos, or a cache made with other settings.
     """
     from zoo.data import folder
+
     opts = common.data_options(DATASET, data_options)
     given = opts.pop("cache_dir", None)
     if cache_dir and given and given != cache_dir:
@@ -106,26 +123,42 @@ def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, sp
     if not cache_dir:
         raise ValueError("--cache_dir is required: where the TFRecords go (train with --data_opt=cache_dir=<it>)")
     if opts.pop("random_crop", False):
-        raise ValueError("random_crop=true cannot apply to cached clips (they are center crops); expected "
-                         "random_crop=false with a cache")
+        raise ValueError(
+            "random_crop=true cannot apply to cached clips (they are center crops); expected "
+            "random_crop=false with a cache"
+        )
     for name in _READ_ONLY_OPTIONS:
         opts.pop(name, None)
     splits = [s.strip() for s in splits if s.strip()]
     unknown = [s for s in splits if s not in folder.SPLITS]
     if unknown or not splits:
         raise ValueError(f"--splits: expected some of {list(folder.SPLITS)}, got {list(splits)}")
-    folder.ClipSpec(frames, size, opts.get("frame_stride", 1), opts.get("clips_per_video", 1),
-                    opts.get("preprocess", "shorter_side"))  # checks them
+    folder.ClipSpec(
+        frames,
+        size,
+        opts.get("frame_stride", 1),
+        opts.get("clips_per_video", 1),
+        opts.get("preprocess", "shorter_side"),
+    )  # checks them
     manifests = []
     for split in splits:
         progress = Progress(split, stream)
         manifest = folder.build_cache(
-            data_dir, cache_dir, split=split, frames=frames, size=size,
-            frame_stride=opts.get("frame_stride", 1), clips_per_video=opts.get("clips_per_video", 1),
-            split_file=opts.get("split_file"), split_index=opts.get("split_index", 1),
-            num_shards=opts.get("cache_shards"), rebuild=opts.get("rebuild_cache", False),
-            probe_workers=opts.get("probe_workers", 4), preprocess=opts.get("preprocess", "shorter_side"),
-            progress=progress)
+            data_dir,
+            cache_dir,
+            split=split,
+            frames=frames,
+            size=size,
+            frame_stride=opts.get("frame_stride", 1),
+            clips_per_video=opts.get("clips_per_video", 1),
+            split_file=opts.get("split_file"),
+            split_index=opts.get("split_index", 1),
+            num_shards=opts.get("cache_shards"),
+            rebuild=opts.get("rebuild_cache", False),
+            probe_workers=opts.get("probe_workers", 4),
+            preprocess=opts.get("preprocess", "shorter_side"),
+            progress=progress,
+        )
         manifests.append(dict(manifest, cache_dir=cache_dir, reused=progress.calls == 0))
         if report is not None:
             report(manifests[-1])
@@ -135,9 +168,11 @@ def build(data_dir: str, cache_dir: Optional[str], *, frames: int, size: int, sp
 def summary(manifest: Dict[str, Any]) -> str:
     """One line about a split's cache (a manifest as :func:`build` returns it)."""
     skipped = manifest.get("skipped", [])
-    text = (f"{manifest['settings']['split']}: {manifest['num_clips']} clips of {len(manifest['files'])} videos "
-            f"in {manifest['cache_dir']}, "
-            f"{len(skipped)} skipped")
+    text = (
+        f"{manifest['settings']['split']}: {manifest['num_clips']} clips of {len(manifest['files'])} videos "
+        f"in {manifest['cache_dir']}, "
+        f"{len(skipped)} skipped"
+    )
     if skipped:
         text += " (" + "; ".join(f"{p}: {r}" for p, r in skipped[:5]) + ("; ..." if len(skipped) > 5 else "") + ")"
     return text + (" (reused: built before with these settings)" if manifest["reused"] else "")
@@ -150,8 +185,16 @@ def main(argv: List[str]) -> None:
 
     def run():
         frames, size = clip_settings(FLAGS.frames, FLAGS.size, FLAGS.model, FLAGS.preset)
-        build(FLAGS.data_dir, FLAGS.cache_dir, frames=frames, size=size, splits=FLAGS.splits,
-              data_options=FLAGS.data_opt, report=lambda manifest: print(summary(manifest), flush=True))
+        build(
+            FLAGS.data_dir,
+            FLAGS.cache_dir,
+            frames=frames,
+            size=size,
+            splits=FLAGS.splits,
+            data_options=FLAGS.data_opt,
+            report=lambda manifest: print(summary(manifest), flush=True),
+        )
+
     common.exit_on_error(run, failure=(OSError, tf.errors.OpError))
 
 

@@ -12,6 +12,7 @@ caller's functions, the model's own (:class:`ModelStep`: ``model.step_callbacks(
 :class:`Metrics` (``--eval_metrics``), :class:`ProgressBar`,
 :class:`Scalars`, :class:`Checkpoints`, :class:`Samples`.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,6 +27,7 @@ from typing import Callable, Dict, TextIO
 def write_scalars(trainer, prefix: str, scalars: Dict[str, float], step: int) -> None:
     """``scalars`` into the run's TensorBoard as ``<prefix>/<name>`` at ``step``."""
     import tensorflow as tf
+
     with trainer.writer.as_default(step=step):
         for k, v in scalars.items():
             tf.summary.scalar(f"{prefix}/{k}", float(v))
@@ -75,9 +77,11 @@ class NaNGuard(Callback):
     def on_step(self, trainer, step, logs):
         bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
         if bad:
-            trainer.failure = (f"non-finite loss at step {step}: {bad}. Training stopped; the last good "
-                               f"checkpoint is {trainer.folder.latest_checkpoint or 'none'} (no checkpoint was "
-                               f"written after the failure). Lower the learning rates or check the data.")
+            trainer.failure = (
+                f"non-finite loss at step {step}: {bad}. Training stopped; the last good "
+                f"checkpoint is {trainer.folder.latest_checkpoint or 'none'} (no checkpoint was "
+                f"written after the failure). Lower the learning rates or check the data."
+            )
 
 
 class Metrics(Callback):
@@ -118,14 +122,16 @@ class ProgressBar(Callback):
 
     def __init__(self, trainer, stream: TextIO = None, every: float = 30.0):
         import keras
+
         stream = stream or sys.stdout
         self.text = None
         if trainer.opts.verbose == 1 and not getattr(stream, "isatty", lambda: False)():
             self.text, self.start, self.first = TextProgress(stream, every), time.monotonic(), trainer.start_step
             return
         names = [m.name for m in trainer.model.metrics]
-        self.bar = keras.utils.Progbar(trainer.opts.steps, verbose=trainer.opts.verbose, stateful_metrics=names,
-                                       unit_name="step")
+        self.bar = keras.utils.Progbar(
+            trainer.opts.steps, verbose=trainer.opts.verbose, stateful_metrics=names, unit_name="step"
+        )
         self.bar.update(trainer.start_step)
 
     def on_step(self, trainer, step, logs):
@@ -133,8 +139,13 @@ class ProgressBar(Callback):
             self.bar.update(step, list(logs.items()))
             return
         seconds = (time.monotonic() - self.start) / max(1, step - self.first)
-        self.text.show(" - ".join([f"step {step}/{trainer.opts.steps}", f"{seconds:.3g} s/step"]
-                                  + [f"{k}: {v:.4g}" for k, v in logs.items()]), final=step >= trainer.opts.steps)
+        self.text.show(
+            " - ".join(
+                [f"step {step}/{trainer.opts.steps}", f"{seconds:.3g} s/step"]
+                + [f"{k}: {v:.4g}" for k, v in logs.items()]
+            ),
+            final=step >= trainer.opts.steps,
+        )
 
 
 class Periodic(Callback):

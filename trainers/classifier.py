@@ -16,6 +16,7 @@ classifier is exported as a Hub module (``--hub_dir``) whose ``serving_default``
 returns ``logits``, ``probabilities`` and ``features`` (and ``frame_features``
 for LRCN).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,8 +50,15 @@ class ClassifierTrainer(common.Trainer):
     """The shared trainer (strategy, checkpoints, resuming, TensorBoard, export) on a
     labelled data set, plus the test accuracy at the end."""
 
-    def __init__(self, arch: str, preset: str, overrides: Dict[str, Any], options: common.RunOptions,
-                 test_examples: int = 512, **kwargs):
+    def __init__(
+        self,
+        arch: str,
+        preset: str,
+        overrides: Dict[str, Any],
+        options: common.RunOptions,
+        test_examples: int = 512,
+        **kwargs,
+    ):
         overrides = common.with_dataset_classes(overrides, options, "a classifier")
         if test_examples < 1:
             raise ValueError(f"--test_examples must be >= 1, got {test_examples}")
@@ -64,32 +72,53 @@ class ClassifierTrainer(common.Trainer):
     def after_training(self) -> None:
         cfg, opts = self.cfg, self.opts
         generated = opts.dataset not in ("video_folder", "tfrecord")
-        test = data_lib.load(opts.dataset, split="test", frames=cfg.frames, size=cfg.size, data_dir=opts.data_dir,
-                             seed=cfg.seed, channels=cfg.channels,
-                             num_examples=self.test_examples if generated else None, **opts.data_options)
+        test = data_lib.load(
+            opts.dataset,
+            split="test",
+            frames=cfg.frames,
+            size=cfg.size,
+            data_dir=opts.data_dir,
+            seed=cfg.seed,
+            channels=cfg.channels,
+            num_examples=self.test_examples if generated else None,
+            **opts.data_options,
+        )
         scores = classifiers.accuracy(self.model, test)
-        self.report = {"test_accuracy": scores["accuracy"], "test_cross_entropy": scores["cross_entropy"],
-                       "test_examples": scores["examples"], "dataset": opts.dataset, "split": "test",
-                       "step": int(self.model.step), "arch": cfg.model_name, "class_names": list(cfg.class_names)}
+        self.report = {
+            "test_accuracy": scores["accuracy"],
+            "test_cross_entropy": scores["cross_entropy"],
+            "test_examples": scores["examples"],
+            "dataset": opts.dataset,
+            "split": "test",
+            "step": int(self.model.step),
+            "arch": cfg.model_name,
+            "class_names": list(cfg.class_names),
+        }
         if self.chief:
-            files.write_atomically(os.path.join(opts.run_dir, runs.REPORT_FILE),
-                                   json.dumps(self.report, indent=2, sort_keys=True))
+            files.write_atomically(
+                os.path.join(opts.run_dir, runs.REPORT_FILE), json.dumps(self.report, indent=2, sort_keys=True)
+            )
         print(f"test accuracy {scores['accuracy']:.4f} on {scores['examples']} clips of {opts.dataset}/test")
 
 
 def _overrides(arch: str) -> Dict[str, Any]:
     fields = {f.name for f in dataclasses.fields(zoo.entry(arch).config_cls)}
-    foreign = sorted(name for other in ARCHS if other != arch
-                     for name in (f.name for f in dataclasses.fields(zoo.entry(other).config_cls))
-                     if name not in fields and getattr(FLAGS, name, None) is not None)
+    foreign = sorted(
+        name
+        for other in ARCHS
+        if other != arch
+        for name in (f.name for f in dataclasses.fields(zoo.entry(other).config_cls))
+        if name not in fields and getattr(FLAGS, name, None) is not None
+    )
     if foreign:
         raise ValueError(f"flag(s) {['--' + n for n in foreign]} do not apply to --arch={arch}")
     return common.config_overrides(arch)
 
 
 def make_trainer(options: common.RunOptions) -> ClassifierTrainer:
-    return ClassifierTrainer(FLAGS.arch, FLAGS.preset, _overrides(FLAGS.arch), options,
-                             test_examples=FLAGS.test_examples)
+    return ClassifierTrainer(
+        FLAGS.arch, FLAGS.preset, _overrides(FLAGS.arch), options, test_examples=FLAGS.test_examples
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ finishes the current step, writes a checkpoint at it and exits with status
 Exit statuses of every command line (``export.cli.exit_on_error``): 0 done, 1 the work failed,
 2 bad input (flags, config, data), 75 stopped by a signal with a checkpoint written.
 """
+
 from __future__ import annotations
 
 import collections.abc
@@ -51,10 +52,18 @@ from absl import logging as absl_logging
 from tensorboard.plugins.image import metadata as image_metadata
 
 import export as export_lib
+
 # The command-line conventions every command line of the zoo shares (exit statuses, --help),
 # which the trainers reach as common.<name>.
-from export.cli import (ENCODED_OUTPUTS_HELP, PREEMPTED_EXIT, SERVING_ROOT_HELP, Preempted,  # noqa: F401
-                        exit_on_error, run_cli, usage_error)
+from export.cli import (
+    ENCODED_OUTPUTS_HELP,
+    PREEMPTED_EXIT,  # noqa: F401 (re-exported: trainers and tests read common.PREEMPTED_EXIT)
+    SERVING_ROOT_HELP,
+    Preempted,  # noqa: F401
+    exit_on_error,
+    run_cli,
+    usage_error,
+)
 from trainers import callbacks as callbacks_lib
 from trainers import run_folder
 
@@ -103,13 +112,15 @@ def _stop_signals():
 DEFAULT_SERVING_ROOT = "/models"
 
 
-def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequence[str] = ("paper", "small", "tiny")
-                        ) -> None:
+def define_common_flags(
+    default_dataset: str = "bouncing_balls", presets: Sequence[str] = ("paper", "small", "tiny")
+) -> None:
     flags.DEFINE_string("dataset", default_dataset, "Dataset name (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder (any tf.io.gfile path) for datasets read from disk.")
     flags.DEFINE_multi_string("data_opt", [], DATA_OPT_HELP)
-    flags.DEFINE_string("preset", DEFAULT_PRESET, f"Config preset: one of {', '.join(presets)} (zoo/<model>.py "
-                        "PRESETS).")
+    flags.DEFINE_string(
+        "preset", DEFAULT_PRESET, f"Config preset: one of {', '.join(presets)} (zoo/<model>.py PRESETS)."
+    )
     flags.DEFINE_integer("batch_size", None, "Global batch size (default: the preset's).")
     flags.DEFINE_integer("steps", 1000, "Total training steps (generator updates) of the run.")
     flags.DEFINE_string("run_dir", None, "Run folder: config.json, checkpoints/, logs/, samples/.")
@@ -121,11 +132,17 @@ def define_common_flags(default_dataset: str = "bouncing_balls", presets: Sequen
     flags.DEFINE_string("serving_root", DEFAULT_SERVING_ROOT, "With --export_dir: " + SERVING_ROOT_HELP)
     flags.DEFINE_bool("encoded_outputs", True, "With --export_dir: " + ENCODED_OUTPUTS_HELP)
     flags.DEFINE_integer("checkpoint_every", 200, "Save a checkpoint every N steps (and at the end).")
-    flags.DEFINE_integer("sample_every", 500, "Write a sample GIF and TensorBoard video every N steps (and at the end).")
+    flags.DEFINE_integer(
+        "sample_every", 500, "Write a sample GIF and TensorBoard video every N steps (and at the end)."
+    )
     flags.DEFINE_integer("log_every", 10, "Write losses to TensorBoard every N steps.")
     flags.DEFINE_integer("num_samples", 16, "Videos in each sample grid.")
-    flags.DEFINE_list("eval_metrics", [], "Metrics (zoo.metrics, cheap ones) computed every --eval_every steps "
-                      "and logged to TensorBoard as metrics/<name>, e.g. fvd_local_16f,kid.")
+    flags.DEFINE_list(
+        "eval_metrics",
+        [],
+        "Metrics (zoo.metrics, cheap ones) computed every --eval_every steps "
+        "and logged to TensorBoard as metrics/<name>, e.g. fvd_local_16f,kid.",
+    )
     flags.DEFINE_integer("eval_every", 500, "Steps between two --eval_metrics evaluations.")
     flags.DEFINE_integer("eval_samples", 64, "Generated (and real) clips per --eval_metrics evaluation.")
     flags.DEFINE_string("eval_c3d", None, "C3D classifier export (trainers.classifier) for --eval_metrics.")
@@ -143,16 +160,20 @@ def config_flag_help(config_cls, field, default) -> str:
     run gets without ``--preset`` (:data:`DEFAULT_PRESET`)."""
     from zoo import losses
     from zoo import config as config_lib
+
     doc = config_lib.field_docs(config_cls).get(field.name, "")
     if field.name == "loss":
         doc = (doc + "; " if doc else "") + f"one of {', '.join(sorted(losses.FAMILIES))}"
-    return (f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: {default!r} (--preset={DEFAULT_PRESET}'s; "
-            "each preset sets its own).")
+    return (
+        f"{doc[0].upper() + doc[1:] + '. ' if doc else ''}Default: {default!r} (--preset={DEFAULT_PRESET}'s; "
+        "each preset sets its own)."
+    )
 
 
 def _config_fields(model_name: str):
     """(config class, field, type) of every field of the model's config and of its run settings."""
     import zoo
+
     ent = zoo.entry(model_name)
     out = []
     for cls in (ent.config_cls, ent.config_cls.run_config):
@@ -165,6 +186,7 @@ def define_config_flags(model_name: str) -> None:
     """One flag per field of the model's config and of its run settings (typed), default
     None = keep the preset's value."""
     import zoo
+
     ent = zoo.entry(model_name)
     preset = dict(zip((ent.config_cls, ent.config_cls.run_config), zoo.resolve_with_run(model_name, DEFAULT_PRESET)))
     for cls, f, tp in _config_fields(model_name):
@@ -185,6 +207,7 @@ def define_config_flags(model_name: str) -> None:
 
 def define_flags(model_name: str, default_dataset: str = "bouncing_balls") -> None:
     import zoo
+
     define_common_flags(default_dataset, presets=list(zoo.entry(model_name).presets))
     define_config_flags(model_name)
 
@@ -206,11 +229,13 @@ def config_overrides(model_name: str) -> Dict[str, Any]:
 
 # ------------------------------------------------------------- data options
 #: Help of ``--data_opt`` (the trainers', ``trainers.evaluate``'s and ``trainers.build_cache``'s).
-DATA_OPT_HELP = ("An option of the data set as key=value, repeatable, e.g. --data_opt=cache_dir=/data/cache "
-                 "--data_opt=frame_stride=2 (video_folder: frame_stride, clips_per_video, random_crop, split_file, "
-                 "split_index, cache_dir, cache_shards, rebuild_cache, shuffle_buffer, probe_workers; the "
-                 "generated sets have theirs: zoo.data.options). Typed as the loader declares: int, float, "
-                 "bool (true/false), str, none for an optional one, comma-separated for a list")
+DATA_OPT_HELP = (
+    "An option of the data set as key=value, repeatable, e.g. --data_opt=cache_dir=/data/cache "
+    "--data_opt=frame_stride=2 (video_folder: frame_stride, clips_per_video, random_crop, split_file, "
+    "split_index, cache_dir, cache_shards, rebuild_cache, shuffle_buffer, probe_workers; the "
+    "generated sets have theirs: zoo.data.options). Typed as the loader declares: int, float, "
+    "bool (true/false), str, none for an optional one, comma-separated for a list"
+)
 _NONE_WORDS = ("none", "null")
 _TRUE_WORDS = ("true", "yes", "on", "1")
 _FALSE_WORDS = ("false", "no", "off", "0")
@@ -306,6 +331,7 @@ def data_options(dataset: str, given) -> Dict[str, Any]:
     if not given:
         return {}
     from zoo import data as data_lib
+
     if dataset not in data_lib.DATASETS:
         raise ValueError(f"unknown --dataset {dataset!r}; expected one of {list(data_lib.DATASETS)}")
     types, defaults = data_lib.option_types(dataset), data_lib.options(dataset)
@@ -320,8 +346,10 @@ def data_options(dataset: str, given) -> Dict[str, Any]:
         for item in [given] if isinstance(given, str) else given:
             key, sep, value = str(item).partition("=")
             if not sep or not key.strip():
-                raise ValueError(f"--data_opt={item!r}: expected key=value (e.g. --data_opt=cache_dir=/data/cache); "
-                                 f"data set {dataset!r} takes: {takes()}")
+                raise ValueError(
+                    f"--data_opt={item!r}: expected key=value (e.g. --data_opt=cache_dir=/data/cache); "
+                    f"data set {dataset!r} takes: {takes()}"
+                )
             items.append((key.strip(), value))
     out: Dict[str, Any] = {}
     for key, value in items:
@@ -336,16 +364,32 @@ def data_options(dataset: str, given) -> Dict[str, Any]:
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"--data_opt={key}={value}: option {key!r} of data set {dataset!r} expects "
-                             f"{_type_words(hint)} (default {defaults[key]!r}), got {value!r}")
+            raise ValueError(
+                f"--data_opt={key}={value}: option {key!r} of data set {dataset!r} expects "
+                f"{_type_words(hint)} (default {defaults[key]!r}), got {value!r}"
+            )
         out[key] = typed
     return out
 
 
 def trainer_options() -> Dict[str, Any]:
-    names = ("dataset", "data_dir", "steps", "strategy", "checkpoint_every", "sample_every",
-             "log_every", "num_samples", "export_dir", "hub_dir", "export_name", "eval_every", "eval_samples",
-             "eval_c3d", "eval_lrcn")
+    names = (
+        "dataset",
+        "data_dir",
+        "steps",
+        "strategy",
+        "checkpoint_every",
+        "sample_every",
+        "log_every",
+        "num_samples",
+        "export_dir",
+        "hub_dir",
+        "export_name",
+        "eval_every",
+        "eval_samples",
+        "eval_c3d",
+        "eval_lrcn",
+    )
     out = {n: getattr(FLAGS, n) for n in names}
     out["eval_metrics"] = tuple(FLAGS.eval_metrics)
     out["data_options"] = data_options(FLAGS.dataset, FLAGS.data_opt)
@@ -358,6 +402,7 @@ def trainer_options() -> Dict[str, Any]:
 @dataclasses.dataclass
 class RunOptions:
     """Everything a run needs besides the model config (the flags, as values)."""
+
     run_dir: str
     dataset: str = "bouncing_balls"
     data_dir: Optional[str] = None
@@ -384,12 +429,20 @@ class RunOptions:
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(msg)
+
         if not self.run_dir:
             bad("--run_dir is required: the folder for config.json, checkpoints/, logs/ and samples/")
         if self.strategy not in STRATEGIES:
             bad(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        for name in ("steps", "checkpoint_every", "sample_every", "log_every", "num_samples", "eval_every",
-                     "eval_samples"):
+        for name in (
+            "steps",
+            "checkpoint_every",
+            "sample_every",
+            "log_every",
+            "num_samples",
+            "eval_every",
+            "eval_samples",
+        ):
             if getattr(self, name) < 1:
                 bad(f"--{name} must be >= 1, got {getattr(self, name)}")
         self.data_options = data_options(self.dataset, self.data_options)
@@ -404,6 +457,7 @@ class RunOptions:
 
 def make_strategy(name: str):
     import tensorflow as tf
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -419,9 +473,18 @@ def build_dataset(cfg, opts: RunOptions, start_step: int, global_batch: int):
     """The training stream: batches of the global size, starting at ``start_step``."""
     import tensorflow as tf
     from zoo import data as data_lib
-    ds = data_lib.load(opts.dataset, split="train", frames=cfg.frames, size=cfg.size,
-                       data_dir=opts.data_dir, seed=cfg.seed, start=start_step * global_batch,
-                       channels=cfg.channels, **opts.data_options)
+
+    ds = data_lib.load(
+        opts.dataset,
+        split="train",
+        frames=cfg.frames,
+        size=cfg.size,
+        data_dir=opts.data_dir,
+        seed=cfg.seed,
+        start=start_step * global_batch,
+        channels=cfg.channels,
+        **opts.data_options,
+    )
     return ds.batch(global_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -430,13 +493,19 @@ def with_dataset_classes(overrides: Dict[str, Any], options: RunOptions, what: s
     (a classifier, a class-conditional GAN); ``ValueError`` for an unlabelled data set
     or a ``--num_classes`` that disagrees with it. ``what`` names the model in errors."""
     from zoo import data as data_lib
+
     if options.dataset not in data_lib.DATASETS:
         raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
-    names = tuple(data_lib.class_names(options.dataset, data_dir=options.data_dir,
-                                       **data_options(options.dataset, options.data_options)))
+    names = tuple(
+        data_lib.class_names(
+            options.dataset, data_dir=options.data_dir, **data_options(options.dataset, options.data_options)
+        )
+    )
     if not names:
-        raise ValueError(f"data set {options.dataset!r} has no labels; {what} needs a labelled one "
-                         "(synthetic_actions, video_folder, tfrecord)")
+        raise ValueError(
+            f"data set {options.dataset!r} has no labels; {what} needs a labelled one "
+            "(synthetic_actions, video_folder, tfrecord)"
+        )
     overrides = dict(overrides)
     given = overrides.get("num_classes")
     if given is not None and int(given) != len(names):
@@ -454,10 +523,16 @@ def _all_finite(variables) -> bool:
 #: of a run measures MOTION_CLIPS of its samples and as many held-out real clips, prints the
 #: numbers side by side and writes them to ``<run_dir>/motion_check.json``.
 MOTION_CHECKS = {
-    "bouncing_balls": ("balls_check", "balls_metric", ("pass_rate", "free_acceleration_px", "speed_drift",
-                                                       "usual_count_fraction", "shape_fraction")),
-    "moving_digits": ("digits_check", "digits_metric", ("pass_rate", "median_step_px", "median_correlation",
-                                                        "median_identity")),
+    "bouncing_balls": (
+        "balls_check",
+        "balls_metric",
+        ("pass_rate", "free_acceleration_px", "speed_drift", "usual_count_fraction", "shape_fraction"),
+    ),
+    "moving_digits": (
+        "digits_check",
+        "digits_metric",
+        ("pass_rate", "median_step_px", "median_correlation", "median_identity"),
+    ),
 }
 MOTION_CLIPS = 64
 MOTION_FILE = "motion_check.json"
@@ -466,9 +541,11 @@ MOTION_FILE = "motion_check.json"
 def random_piece_warning(piece) -> str:
     """What a run is told when it trains through a random, frozen pretrained piece
     (``ModelConfig.random_frozen_pieces``)."""
-    return (f"step two trains through a randomly initialised, frozen {piece.argument} (no --{piece.field}): "
-            f"what it renders or sees is random and stays so. Pass --{piece.field}=<the step-one module> "
-            f"(the --stage=image run's --hub_dir export, or a shipped one under pretrained/)")
+    return (
+        f"step two trains through a randomly initialised, frozen {piece.argument} (no --{piece.field}): "
+        f"what it renders or sees is random and stays so. Pass --{piece.field}=<the step-one module> "
+        f"(the --stage=image run's --hub_dir export, or a shipped one under pretrained/)"
+    )
 
 
 class Trainer:
@@ -483,12 +560,20 @@ class Trainer:
     left alone.
     """
 
-    def __init__(self, model_name: str, preset: str, overrides: Dict[str, Any], options: RunOptions,
-                 dataset_fn: Optional[Callable] = None, step_callbacks: Sequence[Callable] = ()):
+    def __init__(
+        self,
+        model_name: str,
+        preset: str,
+        overrides: Dict[str, Any],
+        options: RunOptions,
+        dataset_fn: Optional[Callable] = None,
+        step_callbacks: Sequence[Callable] = (),
+    ):
         """``dataset_fn(cfg, options, start_step, global_batch)`` replaces the
         named dataset; ``step_callbacks`` are called as ``cb(trainer, step, logs)``
         after every step (tests use them to interrupt a run)."""
         import zoo
+
         options.validate()
         # The model's config and the run's settings (zoo.config.RunConfig: the batch, STGAN's
         # AM); ``overrides`` may set fields of either. ValueError before any work.
@@ -499,6 +584,7 @@ class Trainer:
         self.step_callbacks = list(step_callbacks)
         if options.dataset and dataset_fn is None:
             from zoo import data as data_lib
+
             if options.dataset not in data_lib.DATASETS:
                 raise ValueError(f"unknown --dataset {options.dataset!r}; expected one of {list(data_lib.DATASETS)}")
         self.failure: Optional[str] = None
@@ -511,6 +597,7 @@ class Trainer:
         import keras
         import tensorflow as tf
         from export import runs
+
         self.strategy = make_strategy(self.opts.strategy)
         self.folder = run_folder.RunFolder(self.opts.run_dir, self.strategy)
         self.folder.check_config(self.cfg, self.run_cfg)
@@ -534,8 +621,10 @@ class Trainer:
         self.start_step = self.folder.restore(self.model)  # reads the checkpoints; writes nothing
         self.global_batch = int(self.run_cfg.batch_size)
         if self.global_batch % self.strategy.num_replicas_in_sync:
-            raise ValueError(f"--batch_size {self.global_batch} must be divisible by the "
-                             f"{self.strategy.num_replicas_in_sync} replicas")
+            raise ValueError(
+                f"--batch_size {self.global_batch} must be divisible by the "
+                f"{self.strategy.num_replicas_in_sync} replicas"
+            )
         # The data set refuses its folder, its videos, an option's value or a stale cache here,
         # before the run folder gets its first file.
         self.train_data = self._training_data()
@@ -554,6 +643,7 @@ class Trainer:
         ds = self.dataset_fn(self.cfg, self.opts, self.start_step, self.global_batch * chunks)
         if chunks > 1 and self.strategy.num_replicas_in_sync > 1:
             from zoo import distribute
+
             replicas = self.strategy.num_replicas_in_sync
             ds = ds.map(lambda b: distribute.replica_major(b, chunks, replicas))
         return ds
@@ -572,30 +662,53 @@ class Trainer:
         parts += [callbacks_lib.ModelStep(fn) for fn in self.model.step_callbacks()]
         if self.metric_callback is not None:
             parts.append(callbacks_lib.Metrics(self.metric_callback))
-        return parts + [callbacks_lib.ProgressBar(self), callbacks_lib.Scalars(opts.log_every),
-                        callbacks_lib.Checkpoints(opts.checkpoint_every), callbacks_lib.Samples(opts.sample_every)]
+        return parts + [
+            callbacks_lib.ProgressBar(self),
+            callbacks_lib.Scalars(opts.log_every),
+            callbacks_lib.Checkpoints(opts.checkpoint_every),
+            callbacks_lib.Samples(opts.sample_every),
+        ]
 
     def _metric_callback(self):
         """``--eval_metrics`` (zoo.metrics.MetricCallback) against the training data."""
         from zoo import data as data_lib
         from zoo import metrics
-        networks = {role: export_lib.load_video_classifier(handle)
-                    for role, handle in (("c3d", self.opts.eval_c3d), ("lrcn", self.opts.eval_lrcn)) if handle}
+
+        networks = {
+            role: export_lib.load_video_classifier(handle)
+            for role, handle in (("c3d", self.opts.eval_c3d), ("lrcn", self.opts.eval_lrcn))
+            if handle
+        }
         needed = {r for n in self.opts.eval_metrics for r in metrics.get(n).networks}
         missing = sorted(needed - set(networks))
         if missing:
-            raise ValueError(f"--eval_metrics={','.join(self.opts.eval_metrics)} needs "
-                             f"{', '.join('--eval_' + r for r in missing)} (a classifier export)")
-        real = data_lib.load(self.opts.dataset, split="train", frames=self.cfg.frames, size=self.cfg.size,
-                             data_dir=self.opts.data_dir, seed=self.cfg.seed + 1, channels=self.cfg.channels,
-                             **self.opts.data_options)
-        return metrics.MetricCallback(self.opts.eval_metrics, networks, metrics.dataset_source(real),
-                                      every=self.opts.eval_every, num_samples=self.opts.eval_samples,
-                                      seed=self.cfg.seed)
+            raise ValueError(
+                f"--eval_metrics={','.join(self.opts.eval_metrics)} needs "
+                f"{', '.join('--eval_' + r for r in missing)} (a classifier export)"
+            )
+        real = data_lib.load(
+            self.opts.dataset,
+            split="train",
+            frames=self.cfg.frames,
+            size=self.cfg.size,
+            data_dir=self.opts.data_dir,
+            seed=self.cfg.seed + 1,
+            channels=self.cfg.channels,
+            **self.opts.data_options,
+        )
+        return metrics.MetricCallback(
+            self.opts.eval_metrics,
+            networks,
+            metrics.dataset_source(real),
+            every=self.opts.eval_every,
+            num_samples=self.opts.eval_samples,
+            seed=self.cfg.seed,
+        )
 
     def _sample_inputs(self):
         """The generator inputs of the sample grids (a classifier trainer has none)."""
         import tensorflow as tf
+
         n = self.opts.num_samples
         if self.model.samples_from_data:  # e.g. VGAN's future mode: first frames of real clips
             return self.model.sample_inputs_from_data(next(iter(self.dataset_fn(self.cfg, self.opts, 0, n))))
@@ -613,6 +726,7 @@ class Trainer:
 
     def write_samples(self, step: int) -> Optional[str]:
         from zoo import data as data_lib
+
         if self.sample_inputs is None:
             return None
         outputs = self.model.generate(self.sample_inputs, training=False)
@@ -630,13 +744,14 @@ class Trainer:
         """One training step on every replica; returns the trackers' means
         (over the steps since they were last reset) reduced over replicas."""
         import tensorflow as tf
+
         strategy, model = self.strategy, self.model
 
         @tf.function
         def step(batch):
             per_replica = strategy.run(model.train_step, args=(batch,))
-            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
-                    for k, v in per_replica.items()}
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
         return step
 
     def run(self):
@@ -649,6 +764,7 @@ class Trainer:
         interval.
         """
         import tensorflow as tf
+
         try:
             self.setup()
         except SetupError:
@@ -657,8 +773,10 @@ class Trainer:
             raise SetupError(str(e)) from e
         remaining = self.opts.steps - self.start_step
         if remaining <= 0:
-            print(f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
-                  "nothing to train")
+            print(
+                f"run {self.opts.run_dir} is already at step {self.start_step} >= --steps={self.opts.steps}; "
+                "nothing to train"
+            )
         else:
             options = tf.data.Options()
             # Index-based datasets have no files to shard: split each global batch.
@@ -692,8 +810,10 @@ class Trainer:
                 saved = step % self.opts.checkpoint_every == 0 or step == self.opts.steps
                 path = self.folder.latest_checkpoint if saved else self.save(step)
                 self.writer.flush()
-                raise Preempted(f"stopped by {signal.Signals(signals[0]).name} after step {step}; checkpoint "
-                                f"{path}; run the same command again to continue from it")
+                raise Preempted(
+                    f"stopped by {signal.Signals(signals[0]).name} after step {step}; checkpoint "
+                    f"{path}; run the same command again to continue from it"
+                )
 
     def motion_check(self) -> Optional[Dict[str, Any]]:
         """The motion check of the run's data set (:data:`MOTION_CHECKS`) on MOTION_CLIPS of the
@@ -702,15 +822,23 @@ class Trainer:
         that draw no samples from latents."""
         import tensorflow as tf
         from zoo import data as data_lib
+
         if self.opts.dataset not in MOTION_CHECKS or self.sample_inputs is None or self.model.samples_from_data:
             return None
         module, function, keys = MOTION_CHECKS[self.opts.dataset]
         cfg = self.cfg
         inputs = self.model.sample_inputs(MOTION_CLIPS, tf.constant([cfg.seed, 54321], tf.int64))
         generated = data_lib.to_uint8(self.model.generate(inputs, training=False)["video"].numpy())
-        real = data_lib.load(self.opts.dataset, split="test", frames=generated.shape[1], size=generated.shape[2],
-                             data_dir=self.opts.data_dir, seed=cfg.seed, channels=generated.shape[-1],
-                             **self.opts.data_options)
+        real = data_lib.load(
+            self.opts.dataset,
+            split="test",
+            frames=generated.shape[1],
+            size=generated.shape[2],
+            data_dir=self.opts.data_dir,
+            seed=cfg.seed,
+            channels=generated.shape[-1],
+            **self.opts.data_options,
+        )
         real = data_lib.to_uint8(np.concatenate([b["video"].numpy() for b in real.take(MOTION_CLIPS).batch(32)]))
         report = getattr(importlib.import_module(f"zoo.{module}"), function)(generated, real)
         if self.chief:
@@ -736,11 +864,18 @@ class Trainer:
             self.model.finalize_for_export()
         if self.opts.export_dir:
             out["saved_model"] = export_lib.export_saved_model(
-                self.model, self.opts.export_dir, name=self.opts.export_name, extra_files=extra, card=card,
-                serving_root=self.opts.serving_root, encoded_outputs=self.opts.encoded_outputs)
+                self.model,
+                self.opts.export_dir,
+                name=self.opts.export_name,
+                extra_files=extra,
+                card=card,
+                serving_root=self.opts.serving_root,
+                encoded_outputs=self.opts.encoded_outputs,
+            )
         if self.opts.hub_dir:
-            out["hub_module"] = export_lib.hub.export_reusable_module(self.model, self.opts.hub_dir,
-                                                                       extra_files=extra, card=card)
+            out["hub_module"] = export_lib.hub.export_reusable_module(
+                self.model, self.opts.hub_dir, extra_files=extra, card=card
+            )
         for k, v in out.items():
             print(f"{k}: {v}")
         self.motion_check()
@@ -754,14 +889,16 @@ def _number(value) -> str:
 def _write_gif_summary(writer, tag: str, gif_bytes: bytes, width: int, height: int, step: int) -> None:
     """An animated GIF in TensorBoard's image plugin (it shows encoded images as-is)."""
     import tensorflow as tf
+
     meta = image_metadata.create_summary_metadata(display_name=tag, description="generated samples")
     tensor = tf.constant([str(width), str(height), gif_bytes], dtype=tf.string)
     with writer.as_default():
         tf.summary.write(tag, tensor, step=step, metadata=meta)
 
 
-def main(model_name: str, argv: Optional[List[str]] = None,
-         make_trainer: Optional[Callable[[RunOptions], "Trainer"]] = None) -> None:
+def main(
+    model_name: str, argv: Optional[List[str]] = None, make_trainer: Optional[Callable[[RunOptions], "Trainer"]] = None
+) -> None:
     """Entry point of ``python -m trainers.<model>``; ``make_trainer(options)`` replaces
     the default ``Trainer(model_name, --preset, <config flags>, options)``."""
 
@@ -773,8 +910,13 @@ def main(model_name: str, argv: Optional[List[str]] = None,
         if len(argv) > 1:
             raise usage_error(f"unexpected arguments: {argv[1:]}")
         opts = exit_on_error(lambda: RunOptions(run_dir=FLAGS.run_dir, verbose=FLAGS.verbose, **trainer_options()))
-        trainer = exit_on_error(lambda: make_trainer(opts) if make_trainer is not None
-                                else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts))
+        trainer = exit_on_error(
+            lambda: (
+                make_trainer(opts)
+                if make_trainer is not None
+                else Trainer(model_name, FLAGS.preset, config_overrides(model_name), opts)
+            )
+        )
         exit_on_error(trainer.run, usage=(SetupError,), failure=(TrainingError,))
 
     run_cli(_main, argv=argv)

@@ -22,6 +22,7 @@ details, what it depends on, and the provenance of every network it used.
   I3D of the reference FVD, loaded only when a metric needs it), ``--probe``
   (a classifier export, or a GAN run folder whose discriminator is probed).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -44,32 +45,44 @@ from trainers import common
 
 FLAGS = flags.FLAGS
 
+
 def define_flags() -> None:
     """The CLI's flags (defined by ``__main__`` only, so that importing :func:`evaluate` next to
     a trainer module, which defines its own ``--data_dir``, does not clash)."""
-    flags.DEFINE_string("generator", None,
-                        "Serving export or hub handle of a zoo generator; or dataset:<name>, shuffled:<name> "
-                        "(frames permuted), jittered:<name> (speeds jittered: bouncing_balls), untrained:<export> "
-                        "(its initial weights), noise.")
+    flags.DEFINE_string(
+        "generator",
+        None,
+        "Serving export or hub handle of a zoo generator; or dataset:<name>, shuffled:<name> "
+        "(frames permuted), jittered:<name> (speeds jittered: bouncing_balls), untrained:<export> "
+        "(its initial weights), noise.",
+    )
     flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
-    flags.DEFINE_multi_string("data_opt", [], "Options of --real (also of --generator=dataset:/shuffled: of the same "
-                              "data set). " + common.DATA_OPT_HELP)
+    flags.DEFINE_multi_string(
+        "data_opt",
+        [],
+        "Options of --real (also of --generator=dataset:/shuffled: of the same data set). " + common.DATA_OPT_HELP,
+    )
     flags.DEFINE_list("metrics", ["fvd_local_16f", "is_c3d", "kid"], "Comma-separated metric names (zoo.metrics).")
     flags.DEFINE_string("c3d", None, "C3D classifier export (hub module or path): fvd_local_*, is_c3d, kid, nn_c3d.")
     flags.DEFINE_string("lrcn", None, "LRCN classifier export: is_lrcn, fid_frames.")
     flags.DEFINE_string("i3d", None, "I3D handle or folder for fvd_i3d_* (default: zoo.metrics.I3D_HANDLE).")
-    flags.DEFINE_string("probe", None,
-                        "Features to probe: a classifier export, or a GAN run folder (its discriminator).")
+    flags.DEFINE_string(
+        "probe", None, "Features to probe: a classifier export, or a GAN run folder (its discriminator)."
+    )
     flags.DEFINE_integer("num_samples", 256, "Clips per source (generated, real train, real test).")
     flags.DEFINE_integer("batch_size", 16, "Generation batch size.")
     flags.DEFINE_integer("seed", 0, "Seed of the latents and of the real streams.")
     flags.DEFINE_integer("splits", 10, "Inception Score chunks of the 'splits' protocol.")
-    flags.DEFINE_enum("is_protocol", "splits", ["splits", "tgan", "mvt"],
-                      "Inception Score protocol: 'splits' (Salimans et al.'s code: --splits chunks, mean and "
-                      "std), 'tgan' (TGAN's code: one score over all clips), 'mvt' (MVT-GAN: 10 repeats, "
-                      "here 10 chunks, mean and std). The papers score 10k clips per repeat: a report warns "
-                      "under 10 clips per class and split.")
+    flags.DEFINE_enum(
+        "is_protocol",
+        "splits",
+        ["splits", "tgan", "mvt"],
+        "Inception Score protocol: 'splits' (Salimans et al.'s code: --splits chunks, mean and "
+        "std), 'tgan' (TGAN's code: one score over all clips), 'mvt' (MVT-GAN: 10 repeats, "
+        "here 10 chunks, mean and std). The papers score 10k clips per repeat: a report warns "
+        "under 10 clips per class and split.",
+    )
     flags.DEFINE_integer("classifier_steps", 300, "Training steps of each S3 classifier.")
     flags.DEFINE_integer("frames", None, "Clip length (default: the generator's).")
     flags.DEFINE_integer("size", None, "Frame size (default: the generator's).")
@@ -83,13 +96,22 @@ JITTERED = ("bouncing_balls",)
 _DATA_SOURCES = ("dataset:", "shuffled:", "jittered:")
 
 
-def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: Optional[int],
-               seed: int, batch_size: int, data_dir: Optional[str], real: Optional[str] = None,
-               data_options: Optional[Dict[str, Any]] = None):
+def _generator(
+    spec: str,
+    frames: Optional[int],
+    size: Optional[int],
+    channels: Optional[int],
+    seed: int,
+    batch_size: int,
+    data_dir: Optional[str],
+    real: Optional[str] = None,
+    data_options: Optional[Dict[str, Any]] = None,
+):
     """(clip source, provenance, (frames, size, channels)) of ``--generator``; a data set source
     of the data set ``real`` takes its ``data_options``."""
     import tensorflow as tf
     from zoo import data, metrics
+
     if spec == "noise" or spec.startswith(_DATA_SOURCES):
         if frames is None or size is None:
             raise ValueError(f"--generator={spec} needs --frames and --size")
@@ -100,11 +122,21 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         options = dict(data_options or {}) if name == real else {}
         if kind == "jittered":
             if name not in JITTERED:
-                raise ValueError(f"--generator=jittered:{name}: expected a data set with speed-jittered clips "
-                                 f"({', '.join(JITTERED)}), got {name!r}")
+                raise ValueError(
+                    f"--generator=jittered:{name}: expected a data set with speed-jittered clips "
+                    f"({', '.join(JITTERED)}), got {name!r}"
+                )
             options["speed_jitter"] = True
-        stream = data.load(name, split="train", frames=frames, size=size, data_dir=data_dir, seed=seed + 1,
-                           channels=shape[2], **options)
+        stream = data.load(
+            name,
+            split="train",
+            frames=frames,
+            size=size,
+            data_dir=data_dir,
+            seed=seed + 1,
+            channels=shape[2],
+            **options,
+        )
         source = metrics.dataset_source(stream)
         if kind == "shuffled":
             source = metrics.shuffled_source(source, seed=seed)
@@ -117,6 +149,7 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         import keras
         import zoo
         from export import runs
+
         cfg = zoo.from_dict(config)
         keras.utils.set_random_seed(cfg.seed)
         served = runs.build_model(cfg).signatures()["serving_default"]
@@ -126,6 +159,7 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
 
         def call(**given):  # a wrong dtype or shape: an error naming the signature and the input
             return export.run_signature(loaded, given)
+
     num_classes = None
     if "label" in inputs:
         num_classes = int(config["num_classes"])
@@ -133,40 +167,83 @@ def _generator(spec: str, frames: Optional[int], size: Optional[int], channels: 
         def generate(z, label):
             return call(z=z, label=tf.cast(label, inputs["label"].dtype))["video"]
     else:
+
         def generate(z):
             return call(z=z)["video"]
-    source = metrics.generator_source(generate, int(meta["latent_dim"]), meta["latent_distribution"],
-                                      num_classes=num_classes, seed=seed, batch_size=batch_size)
-    return source, {"kind": "untrained" if untrained else "export", "handle": handle,
-                    "model_name": meta["model_name"], "config": config}, shape
+
+    source = metrics.generator_source(
+        generate,
+        int(meta["latent_dim"]),
+        meta["latent_distribution"],
+        num_classes=num_classes,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    return (
+        source,
+        {
+            "kind": "untrained" if untrained else "export",
+            "handle": handle,
+            "model_name": meta["model_name"],
+            "config": config,
+        },
+        shape,
+    )
 
 
 def _probe_network(spec: str):
     import tensorflow as tf
     from export import runs
     from zoo import metrics
+
     if tf.io.gfile.exists(os.path.join(spec, runs.CONFIG_FILE)):
         model = runs.load_run(spec)
         c = model.config
         fn = tf.function(lambda v: {"features": model.discriminator_features(v, training=False)})
-        return metrics.FeatureNetwork("discriminator", fn, size=c.size, frames=c.frames, channels=c.channels,
-                                      outputs=("features",),
-                                      info={"run_dir": spec, "checkpoint": runs.latest_checkpoint(spec),
-                                            "model": c.model_name, "features": "discriminator penultimate"})
+        return metrics.FeatureNetwork(
+            "discriminator",
+            fn,
+            size=c.size,
+            frames=c.frames,
+            channels=c.channels,
+            outputs=("features",),
+            info={
+                "run_dir": spec,
+                "checkpoint": runs.latest_checkpoint(spec),
+                "model": c.model_name,
+                "features": "discriminator penultimate",
+            },
+        )
     return export.load_video_classifier(spec)
 
 
-def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Optional[str] = None,
-             c3d: Optional[str] = None, lrcn: Optional[str] = None, i3d: Optional[str] = None,
-             probe: Optional[str] = None, num_samples: int = 256, batch_size: int = 16, seed: int = 0,
-             splits: int = 10, classifier_steps: int = 300, frames: Optional[int] = None,
-             size: Optional[int] = None, channels: Optional[int] = None,
-             data_options=None, is_protocol: str = "splits") -> Dict[str, Any]:
+def evaluate(
+    generator: str,
+    real: str,
+    metric_names: List[str],
+    *,
+    data_dir: Optional[str] = None,
+    c3d: Optional[str] = None,
+    lrcn: Optional[str] = None,
+    i3d: Optional[str] = None,
+    probe: Optional[str] = None,
+    num_samples: int = 256,
+    batch_size: int = 16,
+    seed: int = 0,
+    splits: int = 10,
+    classifier_steps: int = 300,
+    frames: Optional[int] = None,
+    size: Optional[int] = None,
+    channels: Optional[int] = None,
+    data_options=None,
+    is_protocol: str = "splits",
+) -> Dict[str, Any]:
     """The report ``python -m trainers.evaluate`` writes (see the module docstring).
 
     ``data_options``: options of the data set ``real`` (``--data_opt`` items ``key=value`` or a
     mapping; ``common.data_options``), also used by a ``dataset:``/``shuffled:`` source of it."""
     from zoo import data, metrics
+
     data_options = common.data_options(real, data_options)  # bad options fail before any work
     wanted = [metrics.get(n) for n in metric_names]  # unknown names fail first
     roles = {r for m in wanted for r in m.networks}
@@ -188,21 +265,45 @@ def evaluate(generator: str, real: str, metric_names: List[str], *, data_dir: Op
         ref = networks.get("c3d") or networks.get("lrcn")
         if ref is not None:
             frames, size, channels = ref.frames, ref.size, channels or ref.channels
-    source, provenance, (t, s, c) = _generator(generator, frames, size, channels, seed, batch_size, data_dir,
-                                               real, data_options)
+    source, provenance, (t, s, c) = _generator(
+        generator, frames, size, channels, seed, batch_size, data_dir, real, data_options
+    )
 
     def stream(split):
-        return metrics.dataset_source(data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed,
-                                                channels=c, **data_options))
-    evaluator = metrics.Evaluator(source, stream("train"), stream("test"), networks=networks,
-                                  num_samples=num_samples, splits=splits, seed=seed,
-                                  classifier_steps=classifier_steps, is_protocol=is_protocol)
+        return metrics.dataset_source(
+            data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed, channels=c, **data_options)
+        )
+
+    evaluator = metrics.Evaluator(
+        source,
+        stream("train"),
+        stream("test"),
+        networks=networks,
+        num_samples=num_samples,
+        splits=splits,
+        seed=seed,
+        classifier_steps=classifier_steps,
+        is_protocol=is_protocol,
+    )
     results = metrics.compute(metric_names, evaluator)
-    return {"generator": provenance, "real": {"dataset": real, "data_dir": data_dir, "data_options": data_options,
-                                              "seed": seed, "frames": t, "size": s, "channels": c,
-                                              "reference_split": "train", "held_out_split": "test"},
-            "num_samples": num_samples, "seed": seed, "metrics": results,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "generator": provenance,
+        "real": {
+            "dataset": real,
+            "data_dir": data_dir,
+            "data_options": data_options,
+            "seed": seed,
+            "frames": t,
+            "size": s,
+            "channels": c,
+            "reference_split": "train",
+            "held_out_split": "test",
+        },
+        "num_samples": num_samples,
+        "seed": seed,
+        "metrics": results,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def main(argv):
@@ -214,18 +315,33 @@ def main(argv):
     try:
         if not FLAGS.generator:
             raise ValueError("--generator is required: a generator export, dataset:<name> or noise")
-        report = evaluate(FLAGS.generator, FLAGS.real, FLAGS.metrics, data_dir=FLAGS.data_dir, c3d=FLAGS.c3d,
-                          lrcn=FLAGS.lrcn, i3d=FLAGS.i3d, probe=FLAGS.probe, num_samples=FLAGS.num_samples,
-                          batch_size=FLAGS.batch_size, seed=FLAGS.seed, splits=FLAGS.splits,
-                          classifier_steps=FLAGS.classifier_steps, frames=FLAGS.frames, size=FLAGS.size,
-                          channels=FLAGS.channels, data_options=FLAGS.data_opt,
-                          is_protocol=FLAGS.is_protocol)
+        report = evaluate(
+            FLAGS.generator,
+            FLAGS.real,
+            FLAGS.metrics,
+            data_dir=FLAGS.data_dir,
+            c3d=FLAGS.c3d,
+            lrcn=FLAGS.lrcn,
+            i3d=FLAGS.i3d,
+            probe=FLAGS.probe,
+            num_samples=FLAGS.num_samples,
+            batch_size=FLAGS.batch_size,
+            seed=FLAGS.seed,
+            splits=FLAGS.splits,
+            classifier_steps=FLAGS.classifier_steps,
+            frames=FLAGS.frames,
+            size=FLAGS.size,
+            channels=FLAGS.channels,
+            data_options=FLAGS.data_opt,
+            is_protocol=FLAGS.is_protocol,
+        )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     text = json.dumps(report, indent=2, sort_keys=True)
     if FLAGS.output:
         from zoo import files
+
         directory = os.path.dirname(FLAGS.output)
         if directory:
             os.makedirs(directory, exist_ok=True)

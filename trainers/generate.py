@@ -15,7 +15,8 @@ and a grid of all of them (``grid.gif``):
   (role ``latent_walk``, TGAN's ``long_video``) is a Gaussian random walk
   z^{n+1} ~ N(z^n, sigma^2 I) (TGAN eq. 3) with ``--walk_sigma`` (default: the
   step its signature declares, ``walk_sigma`` in the export's ``signatures_json``; an
-  export written before signatures declared it: its config's ``long_sigma``); STGAN's code per frame (role ``latent_per_frame``) is
+  export written before signatures declared it: its config's ``long_sigma``); STGAN's code per frame (role
+  ``latent_per_frame``) is
   an independent draw per frame. A ``class`` input takes ``--label`` (default: video
   i gets class i % num_classes).
 - Interpolations (a signature with an ``alpha`` input, MVT's ``class_interpolation``
@@ -28,6 +29,7 @@ and a grid of all of them (``grid.gif``):
   folder), e.g. ``--signature=future --images=bouncing_balls``. The written grid puts the
   given frame before each generated future.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,23 +47,36 @@ from trainers import common
 # imports its modules on first use.
 
 FLAGS = flags.FLAGS
+
+
 def define_flags() -> None:
     """The CLI's flags (defined by ``__main__`` only: importing the module defines none)."""
-    flags.DEFINE_string("model", None, "A serving export of a zoo generator: a path, a hub handle, or the name of a "
-                        "shipped module (e.g. vgan_bouncing_balls; zoo.pretrained), found from any folder.")
+    flags.DEFINE_string(
+        "model",
+        None,
+        "A serving export of a zoo generator: a path, a hub handle, or the name of a "
+        "shipped module (e.g. vgan_bouncing_balls; zoo.pretrained), found from any folder.",
+    )
     flags.DEFINE_string("signature", "serving_default", "The signature to run.")
     flags.DEFINE_string("out_dir", None, "Where the videos go (created).")
     flags.DEFINE_integer("num_videos", 4, "Videos to write.")
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
     flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Video file format.")
     flags.DEFINE_float("fps", 8, "Frames per second of the files.")
-    flags.DEFINE_float("walk_sigma", None,
-                       "Sigma of the random walk for latent sequences (default: the step the signature "
-                       "declares, walk_sigma; an older export's config long_sigma).")
+    flags.DEFINE_float(
+        "walk_sigma",
+        None,
+        "Sigma of the random walk for latent sequences (default: the step the signature "
+        "declares, walk_sigma; an older export's config long_sigma).",
+    )
     flags.DEFINE_integer("label", None, "Class label for conditional models (default: i % num_classes).")
     flags.DEFINE_integer("label_b", None, "The second class of a class interpolation (default 1).")
-    flags.DEFINE_string("images", None, "For an 'image' input (VGAN's future signature): the data set whose "
-                        "test clips' first frames condition the videos, e.g. bouncing_balls.")
+    flags.DEFINE_string(
+        "images",
+        None,
+        "For an 'image' input (VGAN's future signature): the data set whose "
+        "test clips' first frames condition the videos, e.g. bouncing_balls.",
+    )
     flags.DEFINE_string("data_dir", None, "The folder of --images=video_folder.")
     flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
 
@@ -69,6 +84,7 @@ def define_flags() -> None:
 def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int, data_dir=None):
     """The first frames of ``num`` test clips of ``dataset``: float32 [num, size, size, channels]."""
     from zoo import data
+
     clips = data.load(dataset, split="test", frames=1, size=size, data_dir=data_dir, seed=seed, channels=channels)
     frames = [e["video"][0] for e in clips.take(num).as_numpy_iterator()]
     if len(frames) < num:
@@ -95,8 +111,14 @@ def signature_roles(meta, signature_name: str, specs, config) -> dict:
         if name == "alpha":
             roles[name] = "path"
         elif path and name in ("z", "z_a", "z_b", "label", "label_a", "label_b"):
-            roles[name] = {"z": "latent_a", "z_a": "latent_a", "z_b": "latent_b", "label": "class_a",
-                           "label_a": "class_a", "label_b": "class_b"}[name]
+            roles[name] = {
+                "z": "latent_a",
+                "z_a": "latent_a",
+                "z_b": "latent_b",
+                "label": "class_a",
+                "label_a": "class_a",
+                "label_b": "class_b",
+            }[name]
         elif name == "z" and rank == 2:
             roles[name] = "latent"
         elif name == "z" and rank == 3:  # STGAN's code per frame had no long_sigma
@@ -104,9 +126,11 @@ def signature_roles(meta, signature_name: str, specs, config) -> dict:
         elif name in ("label", "image"):
             roles[name] = {"label": "class", "image": "image"}[name]
         else:
-            raise ValueError(f"signature {signature_name!r} input {name!r} {spec.shape.as_list()}: the export "
-                             "declares no roles and the name is none the zoo knows (z, z_a, z_b, alpha, label, "
-                             "label_a, label_b, image)")
+            raise ValueError(
+                f"signature {signature_name!r} input {name!r} {spec.shape.as_list()}: the export "
+                "declares no roles and the name is none the zoo knows (z, z_a, z_b, alpha, label, "
+                "label_a, label_b, image)"
+            )
     return roles
 
 
@@ -115,13 +139,15 @@ def declared_walk_sigma(meta, signature_name: str):
     return declared_signature(meta, signature_name).get("walk_sigma")
 
 
-def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None,
-                images=None):
+def draw_inputs(
+    signature, roles, meta, config, num: int, seed: int, walk_sigma=None, label=None, label_b=None, images=None
+):
     """The named inputs of ``signature`` for ``num`` videos, each drawn as its role
     (``zoo.contract.ROLES``) says (see the module docstring); ``images``: float32
     [num, H, W, C] for an ``image`` input."""
     import tensorflow as tf
     from zoo.randomness import draw_latent
+
     specs = signature.structured_input_signature[1]
     classes = int(config.get("num_classes", 1))
     distribution = meta["latent_distribution"]
@@ -148,8 +174,10 @@ def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=
                 continue
             sigma = walk_sigma if walk_sigma is not None else config.get("long_sigma")
             if sigma is None:
-                raise ValueError(f"signature input {name} {shape} is a random walk: pass --walk_sigma (the "
-                                 "export declares no walk_sigma and its config has no long_sigma)")
+                raise ValueError(
+                    f"signature input {name} {shape} is a random walk: pass --walk_sigma (the "
+                    "export declares no walk_sigma and its config has no long_sigma)"
+                )
             start = draw_latent(distribution, [num, 1, shape[2]], [seed, 0])
             steps = tf.random.stateless_normal([num, shape[1] - 1, shape[2]], seed=[seed, 1]) * float(sigma)
             inputs[name] = tf.cumsum(tf.concat([start, steps], axis=1), axis=1)
@@ -160,21 +188,37 @@ def draw_inputs(signature, roles, meta, config, num: int, seed: int, walk_sigma=
             inputs[name] = tf.constant(values, spec.dtype)
         elif role == "image":
             if images is None:
-                raise ValueError(f"signature input {name!r} {shape}: pass --images=<data set> (the first frames of "
-                                 "its test clips condition the videos)")
+                raise ValueError(
+                    f"signature input {name!r} {shape}: pass --images=<data set> (the first frames of "
+                    "its test clips condition the videos)"
+                )
             inputs[name] = tf.constant(images, spec.dtype)
         else:
-            raise ValueError(f"signature input {name!r} {shape} has role {role!r}: don't know how to draw it; "
-                             "expected latent, latent_walk, latent_per_frame, class, image, path, latent_a, "
-                             "latent_b, class_a or class_b")
+            raise ValueError(
+                f"signature input {name!r} {shape} has role {role!r}: don't know how to draw it; "
+                "expected latent, latent_walk, latent_per_frame, class, image, path, latent_a, "
+                "latent_b, class_a or class_b"
+            )
     return inputs
 
 
-def generate(model: str, out_dir: str, signature_name: str = "serving_default", num_videos: int = 4,
-             seed: int = 0, fmt: str = "gif", fps: float = 8, walk_sigma=None, label=None, label_b=None,
-             images: str = None, data_dir: str = None):
+def generate(
+    model: str,
+    out_dir: str,
+    signature_name: str = "serving_default",
+    num_videos: int = 4,
+    seed: int = 0,
+    fmt: str = "gif",
+    fps: float = 8,
+    walk_sigma=None,
+    label=None,
+    label_b=None,
+    images: str = None,
+    data_dir: str = None,
+):
     """Writes the videos; returns their paths (the grid last)."""
     from zoo import data
+
     loaded, meta, config = export.hub.load_generator(model)
     if signature_name not in loaded.signatures:
         raise ValueError(f"{model!r} has no signature {signature_name!r}; expected one of {sorted(loaded.signatures)}")
@@ -183,8 +227,7 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     signature = loaded.signatures[signature_name]
     given = None
     if images is not None:
-        given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed,
-                                data_dir)
+        given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed, data_dir)
     roles = signature_roles(meta, signature_name, signature.structured_input_signature[1], config)
     if walk_sigma is None:
         walk_sigma = declared_walk_sigma(meta, signature_name)
@@ -195,8 +238,9 @@ def generate(model: str, out_dir: str, signature_name: str = "serving_default", 
     elif "image" in outputs:  # step one of a two-step model: one-frame videos
         videos = outputs["image"].numpy()[:, None]
     else:
-        raise ValueError(f"signature {signature_name!r} of {model!r} serves {sorted(outputs)}, no 'video' or "
-                         "'image' to write")
+        raise ValueError(
+            f"signature {signature_name!r} of {model!r} serves {sorted(outputs)}, no 'video' or 'image' to write"
+        )
     if given is not None:  # the conditioning frame first, then its future
         videos = np.concatenate([data.to_uint8(given[:, None]), videos], axis=1)
     os.makedirs(out_dir, exist_ok=True)
@@ -224,8 +268,20 @@ def main(argv):
             return
         if not FLAGS.out_dir:
             raise ValueError("--out_dir is required")
-        paths = generate(FLAGS.model, FLAGS.out_dir, FLAGS.signature, FLAGS.num_videos, FLAGS.seed, FLAGS.format,
-                         FLAGS.fps, FLAGS.walk_sigma, FLAGS.label, FLAGS.label_b, FLAGS.images, FLAGS.data_dir)
+        paths = generate(
+            FLAGS.model,
+            FLAGS.out_dir,
+            FLAGS.signature,
+            FLAGS.num_videos,
+            FLAGS.seed,
+            FLAGS.format,
+            FLAGS.fps,
+            FLAGS.walk_sigma,
+            FLAGS.label,
+            FLAGS.label_b,
+            FLAGS.images,
+            FLAGS.data_dir,
+        )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -12,6 +12,7 @@ The export serves ``serving_default`` (z, label), ``class_interpolation`` and
 ``intra_class_interpolation``; ``python -m trainers.generate`` writes them, and
 ``python -m trainers.evaluate --metrics=s3,is_c3d`` measures them.
 """
+
 from __future__ import annotations
 
 from absl import flags

@@ -17,7 +17,8 @@ with the numbers they gave.
   the change between its two ends and between two independent draws (the mean over
   ``--steps`` pairs); a smooth latent space changes little per step.
 - ``stgan_fig3``: STGAN Figure 3, one video as activation maximization goes (class
-  ``--seed`` mod the classes; ``--condition_net``, default the shipped C3D): ``--steps`` snapshots from the initial codes to the
+  ``--seed`` mod the classes; ``--condition_net``, default the shipped C3D): ``--steps`` snapshots from the initial
+  codes to the
   last iteration. Numbers: the condition network's probability of the class and the
   change of the frames from the initial video at every snapshot.
 - ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
@@ -43,6 +44,7 @@ with the numbers they gave.
   clips train the SVMs, ``--probe_test`` held-out clips test them. The paper's 15 frames
   and 10 sub-clips per video become the clip's 16 frames and the one 16-frame clip.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -80,6 +82,7 @@ def _write(out_dir: str, name: str, videos) -> Dict[str, str]:
     """``videos`` uint8 [N, T, H, W, C] as ``<name>.gif`` (a grid) and ``<name>.png`` (its frames)."""
     from export import card
     from zoo import data
+
     os.makedirs(out_dir, exist_ok=True)
     gif = os.path.join(out_dir, f"{name}.gif")
     data.write_gif(gif, data.video_grid(videos, cols=1), fps=8)  # one video per row: the sheet is rows x time
@@ -95,8 +98,9 @@ def _change(a, b) -> float:
 def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
     import tensorflow as tf
     from zoo.randomness import draw_latent
+
     loaded, meta, _ = export.hub.load_generator(model)
-    (name, spec), = loaded.signatures["serving_default"].structured_input_signature[1].items()
+    ((name, spec),) = loaded.signatures["serving_default"].structured_input_signature[1].items()
     ends = draw_latent(meta["latent_distribution"], [2, spec.shape[-1]], [seed, 0]).numpy()
     alpha = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     path = (1 - alpha) * ends[0] + alpha * ends[1]
@@ -105,23 +109,32 @@ def tgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
     other = export.run_signature(loaded, {name: pairs})["video"].numpy()
     files = _write(out_dir, "interpolation", videos)
     per_step = [_change(videos[i], videos[i + 1]) for i in range(steps - 1)]
-    return [{"experiment": "tgan_fig3", "model": model, "steps": steps, "seed": seed,
-             "mean_step_change": float(np.mean(per_step)), "max_step_change": float(np.max(per_step)),
-             "ends_change": _change(videos[0], videos[-1]),
-             "independent_change": float(np.mean([_change(other[2 * i], other[2 * i + 1]) for i in range(steps)])),
-             **files}]
+    return [
+        {
+            "experiment": "tgan_fig3",
+            "model": model,
+            "steps": steps,
+            "seed": seed,
+            "mean_step_change": float(np.mean(per_step)),
+            "max_step_change": float(np.max(per_step)),
+            "ends_change": _change(videos[0], videos[-1]),
+            "independent_change": float(np.mean([_change(other[2 * i], other[2 * i + 1]) for i in range(steps)])),
+            **files,
+        }
+    ]
 
 
 def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
     import tensorflow as tf
+
     loaded, meta, config = export.hub.load_generator(model)
     dims = [int(d) for d in config["latent_dims"]]
     label = seed % int(config["num_classes"])
     rng = np.random.default_rng(seed)
     base = rng.standard_normal(sum(dims)).astype(np.float32)  # served standardized: z ~ N(0, I)
     lines = []
-    for k, subspace in enumerate("ABC"[:len(dims)]):
-        lo, hi = sum(dims[:k]), sum(dims[:k + 1])
+    for k, subspace in enumerate("ABC"[: len(dims)]):
+        lo, hi = sum(dims[:k]), sum(dims[: k + 1])
         z = np.repeat(base[None], steps, axis=0)
         z[1:, lo:hi] = rng.standard_normal([steps - 1, hi - lo]).astype(np.float32)
         videos = export.run_signature(loaded, {"z": tf.constant(z), "label": tf.fill([steps], label)})["video"]
@@ -129,41 +142,67 @@ def mvt_fig12(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str,
         mean_frames = videos.astype(np.float64).mean(axis=1, keepdims=True)
         motion = videos.astype(np.float64) - mean_frames
         files = _write(out_dir, f"subspace_{subspace}", videos)
-        lines.append({
-            "experiment": "mvt_fig12", "model": model, "subspace": subspace, "dims": [lo, hi], "label": label,
-            "steps": steps, "seed": seed,
-            "change": float(np.mean([_change(videos[0], v) for v in videos[1:]])),
-            "appearance_change": float(np.mean(np.abs(mean_frames[1:] - mean_frames[:1])) / 255.0),
-            "motion_change": float(np.mean(np.abs(motion[1:] - motion[:1])) / 255.0), **files})
+        lines.append(
+            {
+                "experiment": "mvt_fig12",
+                "model": model,
+                "subspace": subspace,
+                "dims": [lo, hi],
+                "label": label,
+                "steps": steps,
+                "seed": seed,
+                "change": float(np.mean([_change(videos[0], v) for v in videos[1:]])),
+                "appearance_change": float(np.mean(np.abs(mean_frames[1:] - mean_frames[:1])) / 255.0),
+                "motion_change": float(np.mean(np.abs(motion[1:] - motion[:1])) / 255.0),
+                **files,
+            }
+        )
     return lines
 
 
 def vgan_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
     from zoo.randomness import draw_latent
+
     loaded, meta, _ = export.hub.load_generator(model)
     if "streams" not in loaded.signatures:
-        raise ValueError(f"{model!r} serves no 'streams' signature (a two-stream VGAN exported by zoo >= 0.2.0); "
-                         f"it serves {sorted(loaded.signatures)}")
+        raise ValueError(
+            f"{model!r} serves no 'streams' signature (a two-stream VGAN exported by zoo >= 0.2.0); "
+            f"it serves {sorted(loaded.signatures)}"
+        )
     z = draw_latent(meta["latent_distribution"], [steps, int(meta["latent_dim"])], [seed, 0])
     layers = {k: v.numpy() for k, v in export.run_signature(loaded, {"z": z}, "streams").items()}
     video = export.run_signature(loaded, {"z": z})["video"].numpy().astype(np.float64)
     m = layers["mask"].astype(np.float64) / 255.0
     recomposed = m * layers["foreground"] + (1 - m) * layers["background"][:, None].astype(np.float64)
-    files = {f"{k}_{kind}": path for k in ("foreground", "mask")
-             for kind, path in _write(out_dir, k, layers[k]).items()}
-    files.update({f"background_{kind}": path for kind, path in
-                  _write(out_dir, "background", layers["background"][:, None]).items()})
-    files.update({f"video_{kind}": path for kind, path in
-                  _write(out_dir, "video", video.astype(np.uint8)).items()})
-    return [{"experiment": "vgan_fig3", "model": model, "videos": steps, "seed": seed,
-             "mask_mean": float(m.mean()), "mask_above_half": float((m > 0.5).mean()),
-             "recompose_max_error": float(np.abs(recomposed - video).max() / 255.0), **files}]
+    files = {
+        f"{k}_{kind}": path for k in ("foreground", "mask") for kind, path in _write(out_dir, k, layers[k]).items()
+    }
+    files.update(
+        {
+            f"background_{kind}": path
+            for kind, path in _write(out_dir, "background", layers["background"][:, None]).items()
+        }
+    )
+    files.update({f"video_{kind}": path for kind, path in _write(out_dir, "video", video.astype(np.uint8)).items()})
+    return [
+        {
+            "experiment": "vgan_fig3",
+            "model": model,
+            "videos": steps,
+            "seed": seed,
+            "mask_mean": float(m.mean()),
+            "mask_above_half": float((m > 0.5).mean()),
+            "recompose_max_error": float(np.abs(recomposed - video).max() / 255.0),
+            **files,
+        }
+    ]
 
 
 def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: str) -> List[Dict[str, Any]]:
     import zoo
     from zoo import stgan
     from zoo.randomness import draw_latent
+
     loaded, meta, config = export.hub.load_generator(model)
     cfg = zoo.from_dict(config)
     if cfg.model_name != "stgan":
@@ -173,17 +212,33 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     z0 = draw_latent(meta["latent_distribution"], [1, cfg.frames, cfg.latent_dim], [seed, 0])
     am = zoo.run_from_dict(cfg, config)  # the preset's AM (an older export's config carried its own)
     every = max(1, am.am_iterations // max(steps - 1, 1))
-    out = stgan.activation_maximization(lambda z: loaded(z, training=False),
-                                        lambda v: network.fn(network.prepare(v))["logits"],
-                                        z0, target, am, seed=seed, snapshot_every=every)
+    out = stgan.activation_maximization(
+        lambda z: loaded(z, training=False),
+        lambda v: network.fn(network.prepare(v))["logits"],
+        z0,
+        target,
+        am,
+        seed=seed,
+        snapshot_every=every,
+    )
     from zoo import data
+
     snapshots = data.to_uint8(out["snapshots"][:, 0])  # [S, T, H, W, C], one video
     files = _write(out_dir, "optimisation", snapshots)
     probability = out["probability"][:, 0]
-    return [{"experiment": "stgan_fig3", "model": model, "condition_net": network.info.get("handle", condition_net),
-             "class": network.info["class_names"][target], "iterations": out["snapshot_iterations"].tolist(),
-             "probability": [float(probability[i]) for i in out["snapshot_iterations"]],
-             "change_from_start": [_change(snapshots[0], s) for s in snapshots], "seed": seed, **files}]
+    return [
+        {
+            "experiment": "stgan_fig3",
+            "model": model,
+            "condition_net": network.info.get("handle", condition_net),
+            "class": network.info["class_names"][target],
+            "iterations": out["snapshot_iterations"].tolist(),
+            "probability": [float(probability[i]) for i in out["snapshot_iterations"]],
+            "change_from_start": [_change(snapshots[0], s) for s in snapshots],
+            "seed": seed,
+            **files,
+        }
+    ]
 
 
 # ------------------------------------------------------- representation probes
@@ -192,6 +247,7 @@ PROBE_DATASET = "synthetic_actions"  # the zoo's labelled data set: its classes 
 
 def _finished(run_dir: str, steps: int) -> bool:
     from export import runs
+
     return os.path.isdir(run_dir) and int(runs.read_progress(run_dir).get("step", 0)) >= steps
 
 
@@ -205,35 +261,67 @@ def _train(command: Tuple[str, ...]) -> None:
 
 def _probe_data(cfg, count: int, split: str, seed: int):
     from zoo import data, probes
-    ds = data.load(PROBE_DATASET, split=split, frames=cfg.frames, size=cfg.size, channels=cfg.channels, seed=seed,
-                   **({"num_examples": count} if split != "train" else {}))
+
+    ds = data.load(
+        PROBE_DATASET,
+        split=split,
+        frames=cfg.frames,
+        size=cfg.size,
+        channels=cfg.channels,
+        seed=seed,
+        **({"num_examples": count} if split != "train" else {}),
+    )
     return probes.labelled_clips(ds, count)
 
 
 def _load_run(run_dir: str, model_name: str, what: str):
     from export import runs
+
     model = runs.load_run(run_dir)
     if model.config.model_name != model_name:
-        raise ValueError(f"{what}: {run_dir!r} is a {model.config.model_name!r} run; expected a {model_name!r} "
-                         "run folder")
+        raise ValueError(
+            f"{what}: {run_dir!r} is a {model.config.model_name!r} run; expected a {model_name!r} run folder"
+        )
     return model, model.config, int(runs.read_progress(run_dir).get("step", 0))
 
 
-def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, labelled: List[str],
-              finetune_steps: int, probe_test: int) -> List[Dict[str, Any]]:
+def vgan_fig4(
+    model: str,
+    out_dir: str,
+    steps: int,
+    seed: int,
+    gan_steps: int,
+    preset: str,
+    labelled: List[str],
+    finetune_steps: int,
+    probe_test: int,
+) -> List[Dict[str, Any]]:
     import keras
     from zoo import data, probes, vgan
+
     run_dir = model or os.path.join(out_dir, "vgan")
     if not model and not _finished(run_dir, gan_steps):
-        _train(("trainers.vgan", f"--preset={preset}", f"--dataset={PROBE_DATASET}", f"--run_dir={run_dir}",
-                f"--steps={gan_steps}", "--checkpoint_every=500", "--sample_every=1000", "--verbose=0"))
+        _train(
+            (
+                "trainers.vgan",
+                f"--preset={preset}",
+                f"--dataset={PROBE_DATASET}",
+                f"--run_dir={run_dir}",
+                f"--steps={gan_steps}",
+                "--checkpoint_every=500",
+                "--sample_every=1000",
+                "--verbose=0",
+            )
+        )
     gan, cfg, gan_step = _load_run(run_dir, "vgan", "vgan_fig4")
     import zoo
     from export import runs
+
     batch_size = zoo.run_from_dict(cfg, runs.read_config(run_dir)["run"]).batch_size  # the GAN's batch
     if cfg.future:
-        raise ValueError(f"vgan_fig4: {run_dir!r} is a --future run; its discriminator judges futures, train "
-                         "one without --future")
+        raise ValueError(
+            f"vgan_fig4: {run_dir!r} is a --future run; its discriminator judges futures, train one without --future"
+        )
     num_classes = len(data.class_names(PROBE_DATASET))
     amounts = sorted({int(n) for n in labelled})
     train_videos, train_labels = _probe_data(cfg, amounts[-1], "train", seed + 1)
@@ -248,37 +336,96 @@ def vgan_fig4(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, p
             if init == "gan":
                 d.set_weights(gan.discriminator.get_weights())
             classifier = vgan.DiscriminatorClassifier(d, num_classes)
-            fit = probes.fine_tune(classifier, train_videos[:n], train_labels[:n], finetune_steps,
-                                   batch_size=batch_size, learning_rate=cfg.d_learning_rate, seed=seed)
+            fit = probes.fine_tune(
+                classifier,
+                train_videos[:n],
+                train_labels[:n],
+                finetune_steps,
+                batch_size=batch_size,
+                learning_rate=cfg.d_learning_rate,
+                seed=seed,
+            )
             accuracy[init] = probes.accuracy(classifier, test_videos, test_labels)
-            lines.append({"experiment": "vgan_fig4", "run_dir": run_dir, "gan_step": gan_step, "init": init,
-                          "labelled_clips": n, "finetune_steps": finetune_steps, "test_clips": probe_test,
-                          "accuracy": accuracy[init], "train_loss": fit["loss"], "seed": seed})
-        lines.append({"experiment": "vgan_fig4", "labelled_clips": n, "chance": 1.0 / num_classes,
-                      "relative_gain": accuracy["gan"] / max(accuracy["random"], 1e-12)})
+            lines.append(
+                {
+                    "experiment": "vgan_fig4",
+                    "run_dir": run_dir,
+                    "gan_step": gan_step,
+                    "init": init,
+                    "labelled_clips": n,
+                    "finetune_steps": finetune_steps,
+                    "test_clips": probe_test,
+                    "accuracy": accuracy[init],
+                    "train_loss": fit["loss"],
+                    "seed": seed,
+                }
+            )
+        lines.append(
+            {
+                "experiment": "vgan_fig4",
+                "labelled_clips": n,
+                "chance": 1.0 / num_classes,
+                "relative_gain": accuracy["gan"] / max(accuracy["random"], 1e-12),
+            }
+        )
     return lines
 
 
-def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int, preset: str, probe_train: int,
-                probe_test: int, supervised_net: str) -> List[Dict[str, Any]]:
+def tgan_table2(
+    model: str,
+    out_dir: str,
+    steps: int,
+    seed: int,
+    gan_steps: int,
+    preset: str,
+    probe_train: int,
+    probe_test: int,
+    supervised_net: str,
+) -> List[Dict[str, Any]]:
     import keras
     import zoo
     from zoo import data, probes
+
     run_dir = model or os.path.join(out_dir, "video")
     if not model:
         image, g1, d1 = (os.path.join(out_dir, n) for n in ("image", "g1", "d1"))
-        common_flags = (f"--preset={preset}", f"--dataset={PROBE_DATASET}", "--checkpoint_every=500",
-                        "--sample_every=1000", "--verbose=0", f"--steps={gan_steps}")
+        common_flags = (
+            f"--preset={preset}",
+            f"--dataset={PROBE_DATASET}",
+            "--checkpoint_every=500",
+            "--sample_every=1000",
+            "--verbose=0",
+            f"--steps={gan_steps}",
+        )
         if not os.path.isdir(d1):  # step one exports G1 and D1' when it ends
-            _train(("trainers.tgan", "--stage=image", f"--run_dir={image}", *common_flags, f"--hub_dir={g1}",
-                    f"--features_hub_dir={d1}"))
+            _train(
+                (
+                    "trainers.tgan",
+                    "--stage=image",
+                    f"--run_dir={image}",
+                    *common_flags,
+                    f"--hub_dir={g1}",
+                    f"--features_hub_dir={d1}",
+                )
+            )
         if not _finished(run_dir, gan_steps):
-            _train(("trainers.tgan", "--stage=video", f"--run_dir={run_dir}", *common_flags, "--d_noise=0.3",
-                    f"--image_generator_handle={g1}", f"--image_features_handle={d1}"))
+            _train(
+                (
+                    "trainers.tgan",
+                    "--stage=video",
+                    f"--run_dir={run_dir}",
+                    *common_flags,
+                    "--d_noise=0.3",
+                    f"--image_generator_handle={g1}",
+                    f"--image_features_handle={d1}",
+                )
+            )
     gan, cfg, gan_step = _load_run(run_dir, "tgan", "tgan_table2")
     if cfg.stage != "video":
-        raise ValueError(f"tgan_table2: {run_dir!r} is a step-one (--stage=image) run; expected step two's, whose "
-                         "discriminator holds both D1' and D0")
+        raise ValueError(
+            f"tgan_table2: {run_dir!r} is a step-one (--stage=image) run; expected step two's, whose "
+            "discriminator holds both D1' and D0"
+        )
     num_classes = len(data.class_names(PROBE_DATASET))
     train = _probe_data(cfg, probe_train, "train", seed + 1)
     test = _probe_data(cfg, probe_test, "test", seed)
@@ -287,79 +434,132 @@ def tgan_table2(model: str, out_dir: str, steps: int, seed: int, gan_steps: int,
 
     def features(discriminator, kind, videos):
         import tensorflow as tf
-        fn = tf.function(lambda v: discriminator.frame_features(v) if kind == "image"
-                         else discriminator.features(v), reduce_retracing=True)
-        out = np.concatenate([fn(tf.constant(videos[i:i + 64])).numpy() for i in range(0, len(videos), 64)])
+
+        fn = tf.function(
+            lambda v: discriminator.frame_features(v) if kind == "image" else discriminator.features(v),
+            reduce_retracing=True,
+        )
+        out = np.concatenate([fn(tf.constant(videos[i : i + 64])).numpy() for i in range(0, len(videos), 64)])
         return out if kind == "image" else out.reshape(len(videos), -1)  # image: [N, T, F]
 
     def probe(name, get):
         (x, y), (tx, ty) = (get(train[0]), train[1]), (get(test[0]), test[1])
         if x.ndim == 3:  # frames: one example per frame, a majority vote per clip
             svm = probes.fit_linear_svm(x.reshape(-1, x.shape[-1]), np.repeat(y, x.shape[1]), num_classes)
-            predicted = probes.majority_vote(probes.svm_scores(svm, tx.reshape(-1, tx.shape[-1])).reshape(
-                len(tx), tx.shape[1], num_classes))
+            predicted = probes.majority_vote(
+                probes.svm_scores(svm, tx.reshape(-1, tx.shape[-1])).reshape(len(tx), tx.shape[1], num_classes)
+            )
         else:
             svm = probes.fit_linear_svm(x, y, num_classes)
             predicted = probes.svm_scores(svm, tx).argmax(axis=1)
-        return {"experiment": "tgan_table2", "row": name, "accuracy": float(np.mean(predicted == ty)),
-                "features": int(np.prod(x.shape[2:] if x.ndim == 3 else x.shape[1:])),
-                "svm_converged": bool(svm["converged"]), "train_clips": probe_train, "test_clips": probe_test,
-                "run_dir": run_dir, "gan_step": gan_step, "seed": seed}
+        return {
+            "experiment": "tgan_table2",
+            "row": name,
+            "accuracy": float(np.mean(predicted == ty)),
+            "features": int(np.prod(x.shape[2:] if x.ndim == 3 else x.shape[1:])),
+            "svm_converged": bool(svm["converged"]),
+            "train_clips": probe_train,
+            "test_clips": probe_test,
+            "run_dir": run_dir,
+            "gan_step": gan_step,
+            "seed": seed,
+        }
 
     lines = [{"experiment": "tgan_table2", "row": "chance", "accuracy": 1.0 / num_classes}]
     for label, discriminator in (("", gan.discriminator), (" (random init)", fresh.discriminator)):
-        lines.append(probe(f"image discriminator{label} + linear SVM",
-                           lambda v, d=discriminator: features(d, "image", v)))
-        lines.append(probe(f"temporal discriminator{label} + linear SVM",
-                           lambda v, d=discriminator: features(d, "temporal", v)))
+        lines.append(
+            probe(f"image discriminator{label} + linear SVM", lambda v, d=discriminator: features(d, "image", v))
+        )
+        lines.append(
+            probe(f"temporal discriminator{label} + linear SVM", lambda v, d=discriminator: features(d, "temporal", v))
+        )
     if supervised_net:
         network = export.load_video_classifier(supervised_net)
-        lines.append(probe(f"{network.name} trained with labels ({os.path.basename(supervised_net)}) + linear SVM",
-                           lambda v: np.concatenate([network.fn(network.prepare(v[i:i + 64]))["features"].numpy()
-                                                     for i in range(0, len(v), 64)])))
+        lines.append(
+            probe(
+                f"{network.name} trained with labels ({os.path.basename(supervised_net)}) + linear SVM",
+                lambda v: np.concatenate(
+                    [network.fn(network.prepare(v[i : i + 64]))["features"].numpy() for i in range(0, len(v), 64)]
+                ),
+            )
+        )
     return lines
 
 
 EXPERIMENTS: Dict[str, Experiment] = {
-    "vgan_fig3": Experiment("VGAN", "Figure 3", "foreground, mask and background of two-stream samples",
-                            "vgan_bouncing_balls", vgan_fig3),
-    "stgan_fig3": Experiment("STGAN", "Figure 3", "one video along activation maximization for a class",
-                             "stgan_synthetic_actions", stgan_fig3, flags=("condition_net",)),
-    "tgan_fig3": Experiment("TGAN", "Figure 3", "videos along a line between two z0 (interpolation)",
-                            "tgan_moving_digits", tgan_fig3),
-    "mvt_fig12": Experiment("MVT-GAN", "Figure 12", "one latent subspace (A, B, C) resampled, the others fixed",
-                            "mvt_synthetic_actions", mvt_fig12),
-    "vgan_fig4": Experiment("VGAN", "Figure 4", "the discriminator fine-tuned as a classifier vs. random init, "
-                            "over amounts of labelled clips", "", vgan_fig4,
-                            flags=("gan_steps", "preset", "labelled", "finetune_steps", "probe_test")),
-    "tgan_table2": Experiment("TGAN", "Table 2", "linear SVMs on the image and temporal discriminators' features",
-                              "", tgan_table2,
-                              flags=("gan_steps", "preset", "probe_train", "probe_test", "supervised_net")),
+    "vgan_fig3": Experiment(
+        "VGAN", "Figure 3", "foreground, mask and background of two-stream samples", "vgan_bouncing_balls", vgan_fig3
+    ),
+    "stgan_fig3": Experiment(
+        "STGAN",
+        "Figure 3",
+        "one video along activation maximization for a class",
+        "stgan_synthetic_actions",
+        stgan_fig3,
+        flags=("condition_net",),
+    ),
+    "tgan_fig3": Experiment(
+        "TGAN", "Figure 3", "videos along a line between two z0 (interpolation)", "tgan_moving_digits", tgan_fig3
+    ),
+    "mvt_fig12": Experiment(
+        "MVT-GAN",
+        "Figure 12",
+        "one latent subspace (A, B, C) resampled, the others fixed",
+        "mvt_synthetic_actions",
+        mvt_fig12,
+    ),
+    "vgan_fig4": Experiment(
+        "VGAN",
+        "Figure 4",
+        "the discriminator fine-tuned as a classifier vs. random init, over amounts of labelled clips",
+        "",
+        vgan_fig4,
+        flags=("gan_steps", "preset", "labelled", "finetune_steps", "probe_test"),
+    ),
+    "tgan_table2": Experiment(
+        "TGAN",
+        "Table 2",
+        "linear SVMs on the image and temporal discriminators' features",
+        "",
+        tgan_table2,
+        flags=("gan_steps", "preset", "probe_train", "probe_test", "supervised_net"),
+    ),
 }
 
 
 def define_flags() -> None:
     flags.DEFINE_bool("list", False, "List the experiments and exit.")
-    flags.DEFINE_string("model", None, "The export to run (default: the experiment's shipped module); "
-                        "vgan_fig4 and tgan_table2 take a run folder (the discriminator is in its checkpoints, "
-                        "not in exports), by default one they train under --out_dir.")
+    flags.DEFINE_string(
+        "model",
+        None,
+        "The export to run (default: the experiment's shipped module); "
+        "vgan_fig4 and tgan_table2 take a run folder (the discriminator is in its checkpoints, "
+        "not in exports), by default one they train under --out_dir.",
+    )
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
-    flags.DEFINE_string("condition_net", "c3d_synthetic_actions",
-                        "stgan_fig3: the classifier AM maximizes.")
-    flags.DEFINE_integer("gan_steps", 3000, "vgan_fig4, tgan_table2 without --model: steps of the GAN they train "
-                         "on unlabelled synthetic_actions (each of TGAN's two steps).", lower_bound=1)
+    flags.DEFINE_string("condition_net", "c3d_synthetic_actions", "stgan_fig3: the classifier AM maximizes.")
+    flags.DEFINE_integer(
+        "gan_steps",
+        3000,
+        "vgan_fig4, tgan_table2 without --model: steps of the GAN they train "
+        "on unlabelled synthetic_actions (each of TGAN's two steps).",
+        lower_bound=1,
+    )
     flags.DEFINE_string("preset", "small", "vgan_fig4, tgan_table2 without --model: the GAN's preset.")
     flags.DEFINE_list("labelled", ["20", "80", "320", "1280"], "vgan_fig4: amounts of labelled clips.")
-    flags.DEFINE_integer("finetune_steps", 600, "vgan_fig4: fine-tuning steps per amount and initialisation.",
-                         lower_bound=1)
+    flags.DEFINE_integer(
+        "finetune_steps", 600, "vgan_fig4: fine-tuning steps per amount and initialisation.", lower_bound=1
+    )
     flags.DEFINE_integer("probe_train", 1000, "tgan_table2: labelled clips the SVMs train on.", lower_bound=1)
-    flags.DEFINE_integer("probe_test", 500, "vgan_fig4, tgan_table2: held-out clips they are tested on.",
-                         lower_bound=1)
-    flags.DEFINE_string("supervised_net", "c3d_synthetic_actions",
-                        "tgan_table2: a classifier export trained with labels, whose features are the supervised "
-                        "reference row (the paper's ResNet-50); empty to skip.")
+    flags.DEFINE_integer("probe_test", 500, "vgan_fig4, tgan_table2: held-out clips they are tested on.", lower_bound=1)
+    flags.DEFINE_string(
+        "supervised_net",
+        "c3d_synthetic_actions",
+        "tgan_table2: a classifier export trained with labels, whose features are the supervised "
+        "reference row (the paper's ResNet-50); empty to skip.",
+    )
 
 
 def main(argv: List[str]) -> int:

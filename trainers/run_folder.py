@@ -7,6 +7,7 @@ each session's cost, read by model cards), ``samples/step_*.gif``, ``conv_impl.j
 every other worker writes its copies under ``workers/<type>-<id>`` (all workers must take
 part in saving distributed variables).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,8 +48,11 @@ def worker_dir(run_dir: str, strategy) -> str:
 
 def field_defaults(config_cls) -> Dict[str, Any]:
     """The class defaults of a config's fields, as JSON values (tuples as lists)."""
-    return {f.name: json.loads(json.dumps(f.default)) for f in dataclasses.fields(config_cls)
-            if f.default is not dataclasses.MISSING}
+    return {
+        f.name: json.loads(json.dumps(f.default))
+        for f in dataclasses.fields(config_cls)
+        if f.default is not dataclasses.MISSING
+    }
 
 
 class RunFolder:
@@ -67,6 +71,7 @@ class RunFolder:
         import tensorflow as tf
         import zoo
         from export import runs
+
         if not tf.io.gfile.exists(os.path.join(self.path, runs.CONFIG_FILE)):
             return
         config = runs.read_config(self.path)
@@ -77,18 +82,25 @@ class RunFolder:
             saved = config.get(section, {})
             current = json.loads(json.dumps(zoo.to_dict(value)))  # tuples as the saved JSON lists
             defaults = field_defaults(type(value))
-            diff.update({k: (saved.get(k, "<absent>"), v) for k, v in current.items()
-                         if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v})
+            diff.update(
+                {
+                    k: (saved.get(k, "<absent>"), v)
+                    for k, v in current.items()
+                    if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v
+                }
+            )
         if diff:
             raise ValueError(
                 f"run folder {self.path!r} holds a run with another config; differing fields "
-                f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume.")
+                f"(saved, requested): {diff}. Use a new --run_dir or the same flags to resume."
+            )
 
     def create(self, cfg, run, trainer_options: Dict[str, Any]) -> None:
         """Makes this process's folder; the chief writes ``config.json`` (model config, run
         settings, trainer options)."""
         import tensorflow as tf
         from export import runs
+
         tf.io.gfile.makedirs(self.out_dir)
         if self.chief:
             runs.write_config(self.path, cfg, run, trainer_options)
@@ -99,9 +111,11 @@ class RunFolder:
         returns the model's step."""
         import tensorflow as tf
         from export import runs
+
         self.checkpoint = runs.checkpoint(model)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3)
+            self.checkpoint, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3
+        )
         if self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
             print(f"resumed from {self.manager.latest_checkpoint} at step {int(model.step)}")
@@ -121,17 +135,25 @@ class RunFolder:
         """Opens this process's entry in ``progress.json`` (a resumed run adds one)."""
         from export import card, runs
         from zoo import autotune
+
         self._session_start = time.monotonic()
         self.progress = runs.read_progress(self.path) if self.chief else {}
-        self._session = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                         "machine": autotune.machine(), "strategy": strategy_name, "replicas": replicas,
-                         "commit": card.source_commit(), "start_step": start_step, "end_step": start_step,
-                         "seconds": 0.0}
+        self._session = {
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": autotune.machine(),
+            "strategy": strategy_name,
+            "replicas": replicas,
+            "commit": card.source_commit(),
+            "start_step": start_step,
+            "end_step": start_step,
+            "seconds": 0.0,
+        }
         self.progress.setdefault("sessions", []).append(self._session)  # updated in place by write_progress
 
     def write_progress(self, step: int) -> None:
         """``<run_dir>/progress.json``: the step reached and every session's cost (model cards)."""
         from export import runs
+
         if not self.chief:
             return
         self._session.update(end_step=step, seconds=round(time.monotonic() - self._session_start, 1))
@@ -141,6 +163,7 @@ class RunFolder:
     # .............................................................. outputs
     def sample_path(self, step: int) -> str:
         import tensorflow as tf
+
         sample_dir = os.path.join(self.path, "samples")
         tf.io.gfile.makedirs(sample_dir)
         return os.path.join(sample_dir, f"step_{step:07d}.gif")
@@ -152,8 +175,12 @@ class RunFolder:
         """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution
         runs (``conv_impl="auto"`` measures them; zoo.layers), and the machine it was chosen for."""
         from zoo import autotune, files, layers
+
         path = os.path.join(self.out_dir, CONV_CHOICES_FILE)
-        report = {"machine": autotune.fingerprint(), "cache": autotune.cache_path(),
-                  "layers": layers.conv_choices(model)}
+        report = {
+            "machine": autotune.fingerprint(),
+            "cache": autotune.cache_path(),
+            "layers": layers.conv_choices(model),
+        }
         files.write_atomically(path, json.dumps(report, indent=1, sort_keys=True))
         return path

@@ -18,6 +18,7 @@ classes already done. ``--export_dir`` / ``--hub_dir`` export the 3D generator
 field of ``zoo.stgan.STGANConfig`` (``--temporal_depth``...) and of its run settings
 ``zoo.stgan.STGANRunConfig`` (``--am_iterations``, ``--am_batch_size``...).
 """
+
 from __future__ import annotations
 
 import io
@@ -40,11 +41,19 @@ VIDEO_DIR = "videos"
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("condition_net", None, "Stage video: the condition network Phi, a video classifier export "
-                        "(hub module or serving version of trainers.classifier).")
-    flags.DEFINE_string("judge_net", None, "Stage video: an independent video classifier export (e.g. the other "
-                        "architecture than --condition_net, same classes) that scores the same videos before and "
-                        "after AM, so that the gain is not only the condition network's.")
+    flags.DEFINE_string(
+        "condition_net",
+        None,
+        "Stage video: the condition network Phi, a video classifier export "
+        "(hub module or serving version of trainers.classifier).",
+    )
+    flags.DEFINE_string(
+        "judge_net",
+        None,
+        "Stage video: an independent video classifier export (e.g. the other "
+        "architecture than --condition_net, same classes) that scores the same videos before and "
+        "after AM, so that the gain is not only the condition network's.",
+    )
     flags.DEFINE_list("classes", [], "Stage video: the classes to generate (names or indices; default all).")
     flags.DEFINE_integer("videos_per_class", 4, "Stage video: videos generated per class.")
     flags.DEFINE_enum("format", "gif", ["gif", "mp4"], "Stage video: file format of the videos.")
@@ -64,8 +73,10 @@ def resolve_classes(requested: Sequence[str], class_names: Sequence[str]) -> Lis
         elif item.lstrip("-").isdigit() and 0 <= int(item) < len(names):
             out.append(int(item))
         else:
-            raise ValueError(f"--classes: {item!r} is neither a class of the condition network nor an index in "
-                             f"0..{len(names) - 1}; its classes are {names}")
+            raise ValueError(
+                f"--classes: {item!r} is neither a class of the condition network nor an index in "
+                f"0..{len(names) - 1}; its classes are {names}"
+            )
     return out
 
 
@@ -81,19 +92,32 @@ def _safe(name: str) -> str:
 class STGANTrainer(common.Trainer):
     """Stage image: the shared training loop. Stage video: inflation and AM, no training."""
 
-    def __init__(self, preset, overrides, options: common.RunOptions, condition_net: Optional[str] = None,
-                 classes: Sequence[str] = (), videos_per_class: int = 4, fmt: str = "gif",
-                 judge_net: Optional[str] = None, **kwargs):
+    def __init__(
+        self,
+        preset,
+        overrides,
+        options: common.RunOptions,
+        condition_net: Optional[str] = None,
+        classes: Sequence[str] = (),
+        videos_per_class: int = 4,
+        fmt: str = "gif",
+        judge_net: Optional[str] = None,
+        **kwargs,
+    ):
         super().__init__("stgan", preset, overrides, options, **kwargs)
         self.condition_net, self.classes, self.judge_net = condition_net, list(classes), judge_net
         self.videos_per_class, self.fmt = int(videos_per_class), fmt
         if self.cfg.stage == "video":
             if not self.cfg.source_generator_handle:
-                raise ValueError("--stage=video needs --source_generator_handle: the 2D generator to inflate (an "
-                                 "image-generator hub module, e.g. --hub_dir of --stage=image)")
+                raise ValueError(
+                    "--stage=video needs --source_generator_handle: the 2D generator to inflate (an "
+                    "image-generator hub module, e.g. --hub_dir of --stage=image)"
+                )
             if not condition_net:
-                raise ValueError("--stage=video needs --condition_net: a video classifier export "
-                                 "(python -m trainers.classifier --export_dir/--hub_dir)")
+                raise ValueError(
+                    "--stage=video needs --condition_net: a video classifier export "
+                    "(python -m trainers.classifier --export_dir/--hub_dir)"
+                )
             if self.videos_per_class < 1:
                 raise ValueError(f"--videos_per_class must be >= 1, got {videos_per_class}")
         elif condition_net or self.classes or judge_net:
@@ -108,8 +132,10 @@ class STGANTrainer(common.Trainer):
             targets = resolve_classes(self.classes, network.info["class_names"])
             judge = export.load_video_classifier(self.judge_net) if self.judge_net else None
             if judge is not None and list(judge.info["class_names"]) != list(network.info["class_names"]):
-                raise ValueError(f"--judge_net {self.judge_net!r} has the classes {judge.info['class_names']}; "
-                                 f"expected those of --condition_net: {network.info['class_names']}")
+                raise ValueError(
+                    f"--judge_net {self.judge_net!r} has the classes {judge.info['class_names']}; "
+                    f"expected those of --condition_net: {network.info['class_names']}"
+                )
         except common.SetupError:
             raise
         except ValueError as e:
@@ -143,10 +169,12 @@ class STGANTrainer(common.Trainer):
                 am = self.run_cfg  # the AM settings (zoo.stgan.STGANRunConfig)
                 for start in range(0, self.videos_per_class, am.am_batch_size):
                     n = min(am.am_batch_size, self.videos_per_class - start)
-                    parts.append(self.model.maximize(condition, h, n, am,
-                                                     seed=randomness.fold_in(cfg.seed, h * 100003 + start)))
-                result = {k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0)
-                          for k in parts[0]}
+                    parts.append(
+                        self.model.maximize(condition, h, n, am, seed=randomness.fold_in(cfg.seed, h * 100003 + start))
+                    )
+                result = {
+                    k: np.concatenate([p[k] for p in parts], axis=1 if k == "probability" else 0) for k in parts[0]
+                }
                 probability, codes = result["probability"], result["z"]
                 judged = {}
                 if judge is not None:
@@ -165,31 +193,62 @@ class STGANTrainer(common.Trainer):
                         tf.summary.scalar(f"am/{name}", float(p), step=i)
                 self.writer.flush()
                 buffer = io.BytesIO()
-                np.savez(buffer, z=result["z"], probability=probability, logits=result["logits"],
-                         target=np.int32(h), **judged)
+                np.savez(
+                    buffer,
+                    z=result["z"],
+                    probability=probability,
+                    logits=result["logits"],
+                    target=np.int32(h),
+                    **judged,
+                )
                 files.write_atomically(path, buffer.getvalue())  # written last: a class is done or absent
             first_codes.append(codes[:1])
-            summary[name] = {"initial": float(probability[0].mean()), "final": float(probability[-1].mean()),
-                             **{k: float(np.mean(v)) for k, v in judged.items()}}
-            print(f"class {name}: probability {summary[name]['initial']:.4f} -> {summary[name]['final']:.4f} "
-                  f"after {len(probability) - 1} iterations ({probability.shape[1]} videos)"
-                  + (f"; judge {summary[name]['judge_initial']:.4f} -> {summary[name]['judge_final']:.4f}"
-                     if judged else ""))
+            summary[name] = {
+                "initial": float(probability[0].mean()),
+                "final": float(probability[-1].mean()),
+                **{k: float(np.mean(v)) for k, v in judged.items()},
+            }
+            print(
+                f"class {name}: probability {summary[name]['initial']:.4f} -> {summary[name]['final']:.4f} "
+                f"after {len(probability) - 1} iterations ({probability.shape[1]} videos)"
+                + (
+                    f"; judge {summary[name]['judge_initial']:.4f} -> {summary[name]['judge_final']:.4f}"
+                    if judged
+                    else ""
+                )
+            )
         if first_codes:  # the first video of every class, one tile each, in the order of targets
             first = data_lib.to_uint8(self.model.call(tf.constant(np.concatenate(first_codes)), training=False))
-            data_lib.write_video(os.path.join(self.opts.run_dir, VIDEO_DIR, f"grid.{self.fmt}"),
-                                 data_lib.video_grid(np.asarray(first)), fps=8)
-        means = {k: float(np.mean([c[k] for c in summary.values()])) for k in next(iter(summary.values()))} if summary else {}
+            data_lib.write_video(
+                os.path.join(self.opts.run_dir, VIDEO_DIR, f"grid.{self.fmt}"),
+                data_lib.video_grid(np.asarray(first)),
+                fps=8,
+            )
+        means = (
+            {k: float(np.mean([c[k] for c in summary.values()])) for k in next(iter(summary.values()))}
+            if summary
+            else {}
+        )
         with tf.io.gfile.GFile(os.path.join(am_dir, "summary.json"), "w") as f:
-            json.dump({"condition_net": self.condition_net, "judge_net": self.judge_net, "mean": means,
-                       "classes": summary}, f, indent=2)
+            json.dump(
+                {"condition_net": self.condition_net, "judge_net": self.judge_net, "mean": means, "classes": summary},
+                f,
+                indent=2,
+            )
         return summary
 
 
 def make_trainer(options: common.RunOptions) -> STGANTrainer:
-    return STGANTrainer(FLAGS.preset, common.config_overrides("stgan"), options, condition_net=FLAGS.condition_net,
-                        classes=FLAGS.classes, videos_per_class=FLAGS.videos_per_class, fmt=FLAGS.format,
-                        judge_net=FLAGS.judge_net)
+    return STGANTrainer(
+        FLAGS.preset,
+        common.config_overrides("stgan"),
+        options,
+        condition_net=FLAGS.condition_net,
+        classes=FLAGS.classes,
+        videos_per_class=FLAGS.videos_per_class,
+        fmt=FLAGS.format,
+        judge_net=FLAGS.judge_net,
+    )
 
 
 if __name__ == "__main__":

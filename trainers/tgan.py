@@ -18,6 +18,7 @@ Flags: the common ones (trainers/common.py) and one per field of
 singular value clipping, ``--d_noise``...). Presets: paper (UCF-101, 48x48), mnist
 (64x64), small, tiny.
 """
+
 from __future__ import annotations
 
 from typing import Dict
@@ -47,14 +48,16 @@ class TGANTrainer(common.Trainer):
         if self.chief and self.features_hub_dir:
             cfg = self.cfg
             out["features_hub_module"] = export_lib.export_image_features(
-                self.model.image_features(), (cfg.size, cfg.size, cfg.channels), self.features_hub_dir)
+                self.model.image_features(), (cfg.size, cfg.size, cfg.channels), self.features_hub_dir
+            )
             print(f"features_hub_module: {out['features_hub_module']}")
         return out
 
 
 def make_trainer(options: common.RunOptions) -> TGANTrainer:
-    return TGANTrainer("tgan", FLAGS.preset, common.config_overrides("tgan"), options,
-                       features_hub_dir=FLAGS.features_hub_dir)
+    return TGANTrainer(
+        "tgan", FLAGS.preset, common.config_overrides("tgan"), options, features_hub_dir=FLAGS.features_hub_dir
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ Flags: the common ones (trainers/common.py) and one per field of
 paper's values of the stage (64 frames, 3e-4 / 8 videos, 2e-4). Presets: paper
 (64x64, 30 frames, three bouncing balls), small, tiny.
 """
+
 from __future__ import annotations
 
 from absl import flags

@@ -31,6 +31,7 @@ measurement runs on the GPU (its name is part of the fingerprint); under XLA
   a process-wide lock, so the replica threads of a ``MirroredStrategy`` do not
   time each other.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 REPS = 3
-GIVE_UP = 3.0   # a candidate this many times slower than the best so far is not timed further
+GIVE_UP = 3.0  # a candidate this many times slower than the best so far is not timed further
 # Within 15% of the fastest, or 20 microseconds (timer and dispatch noise), the preferred
 # candidate wins. 15%, not less: a layer timed alone has both cores and no neighbours, and
 # in a whole step the rewrite's extra reshapes and transposes cost more than alone. On
@@ -117,9 +118,13 @@ def _fingerprint() -> Dict[str, object]:
             gpus.append(tf.config.experimental.get_device_details(device).get("device_name", device.name))
         except Exception:  # details are optional; the device name still tells GPUs apart from CPUs
             gpus.append(device.name)
-    return {**_cpu_description(), "cores": os.cpu_count(), "gpus": sorted(gpus),
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "tensorflow": tf.__version__}
+    return {
+        **_cpu_description(),
+        "cores": os.cpu_count(),
+        "gpus": sorted(gpus),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "tensorflow": tf.__version__,
+    }
 
 
 def cache_path() -> str:
@@ -161,9 +166,12 @@ def _read(path: str) -> Dict[str, dict]:
     except (OSError, ValueError) as e:
         _warn_once(f"corrupt:{path}", f"conv autotune cache {path} is unreadable ({e}); measuring again")
         return {}
-    if (not isinstance(data, dict) or data.get("version") != CACHE_VERSION
-            or data.get("fingerprint") != fingerprint()
-            or not isinstance(data.get("entries"), dict)):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != CACHE_VERSION
+        or data.get("fingerprint") != fingerprint()
+        or not isinstance(data.get("entries"), dict)
+    ):
         _warn_once(f"foreign:{path}", f"conv autotune cache {path} is stale or not this machine's; measuring again")
         return {}
     return {k: v for k, v in data["entries"].items() if _valid_entry(v)}
@@ -179,6 +187,7 @@ def _warn_once(key: str, message: str) -> None:
 @contextlib.contextmanager
 def _file_lock(path: str):
     import fcntl
+
     with open(path + ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -205,8 +214,10 @@ def _write(path: str, key: str, entry: dict) -> None:
                     os.remove(tmp)
                 raise
     except OSError as e:
-        _warn_once(f"readonly:{path}", f"cannot write the conv autotune cache {path} ({e}); "
-                                       "measurements are kept in memory for this process only")
+        _warn_once(
+            f"readonly:{path}",
+            f"cannot write the conv autotune cache {path} ({e}); measurements are kept in memory for this process only",
+        )
 
 
 def _lookup(path: str, key: str, candidates: Sequence[str]) -> Optional[dict]:
@@ -240,19 +251,28 @@ def _best_time(fn: Callable[[], tf.Tensor], reps: int, give_up_after: Optional[f
 
 def _timed_function(fn: Callable, mode: str):
     if mode == "forward":
+
         def run(x, k):
             return tf.reduce_sum(tf.cast(fn(x, k), tf.float32))
     else:
+
         def run(x, k):
             y = fn(x, k)  # tf.gradients, not a tape: the tape of a trace around us may be paused
             dx, dk = tf.gradients(y, [x, k], grad_ys=tf.ones_like(y))
             return tf.reduce_sum(tf.cast(dx, tf.float32)) + tf.reduce_sum(tf.cast(dk, tf.float32))
+
     return tf.function(run, jit_compile=False, autograph=False)
 
 
-def measure(candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_shape: Sequence[int],
-            dtype: str = "float32", mode: str = "forward_backward", reps: int = REPS,
-            give_up: Optional[float] = GIVE_UP) -> Dict[str, Optional[float]]:
+def measure(
+    candidates: Mapping[str, Callable],
+    x_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    dtype: str = "float32",
+    mode: str = "forward_backward",
+    reps: int = REPS,
+    give_up: Optional[float] = GIVE_UP,
+) -> Dict[str, Optional[float]]:
     """Seconds of every candidate ``fn(x, kernel)`` in ``mode`` ("forward": ``fn``; "forward_backward":
     ``fn`` and the gradient with respect to ``x`` and ``kernel``); None: dropped after one timed call
     as more than ``give_up`` times slower than the best so far (``give_up=None``: time every one fully)."""
@@ -288,8 +308,15 @@ def fastest(seconds: Mapping[str, Optional[float]], order: Sequence[str]) -> str
     return next(n for n, t in timed.items() if t <= best * (1 + TIE) + TIE_SECONDS)
 
 
-def choose(op: str, candidates: Mapping[str, Callable], x_shape: Sequence[int], kernel_shape: Sequence[int],
-           dtype: str = "float32", mode: str = "forward_backward", prefer: Optional[str] = None) -> Tuple[str, bool]:
+def choose(
+    op: str,
+    candidates: Mapping[str, Callable],
+    x_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    dtype: str = "float32",
+    mode: str = "forward_backward",
+    prefer: Optional[str] = None,
+) -> Tuple[str, bool]:
     """(the fastest candidate of ``op`` at these shapes in ``mode``, whether it was measured now).
 
     Candidates are named functions ``fn(x, kernel)`` computing the same thing; in a near-tie

@@ -47,6 +47,7 @@ set pass (85% of 128; their pass rate is reported next to the generator's) while
 frame-shuffled clips, whose balls jump, and speed-jittered clips (``speed_jitter``, the
 right paths at the wrong speeds: 0.28 px/frame^2, drift 12%) do not (0%).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,6 +61,7 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 @dataclasses.dataclass(frozen=True)
 class BallCheck:
     """Thresholds of the check (see the module docstring)."""
+
     threshold: float = 0.5
     background_threshold: float = 0.25
     area_tolerance: float = 0.5
@@ -77,8 +79,7 @@ def luminance(videos) -> np.ndarray:
     """uint8 ``[N, T, H, W, C]`` (C = 1 or 3) -> float ``[N, T, H, W]`` in [0, 1]."""
     videos = np.asarray(videos)
     if videos.ndim != 5 or videos.shape[-1] not in (1, 3):
-        raise ValueError(f"motion check: expected uint8 videos [N, T, H, W, 1 or 3], got {videos.dtype} "
-                         f"{videos.shape}")
+        raise ValueError(f"motion check: expected uint8 videos [N, T, H, W, 1 or 3], got {videos.dtype} {videos.shape}")
     x = videos.astype(np.float64) / 255.0
     return x[..., 0] if x.shape[-1] == 1 else x @ _LUMA
 
@@ -94,8 +95,15 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     labels = np.where(flat, np.arange(h * w, dtype=np.int64).reshape(1, h, w) + 1, big)
     while True:
         padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)), constant_values=big)
-        neighbours = np.minimum.reduce([padded[:, 1:-1, 1:-1], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1],
-                                        padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])
+        neighbours = np.minimum.reduce(
+            [
+                padded[:, 1:-1, 1:-1],
+                padded[:, :-2, 1:-1],
+                padded[:, 2:, 1:-1],
+                padded[:, 1:-1, :-2],
+                padded[:, 1:-1, 2:],
+            ]
+        )
         new = np.where(flat, neighbours, big)
         if np.array_equal(new, labels):
             break
@@ -123,8 +131,13 @@ def _blobs(labels: np.ndarray, lum: np.ndarray) -> List[_Blob]:
         # component's) by luminance: thresholded pixels alone move the centre in pixel steps
         edge = labels == value
         for _ in range(2):
-            edge = edge | np.pad(edge, 1)[:-2, 1:-1] | np.pad(edge, 1)[2:, 1:-1] | np.pad(edge, 1)[1:-1, :-2] \
+            edge = (
+                edge
+                | np.pad(edge, 1)[:-2, 1:-1]
+                | np.pad(edge, 1)[2:, 1:-1]
+                | np.pad(edge, 1)[1:-1, :-2]
                 | np.pad(edge, 1)[1:-1, 2:]
+            )
         ey, ex = np.nonzero(edge & ((labels == 0) | (labels == value)))
         weight = lum[ey, ex]
         out.append(_Blob(area, area / (np.pi / 4 * bbox), np.array([ey @ weight, ex @ weight]) / weight.sum()))
@@ -191,49 +204,72 @@ def _tracks(frames: List[List[_Blob]]) -> np.ndarray:
     return tracks
 
 
-def analyse(videos, reference_area: Optional[float] = None, check: BallCheck = BallCheck()
-            ) -> Dict[str, object]:
+def analyse(videos, reference_area: Optional[float] = None, check: BallCheck = BallCheck()) -> Dict[str, object]:
     """Per-clip properties and their summary for uint8 videos ``[N, T, H, W, C]``.
 
     ``reference_area``: the area of one ball in pixels (default: the median component
     area of these clips, which is what the real clips give :func:`balls_metric`)."""
     lum = luminance(videos)
     labels = label_components(lum > check.threshold)
-    blobs = [[_blobs(frame, frame_lum) for frame, frame_lum in zip(clip, clip_lum)]
-             for clip, clip_lum in zip(labels, lum)]
+    blobs = [
+        [_blobs(frame, frame_lum) for frame, frame_lum in zip(clip, clip_lum)] for clip, clip_lum in zip(labels, lum)
+    ]
     areas = [b.area for clip in blobs for frame in clip for b in frame]
     if reference_area is None:
         reference_area = float(np.median(areas)) if areas else 0.0
     clips = []
     for clip_lum, clip in zip(lum, blobs):
-        counts = [int(round(float((frame > check.threshold).sum()) / reference_area)) if reference_area else 0
-                  for frame in clip_lum]
+        counts = [
+            int(round(float((frame > check.threshold).sum()) / reference_area)) if reference_area else 0
+            for frame in clip_lum
+        ]
         constant = counts[0] > 0 and len(set(counts)) == 1
         usual = max(set(counts), key=counts.count)
         flat = [b for f in clip for b in f]
-        shaped = [abs(b.area - reference_area) <= check.area_tolerance * reference_area
-                  and b.fill >= check.min_fill for b in flat]
+        shaped = [
+            abs(b.area - reference_area) <= check.area_tolerance * reference_area and b.fill >= check.min_fill
+            for b in flat
+        ]
         shape_fraction = float(np.mean(shaped)) if flat else 0.0
         runs = _runs(clip)
         acc = _accelerations(runs)
-        physics_acc, drift = _physics(runs, len(clip), lum.shape[-1], np.sqrt(reference_area / np.pi),
-                                      check.bounce_margin)
+        physics_acc, drift = _physics(
+            runs, len(clip), lum.shape[-1], np.sqrt(reference_area / np.pi), check.bounce_margin
+        )
         smooth = float(np.mean(acc <= check.max_acceleration)) if acc.size else 0.0
         background = clip_lum < check.background_threshold
         levels = np.array([255 * frame[bg].mean() if bg.any() else 255.0 for frame, bg in zip(clip_lum, background)])
         flicker = float(levels.std())
-        steady = ((physics_acc is None or physics_acc <= check.max_free_acceleration)
-                  and (drift is None or drift <= check.max_speed_drift))
-        passed = (constant and shape_fraction >= check.min_shape_fraction
-                  and smooth >= check.min_smooth_fraction and flicker <= check.max_flicker and steady)
-        clips.append(dict(count=int(np.median(counts)), count_constant=constant,
-                          usual_count_fraction=float(np.mean([c == usual for c in counts])),
-                          free_acceleration=physics_acc, speed_drift=drift, shape_fraction=shape_fraction,
-                          smooth_fraction=smooth, median_acceleration=float(np.median(acc)) if acc.size else None,
-                          flicker=flicker, background_level=float(levels.mean()), passed=passed))
+        steady = (physics_acc is None or physics_acc <= check.max_free_acceleration) and (
+            drift is None or drift <= check.max_speed_drift
+        )
+        passed = (
+            constant
+            and shape_fraction >= check.min_shape_fraction
+            and smooth >= check.min_smooth_fraction
+            and flicker <= check.max_flicker
+            and steady
+        )
+        clips.append(
+            dict(
+                count=int(np.median(counts)),
+                count_constant=constant,
+                usual_count_fraction=float(np.mean([c == usual for c in counts])),
+                free_acceleration=physics_acc,
+                speed_drift=drift,
+                shape_fraction=shape_fraction,
+                smooth_fraction=smooth,
+                median_acceleration=float(np.median(acc)) if acc.size else None,
+                flicker=flicker,
+                background_level=float(levels.mean()),
+                passed=passed,
+            )
+        )
+
     def mean(key, reduce=np.mean):
         values = [c[key] for c in clips if c[key] is not None]
         return float(reduce(values)) if values else None
+
     counts = np.array([c["count"] for c in clips])
     values, freq = np.unique(counts, return_counts=True)
     return {
@@ -242,9 +278,11 @@ def analyse(videos, reference_area: Optional[float] = None, check: BallCheck = B
         "count_mode": int(values[np.argmax(freq)]) if len(values) else 0,
         "shape_fraction": mean("shape_fraction"),
         "smooth_fraction": mean("smooth_fraction"),
-        "median_acceleration_px": (float(np.median([c["median_acceleration"] for c in clips
-                                                    if c["median_acceleration"] is not None]))
-                                   if any(c["median_acceleration"] is not None for c in clips) else None),
+        "median_acceleration_px": (
+            float(np.median([c["median_acceleration"] for c in clips if c["median_acceleration"] is not None]))
+            if any(c["median_acceleration"] is not None for c in clips)
+            else None
+        ),
         "free_acceleration_px": mean("free_acceleration", np.median),
         "speed_drift": mean("speed_drift", np.median),
         "usual_count_fraction": mean("usual_count_fraction"),
@@ -260,5 +298,10 @@ def balls_metric(generated, real, check: BallCheck = BallCheck()) -> Dict[str, o
     real clips'; the reference ball area comes from the real clips."""
     real_report = analyse(real, check=check)
     generated_report = analyse(generated, reference_area=real_report["reference_area_px"], check=check)
-    return {"value": generated_report["pass_rate"], "real_value": real_report["pass_rate"],
-            "generated": generated_report, "real": real_report, "thresholds": dataclasses.asdict(check)}
+    return {
+        "value": generated_report["pass_rate"],
+        "real_value": real_report["pass_rate"],
+        "generated": generated_report,
+        "real": real_report,
+        "thresholds": dataclasses.asdict(check),
+    }

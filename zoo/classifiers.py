@@ -30,11 +30,12 @@ Training is a custom ``train_step`` (cross-entropy over the global batch,
 synchronized batch norm), so :mod:`trainers.common` runs it under every
 strategy, checkpoints and resumes it like the GANs.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import ClassVar, Dict, Iterable, Optional, Tuple
+from typing import ClassVar, Dict, Iterable, Tuple
 
 import keras
 import numpy as np
@@ -51,21 +52,22 @@ OUTPUTS = ("logits", "features")
 @dataclasses.dataclass(frozen=True)
 class ClassifierConfig(config_lib.VideoConfig):
     """Fields shared by every video classifier (``model_name`` picks the architecture)."""
+
     model_name: ClassVar[str] = "classifier"
     #: Fields that take one of a few values (their flags are enums): none here.
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {}
     at_least_one: ClassVar[Tuple[str, ...]] = ("size", "width", "stages", "feature_dim")
-    size: int = 64                      # H = W of the input clips
-    num_classes: int = 10               # classes of the data set (the trainers take it from the data)
-    class_names: Tuple[str, ...] = ()   # label names (from the dataset), len == num_classes when given
-    width: int = 16                     # filters of the first stage (doubling, capped at 8x)
-    stages: int = 4                     # convolution stages, each ending in max pooling
+    size: int = 64  # H = W of the input clips
+    num_classes: int = 10  # classes of the data set (the trainers take it from the data)
+    class_names: Tuple[str, ...] = ()  # label names (from the dataset), len == num_classes when given
+    width: int = 16  # filters of the first stage (doubling, capped at 8x)
+    stages: int = 4  # convolution stages, each ending in max pooling
     convs_per_stage: Tuple[int, ...] = (1, 1, 2, 2)  # 3D convolutions in each stage (C3D: 1, 1, 2, 2, 2)
-    feature_dim: int = 256              # width of the penultimate layer(s)
-    batch_norm: bool = True             # batch norm after every convolution
-    dropout: float = 0.5                # dropout rate before the classifier layer, in [0, 1)
-    learning_rate: float = 1e-3         # Adam
-    weight_decay: float = 0.0           # decoupled (AdamW) when > 0
+    feature_dim: int = 256  # width of the penultimate layer(s)
+    batch_norm: bool = True  # batch norm after every convolution
+    dropout: float = 0.5  # dropout rate before the classifier layer, in [0, 1)
+    learning_rate: float = 1e-3  # Adam
+    weight_decay: float = 0.0  # decoupled (AdamW) when > 0
 
     def filters(self, stage: int) -> int:
         return self.width * 2 ** min(stage, 3)
@@ -75,14 +77,14 @@ class ClassifierConfig(config_lib.VideoConfig):
 
         def bad(msg):
             raise ValueError(f"{name}: {msg}")
+
         super().validate()
         if self.num_classes < 2:
             bad(f"num_classes must be >= 2, got {self.num_classes}")
         if self.class_names and len(self.class_names) != self.num_classes:
             bad(f"class_names has {len(self.class_names)} names, expected num_classes={self.num_classes}")
         if len(self.convs_per_stage) != self.stages or min(self.convs_per_stage) < 1:
-            bad(f"convs_per_stage must list {self.stages} positive counts (one per stage), "
-                f"got {self.convs_per_stage}")
+            bad(f"convs_per_stage must list {self.stages} positive counts (one per stage), got {self.convs_per_stage}")
         if not 0.0 <= self.dropout < 1.0:
             bad(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -96,34 +98,73 @@ class C3DConfig(ClassifierConfig):
 class LRCNConfig(ClassifierConfig):
     model_name: ClassVar[str] = "lrcn"
     at_least_one: ClassVar[Tuple[str, ...]] = ("lstm_units",)
-    lstm_units: int = 128               # units of the LSTM over the per-frame CNN features
-
+    lstm_units: int = 128  # units of the LSTM over the per-frame CNN features
 
 
 C3D_PRESETS = {
     # Tran et al. 2015, section 3 / Figure 3: 16x112x112 clips, conv1a 64, conv2a 128,
     # conv3a-b 256, conv4a-b 512, conv5a-b 512 (our width doubling is capped at 8x:
     # 64-128-256-512-512), fc6 = fc7 = 4096, dropout 0.5, no batch norm.
-    "paper": dict(frames=16, size=112, width=64, stages=5, convs_per_stage=(1, 1, 2, 2, 2),
-                  feature_dim=4096, batch_norm=False, batch_size=30, learning_rate=3e-4, num_classes=101),
+    "paper": dict(
+        frames=16,
+        size=112,
+        width=64,
+        stages=5,
+        convs_per_stage=(1, 1, 2, 2, 2),
+        feature_dim=4096,
+        batch_norm=False,
+        batch_size=30,
+        learning_rate=3e-4,
+        num_classes=101,
+    ),
     # Minutes on two CPU cores (the default feature network of the benchmarks). The
     # built-in data sets are unlimited, so no dropout (it slowed learning ~3x here).
-    "small": dict(frames=16, size=32, width=16, stages=3, convs_per_stage=(1, 1, 2), feature_dim=128,
-                  dropout=0.0, batch_size=32),
+    "small": dict(
+        frames=16, size=32, width=16, stages=3, convs_per_stage=(1, 1, 2), feature_dim=128, dropout=0.0, batch_size=32
+    ),
     # Unit tests: learns synthetic_actions (8x16x16) to ~60% in 250 steps (~20 s).
-    "tiny": dict(frames=8, size=16, width=8, stages=3, convs_per_stage=(1, 1, 1), feature_dim=64, dropout=0.0,
-                 batch_size=16),
+    "tiny": dict(
+        frames=8, size=16, width=8, stages=3, convs_per_stage=(1, 1, 1), feature_dim=64, dropout=0.0, batch_size=16
+    ),
 }
 LRCN_PRESETS = {
     # Donahue et al. 2015, section 4: one 256-unit LSTM over per-frame CNN features
     # (their CNN: CaffeNet fc6; ours: a VGG-style stack at 112x112), 16-frame clips.
-    "paper": dict(frames=16, size=112, width=64, stages=5, convs_per_stage=(1, 1, 2, 2, 2),
-                  feature_dim=4096, lstm_units=256, batch_norm=False, batch_size=30, learning_rate=3e-4,
-                  num_classes=101),
-    "small": dict(frames=16, size=32, width=16, stages=3, convs_per_stage=(1, 1, 2), feature_dim=128,
-                  lstm_units=128, dropout=0.0, batch_size=32),
-    "tiny": dict(frames=8, size=16, width=8, stages=3, convs_per_stage=(1, 1, 1), feature_dim=64, lstm_units=32,
-                 dropout=0.0, batch_size=16),
+    "paper": dict(
+        frames=16,
+        size=112,
+        width=64,
+        stages=5,
+        convs_per_stage=(1, 1, 2, 2, 2),
+        feature_dim=4096,
+        lstm_units=256,
+        batch_norm=False,
+        batch_size=30,
+        learning_rate=3e-4,
+        num_classes=101,
+    ),
+    "small": dict(
+        frames=16,
+        size=32,
+        width=16,
+        stages=3,
+        convs_per_stage=(1, 1, 2),
+        feature_dim=128,
+        lstm_units=128,
+        dropout=0.0,
+        batch_size=32,
+    ),
+    "tiny": dict(
+        frames=8,
+        size=16,
+        width=8,
+        stages=3,
+        convs_per_stage=(1, 1, 1),
+        feature_dim=64,
+        lstm_units=32,
+        dropout=0.0,
+        batch_size=16,
+    ),
 }
 
 
@@ -164,8 +205,7 @@ class Classifier(contract.ExportableModel, keras.Model):
         kwargs.setdefault("name", config.model_name)
         super().__init__(**kwargs)
         self.config = config
-        self.trackers = {"loss": keras.metrics.Mean(name="loss"),
-                         "accuracy": keras.metrics.Mean(name="accuracy")}
+        self.trackers = {"loss": keras.metrics.Mean(name="loss"), "accuracy": keras.metrics.Mean(name="accuracy")}
 
     @property
     def input_spec_shape(self) -> Tuple[int, int, int, int]:
@@ -180,8 +220,11 @@ class Classifier(contract.ExportableModel, keras.Model):
     def compile(self, optimizer=None, **kwargs):
         cfg = self.config
         if optimizer is None:
-            optimizer = (keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay)
-                         if cfg.weight_decay > 0 else keras.optimizers.Adam(cfg.learning_rate))
+            optimizer = (
+                keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay)
+                if cfg.weight_decay > 0
+                else keras.optimizers.Adam(cfg.learning_rate)
+            )
         self.build_all()  # the weights whose slots compile builds
         super().compile(optimizer=optimizer, **kwargs)  # zoo.contract.Trainable's: no XLA, the slots
 
@@ -235,19 +278,28 @@ class Classifier(contract.ExportableModel, keras.Model):
             out = {k: tf.cast(v, tf.float32) for k, v in self(video, training=False).items()}
             out["probabilities"] = tf.nn.softmax(out["logits"])
             return out
-        return {"serving_default": contract.Signature(
-            fn=serve, inputs={"video": spec}, roles={"video": "video"},
-            doc="video float32 [batch, T, H, W, C] in [-1, 1] -> logits [batch, K], probabilities, "
-                "features [batch, F] (penultimate layer)" + (", frame_features [batch, T, F']"
-                                                              if isinstance(self, LRCN) else ""))}
+
+        return {
+            "serving_default": contract.Signature(
+                fn=serve,
+                inputs={"video": spec},
+                roles={"video": "video"},
+                doc="video float32 [batch, T, H, W, C] in [-1, 1] -> logits [batch, K], probabilities, "
+                "features [batch, F] (penultimate layer)"
+                + (", frame_features [batch, T, F']" if isinstance(self, LRCN) else ""),
+            )
+        }
 
     def export_metadata(self) -> Dict[str, object]:
         """What a loader needs to use the export as a feature network (see export.load_video_classifier)."""
         c = self.config
-        return {"classifier_arch": c.model_name, "num_classes": int(c.num_classes),
-                "class_names_json": json.dumps(list(c.class_names)),
-                "input_shape": [int(d) for d in self.input_spec_shape],
-                "outputs_json": json.dumps(sorted(self.output_names_))}
+        return {
+            "classifier_arch": c.model_name,
+            "num_classes": int(c.num_classes),
+            "class_names_json": json.dumps(list(c.class_names)),
+            "input_shape": [int(d) for d in self.input_spec_shape],
+            "outputs_json": json.dumps(sorted(self.output_names_)),
+        }
 
     @property
     def output_names_(self) -> Tuple[str, ...]:
@@ -306,8 +358,11 @@ class LRCN(Classifier):
         # LRCN averages the per-step predictions; the logits are linear in the states,
         # so that equals one linear layer on the time-averaged states (our features).
         features = tf.reduce_mean(states, axis=1)
-        return {"logits": self.logits(self.drop(features, training=training)), "features": features,
-                "frame_features": frames}
+        return {
+            "logits": self.logits(self.drop(features, training=training)),
+            "features": features,
+            "frame_features": frames,
+        }
 
 
 ARCHITECTURES = ("c3d", "lrcn")
@@ -327,6 +382,7 @@ def accuracy(model: Classifier, dataset: tf.data.Dataset, batch_size: int = 32) 
     """Top-1 accuracy and mean cross-entropy of ``model`` on a finite unbatched dataset of
     ``{"video", "label"}`` (all of it, ``batch_size`` clips at a time)."""
     correct, total, xent_sum = 0, 0, 0.0
+
     @tf.function
     @tf.autograph.experimental.do_not_convert
     def predict(video):
@@ -347,8 +403,9 @@ def accuracy(model: Classifier, dataset: tf.data.Dataset, batch_size: int = 32) 
     return {"accuracy": correct / total, "cross_entropy": xent_sum / total, "examples": total}
 
 
-def fit(config: ClassifierConfig, dataset: tf.data.Dataset, steps: int, batch_size: int,
-        callbacks: Iterable = ()) -> Classifier:
+def fit(
+    config: ClassifierConfig, dataset: tf.data.Dataset, steps: int, batch_size: int, callbacks: Iterable = ()
+) -> Classifier:
     """Trains a fresh classifier of ``config`` for ``steps`` batches of ``batch_size`` clips (e.g.
     ``zoo.resolve_run(name, preset).batch_size``) of an (infinite or long enough) unbatched
     labelled dataset; the seed of the config fixes the initial weights. Used by the S3 metric
@@ -367,6 +424,10 @@ def fit(config: ClassifierConfig, dataset: tf.data.Dataset, steps: int, batch_si
 
 
 ENTRIES = (
-    config_lib.ModelEntry("c3d", C3DConfig, C3D_PRESETS, build, doc="C3D-style 3D CNN video classifier (Tran et al. 2015)"),
-    config_lib.ModelEntry("lrcn", LRCNConfig, LRCN_PRESETS, build, doc="LRCN-style CNN+LSTM video classifier (Donahue et al. 2015)"),
+    config_lib.ModelEntry(
+        "c3d", C3DConfig, C3D_PRESETS, build, doc="C3D-style 3D CNN video classifier (Tran et al. 2015)"
+    ),
+    config_lib.ModelEntry(
+        "lrcn", LRCNConfig, LRCN_PRESETS, build, doc="LRCN-style CNN+LSTM video classifier (Donahue et al. 2015)"
+    ),
 )

@@ -9,6 +9,7 @@ and is enough to rebuild the model (``zoo.registry.from_dict``).
 This module imports no model: the model modules import it, and ``zoo.registry``
 imports them (the registry's direction is one way).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,6 +36,7 @@ class PretrainedPiece:
     what of it stays trainable (or the config field that says so, ``trainable_field``, holding
     one of ``PIECE_TRAINABLE``), and the config field (or property, where the size is derived
     from several fields) its latent size must equal."""
+
     field: str
     argument: str
     interface: str
@@ -46,17 +48,21 @@ class PretrainedPiece:
         """What of the piece trains under ``config``: its ``trainable_field``'s value, else ``trainable``."""
         mode = getattr(config, self.trainable_field) if self.trainable_field else self.trainable
         if mode not in PIECE_TRAINABLE:
-            raise ValueError(f"{type(config).__name__}.{self.trainable_field or 'trainable'}: expected one of "
-                             f"{PIECE_TRAINABLE}, got {mode!r}")
+            raise ValueError(
+                f"{type(config).__name__}.{self.trainable_field or 'trainable'}: expected one of "
+                f"{PIECE_TRAINABLE}, got {mode!r}"
+            )
         return mode
 
     def __post_init__(self):
         if self.interface not in PIECE_INTERFACES:
-            raise ValueError(f"PretrainedPiece {self.field!r}: interface must be one of {PIECE_INTERFACES}, "
-                             f"got {self.interface!r}")
+            raise ValueError(
+                f"PretrainedPiece {self.field!r}: interface must be one of {PIECE_INTERFACES}, got {self.interface!r}"
+            )
         if self.trainable not in PIECE_TRAINABLE:
-            raise ValueError(f"PretrainedPiece {self.field!r}: trainable must be one of {PIECE_TRAINABLE}, "
-                             f"got {self.trainable!r}")
+            raise ValueError(
+                f"PretrainedPiece {self.field!r}: trainable must be one of {PIECE_TRAINABLE}, got {self.trainable!r}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +73,8 @@ class RunConfig:
     them), a run folder saves it as ``"run"`` beside ``"model"`` in ``config.json``, and
     exports, which serve the model, carry only the model's config. A field's comment is
     its flag's help, as for model configs."""
-    batch_size: int = 32   # clips per training step, over all replicas
+
+    batch_size: int = 32  # clips per training step, over all replicas
 
     #: Integer fields that must be >= 1, checked by :meth:`validate` (each class lists its own).
     at_least_one: ClassVar[Tuple[str, ...]] = ("batch_size",)
@@ -91,6 +98,7 @@ class ModelConfig:
     the zoo's models derive from it): its registry name, the fields whose flags are enums
     (``choices``), the pretrained pieces it consumes (``pieces``), its run settings' class
     (``run_config``) and the fields its older versions had (``retired_fields``)."""
+
     model_name: ClassVar[str] = ""
     choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {}
     #: Integer fields that must be >= 1 (:func:`check_at_least_one`; each class lists its own).
@@ -138,10 +146,11 @@ class VideoConfig(ModelConfig):
     it makes or reads. A model redeclares a field to change its
     default; the comment after a field is its flag's help (a redeclaration without one
     keeps this one)."""
+
     at_least_one: ClassVar[Tuple[str, ...]] = ("frames", "channels")
     preset: str = "small"  # the named preset the other values start from (paper, small, tiny)
-    seed: int = 0          # every random draw derives from it: weights, noise, the data's order
-    frames: int = 16       # T, frames per clip
+    seed: int = 0  # every random draw derives from it: weights, noise, the data's order
+    frames: int = 16  # T, frames per clip
     # colour channels of the frames: 3 (RGB) or 1 (grey; the data sets reduce RGB to luminance)
     channels: int = 3
 
@@ -151,6 +160,7 @@ class ModelEntry:
     """A model of the registry (``zoo.registry``): ``builder(config)`` returns the (uncompiled)
     Keras model. A model module declares its entries as ``ENTRIES``; they are checked here,
     when declared."""
+
     name: str
     config_cls: Type
     presets: Mapping[str, Mapping[str, Any]]
@@ -162,16 +172,20 @@ class ModelEntry:
             if preset not in self.presets:
                 raise ValueError(f"model {self.name!r} must define preset {preset!r}")
         if not (isinstance(self.config_cls, type) and issubclass(self.config_cls, ModelConfig)):
-            raise ValueError(f"model {self.name!r}: its config class {getattr(self.config_cls, '__name__', self.config_cls)} "
-                             "must derive from zoo.config.ModelConfig")
+            raise ValueError(
+                f"model {self.name!r}: its config class {getattr(self.config_cls, '__name__', self.config_cls)} "
+                "must derive from zoo.config.ModelConfig"
+            )
         fields = {f.name for f in dataclasses.fields(self.config_cls)}
         for piece in self.config_cls.pieces:
             derived = isinstance(getattr(self.config_cls, piece.latent_dim_field, None), property)
             named = {piece.field, piece.trainable_field} | ({piece.latent_dim_field} if not derived else set())
             missing = named - fields - {""}
             if missing:
-                raise ValueError(f"model {self.name!r}: pretrained piece {piece.argument!r} names config fields "
-                                 f"{sorted(missing)} that {self.config_cls.__name__} lacks")
+                raise ValueError(
+                    f"model {self.name!r}: pretrained piece {piece.argument!r} names config fields "
+                    f"{sorted(missing)} that {self.config_cls.__name__} lacks"
+                )
         object.__setattr__(self, "presets", dict(self.presets))
 
 
@@ -184,6 +198,7 @@ def field_docs(config_cls: Type) -> Dict[str, str]:
     trainers' flag help reads them."""
     import inspect
     import re
+
     names = {f.name for f in dataclasses.fields(config_cls)}
     field = re.compile(r"^\s{4}(\w+)\s*:[^=#]*(?:=[^#]*)?(?:#\s*(.*))?$")
     docs: Dict[str, str] = {}
@@ -243,8 +258,9 @@ def coerce(config_cls: Type, key: str, value: Any) -> Any:
             elem = args[0] if args else str
             return tuple(elem(v) for v in value)
     except (TypeError, ValueError):
-        raise ValueError(f"{config_cls.__name__}.{key}: expected {getattr(tp, '__name__', tp)}, "
-                         f"got {value!r}") from None
+        raise ValueError(
+            f"{config_cls.__name__}.{key}: expected {getattr(tp, '__name__', tp)}, got {value!r}"
+        ) from None
     return value
 
 
@@ -272,4 +288,3 @@ class TwoStepConfig(ModelConfig):
     @property
     def export_name(self) -> str:
         return f"{self.model_name}_image" if self.stage == "image" else self.model_name
-

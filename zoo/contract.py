@@ -23,6 +23,7 @@ model to find out what it is (``docs/architecture.md``).
 - :func:`check`: the contract checked once, with errors that name what is missing; the
   exporter and the trainer call it before they use a model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +44,7 @@ HUB_MODULES = ("image_generator", "whole")
 ROLES = {
     "latent": "z [batch, K] from the model's latent distribution, one per video",
     "latent_walk": "a latent sequence [batch, N, K]: a Gaussian random walk from a first draw (TGAN eq. 3), "
-                   "its step the signature's walk_sigma unless the caller gives one",
+    "its step the signature's walk_sigma unless the caller gives one",
     "latent_per_frame": "a latent sequence [batch, T, K] of independent draws (STGAN's code per frame)",
     "class": "int32 class label per video",
     "image": "float32 frames [batch, H, W, C] in [-1, 1] that condition the videos (VGAN's future)",
@@ -66,12 +67,12 @@ class Signature:
     (a serving setting, not the model's: callers may pass another). The export layer
     (``export/``) writes every signature a model declares, with its roles and walk_sigma.
     """
+
     fn: Callable[..., Dict[str, tf.Tensor]]
     inputs: Mapping[str, tf.TensorSpec]
     doc: str = ""
     roles: Mapping[str, str] = dataclasses.field(default_factory=dict)
     walk_sigma: Optional[float] = None
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ImageGenerator:
     ``latent_distribution`` ("normal": N(0, I); "uniform": U(-1, 1)) to images
     float32 [B, H, W, C] in [-1, 1].
     """
+
     model: keras.Model
     latent_dim: int
     latent_distribution: str
@@ -233,14 +235,17 @@ def check(model) -> Dict[str, Signature]:
     naming the model and what is missing or malformed."""
     name = getattr(model, "name", type(model).__name__)
     if not isinstance(model, ExportableModel):
-        raise ValueError(f"model {name!r} ({type(model).__name__}) does not derive from "
-                         "zoo.contract.ExportableModel")
+        raise ValueError(f"model {name!r} ({type(model).__name__}) does not derive from zoo.contract.ExportableModel")
     if not isinstance(getattr(model, "config", None), config_lib.ModelConfig):
-        raise ValueError(f"model {name!r}: expected a config deriving from zoo.config.ModelConfig, got "
-                         f"{type(getattr(model, 'config', None)).__name__}")
+        raise ValueError(
+            f"model {name!r}: expected a config deriving from zoo.config.ModelConfig, got "
+            f"{type(getattr(model, 'config', None)).__name__}"
+        )
     if model.latent_distribution not in ("",) + tuple(DISTRIBUTION_DOCS):
-        raise ValueError(f"model {name!r}: latent_distribution must be one of {sorted(DISTRIBUTION_DOCS)} "
-                         f"(or '' for none), got {model.latent_distribution!r}")
+        raise ValueError(
+            f"model {name!r}: latent_distribution must be one of {sorted(DISTRIBUTION_DOCS)} "
+            f"(or '' for none), got {model.latent_distribution!r}"
+        )
     if model.hub_module not in HUB_MODULES:
         raise ValueError(f"model {name!r}: hub_module must be one of {HUB_MODULES}, got {model.hub_module!r}")
     _check_trainable(model, name)
@@ -249,22 +254,29 @@ def check(model) -> Dict[str, Signature]:
         raise ValueError(f"model {name!r} declares no 'serving_default' signature: {sorted(signatures)}")
     for sig_name, sig in signatures.items():
         if not isinstance(sig, Signature):
-            raise ValueError(f"model {name!r}: signature {sig_name!r} is a {type(sig).__name__}, "
-                             "expected zoo.contract.Signature")
+            raise ValueError(
+                f"model {name!r}: signature {sig_name!r} is a {type(sig).__name__}, expected zoo.contract.Signature"
+            )
         if not sig.inputs:
             raise ValueError(f"model {name!r}: signature {sig_name!r} declares no input")
         for key, spec in sig.inputs.items():
             if not isinstance(spec, tf.TensorSpec):
-                raise ValueError(f"model {name!r}: input {key!r} of signature {sig_name!r} is a "
-                                 f"{type(spec).__name__}, expected tf.TensorSpec")
+                raise ValueError(
+                    f"model {name!r}: input {key!r} of signature {sig_name!r} is a "
+                    f"{type(spec).__name__}, expected tf.TensorSpec"
+                )
         unknown = {k: r for k, r in sig.roles.items() if r not in ROLES}
         if set(sig.roles) != set(sig.inputs) or unknown:
-            raise ValueError(f"model {name!r}: signature {sig_name!r} must give every input a role of "
-                             f"{sorted(ROLES)}; inputs {sorted(sig.inputs)}, roles {dict(sig.roles)}")
+            raise ValueError(
+                f"model {name!r}: signature {sig_name!r} must give every input a role of "
+                f"{sorted(ROLES)}; inputs {sorted(sig.inputs)}, roles {dict(sig.roles)}"
+            )
         walks = sorted(k for k, r in sig.roles.items() if r == "latent_walk")
         if walks and not (sig.walk_sigma is not None and sig.walk_sigma >= 0):
-            raise ValueError(f"model {name!r}: signature {sig_name!r} has latent_walk inputs {walks} and must "
-                             f"declare their step, walk_sigma >= 0; got {sig.walk_sigma!r}")
+            raise ValueError(
+                f"model {name!r}: signature {sig_name!r} has latent_walk inputs {walks} and must "
+                f"declare their step, walk_sigma >= 0; got {sig.walk_sigma!r}"
+            )
     inputs = model.call_inputs()
     if not inputs or not all(isinstance(s, tf.TensorSpec) for s in inputs.values()):
         raise ValueError(f"model {name!r}: call_inputs() must name at least one tf.TensorSpec, got {inputs!r}")

@@ -26,6 +26,7 @@ of the real clips' median step (real digits move about 1.8 px a frame in the bui
 clips pass, frame-shuffled ones (glyphs that jump) and morphs (glyphs that stay while
 their strokes change) do not; the reports give all three numbers for every source.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,6 +40,7 @@ from zoo.balls_check import label_components, luminance
 @dataclasses.dataclass(frozen=True)
 class DigitCheck:
     """Thresholds of the check (see the module docstring)."""
+
     threshold: float = 0.5
     min_area: int = 6
     search_radius: int = 5
@@ -54,7 +56,7 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     out = np.zeros_like(mask)
     for dy in range(3):
         for dx in range(3):
-            out |= padded[..., dy:dy + h, dx:dx + w]
+            out |= padded[..., dy : dy + h, dx : dx + w]
     return out
 
 
@@ -120,8 +122,13 @@ def _clip_motion(lum: np.ndarray, labels: np.ndarray, glyphs: int, window: int, 
     return float(np.mean(steps)), float(np.median(corr)), float(np.median([f[2] for f in followed]))
 
 
-def analyse(videos, glyphs: Optional[int] = None, window: Optional[int] = None,
-            real_step: Optional[float] = None, check: DigitCheck = DigitCheck()) -> Dict[str, object]:
+def analyse(
+    videos,
+    glyphs: Optional[int] = None,
+    window: Optional[int] = None,
+    real_step: Optional[float] = None,
+    check: DigitCheck = DigitCheck(),
+) -> Dict[str, object]:
     """Per-clip glyph motion and its summary for uint8 videos ``[N, T, H, W, C]``.
 
     ``glyphs``: glyphs followed per frame (default: the most common count of these clips);
@@ -135,17 +142,21 @@ def analyse(videos, glyphs: Optional[int] = None, window: Optional[int] = None,
         glyphs = max([1] + [k for k, n in enumerate(counts) if n >= counts.sum() / 4])
     clips = []
     for clip_lum, clip_labels in zip(lum, labels):
-        step, correlation, identity = _clip_motion(clip_lum, clip_labels, glyphs, window, check.search_radius,
-                                                   check.min_area)
+        step, correlation, identity = _clip_motion(
+            clip_lum, clip_labels, glyphs, window, check.search_radius, check.min_area
+        )
         clips.append(dict(step=step, correlation=correlation, identity=identity))
     measured = [c for c in clips if c["step"] is not None]
     median_step = float(np.median([c["step"] for c in measured])) if measured else None
     reference = median_step if real_step is None else real_step
     for c in clips:
-        c["passed"] = bool(c["step"] is not None and reference
-                           and reference / check.step_tolerance <= c["step"] <= reference * check.step_tolerance
-                           and c["correlation"] >= check.min_correlation
-                           and c["identity"] >= check.min_identity)
+        c["passed"] = bool(
+            c["step"] is not None
+            and reference
+            and reference / check.step_tolerance <= c["step"] <= reference * check.step_tolerance
+            and c["correlation"] >= check.min_correlation
+            and c["identity"] >= check.min_identity
+        )
     return {
         "pass_rate": float(np.mean([c["passed"] for c in clips])) if clips else None,
         "median_step_px": median_step,
@@ -162,7 +173,17 @@ def digits_metric(generated, real, check: DigitCheck = DigitCheck()) -> Dict[str
     """The ``digits`` metric: ``value`` = the generated clips' pass rate, ``real_value`` the real
     clips'; the glyph count, the crop window and the reference step come from the real clips."""
     real_report = analyse(real, check=check)
-    generated_report = analyse(generated, glyphs=real_report["glyphs"], window=real_report["window_px"],
-                               real_step=real_report["median_step_px"], check=check)
-    return {"value": generated_report["pass_rate"], "real_value": real_report["pass_rate"],
-            "generated": generated_report, "real": real_report, "thresholds": dataclasses.asdict(check)}
+    generated_report = analyse(
+        generated,
+        glyphs=real_report["glyphs"],
+        window=real_report["window_px"],
+        real_step=real_report["median_step_px"],
+        check=check,
+    )
+    return {
+        "value": generated_report["pass_rate"],
+        "real_value": real_report["pass_rate"],
+        "generated": generated_report,
+        "real": real_report,
+        "thresholds": dataclasses.asdict(check),
+    }

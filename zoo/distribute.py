@@ -1,6 +1,7 @@
 """The training step under ``tf.distribute`` strategies: how replicas share a global draw,
 lay out several real batches, and average over the global batch (``zoo.gan``'s
 module docstring, "Distribution")."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping
@@ -22,7 +23,7 @@ def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
     rid = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
     local_batch = tf.cast(local_batch, tf.int32)
     full = draw(local_batch * n)
-    return full[rid * local_batch:(rid + 1) * local_batch]
+    return full[rid * local_batch : (rid + 1) * local_batch]
 
 
 def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) -> Dict[str, tf.Tensor]:
@@ -42,6 +43,7 @@ def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) ->
         rows = tf.reshape(x, tf.concat([[chunks, replicas, -1], tf.shape(x)[1:]], 0))
         perm = [1, 0] + list(range(2, x.shape.rank + 2))
         return tf.reshape(tf.transpose(rows, perm), tf.shape(x))
+
     return {k: reorder(v) for k, v in batch.items()}
 
 
@@ -51,7 +53,7 @@ def split_real_batches(data: Mapping[str, tf.Tensor], chunks: int) -> list:
     if chunks == 1:
         return [dict(data)]
     size = tf.shape(data["video"])[0] // chunks
-    return [{k: v[i * size:(i + 1) * size] for k, v in data.items()} for i in range(chunks)]
+    return [{k: v[i * size : (i + 1) * size] for k, v in data.items()} for i in range(chunks)]
 
 
 def global_batch_mean(per_example: tf.Tensor) -> tf.Tensor:

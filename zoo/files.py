@@ -2,6 +2,7 @@
 zoo's one atomic write (config, progress and report JSON, card parts, caches), through
 ``tf.io.gfile`` so that any of its URLs works. (Whole folders, e.g. an export version, are
 written the same way by ``export.saved_model.atomic_directory``.)"""
+
 from __future__ import annotations
 
 import os

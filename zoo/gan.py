@@ -34,6 +34,7 @@ seeded by (config seed, step, draw) -- each replica takes its own rows of one
 global draw, so replicas never share noise and N replicas reproduce one
 device exactly.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,11 +58,12 @@ class GANConfig(config_lib.VideoConfig):
     """What every GAN config has besides the clips (``zoo.config.VideoConfig``): its loss
     family, its update ratio and its convolutions, and the two optimizers it trains with
     (:meth:`optimizers`; Adam in :class:`AdamGANConfig`)."""
+
     choices: ClassVar[Mapping[str, Tuple[str, ...]]] = {"loss": losses_lib.NAMES, "conv_impl": CONV_IMPLS}
     at_least_one: ClassVar[Tuple[str, ...]] = ("d_steps",)
     loss: str = "non_saturating"  # the adversarial loss family (zoo.losses)
-    d_steps: int = 1              # discriminator updates per generator update
-    conv_impl: str = "auto"       # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
+    d_steps: int = 1  # discriminator updates per generator update
+    conv_impl: str = "auto"  # stride-2 convs: "auto" (the faster, measured per layer), "keras" or "stride1"
     # Decay of a running average of the generator's trainable weights, which exports serve
     # (0: off, the papers' setting; none of the five papers averages). See
     # AdversarialModel.finalize_for_export and BUILD_NOTES.md ("The trained zoo").
@@ -93,10 +95,11 @@ class GANConfig(config_lib.VideoConfig):
 @dataclasses.dataclass(frozen=True)
 class AdamGANConfig(GANConfig):
     """A GAN trained with Adam, one learning rate for G and one for D."""
+
     g_learning_rate: float = 2e-4  # Adam learning rate of the generator(s)
     d_learning_rate: float = 2e-4  # Adam learning rate of the discriminator(s)
-    beta1: float = 0.5             # Adam beta1
-    beta2: float = 0.999           # Adam beta2
+    beta1: float = 0.5  # Adam beta1
+    beta2: float = 0.999  # Adam beta2
 
     def validate(self) -> None:
         super().validate()
@@ -105,14 +108,22 @@ class AdamGANConfig(GANConfig):
                 raise ValueError(f"{type(self).__name__}: {name} must be > 0, got {getattr(self, name)}")
 
     def optimizers(self) -> Tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
-        return (keras.optimizers.Adam(self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2,
-                                      **self.generator_optimizer_options()),
-                keras.optimizers.Adam(self.d_learning_rate, beta_1=self.beta1, beta_2=self.beta2))
+        return (
+            keras.optimizers.Adam(
+                self.g_learning_rate, beta_1=self.beta1, beta_2=self.beta2, **self.generator_optimizer_options()
+            ),
+            keras.optimizers.Adam(self.d_learning_rate, beta_1=self.beta1, beta_2=self.beta2),
+        )
 
 
-def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tuple[int, int, int],
-                               latent_name: str = "z", latent_source: str = "",
-                               latent_field: str = "image_latent_dim"):
+def pretrained_image_generator(
+    image_generator,
+    latent_dim: int,
+    image_shape: Tuple[int, int, int],
+    latent_name: str = "z",
+    latent_source: str = "",
+    latent_field: str = "image_latent_dim",
+):
     """A pretrained image generator checked against what a model feeds it and wants back.
 
     ``image_generator``: a :class:`ImageGenerator` or a layer ``layer(z, training=...)``
@@ -134,17 +145,22 @@ def pretrained_image_generator(image_generator, latent_dim: int, image_shape: Tu
     declared.append(getattr(image_generator, "latent_dim", None))
     for dim in declared:
         if dim is not None and int(dim) != int(latent_dim):
-            raise ValueError(f"image_generator: expected latent size {latent_field}={latent_dim}"
-                             f"{' (' + latent_source + ')' if latent_source else ''}, got {int(dim)}")
+            raise ValueError(
+                f"image_generator: expected latent size {latent_field}={latent_dim}"
+                f"{' (' + latent_source + ')' if latent_source else ''}, got {int(dim)}"
+            )
     shape = "[N, " + ", ".join(str(d) for d in image_shape) + "]"
     try:
         images = image_generator(tf.zeros([1, latent_dim]), training=False)
     except Exception as e:  # noqa: BLE001 - any failure means the latent size does not fit
-        raise ValueError(f"image_generator: expected a layer mapping {latent_name} [N, {latent_dim}] to images "
-                         f"{shape}; calling it on {latent_name} of shape [1, {latent_dim}] failed: {e}") from e
+        raise ValueError(
+            f"image_generator: expected a layer mapping {latent_name} [N, {latent_dim}] to images "
+            f"{shape}; calling it on {latent_name} of shape [1, {latent_dim}] failed: {e}"
+        ) from e
     if tuple(images.shape[1:]) != tuple(image_shape):
-        raise ValueError(f"image_generator: expected images of shape {shape} (config size/channels), "
-                         f"got {list(images.shape)}")
+        raise ValueError(
+            f"image_generator: expected images of shape {shape} (config size/channels), got {list(images.shape)}"
+        )
     return image_generator, distribution, tf.cast(images, tf.float32)
 
 
@@ -158,6 +174,7 @@ def two_step_builder(image_model, video_model):
     (which trains its own image generator: a pretrained piece passed to it is an error), else
     ``video_model(config, **pieces)`` with the pieces ``export.runs.build_model`` loaded from
     the config's handles (None where a handle is empty; the video model says what it builds)."""
+
     def build(config, **pieces):
         if config.stage == "image":
             given = sorted(name for name, piece in pieces.items() if piece is not None)
@@ -165,6 +182,7 @@ def two_step_builder(image_model, video_model):
                 raise ValueError(f"stage 'image' trains its own image generator; expected no {', '.join(given)}")
             return image_model(config)
         return video_model(config, **pieces)
+
     return build
 
 
@@ -215,23 +233,31 @@ class ImageStage:
         seed = self.call_seed()
         index = replica_rows(
             lambda n: tf.random.stateless_uniform([n], seed, minval=0, maxval=frames, dtype=tf.int32),
-            tf.shape(video)[0])
+            tf.shape(video)[0],
+        )
         return tf.gather(video, index, axis=1, batch_dims=1)
 
     def signatures(self) -> Dict[str, Signature]:
         cfg = self.config
-        return {"serving_default": Signature(
-            fn=lambda z: {"image": to_uint8(self.call(z, training=False))},
-            inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
-            doc=f"{self.latent_symbol} float32 [batch, {self.latent_dim}] ~ "
+        return {
+            "serving_default": Signature(
+                fn=lambda z: {"image": to_uint8(self.call(z, training=False))},
+                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+                roles={"z": "latent"},
+                doc=f"{self.latent_symbol} float32 [batch, {self.latent_dim}] ~ "
                 f"{DISTRIBUTION_DOCS.get(self.latent_distribution, self.latent_distribution)} -> image uint8 "
-                f"[batch, {cfg.size}, {cfg.size}, {cfg.channels}] ({self.image_doc})")}
+                f"[batch, {cfg.size}, {cfg.size}, {cfg.channels}] ({self.image_doc})",
+            )
+        }
 
     def image_generator(self) -> ImageGenerator:
         cfg = self.config
-        return ImageGenerator(model=self.generator, latent_dim=self.latent_dim,
-                              latent_distribution=self.latent_distribution,
-                              image_shape=(cfg.size, cfg.size, cfg.channels))
+        return ImageGenerator(
+            model=self.generator,
+            latent_dim=self.latent_dim,
+            latent_distribution=self.latent_distribution,
+            image_shape=(cfg.size, cfg.size, cfg.channels),
+        )
 
 
 class AdversarialModel(ExportableModel, keras.Model):
@@ -255,13 +281,13 @@ class AdversarialModel(ExportableModel, keras.Model):
 
     def __init__(self, config, **kwargs):
         if not isinstance(config, GANConfig):
-            raise ValueError(f"{type(self).__name__}: expected a config deriving from zoo.gan.GANConfig, "
-                             f"got {type(config).__name__}")
+            raise ValueError(
+                f"{type(self).__name__}: expected a config deriving from zoo.gan.GANConfig, got {type(config).__name__}"
+            )
         kwargs.setdefault("name", config.model_name or "gan")
         super().__init__(**kwargs)
         self.config = config
-        self.trackers = {n: keras.metrics.Mean(name=n)
-                         for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
         self.loss_family = losses_lib.get(config.loss)
         self.d_steps = int(config.d_steps)
         # The k-th call_seed() of a step draws k. Counted per thread: MirroredStrategy
@@ -371,18 +397,24 @@ class AdversarialModel(ExportableModel, keras.Model):
             return
         optimizer = getattr(self, "g_optimizer", None)  # set by compile()
         if optimizer is None or not optimizer.use_ema:
-            raise ValueError(f"model {self.name!r}: generator_average={self.config.generator_average} needs the "
-                             "compiled generator optimizer that holds the averages (compile(), then restore)")
+            raise ValueError(
+                f"model {self.name!r}: generator_average={self.config.generator_average} needs the "
+                "compiled generator optimizer that holds the averages (compile(), then restore)"
+            )
         optimizer.finalize_variable_values(self.generator_variables)
-        norms = [layer for layer in self._flatten_layers(include_self=False)
-                 if isinstance(layer, keras.layers.BatchNormalization)]
+        norms = [
+            layer
+            for layer in self._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
         momenta = [layer.momentum for layer in norms]
         try:
             for k in range(batches):
                 for layer in norms:  # moving = m * moving + (1 - m) * batch: the mean of k + 1 batches
                     layer.momentum = k / (k + 1)
-                self.generate(self.sample_inputs(batch_size, self.step_seed(0, self._STATISTICS_DRAWS + k)),
-                              training=True)
+                self.generate(
+                    self.sample_inputs(batch_size, self.step_seed(0, self._STATISTICS_DRAWS + k)), training=True
+                )
         finally:
             for layer, momentum in zip(norms, momenta):
                 layer.momentum = momentum
@@ -460,8 +492,9 @@ class AdversarialModel(ExportableModel, keras.Model):
                     with tf.GradientTape() as d_tape:
                         real_logits = self.discriminate(data["video"], data, training=True)
                         fake_logits = self.discriminate(fake, fake_data, training=True)
-                        d_terms = {"d_loss": self._adversarial(self.loss_family.discriminator,
-                                                               real_logits, fake_logits)}
+                        d_terms = {
+                            "d_loss": self._adversarial(self.loss_family.discriminator, real_logits, fake_logits)
+                        }
                         d_terms.update(self.discriminator_loss_terms(data, real_logits, fake_logits))
                         d_loss = tf.add_n([self._global_mean(t) for t in d_terms.values()])
                     d_grads = d_tape.gradient(d_loss, d_vars)
@@ -484,10 +517,14 @@ class AdversarialModel(ExportableModel, keras.Model):
     def signatures(self) -> Dict[str, Signature]:
         """What an export of this model serves; ``serving_default`` is z -> uint8 video."""
         spec = {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}
-        return {"serving_default": Signature(
-            fn=lambda z: {"video": to_uint8(self.video_from_latent(z, training=False))},
-            inputs=spec, roles={"z": "latent"},
-            doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]")}
+        return {
+            "serving_default": Signature(
+                fn=lambda z: {"video": to_uint8(self.video_from_latent(z, training=False))},
+                inputs=spec,
+                roles={"z": "latent"},
+                doc="z float32 [batch, latent_dim] -> video uint8 [batch, frames, height, width, channels]",
+            )
+        }
 
     def discriminator_features(self, video, training: bool = False) -> tf.Tensor:
         """The discriminator's penultimate features of ``video``, flattened to ``[B, F]``:

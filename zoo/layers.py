@@ -1,4 +1,5 @@
 """Layers and layer factories shared by the zoo's networks."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +41,9 @@ def normal_init(stddev: float, seed: int | None = None) -> keras.initializers.In
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev, seed=seed)
 
 
-def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: float | None = None,
-               **kwargs) -> keras.layers.BatchNormalization:
+def batch_norm(
+    name: str | None = None, epsilon: float = 1e-5, gamma_stddev: float | None = None, **kwargs
+) -> keras.layers.BatchNormalization:
     """Batch normalization whose statistics agree across replicas.
 
     ``synchronized=True`` all-reduces the batch mean and variance under a
@@ -52,8 +54,9 @@ def batch_norm(name: str | None = None, epsilon: float = 1e-5, gamma_stddev: flo
     N(1, gamma_stddev) as that code initialised it.
     """
     init = "ones" if gamma_stddev is None else keras.initializers.RandomNormal(1.0, gamma_stddev)
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=epsilon, synchronized=True,
-                                           gamma_initializer=init, name=name, **kwargs)
+    return keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=epsilon, synchronized=True, gamma_initializer=init, name=name, **kwargs
+    )
 
 
 @contextlib.contextmanager
@@ -66,9 +69,13 @@ def unsynchronized_batch_norm(*networks):
     statistics without it. That identity carries a custom gradient whose gradient function
     calls it again, and a SavedModel keeps only the first level: loading printed one
     "unsaved custom gradients" warning per batch norm about second-order gradients."""
-    found = [layer for network in networks if isinstance(network, keras.layers.Layer)
-             for layer in network._flatten_layers(include_self=True, recursive=True)
-             if isinstance(layer, keras.layers.BatchNormalization) and layer.synchronized]
+    found = [
+        layer
+        for network in networks
+        if isinstance(network, keras.layers.Layer)
+        for layer in network._flatten_layers(include_self=True, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.synchronized
+    ]
     for layer in found:
         layer.synchronized = False
     try:
@@ -124,14 +131,16 @@ def check_conv_impl(impl: str, where: str = "") -> None:
         raise ValueError(f"{where}conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
 
 
-def down_conv(rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
-              kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+def down_conv(
+    rank: int, filters: int, impl: str = "auto", use_bias: bool = True, kernel_initializer="glorot_uniform", **kwargs
+) -> keras.layers.Layer:
     """``Conv{rank}D(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
     return DownConv(rank, filters, impl=impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
 
 
-def up_conv(rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
-            kernel_initializer="glorot_uniform", **kwargs) -> keras.layers.Layer:
+def up_conv(
+    rank: int, filters: int, impl: str = "auto", use_bias: bool = True, kernel_initializer="glorot_uniform", **kwargs
+) -> keras.layers.Layer:
     """``Conv{rank}DTranspose(filters, 4, strides=2, padding="same")`` in the chosen implementation."""
     return UpConv(rank, filters, impl=impl, use_bias=use_bias, kernel_initializer=kernel_initializer, **kwargs)
 
@@ -152,8 +161,7 @@ def _up_keras(x, kernel):
     rank = x.shape.rank - 2
     out_shape = tf.stack([shape[0]] + [2 * shape[1 + d] for d in range(rank)] + [kernel.shape[-2]])
     y = tf.nn.conv_transpose(x, kernel, out_shape, strides=2, padding="SAME", data_format=_DATA_FORMATS[rank])
-    return tf.ensure_shape(y, [x.shape[0]] + [None if s is None else 2 * s for s in x.shape[1:-1]]
-                           + [kernel.shape[-2]])
+    return tf.ensure_shape(y, [x.shape[0]] + [None if s is None else 2 * s for s in x.shape[1:-1]] + [kernel.shape[-2]])
 
 
 def _down_stride1(x, kernel):
@@ -168,11 +176,11 @@ def _down_stride1(x, kernel):
         split += [n[d], 2]
     xb = tf.reshape(xp, split + [cin])
     perm = [0] + [1 + 2 * d for d in range(r)] + [2 + 2 * d for d in range(r)] + [1 + 2 * r]
-    xb = tf.reshape(tf.transpose(xb, perm), [shape[0]] + n + [(2 ** r) * cin])
+    xb = tf.reshape(tf.transpose(xb, perm), [shape[0]] + n + [(2**r) * cin])
     # kernel [4]*r + [in, out] -> [2]*r (t) + [2]*r (p) + [in, out] -> [2]*r + [2^r*in, out]
     k = tf.reshape(kernel, [2, 2] * r + [cin, cout])
     kperm = [2 * d for d in range(r)] + [2 * d + 1 for d in range(r)] + [2 * r, 2 * r + 1]
-    k = tf.reshape(tf.transpose(k, kperm), [2] * r + [(2 ** r) * cin, cout])
+    k = tf.reshape(tf.transpose(k, kperm), [2] * r + [(2**r) * cin, cout])
     y = _valid_conv(xb, k)
     return tf.ensure_shape(y, [x.shape[0]] + [None if s is None else s // 2 for s in x.shape[1:-1]] + [cout])
 
@@ -190,7 +198,7 @@ def _up_phase_kernel(kernel, r, cin, cout):
         k = tf.stack(phases, axis=2 * d)
     # k: [a1, t1, (a2, t2, a3, t3), out, in] -> [t..., in, a..., out]
     perm = [2 * d + 1 for d in range(r)] + [2 * r + 1] + [2 * d for d in range(r)] + [2 * r]
-    return tf.reshape(tf.transpose(k, perm), [2] * r + [cin, (2 ** r) * cout])
+    return tf.reshape(tf.transpose(k, perm), [2] * r + [cin, (2**r) * cout])
 
 
 def _up_stride1(x, kernel):
@@ -216,8 +224,10 @@ def _up_stride1(x, kernel):
     return tf.ensure_shape(out, [x.shape[0]] + [None if s is None else 2 * s for s in x.shape[1:-1]] + [cout])
 
 
-STRIDE2_IMPLS = {"down": {"keras": _down_keras, "stride1": _down_stride1},
-                 "up": {"keras": _up_keras, "stride1": _up_stride1}}
+STRIDE2_IMPLS = {
+    "down": {"keras": _down_keras, "stride1": _down_stride1},
+    "up": {"keras": _up_keras, "stride1": _up_stride1},
+}
 
 
 # Where a call's batch moves to the next bucket: the geometric midpoints (2, 8, 32).
@@ -246,8 +256,9 @@ def stride2_conv(direction: str, x, kernel, impl: str = "auto", training=None, c
     op = f"conv{x.shape.rank - 2}d_{'transpose_' if direction == 'up' else ''}stride2_k4_same"
 
     def pick(batch, prefer=None):
-        name, _ = autotune.choose(op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), kernel.dtype.name,
-                                  mode, prefer)
+        name, _ = autotune.choose(
+            op, fns, [batch] + list(x.shape[1:]), list(kernel.shape), kernel.dtype.name, mode, prefer
+        )
         if choices is not None:
             choices[f"{mode} batch={batch}"] = name
         return name
@@ -280,8 +291,15 @@ class ChoosesConv:
 
 
 class _Stride2Conv(ChoosesConv, keras.layers.Layer):
-    def __init__(self, rank: int, filters: int, impl: str = "auto", use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        rank: int,
+        filters: int,
+        impl: str = "auto",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if rank not in (1, 2, 3):
             raise ValueError(f"rank must be 1, 2 or 3, got {rank}")
@@ -308,8 +326,14 @@ class _Stride2Conv(ChoosesConv, keras.layers.Layer):
         return (input_shape[0], *spatial, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "rank": self.rank, "filters": self.filters, "impl": self.impl,
-                "use_bias": self.use_bias, "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+        return {
+            **super().get_config(),
+            "rank": self.rank,
+            "filters": self.filters,
+            "impl": self.impl,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -318,12 +342,14 @@ class DownConv(_Stride2Conv):
 
     Odd spatial sizes run Keras' ops whatever ``impl`` says (the rewrite needs even ones).
     """
+
     direction = "down"
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class UpConv(_Stride2Conv):
     """``Conv{1,2,3}DTranspose(filters, 4, strides=2, padding="same")``; kernel [4]*rank + [out, in]."""
+
     direction = "up"
 
 
@@ -359,8 +385,13 @@ class _SpectralNormalized(keras.layers.Layer):
     """
 
     def _add_spectral_vector(self, out_dim: int) -> None:
-        self.sn_u = self.add_weight(name="sn_u", shape=(1, out_dim), trainable=False, aggregation="mean",
-                                    initializer=keras.initializers.RandomNormal(0.0, 1.0))
+        self.sn_u = self.add_weight(
+            name="sn_u",
+            shape=(1, out_dim),
+            trainable=False,
+            aggregation="mean",
+            initializer=keras.initializers.RandomNormal(0.0, 1.0),
+        )
 
     def sigma(self, kernel=None, training=False) -> tf.Tensor:
         """The spectral-norm estimate of the kernel (updates ``u`` when ``training``)."""
@@ -386,8 +417,7 @@ class SNDense(_SpectralNormalized):
         self.use_bias = use_bias
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
-                                      initializer="glorot_uniform")
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
         self._add_spectral_vector(self.units)
 
@@ -406,8 +436,17 @@ class SNConv(ChoosesConv, _SpectralNormalized):
     (default "auto": the faster exact implementation, measured).
     """
 
-    def __init__(self, rank: int, filters: int, kernel_size, strides=1, padding: str = "same",
-                 use_bias: bool = True, impl: str = "auto", **kwargs):
+    def __init__(
+        self,
+        rank: int,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding: str = "same",
+        use_bias: bool = True,
+        impl: str = "auto",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._set_conv_impl(impl)
         if rank not in (1, 2, 3):
@@ -420,10 +459,10 @@ class SNConv(ChoosesConv, _SpectralNormalized):
         self.use_bias = use_bias
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (input_shape[-1], self.filters),
-                                      initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias \
-            else None
+        self.kernel = self.add_weight(
+            name="kernel", shape=self.kernel_size + (input_shape[-1], self.filters), initializer="glorot_uniform"
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
         self._add_spectral_vector(self.filters)
 
     def call(self, x, training=False):
@@ -477,8 +516,9 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.bn = keras.layers.BatchNormalization(momentum=0.999, epsilon=1e-5, center=False, scale=False,
-                                                  synchronized=True, name="bn")
+        self.bn = keras.layers.BatchNormalization(
+            momentum=0.999, epsilon=1e-5, center=False, scale=False, synchronized=True, name="bn"
+        )
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -550,10 +590,10 @@ def temporal_shift(x, frames: int, fold_div: int = 3, padding: str = "zeros") ->
     if padding == "zeros":
         after = before = tf.zeros_like(v[:, :1, ..., :fold])
     else:
-        after, before = v[:, -1:, ..., :fold], v[:, :1, ..., fold:2 * fold]
+        after, before = v[:, -1:, ..., :fold], v[:, :1, ..., fold : 2 * fold]
     back = tf.concat([v[:, 1:, ..., :fold], after], axis=1)
-    forward = tf.concat([before, v[:, :-1, ..., fold:2 * fold]], axis=1)
-    out = tf.concat([back, forward, v[..., 2 * fold:]], axis=-1)
+    forward = tf.concat([before, v[:, :-1, ..., fold : 2 * fold]], axis=1)
+    out = tf.concat([back, forward, v[..., 2 * fold :]], axis=-1)
     return tf.reshape(out, shape)
 
 

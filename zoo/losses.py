@@ -22,6 +22,7 @@ Families (``get(name)``):
 Several discriminators: :func:`hypervolume` combines K generator losses (the
 traversal GAN's multiple projected discriminators).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,9 @@ def per_example(x: tf.Tensor) -> tf.Tensor:
 
 def bce_discriminator(real_logits, fake_logits):
     """-log sigmoid(real) - log(1 - sigmoid(fake)), from logits."""
-    return per_example(tf.nn.softplus(-tf.cast(real_logits, tf.float32))) + \
-        per_example(tf.nn.softplus(tf.cast(fake_logits, tf.float32)))
+    return per_example(tf.nn.softplus(-tf.cast(real_logits, tf.float32))) + per_example(
+        tf.nn.softplus(tf.cast(fake_logits, tf.float32))
+    )
 
 
 def minimax_generator(fake_logits):
@@ -55,8 +57,9 @@ def non_saturating_generator(fake_logits):
 
 
 def hinge_discriminator(real_logits, fake_logits):
-    return per_example(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))) + \
-        per_example(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32)))
+    return per_example(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))) + per_example(
+        tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32))
+    )
 
 
 def linear_generator(fake_logits):

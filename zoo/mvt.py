@@ -60,6 +60,7 @@ interpolations of 6.4: ``class_interpolation`` (z fixed, label embedding
 (1 - alpha) e(a) + alpha e(b)) and ``intra_class_interpolation`` (label fixed,
 z = (1 - alpha) z_a + alpha z_b).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,8 +76,16 @@ from zoo import distribute
 from zoo import randomness
 from zoo.data import video_io
 from zoo import layers
-from zoo.layers import (SHIFT_PADDINGS, ConditionalBatchNorm, SelfAttention2D, SNConv, SNDense, SNEmbedding,
-                        batch_norm, temporal_shift)
+from zoo.layers import (
+    SHIFT_PADDINGS,
+    ConditionalBatchNorm,
+    SelfAttention2D,
+    SNConv,
+    SNDense,
+    SNEmbedding,
+    batch_norm,
+    temporal_shift,
+)
 
 FAKE_LABELS = ("data", "uniform")
 
@@ -85,42 +94,52 @@ FAKE_LABELS = ("data", "uniform")
 class MVTConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "mvt"
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "fake_labels": FAKE_LABELS,
-                                                     "shift_padding": SHIFT_PADDINGS}
-    at_least_one: ClassVar[Tuple[str, ...]] = ("num_classes", "embedding_dim", "gru_units", "g_width", "d_width",
-                                               "video_d_width")
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        **gan.GANConfig.choices,
+        "fake_labels": FAKE_LABELS,
+        "shift_padding": SHIFT_PADDINGS,
+    }
+    at_least_one: ClassVar[Tuple[str, ...]] = (
+        "num_classes",
+        "embedding_dim",
+        "gru_units",
+        "g_width",
+        "d_width",
+        "video_d_width",
+    )
     #: The motion constraint's optical-flow network (section 4.3); "" uses Lucas-Kanade.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
-        config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),)
-    num_classes: int = 10                             # classes of the data set (the trainer takes it from it)
-    class_names: Tuple[str, ...] = ()                 # their names, in label order
-    size: int = 96                                    # H = W = first_size * 2^blocks
-    first_size: int = 3                               # s: 3 for 96x96, 4 for 128x128 (appendix A)
-    latent_dims: Tuple[int, ...] = (20, 20, 80)       # d_A, d_B, d_C (6.2; d = 120)
+        config_lib.PretrainedPiece("flow_handle", "flow_estimator", "optical_flow", trainable="none"),
+    )
+    num_classes: int = 10  # classes of the data set (the trainer takes it from it)
+    class_names: Tuple[str, ...] = ()  # their names, in label order
+    size: int = 96  # H = W = first_size * 2^blocks
+    first_size: int = 3  # s: 3 for 96x96, 4 for 128x128 (appendix A)
+    latent_dims: Tuple[int, ...] = (20, 20, 80)  # d_A, d_B, d_C (6.2; d = 120)
     latent_sigmas: Tuple[float, ...] = (1.0, 1.0, 1.0)  # MVT; MVT-VAR / MVT-TSA: 0.5, 1, 2
-    embedding_dim: int = 120                          # e(y)
-    gru_units: int = 2048                             # appendix A
-    g_width: int = 96                                 # w of G_Image (16w at the first map)
-    d_width: int = 96                                 # w of D_Image
-    video_d_width: int = 96                           # w of D_Video (w-2w-4w-8w)
-    video_d_factorized: bool = False                  # True: (2+1)D layers; False: full 3D (the authors' code)
-    attention: bool = True                            # self-attention in G_Image and D_Image
-    temporal_blocks: int = 0                          # MVT-TSA: 2 (Figure 4b)
-    shift_fold_div: int = 3                           # 1/3 of the channels each way
-    shift_padding: str = "zeros"                      # the end frames' missing neighbour: "zeros" (the code)
-    image_frames: int = 8                             # N frames per video for D_Image
-    motion_weight: float = 0.0                        # alpha of eq. 6 (MVT-MC: 1)
-    flow_handle: str = ""                             # a zoo.optical_flow/1 module ("" = Lucas-Kanade)
-    flow_window: int = 5                              # Lucas-Kanade window (pixels)
-    flow_downsample: int = 1                          # Lucas-Kanade on frames average-pooled by this
-    fake_labels: str = "data"                         # the generated clips' labels: the real batch's, or uniform
+    embedding_dim: int = 120  # e(y)
+    gru_units: int = 2048  # appendix A
+    g_width: int = 96  # w of G_Image (16w at the first map)
+    d_width: int = 96  # w of D_Image
+    video_d_width: int = 96  # w of D_Video (w-2w-4w-8w)
+    video_d_factorized: bool = False  # True: (2+1)D layers; False: full 3D (the authors' code)
+    attention: bool = True  # self-attention in G_Image and D_Image
+    temporal_blocks: int = 0  # MVT-TSA: 2 (Figure 4b)
+    shift_fold_div: int = 3  # 1/3 of the channels each way
+    shift_padding: str = "zeros"  # the end frames' missing neighbour: "zeros" (the code)
+    image_frames: int = 8  # N frames per video for D_Image
+    motion_weight: float = 0.0  # alpha of eq. 6 (MVT-MC: 1)
+    flow_handle: str = ""  # a zoo.optical_flow/1 module ("" = Lucas-Kanade)
+    flow_window: int = 5  # Lucas-Kanade window (pixels)
+    flow_downsample: int = 1  # Lucas-Kanade on frames average-pooled by this
+    fake_labels: str = "data"  # the generated clips' labels: the real batch's, or uniform
     loss: str = "hinge"
     g_learning_rate: float = 5e-5
     beta1: float = 0.0
     beta2: float = 0.9
     d_steps: int = 2
-    fresh_real_batches: bool = False                  # True: a new real batch per D step (the authors' loop)
-    conv_impl: str = "auto"                           # D_Video's stride-2 convs: "auto" (measured), "keras", "stride1"
+    fresh_real_batches: bool = False  # True: a new real batch per D step (the authors' loop)
+    conv_impl: str = "auto"  # D_Video's stride-2 convs: "auto" (measured), "keras", "stride1"
 
     @property
     def latent_dim(self) -> int:
@@ -133,17 +152,26 @@ class MVTConfig(gan.AdamGANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"MVTConfig: {msg}")
+
         if self.class_names and len(self.class_names) != self.num_classes:
             bad(f"class_names has {len(self.class_names)} names, expected num_classes={self.num_classes}")
-        if self.first_size < 1 or self.size % self.first_size or \
-                self.first_size * 2 ** self.blocks != self.size or self.blocks < 2:
-            bad(f"size must be first_size * 2^k with k >= 2 (the up-sampling blocks), got size {self.size} "
-                f"and first_size {self.first_size}")
+        if (
+            self.first_size < 1
+            or self.size % self.first_size
+            or self.first_size * 2**self.blocks != self.size
+            or self.blocks < 2
+        ):
+            bad(
+                f"size must be first_size * 2^k with k >= 2 (the up-sampling blocks), got size {self.size} "
+                f"and first_size {self.first_size}"
+            )
         if self.size % 16:
             bad(f"size must be a multiple of 16 (D_Video's four stride-2 layers), got {self.size}")
         if len(self.latent_dims) != len(self.latent_sigmas) or not self.latent_dims:
-            bad(f"latent_dims {self.latent_dims} and latent_sigmas {self.latent_sigmas} must be non-empty and "
-                "of the same length (one size and one deviation per subspace)")
+            bad(
+                f"latent_dims {self.latent_dims} and latent_sigmas {self.latent_sigmas} must be non-empty and "
+                "of the same length (one size and one deviation per subspace)"
+            )
         if any(d < 1 for d in self.latent_dims) or any(not s > 0 for s in self.latent_sigmas):
             bad(f"latent sizes must be >= 1 and deviations > 0, got {self.latent_dims} / {self.latent_sigmas}")
         if not 0 <= self.temporal_blocks <= self.blocks:
@@ -168,13 +196,26 @@ class MVTConfig(gan.AdamGANConfig):
         if self.attention and self.blocks >= 2:
             g_channels = self.g_width * 2 ** (self.blocks - 1 - max(self.blocks - 3, 0))
             if min(g_channels, 2 * self.d_width) < 8:
-                bad(f"self-attention needs 8 channels where it sits: got {g_channels} in G_Image "
-                    f"(g_width * {g_channels // self.g_width}) and {2 * self.d_width} in D_Image (2 d_width)")
+                bad(
+                    f"self-attention needs 8 channels where it sits: got {g_channels} in G_Image "
+                    f"(g_width * {g_channels // self.g_width}) and {2 * self.d_width} in D_Image (2 d_width)"
+                )
 
 
 _VAR_SIGMAS = (0.5, 1.0, 2.0)
-_UCF = dict(num_classes=101, frames=16, latent_dims=(20, 20, 80), embedding_dim=120, gru_units=2048, g_width=96,
-            d_width=96, video_d_width=96, image_frames=8, d_steps=2, fresh_real_batches=True)
+_UCF = dict(
+    num_classes=101,
+    frames=16,
+    latent_dims=(20, 20, 80),
+    embedding_dim=120,
+    gru_units=2048,
+    g_width=96,
+    d_width=96,
+    video_d_width=96,
+    image_frames=8,
+    d_steps=2,
+    fresh_real_batches=True,
+)
 PRESETS = {
     # Section 6.2's four configurations on UCF-101 (6.1: N = 8). MVT: 96x96, batch 56.
     # The paper's frames: --data_opt=preprocess=mvt_ucf101 (127 x 127 for 96, 170 x 170 for
@@ -194,14 +235,44 @@ PRESETS = {
     # 0.045 and 0.029 against ~0.012 between the others), and the same jump (0.049 / 0.031)
     # appeared when every frame was given the same code, which should give a still video
     # (BUILD_NOTES.md, "The trained zoo").
-    "small": dict(num_classes=10, frames=16, size=32, first_size=4, latent_dims=(8, 8, 16),
-                  latent_sigmas=_VAR_SIGMAS, embedding_dim=16, gru_units=64, g_width=16, d_width=16,
-                  video_d_width=16, temporal_blocks=2, shift_padding="replicate", image_frames=4,
-                  batch_size=16, d_steps=1, g_learning_rate=2e-4, d_learning_rate=4e-4),
+    "small": dict(
+        num_classes=10,
+        frames=16,
+        size=32,
+        first_size=4,
+        latent_dims=(8, 8, 16),
+        latent_sigmas=_VAR_SIGMAS,
+        embedding_dim=16,
+        gru_units=64,
+        g_width=16,
+        d_width=16,
+        video_d_width=16,
+        temporal_blocks=2,
+        shift_padding="replicate",
+        image_frames=4,
+        batch_size=16,
+        d_steps=1,
+        g_learning_rate=2e-4,
+        d_learning_rate=4e-4,
+    ),
     # Unit tests: 16x16, 8 frames.
-    "tiny": dict(num_classes=10, frames=8, size=16, first_size=4, latent_dims=(2, 2, 4),
-                 latent_sigmas=_VAR_SIGMAS, embedding_dim=4, gru_units=8, g_width=4, d_width=4, video_d_width=4,
-                 temporal_blocks=1, image_frames=2, batch_size=4, d_steps=1),
+    "tiny": dict(
+        num_classes=10,
+        frames=8,
+        size=16,
+        first_size=4,
+        latent_dims=(2, 2, 4),
+        latent_sigmas=_VAR_SIGMAS,
+        embedding_dim=4,
+        gru_units=8,
+        g_width=4,
+        d_width=4,
+        video_d_width=4,
+        temporal_blocks=1,
+        image_frames=2,
+        batch_size=4,
+        d_steps=1,
+    ),
 }
 
 
@@ -222,8 +293,9 @@ class SequenceGenerator(keras.layers.Layer):
         self.fc = SNDense(d, name="fc")
         self.cell = keras.layers.GRUCell(cfg.gru_units, name="gru")
         self.out = SNDense(d, name="gru_out")
-        self.bn = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, scale=False,
-                                                  synchronized=True, name="gru_bn")
+        self.bn = keras.layers.BatchNormalization(
+            momentum=0.9, epsilon=1e-5, center=False, scale=False, synchronized=True, name="gru_bn"
+        )
 
     def multivariate(self, z) -> tf.Tensor:
         """Z_ABC = [Z_A, Z_B, Z_C] for the standardized code z."""
@@ -250,8 +322,7 @@ class SequenceGenerator(keras.layers.Layer):
 class GeneratorBlock(keras.layers.Layer):
     """Figure 4: a BigGAN residual up-sampling block; ``temporal`` adds the shift at its start (4b)."""
 
-    def __init__(self, channels: int, temporal: bool, frames: int, fold_div: int, padding: str = "zeros",
-                 **kwargs):
+    def __init__(self, channels: int, temporal: bool, frames: int, fold_div: int, padding: str = "zeros", **kwargs):
         super().__init__(**kwargs)
         self.temporal, self.frames, self.fold_div, self.padding = temporal, frames, fold_div, padding
         # No biases: every block's output (and conv1's) feeds a batch norm, which cancels them
@@ -286,9 +357,12 @@ class ImageGenerator(keras.layers.Layer):
         n, w, s = cfg.blocks, cfg.g_width, cfg.first_size
         self.widths = [w * 2 ** (n - 1 - i) for i in range(n)]  # 16w 8w 4w 2w w for five blocks
         self.linear = SNDense(w * 2 ** (n - 1) * s * s, use_bias=False, name="linear")  # feeds a batch norm
-        self.blocks_ = [GeneratorBlock(c, i < cfg.temporal_blocks, cfg.frames, cfg.shift_fold_div,
-                                       cfg.shift_padding, name=f"block{i}")
-                        for i, c in enumerate(self.widths)]
+        self.blocks_ = [
+            GeneratorBlock(
+                c, i < cfg.temporal_blocks, cfg.frames, cfg.shift_fold_div, cfg.shift_padding, name=f"block{i}"
+            )
+            for i, c in enumerate(self.widths)
+        ]
         # Attention at a quarter of the output size (the code: after block 3 of 5, 32x32 of 128).
         self.attention_after = max(n - 3, 0)
         self.attention = SelfAttention2D(name="attention") if cfg.attention else None
@@ -299,11 +373,11 @@ class ImageGenerator(keras.layers.Layer):
         cfg = self.cfg
         frames = codes.shape[1] or cfg.frames
         if frames != cfg.frames and cfg.temporal_blocks:
-            raise ValueError(f"ImageGenerator: expected codes for frames={cfg.frames} (the temporal shift "
-                             f"mixes them), got {frames}")
+            raise ValueError(
+                f"ImageGenerator: expected codes for frames={cfg.frames} (the temporal shift mixes them), got {frames}"
+            )
         flat = tf.reshape(codes, [-1, codes.shape[-1]])
-        h = tf.reshape(self.linear(flat, training=training),
-                       [-1, cfg.first_size, cfg.first_size, self.widths[0]])
+        h = tf.reshape(self.linear(flat, training=training), [-1, cfg.first_size, cfg.first_size, self.widths[0]])
         for i, block in enumerate(self.blocks_):
             h = block(h, flat, training=training)
             if self.attention is not None and i == self.attention_after:
@@ -370,7 +444,7 @@ class ImageDiscriminator(keras.layers.Layer):
         super().__init__(**kwargs)
         n, w = cfg.blocks, cfg.d_width
         self.blocks_ = [_DBlock(w, first=True, name="block0")]
-        self.blocks_ += [_DBlock(w * 2 ** i, name=f"block{i}") for i in range(1, n)]
+        self.blocks_ += [_DBlock(w * 2**i, name=f"block{i}") for i in range(1, n)]
         self.blocks_.append(_DBlock(w * 2 ** (n - 1), downsample=False, name=f"block{n}"))
         self.attention = SelfAttention2D(name="attention") if cfg.attention else None
         self.head = _Projection(cfg.num_classes, name="projection")
@@ -400,15 +474,21 @@ class VideoDiscriminator(keras.layers.Layer):
     def __init__(self, cfg: MVTConfig, **kwargs):
         super().__init__(**kwargs)
         self.factorized = cfg.video_d_factorized
-        widths = [cfg.video_d_width * 2 ** i for i in range(4)]
+        widths = [cfg.video_d_width * 2**i for i in range(4)]
         if self.factorized:
-            self.spatial = [SNConv(2, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"spatial{i}")
-                            for i, c in enumerate(widths)]
-            self.temporal = [SNConv(1, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"temporal{i}")
-                             for i, c in enumerate(widths)]
+            self.spatial = [
+                SNConv(2, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"spatial{i}")
+                for i, c in enumerate(widths)
+            ]
+            self.temporal = [
+                SNConv(1, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"temporal{i}")
+                for i, c in enumerate(widths)
+            ]
         else:
-            self.convs = [SNConv(3, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"conv{i}")
-                          for i, c in enumerate(widths)]
+            self.convs = [
+                SNConv(3, c, 4, strides=2, use_bias=False, impl=cfg.conv_impl, name=f"conv{i}")
+                for i, c in enumerate(widths)
+            ]
         self.bns = [None] + [batch_norm(name=f"bn{i}") for i in (1, 2, 3)]
         self.head = _Projection(cfg.num_classes, name="projection")
 
@@ -459,10 +539,12 @@ class LucasKanadeFlow:
 
     def pairs(self, first, second) -> tf.Tensor:
         """Flow from ``first`` to ``second``, frames [N, H, W, C] -> [N, H/k, W/k, 2]."""
+
         def gray(x):
             x = tf.cast(x, tf.float32)
             x = tf.reduce_mean(x, axis=-1, keepdims=True) if x.shape[-1] != 1 else x
             return tf.nn.avg_pool2d(x, self.downsample, self.downsample, "VALID") if self.downsample > 1 else x
+
         a, b = gray(first), gray(second)
         m = 0.5 * (a + b)
         pad = tf.pad(m, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
@@ -471,7 +553,8 @@ class LucasKanadeFlow:
         it = b - a
 
         def window_sum(x):
-            return tf.nn.avg_pool2d(x, self.window, 1, "SAME") * float(self.window ** 2)
+            return tf.nn.avg_pool2d(x, self.window, 1, "SAME") * float(self.window**2)
+
         sxx, syy, sxy = window_sum(ix * ix) + self.ridge, window_sum(iy * iy) + self.ridge, window_sum(ix * iy)
         sxt, syt = window_sum(ix * it), window_sum(iy * it)
         det = sxx * syy - sxy * sxy
@@ -533,8 +616,11 @@ class MVT(gan.AdversarialModel):
     # ................................................................ variables
     @property
     def generator_variables(self):
-        return (self.sequence_generator.trainable_variables + self.class_embedding.trainable_variables +
-                self.frame_generator.trainable_variables)
+        return (
+            self.sequence_generator.trainable_variables
+            + self.class_embedding.trainable_variables
+            + self.frame_generator.trainable_variables
+        )
 
     @property
     def discriminator_variables(self):
@@ -543,8 +629,10 @@ class MVT(gan.AdversarialModel):
     # .................................................................. latents
     def sample_inputs(self, batch_size, seed):
         """z ~ N(0, I) and balanced labels ``i % num_classes`` (sample grids show every class)."""
-        return {"z": self.sample_latent(batch_size, seed),
-                "label": tf.range(batch_size, dtype=tf.int32) % self.config.num_classes}
+        return {
+            "z": self.sample_latent(batch_size, seed),
+            "label": tf.range(batch_size, dtype=tf.int32) % self.config.num_classes,
+        }
 
     def real_batches_per_step(self) -> int:
         return self.d_steps if self.config.fresh_real_batches else 1
@@ -555,8 +643,12 @@ class MVT(gan.AdversarialModel):
         if self.config.fake_labels == "data":
             label = tf.cast(data["label"], tf.int32)
         else:
-            label = distribute.replica_rows(lambda n: tf.random.stateless_uniform(
-                [n], randomness.fold_in(seed, 1), minval=0, maxval=self.config.num_classes, dtype=tf.int32), local)
+            label = distribute.replica_rows(
+                lambda n: tf.random.stateless_uniform(
+                    [n], randomness.fold_in(seed, 1), minval=0, maxval=self.config.num_classes, dtype=tf.int32
+                ),
+                local,
+            )
         return {"z": z, "label": label}
 
     def fake_data(self, data, inputs):
@@ -574,9 +666,11 @@ class MVT(gan.AdversarialModel):
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         if not isinstance(inputs, dict) or "z" not in inputs or not ({"label", "embedding"} & set(inputs)):
-            raise ValueError("MVT.generate: expected a dict with 'z' [B, d] and 'label' [B] (or 'embedding' "
-                             f"[B, {self.config.embedding_dim}]), got {type(inputs).__name__}"
-                             f"{' with keys ' + str(sorted(inputs)) if isinstance(inputs, dict) else ''}")
+            raise ValueError(
+                "MVT.generate: expected a dict with 'z' [B, d] and 'label' [B] (or 'embedding' "
+                f"[B, {self.config.embedding_dim}]), got {type(inputs).__name__}"
+                f"{' with keys ' + str(sorted(inputs)) if isinstance(inputs, dict) else ''}"
+            )
         e = inputs["embedding"] if "embedding" in inputs else self.embedding(inputs["label"], training)
         codes = self.codes(inputs["z"], e, training)
         video = tf.cast(self.frame_generator(codes, training=training), tf.float32)
@@ -590,8 +684,10 @@ class MVT(gan.AdversarialModel):
 
     def call_inputs(self):
         """The named inputs of ``model(inputs)`` (and of an export's ``__call__``)."""
-        return {"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
-                "label": tf.TensorSpec([None], tf.int32, name="label")}
+        return {
+            "z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
+            "label": tf.TensorSpec([None], tf.int32, name="label"),
+        }
 
     # ........................................................... discrimination
     def frame_indices(self, batch, training=False) -> tf.Tensor:
@@ -602,8 +698,12 @@ class MVT(gan.AdversarialModel):
             idx = tf.cast(tf.round(tf.linspace(0.0, cfg.frames - 1.0, cfg.image_frames)), tf.int32)
             return tf.tile(idx[None], [batch, 1])
         seed = self.call_seed()
-        return distribute.replica_rows(lambda n: tf.random.stateless_uniform(
-            [n, cfg.image_frames], seed, minval=0, maxval=cfg.frames, dtype=tf.int32), batch)
+        return distribute.replica_rows(
+            lambda n: tf.random.stateless_uniform(
+                [n, cfg.image_frames], seed, minval=0, maxval=cfg.frames, dtype=tf.int32
+            ),
+            batch,
+        )
 
     def discriminate(self, video, data, training=False):
         labels = tf.cast(data["label"], tf.int32)
@@ -613,15 +713,18 @@ class MVT(gan.AdversarialModel):
         n = self.config.image_frames
         flat = tf.reshape(frames, tf.concat([[-1], tf.shape(video)[2:]], 0))
         image_logits = self.image_discriminator(flat, tf.repeat(labels, n), training=training)
-        return {"image": tf.reshape(image_logits, [batch, n]),
-                "video": self.video_discriminator(video, labels, training=training)}
+        return {
+            "image": tf.reshape(image_logits, [batch, n]),
+            "video": self.video_discriminator(video, labels, training=training),
+        }
 
     def discriminator_features(self, video, training=False):
         """D_Image's features of every frame, averaged over time, and D_Video's: [B, 16w + 8w']."""
         shape = tf.shape(video)
         frames = tf.reshape(video, tf.concat([[shape[0] * shape[1]], shape[2:]], 0))
-        image = tf.reduce_mean(tf.reshape(self.image_discriminator.features(frames, training),
-                                          [shape[0], shape[1], -1]), axis=1)
+        image = tf.reduce_mean(
+            tf.reshape(self.image_discriminator.features(frames, training), [shape[0], shape[1], -1]), axis=1
+        )
         return tf.concat([image, self.video_discriminator.features(video, training)], axis=1)
 
     # ................................................................ motion
@@ -675,24 +778,35 @@ class MVT(gan.AdversarialModel):
 
         return {
             "serving_default": contract.Signature(
-                fn=default, inputs={"z": z_spec, "label": vec("label", tf.int32)},
+                fn=default,
+                inputs={"z": z_spec, "label": vec("label", tf.int32)},
                 roles={"z": "latent", "label": "class"},
                 doc=f"z float32 [batch, {d}] ~ N(0, I) (Z_ABC = sigma * z), label int32 [batch] in "
-                    f"0..{cfg.num_classes - 1} -> video uint8 {shape}"),
+                f"0..{cfg.num_classes - 1} -> video uint8 {shape}",
+            ),
             "class_interpolation": contract.Signature(
                 fn=class_interpolation,
-                inputs={"z": z_spec, "label_a": vec("label_a", tf.int32), "label_b": vec("label_b", tf.int32),
-                        "alpha": vec("alpha", tf.float32)},
+                inputs={
+                    "z": z_spec,
+                    "label_a": vec("label_a", tf.int32),
+                    "label_b": vec("label_b", tf.int32),
+                    "alpha": vec("alpha", tf.float32),
+                },
                 roles={"z": "latent_a", "label_a": "class_a", "label_b": "class_b", "alpha": "path"},
                 doc="z fixed, class embedding (1 - alpha) e(label_a) + alpha e(label_b) -> video uint8 "
-                    f"{shape} (section 6.4, Figure 8)"),
+                f"{shape} (section 6.4, Figure 8)",
+            ),
             "intra_class_interpolation": contract.Signature(
                 fn=intra_class_interpolation,
-                inputs={"z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
-                        "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
-                        "label": vec("label", tf.int32), "alpha": vec("alpha", tf.float32)},
+                inputs={
+                    "z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
+                    "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
+                    "label": vec("label", tf.int32),
+                    "alpha": vec("alpha", tf.float32),
+                },
                 roles={"z_a": "latent_a", "z_b": "latent_b", "label": "class_a", "alpha": "path"},
-                doc=f"label fixed, z = (1 - alpha) z_a + alpha z_b -> video uint8 {shape} (section 6.4, Figure 9)"),
+                doc=f"label fixed, z = (1 - alpha) z_a + alpha z_b -> video uint8 {shape} (section 6.4, Figure 9)",
+            ),
         }
 
     def export_metadata(self):
@@ -704,6 +818,4 @@ def build(config: MVTConfig, flow_estimator=None):
     return MVT(config, flow_estimator=flow_estimator)
 
 
-ENTRIES = (
-    config_lib.ModelEntry("mvt", MVTConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
-)
+ENTRIES = (config_lib.ModelEntry("mvt", MVTConfig, PRESETS, build, doc=__doc__.splitlines()[0]),)

@@ -17,6 +17,7 @@ that takes a module read a name as one of these; a path is still a path.
 This module is the one place that checks a module against its card (``verify_files``);
 ``export.card`` writes cards with the same digests.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,9 +72,11 @@ def path(name_or_path: str) -> str:
         folder = os.path.join(root, handle)
         if os.path.isdir(folder):
             return folder
-    raise ValueError(f"{handle!r} is neither a folder nor the name of a shipped module: expected one of "
-                     f"{names()} (searched {roots() or 'nothing: no pretrained/ folder was found'}; set "
-                     f"${ENV} to a folder of <name>/ modules to add yours)")
+    raise ValueError(
+        f"{handle!r} is neither a folder nor the name of a shipped module: expected one of "
+        f"{names()} (searched {roots() or 'nothing: no pretrained/ folder was found'}; set "
+        f"${ENV} to a folder of <name>/ modules to add yours)"
+    )
 
 
 def hint(handle: str) -> str:
@@ -84,8 +87,11 @@ def hint(handle: str) -> str:
     name = os.path.basename(handle.rstrip("/"))
     if not os.path.exists(handle) and name in names():
         return f"; a shipped module is found from any folder by its name alone: {name}"
-    versions = sorted(int(n) for n in (os.listdir(handle) if os.path.isdir(handle) else [])
-                      if n.isdigit() and os.path.isdir(os.path.join(handle, n)))
+    versions = sorted(
+        int(n)
+        for n in (os.listdir(handle) if os.path.isdir(handle) else [])
+        if n.isdigit() and os.path.isdir(os.path.join(handle, n))
+    )
     if versions:
         return f"; it is a model folder: load a version, e.g. {os.path.join(handle, str(versions[-1]))}"
     return ""
@@ -113,8 +119,10 @@ def module_files(folder: str) -> List[str]:
 
 def file_digests(folder: str) -> Dict[str, Dict[str, Any]]:
     """``{relative path: {"sha256", "bytes"}}`` of every file of a module but its card."""
-    return {rel: {"sha256": sha256(os.path.join(folder, rel)), "bytes": os.path.getsize(os.path.join(folder, rel))}
-            for rel in module_files(folder)}
+    return {
+        rel: {"sha256": sha256(os.path.join(folder, rel)), "bytes": os.path.getsize(os.path.join(folder, rel))}
+        for rel in module_files(folder)
+    }
 
 
 def read_card(folder: str) -> Optional[Dict[str, Any]]:
@@ -126,8 +134,9 @@ def read_card(folder: str) -> Optional[Dict[str, Any]]:
         with open(card_path, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        raise ValueError(f"module {folder!r}: its {CARD_JSON} cannot be read ({e}); expected the JSON "
-                         "card written with the module") from e
+        raise ValueError(
+            f"module {folder!r}: its {CARD_JSON} cannot be read ({e}); expected the JSON card written with the module"
+        ) from e
 
 
 def verify_files(folder: str) -> None:
@@ -141,16 +150,21 @@ def verify_files(folder: str) -> None:
     for rel, expected in sorted(card["files"].items()):
         file_path = os.path.join(folder, rel)
         if not os.path.isfile(file_path):
-            raise ValueError(f"module {folder!r} is incomplete: file {rel!r} is missing (its card lists "
-                             f"{len(card['files'])} files); restore the module (reinstall the package, or "
-                             f"`git checkout -- {folder}` in a clone)")
+            raise ValueError(
+                f"module {folder!r} is incomplete: file {rel!r} is missing (its card lists "
+                f"{len(card['files'])} files); restore the module (reinstall the package, or "
+                f"`git checkout -- {folder}` in a clone)"
+            )
         size = os.path.getsize(file_path)
         if size != expected["bytes"]:
-            raise ValueError(f"module {folder!r}: file {rel!r} has {size} bytes, expected {expected['bytes']} "
-                             "(truncated or replaced); restore the module")
+            raise ValueError(
+                f"module {folder!r}: file {rel!r} has {size} bytes, expected {expected['bytes']} "
+                "(truncated or replaced); restore the module"
+            )
         if sha256(file_path) != expected["sha256"]:
-            raise ValueError(f"module {folder!r}: file {rel!r} does not match the SHA-256 in its "
-                             f"{CARD_JSON}; restore the module")
+            raise ValueError(
+                f"module {folder!r}: file {rel!r} does not match the SHA-256 in its {CARD_JSON}; restore the module"
+            )
 
 
 # ------------------------------------------------------------------ loading modules
@@ -190,9 +204,13 @@ def gradient_warnings_summarized(handle: str) -> Iterator[None]:
     finally:
         logger.removeFilter(held)
     if held.held:
-        logger.warning("module %s: %d gradient functions of its batch norms were saved without their own "
-                       "gradients: first-order gradients work; a gradient of a gradient through it in training "
-                       "mode fails (export it again with this zoo for that)", handle, held.held)
+        logger.warning(
+            "module %s: %d gradient functions of its batch norms were saved without their own "
+            "gradients: first-order gradients work; a gradient of a gradient through it in training "
+            "mode fails (export it again with this zoo for that)",
+            handle,
+            held.held,
+        )
 
 
 def load(name_or_path: str):
@@ -201,6 +219,7 @@ def load(name_or_path: str):
     folder). ``ValueError`` naming the module for a missing or damaged one, or a folder that
     holds no SavedModel (with :func:`hint`)."""
     import tensorflow as tf
+
     folder = path(name_or_path)
     verify_files(folder)
     if not tf.saved_model.contains_saved_model(folder):

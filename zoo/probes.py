@@ -19,6 +19,7 @@ standardized features (per-dimension mean and deviation of the training set).
 TGAN's leave-one-group-out threefold cross-validation has no groups to leave out
 in a synthetic data set: a held-out test split stands in for it.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -29,13 +30,15 @@ import tensorflow as tf
 
 
 # ------------------------------------------------------------------ linear SVM
-def fit_linear_svm(features: np.ndarray, labels: np.ndarray, num_classes: int, c: float = 1.0,
-                   max_iterations: int = 3000) -> Dict[str, np.ndarray]:
+def fit_linear_svm(
+    features: np.ndarray, labels: np.ndarray, num_classes: int, c: float = 1.0, max_iterations: int = 3000
+) -> Dict[str, np.ndarray]:
     """One-vs-rest L2-regularized squared-hinge SVMs on ``features`` [N, F] (float) with
     ``labels`` [N] in [0, num_classes): minimizes, per class k,
     0.5 |w_k|^2 + c sum_i max(0, 1 - y_ik (w_k . x_i + b_k))^2, y_ik = +1 if label i is k else -1.
     Returns the standardization and the weights, for :func:`svm_scores`."""
     from scipy import optimize
+
     x = np.asarray(features, np.float64)
     y = np.asarray(labels)
     if x.ndim != 2 or y.shape != (x.shape[0],):
@@ -49,17 +52,27 @@ def fit_linear_svm(features: np.ndarray, labels: np.ndarray, num_classes: int, c
     n, f = x.shape
 
     def objective(theta):
-        w, b = theta[:f * num_classes].reshape(f, num_classes), theta[f * num_classes:]
+        w, b = theta[: f * num_classes].reshape(f, num_classes), theta[f * num_classes :]
         margin = np.maximum(0.0, 1.0 - signs * (x @ w + b))  # [N, K]
-        loss = 0.5 * np.sum(w * w) + c * np.sum(margin ** 2)
+        loss = 0.5 * np.sum(w * w) + c * np.sum(margin**2)
         d_scores = -2.0 * c * signs * margin
         return loss, np.concatenate([(w + x.T @ d_scores).ravel(), d_scores.sum(axis=0)])
 
-    result = optimize.minimize(objective, np.zeros(f * num_classes + num_classes), jac=True, method="L-BFGS-B",
-                               options={"maxiter": max_iterations})
+    result = optimize.minimize(
+        objective,
+        np.zeros(f * num_classes + num_classes),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iterations},
+    )
     theta = result.x
-    return {"mean": mean, "std": std, "w": theta[:f * num_classes].reshape(f, num_classes),
-            "b": theta[f * num_classes:], "converged": np.array(bool(result.success))}
+    return {
+        "mean": mean,
+        "std": std,
+        "w": theta[: f * num_classes].reshape(f, num_classes),
+        "b": theta[f * num_classes :],
+        "converged": np.array(bool(result.success)),
+    }
 
 
 def svm_scores(svm: Dict[str, np.ndarray], features: np.ndarray) -> np.ndarray:
@@ -82,15 +95,23 @@ def majority_vote(scores: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- fine-tuning
-def fine_tune(model: keras.Model, videos: np.ndarray, labels: np.ndarray, steps: int, batch_size: int = 16,
-              learning_rate: float = 2e-4, seed: int = 0) -> Dict[str, float]:
+def fine_tune(
+    model: keras.Model,
+    videos: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    batch_size: int = 16,
+    learning_rate: float = 2e-4,
+    seed: int = 0,
+) -> Dict[str, float]:
     """Trains every weight of ``model`` (``video -> logits [B, K]``) with softmax cross-entropy
     on the labelled clips ``videos`` [N, T, H, W, C] in [-1, 1], ``labels`` [N], for ``steps``
     batches drawn by reshuffling the clips every epoch (seeded). Adam(learning_rate, 0.5),
     the GAN's own optimizer. Returns the last 20 steps' mean loss."""
     if len(videos) != len(labels) or len(videos) == 0:
-        raise ValueError(f"fine_tune: expected as many labels as clips (> 0); got {len(videos)} clips and "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"fine_tune: expected as many labels as clips (> 0); got {len(videos)} clips and {len(labels)} labels"
+        )
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=0.5)
     videos = tf.constant(videos, tf.float32)
     labels = tf.constant(labels, tf.int32)
@@ -120,8 +141,9 @@ def fine_tune(model: keras.Model, videos: np.ndarray, labels: np.ndarray, steps:
 def predict(model: keras.Model, videos: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """Logits [N, K] of ``model`` in inference mode."""
     fn = tf.function(lambda v: tf.cast(model(v, training=False), tf.float32))
-    return np.concatenate([fn(tf.constant(videos[i:i + batch_size], tf.float32)).numpy()
-                           for i in range(0, len(videos), batch_size)])
+    return np.concatenate(
+        [fn(tf.constant(videos[i : i + batch_size], tf.float32)).numpy() for i in range(0, len(videos), batch_size)]
+    )
 
 
 def accuracy(model: keras.Model, videos: np.ndarray, labels: np.ndarray, batch_size: int = 32) -> float:

@@ -2,6 +2,7 @@
 (seed, global step, draw) through these, so a resumed run repeats an uninterrupted one
 exactly (``docs/architecture.md``). How replicas split a draw is
 ``zoo.distribute.replica_rows``."""
+
 from __future__ import annotations
 
 import tensorflow as tf

@@ -6,6 +6,7 @@ module collects them. The imports go one way (registry -> model modules -> ``zoo
 no model module imports the registry. A model from outside the zoo (a test fixture, a
 user's project) is added with :func:`register`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping
@@ -57,8 +58,7 @@ def split_fields(name: str, values: Mapping[str, Any]):
 
 def _preset(ent: ModelEntry, name: str, preset: str) -> Dict[str, Any]:
     if preset not in ent.presets:
-        raise ValueError(f"unknown preset {preset!r} for model {name!r}; "
-                         f"expected one of {sorted(ent.presets)}")
+        raise ValueError(f"unknown preset {preset!r} for model {name!r}; expected one of {sorted(ent.presets)}")
     return dict(ent.presets[preset])
 
 
@@ -69,9 +69,11 @@ def resolve(name: str, preset: str = "small", **overrides: Any):
     values, _ = split_fields(name, _preset(ent, name, preset))
     model_overrides, run_overrides = split_fields(name, overrides)
     if run_overrides:
-        raise ValueError(f"{sorted(run_overrides)} of model {name!r} are run settings "
-                         f"({ent.config_cls.run_config.__name__}), not fields of {ent.config_cls.__name__}: "
-                         f"pass them to zoo.resolve_run({name!r}, preset, ...)")
+        raise ValueError(
+            f"{sorted(run_overrides)} of model {name!r} are run settings "
+            f"({ent.config_cls.run_config.__name__}), not fields of {ent.config_cls.__name__}: "
+            f"pass them to zoo.resolve_run({name!r}, preset, ...)"
+        )
     for key, value in model_overrides.items():
         if key in ("model", "preset"):
             continue

@@ -48,6 +48,7 @@ official code is DGN-AM's ``act_max.py``, Evolving-AI-Lab/synthesizing):
   videos stay frames of the source and the LRCN agrees more (zoom_in 0.24 -> 0.58,
   clockwise 0.22 -> 0.75). 0 disables it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -74,20 +75,22 @@ class STGANRunConfig(config_lib.RunConfig):
     """STGAN's run settings: the 2D source's batch (stage "image") and the activation
     maximization of stage "video" (section 4.1; the reading choices in the module docstring),
     which belong to the run that maximizes, not to the generator it runs through."""
+
     at_least_one: ClassVar[Tuple[str, ...]] = ("am_iterations", "am_batch_size")
     batch_size: int = 64
-    am_iterations: int = 100      # AM iterations per video ("up to 100 iterations", section 4.1)
-    am_lr_start: float = 1.0      # AM step size at the first iteration, decaying linearly (section 4.1: 1.0)
-    am_lr_end: float = 0.1        # AM step size at the last iteration (section 4.1: 0.1)
-    am_lambda: float = 1e-3       # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
+    am_iterations: int = 100  # AM iterations per video ("up to 100 iterations", section 4.1)
+    am_lr_start: float = 1.0  # AM step size at the first iteration, decaying linearly (section 4.1: 1.0)
+    am_lr_end: float = 0.1  # AM step size at the last iteration (section 4.1: 0.1)
+    am_lambda: float = 1e-3  # weight of the L2 code decay (eq. 8's lambda; not given in the paper)
     am_noise_std: float = math.sqrt(1e-17)  # gradient noise N(0, 1e-17) (section 4.1)
-    am_stop_probability: float = 1.0        # stop a video once Phi_h(G(z)) reaches this (1.0: never)
-    am_batch_size: int = 8        # videos optimized together
-    am_code_clip: float = 1.0     # each frame's code kept within norm c * sqrt(K) (DGN-AM's clip; 0: none)
+    am_stop_probability: float = 1.0  # stop a video once Phi_h(G(z)) reaches this (1.0: never)
+    am_batch_size: int = 8  # videos optimized together
+    am_code_clip: float = 1.0  # each frame's code kept within norm c * sqrt(K) (DGN-AM's clip; 0: none)
 
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"STGANRunConfig: {msg}")
+
         super().validate()
         if not 0.0 < self.am_stop_probability <= 1.0:
             bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
@@ -108,21 +111,22 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "fc_width", "first_size", "first_channels", "d_width")
     #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
-        config_lib.PretrainedPiece("source_generator_handle", "source_generator", "image_generator_layers"),)
-    stage: str = "image"          # "image": train the 2D source G (and D); "video": inflate it and run AM
-    frames: int = 16              # T of the generated videos (section 5.1: 16)
-    latent_dim: int = 4096        # one code z(t) ~ N(0, I) per frame (Figure 2: 1 x 4096 each)
-    fc_layers: int = 3            # G_fc8, G_fc7, G_fc6; the last one's width is first_size^2 * first_channels
-    fc_width: int = 4096          # width of the dense layers before the last (Table 1: 4096)
-    first_size: int = 4           # the reshape: 4 x 4 x 256
-    first_channels: int = 256     # channels of the reshaped first map (Table 1: 256)
+        config_lib.PretrainedPiece("source_generator_handle", "source_generator", "image_generator_layers"),
+    )
+    stage: str = "image"  # "image": train the 2D source G (and D); "video": inflate it and run AM
+    frames: int = 16  # T of the generated videos (section 5.1: 16)
+    latent_dim: int = 4096  # one code z(t) ~ N(0, I) per frame (Figure 2: 1 x 4096 each)
+    fc_layers: int = 3  # G_fc8, G_fc7, G_fc6; the last one's width is first_size^2 * first_channels
+    fc_width: int = 4096  # width of the dense layers before the last (Table 1: 4096)
+    first_size: int = 4  # the reshape: 4 x 4 x 256
+    first_channels: int = 256  # channels of the reshaped first map (Table 1: 256)
     # The convolutions after the reshape, in order: "u<C>" a 4x4 stride-2 up-convolution to
     # C channels, "c<C>" a 3x3 convolution; a last up-convolution to ``channels`` follows
     # (Table 1's G_upconv0). Every layer but the last has a ReLU (section 3.1), the last tanh.
     layers: Tuple[str, ...] = ("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32")
-    temporal_depth: int = 3       # T' (section 4: 3 for every layer)
-    batch_norm: bool = False      # the paper's generator has none; our small/tiny sources train with it
-    init_stddev: float = 0.02     # N(0, 0.02) weights (DCGAN)
+    temporal_depth: int = 3  # T' (section 4: 3 for every layer)
+    batch_norm: bool = False  # the paper's generator has none; our small/tiny sources train with it
+    init_stddev: float = 0.02  # N(0, 0.02) weights (DCGAN)
     # Stage "image": the 2D source trained as a GAN (eqs. 4-5: -log D(G(z)), and D's
     # cross-entropy). A DCGAN discriminator: stride-2 4x4 convolutions d_width * 2^i.
     d_width: int = 64
@@ -137,7 +141,7 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     def size(self) -> int:
         """Frame side: first_size doubled by every up-convolution (Table 1: 4 -> 256)."""
         ups = sum(1 for s in self.layers if s.startswith("u")) + 1
-        return self.first_size * 2 ** ups
+        return self.first_size * 2**ups
 
     def layer_specs(self) -> List[Tuple[str, int]]:
         return [(m.group(1), int(m.group(2))) for m in map(_LAYER_SPEC.match, self.layers)]
@@ -145,20 +149,25 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"STGANConfig: {msg}")
+
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.stage == "image" and self.source_generator_handle:
-            bad("source_generator_handle is the 2D generator that stage 'video' inflates; "
-                f"expected stage 'video', got stage {self.stage!r}")
+            bad(
+                "source_generator_handle is the 2D generator that stage 'video' inflates; "
+                f"expected stage 'video', got stage {self.stage!r}"
+            )
         bad_specs = [s for s in self.layers if not _LAYER_SPEC.match(s) or int(s[1:]) < 1]
         if bad_specs:
             bad(f"layers must be 'u<channels>' (up-convolution) or 'c<channels>' (convolution), got {bad_specs}")
         if self.fc_layers < 1:
             bad(f"fc_layers must be >= 1 (the last dense layer makes the first map), got {self.fc_layers}")
         if self.temporal_depth < 1 or self.temporal_depth % 2 == 0:
-            bad(f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
-                f"got {self.temporal_depth}")
+            bad(
+                f"temporal_depth must be odd and >= 1 (padding (T' - 1) / 2 keeps all frames), "
+                f"got {self.temporal_depth}"
+            )
         if not self.init_stddev > 0:
             bad(f"init_stddev must be > 0, got {self.init_stddev}")
         if self.size < 8:
@@ -168,19 +177,50 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
 PRESETS = {
     # Table 1 and sections 4-5: 4096-d codes per frame, three 4096-wide dense layers,
     # 4x4x256 -> 256x256 in six up-convolutions, T' = 3, T = 16; AM as section 4.1.
-    "paper": dict(frames=16, latent_dim=4096, fc_layers=3, fc_width=4096, first_size=4, first_channels=256,
-                  layers=("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32"), batch_norm=False,
-                  d_width=64, batch_size=64),
+    "paper": dict(
+        frames=16,
+        latent_dim=4096,
+        fc_layers=3,
+        fc_width=4096,
+        first_size=4,
+        first_channels=256,
+        layers=("u256", "c512", "u256", "c256", "u128", "c128", "u64", "u32"),
+        batch_norm=False,
+        d_width=64,
+        batch_size=64,
+    ),
     # Minutes on two CPU cores: 32x32, 16 frames (the zoo's small classifiers' clip). One dense
     # layer (DCGAN's projection), not Table 1's three: trained as a GAN on synthetic_actions, the
     # three-layer stack collapsed to a few frames (four modes after 15000 steps; BUILD_NOTES.md,
     # "The trained zoo"), and AM has nothing to move through a collapsed source.
-    "small": dict(frames=16, latent_dim=128, fc_layers=1, fc_width=512, first_size=4, first_channels=64,
-                  layers=("u64", "c64", "u32"), batch_norm=True, d_width=32, batch_size=32, am_batch_size=8),
+    "small": dict(
+        frames=16,
+        latent_dim=128,
+        fc_layers=1,
+        fc_width=512,
+        first_size=4,
+        first_channels=64,
+        layers=("u64", "c64", "u32"),
+        batch_norm=True,
+        d_width=32,
+        batch_size=32,
+        am_batch_size=8,
+    ),
     # Unit tests: 16x16, 8 frames (the tiny classifiers' clip).
-    "tiny": dict(frames=8, latent_dim=8, fc_layers=2, fc_width=16, first_size=2, first_channels=8,
-                 layers=("u8", "c8", "u4"), batch_norm=True, d_width=4, batch_size=4, am_iterations=10,
-                 am_batch_size=2),
+    "tiny": dict(
+        frames=8,
+        latent_dim=8,
+        fc_layers=2,
+        fc_width=16,
+        first_size=2,
+        first_channels=8,
+        layers=("u8", "c8", "u4"),
+        batch_norm=True,
+        d_width=4,
+        batch_size=4,
+        am_iterations=10,
+        am_batch_size=2,
+    ),
 }
 
 
@@ -205,15 +245,15 @@ def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras
             layers.append(batch_norm(name=f"{lname}_bn"))
         layers.append(keras.layers.ReLU(name=f"{lname}_relu"))
 
-    first = cfg.first_size ** 2 * cfg.first_channels
+    first = cfg.first_size**2 * cfg.first_channels
     for i in range(cfg.fc_layers):
         lname = f"g_fc{8 - i}"
         last = i == cfg.fc_layers - 1
-        layers.append(keras.layers.Dense(first if last else cfg.fc_width, use_bias=use_bias,
-                                         kernel_initializer=init, name=lname))
+        layers.append(
+            keras.layers.Dense(first if last else cfg.fc_width, use_bias=use_bias, kernel_initializer=init, name=lname)
+        )
         if last:  # batch norm (small, tiny) per channel of the first map
-            layers.append(keras.layers.Reshape((cfg.first_size, cfg.first_size, cfg.first_channels),
-                                               name="g_reshape"))
+            layers.append(keras.layers.Reshape((cfg.first_size, cfg.first_size, cfg.first_channels), name="g_reshape"))
         act(lname)
     ups = sum(1 for kind, _ in cfg.layer_specs() if kind == "u") + 1
     for kind, channels in cfg.layer_specs():
@@ -223,8 +263,9 @@ def image_generator_2d(cfg: STGANConfig, name: str = "image_generator") -> keras
             layers.append(up_conv(2, channels, cfg.conv_impl, use_bias=use_bias, kernel_initializer=init, name=lname))
         else:
             lname = f"g_conv{ups}"
-            layers.append(keras.layers.Conv2D(channels, 3, padding="same", use_bias=use_bias,
-                                              kernel_initializer=init, name=lname))
+            layers.append(
+                keras.layers.Conv2D(channels, 3, padding="same", use_bias=use_bias, kernel_initializer=init, name=lname)
+            )
         act(lname)
     layers.append(up_conv(2, cfg.channels, cfg.conv_impl, kernel_initializer=init, name="g_upconv0"))
     layers.append(keras.layers.Activation("tanh", name="g_tanh"))
@@ -239,14 +280,14 @@ def image_discriminator_2d(cfg: STGANConfig, name: str = "image_discriminator") 
     layers: List[keras.layers.Layer] = [keras.Input((cfg.size, cfg.size, cfg.channels), name="image")]
     size, i = cfg.size, 0
     while size > 4:
-        layers.append(down_conv(2, cfg.d_width * 2 ** i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init,
-                                name=f"d_conv{i}"))
+        layers.append(
+            down_conv(2, cfg.d_width * 2**i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init, name=f"d_conv{i}")
+        )
         if i > 0:
             layers.append(batch_norm(name=f"d_bn{i}"))
         layers.append(keras.layers.LeakyReLU(0.2, name=f"d_lrelu{i}"))
         size, i = size // 2, i + 1
-    layers += [keras.layers.Flatten(name="d_flatten"),
-               keras.layers.Dense(1, kernel_initializer=init, name="d_logit")]
+    layers += [keras.layers.Flatten(name="d_flatten"), keras.layers.Dense(1, kernel_initializer=init, name="d_logit")]
     return keras.Sequential(layers, name=name)
 
 
@@ -256,8 +297,10 @@ def _sequential(source) -> keras.Sequential:
     apply, which a subclassed model's ``call`` hides."""
     model = source.model if isinstance(source, contract.ImageGenerator) else source
     if not isinstance(model, keras.Sequential):
-        raise ValueError(f"inflate: expected a keras.Sequential 2D generator, got {type(model).__name__} "
-                         f"{getattr(model, 'name', '')!r}; a subclassed model's layer order is not known")
+        raise ValueError(
+            f"inflate: expected a keras.Sequential 2D generator, got {type(model).__name__} "
+            f"{getattr(model, 'name', '')!r}; a subclassed model's layer order is not known"
+        )
     return model
 
 
@@ -276,8 +319,14 @@ def inflate_kernel(kernel: np.ndarray, temporal_depth: int) -> np.ndarray:
 
 
 #: Layers without weights that act on the last axis or elementwise: re-created as they are.
-_ELEMENTWISE = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.Activation,
-                keras.layers.Dropout, keras.layers.Softmax)
+_ELEMENTWISE = (
+    keras.layers.ReLU,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+    keras.layers.Activation,
+    keras.layers.Dropout,
+    keras.layers.Softmax,
+)
 
 
 def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> keras.Sequential:
@@ -309,32 +358,45 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
             # The zoo's stride-2 kernel-4 "same" layers (Keras' layout): Keras' 3D layers with
             # strides (1, 2, 2), the same as a Conv2D(Transpose) of theirs would inflate to.
             cls = keras.layers.Conv3DTranspose if isinstance(layer, UpConv) else keras.layers.Conv3D
-            new = cls(layer.filters, (temporal_depth, 4, 4), strides=(1, 2, 2), padding="same",
-                      use_bias=layer.use_bias, name=layer.name)
+            new = cls(
+                layer.filters,
+                (temporal_depth, 4, 4),
+                strides=(1, 2, 2),
+                padding="same",
+                use_bias=layer.use_bias,
+                name=layer.name,
+            )
             weights = [inflate_kernel(weights[0], temporal_depth)] + weights[1:]
         elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             transposed = isinstance(layer, keras.layers.Conv2DTranspose)
             cfg = layer.get_config()
             if cfg["padding"] != "same":
-                raise ValueError(f"inflate: layer {layer.name!r} has padding {cfg['padding']!r}; expected 'same' "
-                                 "(the temporal padding keeps all frames only with 'same')")
+                raise ValueError(
+                    f"inflate: layer {layer.name!r} has padding {cfg['padding']!r}; expected 'same' "
+                    "(the temporal padding keeps all frames only with 'same')"
+                )
             if cfg.get("data_format", "channels_last") != "channels_last":
                 raise ValueError(f"inflate: layer {layer.name!r} is channels_first; expected channels_last")
             cls = keras.layers.Conv3DTranspose if transposed else keras.layers.Conv3D
-            changes = dict(kernel_size=(temporal_depth,) + tuple(cfg["kernel_size"]),
-                           strides=(1,) + tuple(cfg["strides"]),
-                           dilation_rate=(1,) + tuple(cfg["dilation_rate"]))
+            changes = dict(
+                kernel_size=(temporal_depth,) + tuple(cfg["kernel_size"]),
+                strides=(1,) + tuple(cfg["strides"]),
+                dilation_rate=(1,) + tuple(cfg["dilation_rate"]),
+            )
             if transposed:
-                changes["output_padding"] = None if cfg.get("output_padding") is None else \
-                    (0,) + tuple(cfg["output_padding"])
+                changes["output_padding"] = (
+                    None if cfg.get("output_padding") is None else (0,) + tuple(cfg["output_padding"])
+                )
             else:
                 changes["groups"] = cfg.get("groups", 1)
             new = _copy(cls, layer, **changes)
             weights = [inflate_kernel(weights[0], temporal_depth)] + weights[1:]
         elif isinstance(layer, keras.layers.BatchNormalization):
             if layer.axis != -1:
-                raise ValueError(f"inflate: batch norm {layer.name!r} normalizes axis {layer.axis}; expected -1 "
-                                 "(the channel axis, which stays the last one in 3D)")
+                raise ValueError(
+                    f"inflate: batch norm {layer.name!r} normalizes axis {layer.axis}; expected -1 "
+                    "(the channel axis, which stays the last one in 3D)"
+                )
             new = _copy(type(layer), layer)
         elif isinstance(layer, keras.layers.Dense):
             new = _copy(type(layer), layer)
@@ -343,15 +405,19 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
         elif isinstance(layer, keras.layers.UpSampling2D):
             cfg = layer.get_config()
             if cfg.get("interpolation", "nearest") != "nearest":
-                raise ValueError(f"inflate: {layer.name!r} uses {cfg['interpolation']!r} upsampling; "
-                                 "expected 'nearest' (UpSampling3D has no other)")
+                raise ValueError(
+                    f"inflate: {layer.name!r} uses {cfg['interpolation']!r} upsampling; "
+                    "expected 'nearest' (UpSampling3D has no other)"
+                )
             new = keras.layers.UpSampling3D((1,) + tuple(cfg["size"]), name=layer.name)
         elif isinstance(layer, _ELEMENTWISE):
             new = _copy(type(layer), layer)
         else:
-            raise ValueError(f"inflate: layer {layer.name!r} of type {type(layer).__name__} cannot be inflated; "
-                             "expected Dense, Reshape, Conv2D, Conv2DTranspose, BatchNormalization, UpSampling2D, "
-                             "activations or Dropout")
+            raise ValueError(
+                f"inflate: layer {layer.name!r} of type {type(layer).__name__} cannot be inflated; "
+                "expected Dense, Reshape, Conv2D, Conv2DTranspose, BatchNormalization, UpSampling2D, "
+                "activations or Dropout"
+            )
         new_layers.append(new)
         copies.append((new, weights))
     model = keras.Sequential([keras.Input((None, int(latent_dim)), name="z")] + new_layers, name=name)
@@ -359,8 +425,10 @@ def inflate(source, temporal_depth: int = 3, name: str = "video_generator") -> k
         if weights:
             expected = [tuple(w.shape) for w in new.weights]
             if expected != [tuple(w.shape) for w in weights]:
-                raise ValueError(f"inflate: layer {new.name!r}: inflated weights {[w.shape for w in weights]} do "
-                                 f"not fit the 3D layer's {expected}")
+                raise ValueError(
+                    f"inflate: layer {new.name!r}: inflated weights {[w.shape for w in weights]} do "
+                    f"not fit the 3D layer's {expected}"
+                )
             new.set_weights(weights)
     return model
 
@@ -376,9 +444,15 @@ def am_learning_rates(cfg: STGANRunConfig) -> np.ndarray:
     return np.linspace(cfg.am_lr_start, cfg.am_lr_end, n).astype(np.float32)
 
 
-def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
-                            condition: Callable[[tf.Tensor], tf.Tensor],
-                            z0, target, cfg: STGANRunConfig, seed=0, snapshot_every: int = 0) -> Dict[str, np.ndarray]:
+def activation_maximization(
+    generator: Callable[[tf.Tensor], tf.Tensor],
+    condition: Callable[[tf.Tensor], tf.Tensor],
+    z0,
+    target,
+    cfg: STGANRunConfig,
+    seed=0,
+    snapshot_every: int = 0,
+) -> Dict[str, np.ndarray]:
     """Eq. 8 by gradient ascent on the codes (section 4.1; choices in the module docstring).
 
     Args:
@@ -440,8 +514,13 @@ def activation_maximization(generator: Callable[[tf.Tensor], tf.Tensor],
             when.append(i + 1)
     final_log_p, logits, video = tf.function(log_probability, autograph=False)(z)
     history.append(tf.exp(final_log_p).numpy())
-    out = {"z": z.numpy(), "video": np.asarray(video), "probability": np.stack(history),
-           "logits": logits.numpy(), "initial_video": initial_video}
+    out = {
+        "z": z.numpy(),
+        "video": np.asarray(video),
+        "probability": np.stack(history),
+        "logits": logits.numpy(),
+        "initial_video": initial_video,
+    }
     if snapshot_every > 0:
         out["snapshots"] = np.stack(snapshots + [np.asarray(video)])
         out["snapshot_iterations"] = np.asarray(when + [cfg.am_iterations])
@@ -494,9 +573,9 @@ class STGAN(contract.ExportableModel, keras.Model):
         self.config = cfg = config
         if source_generator is None:
             source_generator = image_generator_2d(cfg)
-        source, _, _ = gan.pretrained_image_generator(source_generator, cfg.latent_dim,
-                                                      (cfg.size, cfg.size, cfg.channels), "z", "",
-                                                      "latent_dim")
+        source, _, _ = gan.pretrained_image_generator(
+            source_generator, cfg.latent_dim, (cfg.size, cfg.size, cfg.channels), "z", "", "latent_dim"
+        )
         self.video_generator = inflate(source, cfg.temporal_depth)
         self.trackers = {}  # nothing trains (zoo.contract.Trainable)
         self.built = True
@@ -511,8 +590,10 @@ class STGAN(contract.ExportableModel, keras.Model):
         return 0
 
     def train_step(self, data):
-        raise ValueError(f"model {self.name!r}: stage video trains nothing; trainers.stgan inflates the source "
-                         "and runs activation maximization (maximize)")
+        raise ValueError(
+            f"model {self.name!r}: stage video trains nothing; trainers.stgan inflates the source "
+            "and runs activation maximization (maximize)"
+        )
 
     def sample_latent(self, batch_size, seed) -> tf.Tensor:
         """Section 5.1: a code z(t) ~ N(0, I) for every frame: [batch, frames, latent_dim]."""
@@ -527,30 +608,39 @@ class STGAN(contract.ExportableModel, keras.Model):
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         return {"video": self.call(inputs, training=training)}
 
-    def maximize(self, condition: Callable[[tf.Tensor], tf.Tensor], target, batch_size: int,
-                 settings: STGANRunConfig, seed=0, z0=None) -> Dict[str, np.ndarray]:
+    def maximize(
+        self,
+        condition: Callable[[tf.Tensor], tf.Tensor],
+        target,
+        batch_size: int,
+        settings: STGANRunConfig,
+        seed=0,
+        z0=None,
+    ) -> Dict[str, np.ndarray]:
         """AM (:func:`activation_maximization` with ``settings``, e.g. ``zoo.resolve_run("stgan",
         preset)``) of class ``target`` for ``batch_size`` videos from codes drawn with ``seed``
         (or ``z0``)."""
         if z0 is None:
             z0 = self.sample_latent(batch_size, randomness.fold_in(seed, 0))
-        return activation_maximization(lambda z: self.call(z, training=False), condition, z0, target,
-                                       settings, seed=randomness.fold_in(seed, 1))
+        return activation_maximization(
+            lambda z: self.call(z, training=False), condition, z0, target, settings, seed=randomness.fold_in(seed, 1)
+        )
 
     def signatures(self):
         cfg = self.config
-        return {"serving_default": contract.Signature(
-            fn=lambda z: {"video": video_io.to_uint8(self.call(z, training=False))},
-            inputs={"z": tf.TensorSpec([None, cfg.frames, cfg.latent_dim], tf.float32, name="z")},
-            roles={"z": "latent_per_frame"},
-            doc=f"z float32 [batch, {cfg.frames}, {cfg.latent_dim}] (a code per frame, e.g. AM's z*) -> video "
-                f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]")}
+        return {
+            "serving_default": contract.Signature(
+                fn=lambda z: {"video": video_io.to_uint8(self.call(z, training=False))},
+                inputs={"z": tf.TensorSpec([None, cfg.frames, cfg.latent_dim], tf.float32, name="z")},
+                roles={"z": "latent_per_frame"},
+                doc=f"z float32 [batch, {cfg.frames}, {cfg.latent_dim}] (a code per frame, e.g. AM's z*) -> video "
+                f"uint8 [batch, {cfg.frames}, {cfg.size}, {cfg.size}, {cfg.channels}]",
+            )
+        }
 
 
 #: The registry's builder: stage "video" inflates the source loaded from ``source_generator_handle``.
 build = gan.two_step_builder(STGANImage, STGAN)
 
 
-ENTRIES = (
-    config_lib.ModelEntry("stgan", STGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
-)
+ENTRIES = (config_lib.ModelEntry("stgan", STGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),)

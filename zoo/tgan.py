@@ -35,11 +35,12 @@ feature part D1' (everything but the loss layer), the temporal discriminator D0
   every ``svc_every`` discriminator updates, singular value clipping of every
   trainable discriminator kernel and the matching clip of batch-norm gammas.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import ClassVar, Dict, List, Optional, Tuple
+from typing import ClassVar, Dict, Optional, Tuple
 
 import keras
 import tensorflow as tf
@@ -76,37 +77,56 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "tgan"
     retired_fields: ClassVar[Dict[str, str]] = {"long_sigma": "LONG_SIGMA, the long_video signature's walk_sigma"}
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "objective": OBJECTIVES,
-                                                     "image_generator_training": G1_TRAINING,
-                                                     "image_generator_statistics": G1_STATISTICS,
-                                                     "video_discriminator": VIDEO_DISCRIMINATORS}
-    at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "image_latent_dim", "g0_width", "g1_width", "d1_width",
-                                               "d0_width", "svc_every", "interpolation_factor", "long_segments")
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        **gan.GANConfig.choices,
+        "stage": STAGES,
+        "objective": OBJECTIVES,
+        "image_generator_training": G1_TRAINING,
+        "image_generator_statistics": G1_STATISTICS,
+        "video_discriminator": VIDEO_DISCRIMINATORS,
+    }
+    at_least_one: ClassVar[Tuple[str, ...]] = (
+        "latent_dim",
+        "image_latent_dim",
+        "g0_width",
+        "g1_width",
+        "d1_width",
+        "d0_width",
+        "svc_every",
+        "interpolation_factor",
+        "long_segments",
+    )
     #: Step two's G1 and D1' (section 3.3), frozen but their batch-norm gamma/beta (section 5.2);
     #: G1 trains in full with ``image_generator_training="all"``.
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
-        config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator",
-                                   latent_dim_field="g1_latent_dim", trainable_field="image_generator_training"),
-        config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"))
-    stage: str = "image"           # "image": step one (G1/D1 on frames); "video": step two (G0/D0)
-    frames: int = 16               # T; G0/D0 of Table 1 are built for 16 (longer videos: long_video)
-    size: int = 48                 # H = W, a multiple of 8
-    latent_dim: int = 100          # K0, z0 ~ U(-1, 1)
-    image_latent_dim: int = 128    # K1, z1 ~ U(-1, 1) in step one; G0's last deconv has K1 channels
-    g0_width: int = 128            # G0 channels 4w-2w-w then K1 (Table 1: 512-256-128-128)
-    g1_width: int = 64             # G1 channels 8w-4w-2w-w (Table 1: 512-256-128-64)
-    d1_width: int = 64             # D1 channels w-2w-4w-8w (Table 1: 64-128-256-512)
-    d0_width: int = 128            # D0 channels w-2w-4w then 1 (Table 1: 128-256-512-2)
+        config_lib.PretrainedPiece(
+            "image_generator_handle",
+            "image_generator",
+            "image_generator",
+            latent_dim_field="g1_latent_dim",
+            trainable_field="image_generator_training",
+        ),
+        config_lib.PretrainedPiece("image_features_handle", "image_features", "image_features"),
+    )
+    stage: str = "image"  # "image": step one (G1/D1 on frames); "video": step two (G0/D0)
+    frames: int = 16  # T; G0/D0 of Table 1 are built for 16 (longer videos: long_video)
+    size: int = 48  # H = W, a multiple of 8
+    latent_dim: int = 100  # K0, z0 ~ U(-1, 1)
+    image_latent_dim: int = 128  # K1, z1 ~ U(-1, 1) in step one; G0's last deconv has K1 channels
+    g0_width: int = 128  # G0 channels 4w-2w-w then K1 (Table 1: 512-256-128-128)
+    g1_width: int = 64  # G1 channels 8w-4w-2w-w (Table 1: 512-256-128-64)
+    d1_width: int = 64  # D1 channels w-2w-4w-8w (Table 1: 64-128-256-512)
+    d0_width: int = 128  # D0 channels w-2w-4w then 1 (Table 1: 128-256-512-2)
     # stddev of the Gaussian noise on every D layer's input (5.2; a D1' loaded from a handle: on its
     # input frames only); 0 disables
     d_noise: float = 0.0
     # (BUILD_NOTES.md, "TGAN": with "minimax" D1's loss was 0.004 by step 100 on moving digits)
-    loss: str = "non_saturating"   # G's loss: -log D(G(z)) as the authors' code; "minimax": eq. 1 as printed
-    objective: str = "gan"         # "gan" (the paper) or "wgan_svc" (singular value clipping)
-    svc_every: int = 5             # SVC after every svc_every-th D update (official configs: freq 5)
-    init_stddev: float = 0.02      # N(0, 0.02) weights (section 5.2)
+    loss: str = "non_saturating"  # G's loss: -log D(G(z)) as the authors' code; "minimax": eq. 1 as printed
+    objective: str = "gan"  # "gan" (the paper) or "wgan_svc" (singular value clipping)
+    svc_every: int = 5  # SVC after every svc_every-th D update (official configs: freq 5)
+    init_stddev: float = 0.02  # N(0, 0.02) weights (section 5.2)
     interpolation_factor: int = 4  # frames per G0 latent in the served "interpolate" signature
-    long_segments: int = 4         # N of the served "long_video" signature (16N frames)
+    long_segments: int = 4  # N of the served "long_video" signature (16N frames)
     # Step two's pretrained pieces (section 3.3 / 4.3), hub handles or paths that the
     # trainer and export.runs load (zoo never loads a handle): G1 in the zoo's
     # image-generator interface (stage one's export, or another model's, e.g. VGAN's
@@ -154,7 +174,7 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     @property
     def feature_dim(self) -> int:
         """F, the size of one frame's D1' feature vector (512 x 6 x 6 in Table 1)."""
-        return self.first_size ** 2 * 8 * self.d1_width
+        return self.first_size**2 * 8 * self.d1_width
 
     @property
     def discriminator_bn_scale(self) -> bool:
@@ -174,11 +194,14 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"TGANConfig: {msg}")
+
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "image" and (self.image_generator_handle or self.image_features_handle):
-            bad("image_generator_handle / image_features_handle are step two's pretrained pieces; "
-                f"expected stage 'video', got stage {self.stage!r}")
+            bad(
+                "image_generator_handle / image_features_handle are step two's pretrained pieces; "
+                f"expected stage 'video', got stage {self.stage!r}"
+            )
         if self.image_features_handle and not self.image_generator_handle:
             bad("image_features_handle without image_generator_handle: expected both, or G1 alone")
         if self.objective not in OBJECTIVES:
@@ -186,19 +209,25 @@ class TGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
         if self.image_generator_training not in G1_TRAINING:
             bad(f"image_generator_training must be one of {G1_TRAINING}, got {self.image_generator_training!r}")
         if self.stage == "image" and self.image_generator_training != "batch_norm":
-            bad("image_generator_training says what of G1 trains in step two; expected stage 'video', got stage "
-                f"{self.stage!r} (step one trains all of G1)")
+            bad(
+                "image_generator_training says what of G1 trains in step two; expected stage 'video', got stage "
+                f"{self.stage!r} (step one trains all of G1)"
+            )
         if self.video_discriminator not in VIDEO_DISCRIMINATORS:
             bad(f"video_discriminator must be one of {VIDEO_DISCRIMINATORS}, got {self.video_discriminator!r}")
         if self.video_discriminator == "pixels" and self.image_features_handle:
-            bad("image_features_handle is D1', which video_discriminator='pixels' does not have; expected "
-                "video_discriminator='frames', or no image_features_handle")
+            bad(
+                "image_features_handle is D1', which video_discriminator='pixels' does not have; expected "
+                "video_discriminator='frames', or no image_features_handle"
+            )
         if self.image_generator_statistics not in G1_STATISTICS:
             bad(f"image_generator_statistics must be one of {G1_STATISTICS}, got {self.image_generator_statistics!r}")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.frames != FRAMES_PER_SEGMENT:
-            bad(f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 16 latents per z0; D0 "
-                f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}")
+            bad(
+                f"frames must be {FRAMES_PER_SEGMENT} (G0 makes 16 latents per z0; D0 "
+                f"reduces 16 -> 1; longer videos: long_video with several z0 segments), got {self.frames}"
+            )
         if self.size < 8 or self.size % 8:
             bad(f"size must be a positive multiple of 8 (G1 and D1 have three stride-2 layers), got {self.size}")
         if self.objective == "wgan_svc" and self.loss != "wasserstein":
@@ -216,18 +245,39 @@ PRESETS = {
     # The paper gives no batch size or noise sigma; the official Chainer code
     # (pfnet-research/tgan, configs/ucf101/*.yml) uses batchsize 32 and, in its
     # vanilla-GAN UCF-101 config, a noisy discriminator with sigma 0.3.
-    "paper": dict(size=48, latent_dim=100, image_latent_dim=128, g0_width=128, g1_width=64, d1_width=64,
-                  d0_width=128, d_noise=0.3, batch_size=32),
+    "paper": dict(
+        size=48,
+        latent_dim=100,
+        image_latent_dim=128,
+        g0_width=128,
+        g1_width=64,
+        d1_width=64,
+        d0_width=128,
+        d_noise=0.3,
+        batch_size=32,
+    ),
     # Moving MNIST setting (5.1, 5.2): 64x64 grey frames (G1's linear layer to 512x8x8), noise
     # in D. One channel, as Moving MNIST: the data sets reduce RGB to luminance on request.
-    "mnist": dict(size=64, channels=1, latent_dim=100, image_latent_dim=128, g0_width=128, g1_width=64,
-                  d1_width=64, d0_width=128, d_noise=0.3, batch_size=32),
+    "mnist": dict(
+        size=64,
+        channels=1,
+        latent_dim=100,
+        image_latent_dim=128,
+        g0_width=128,
+        g1_width=64,
+        d1_width=64,
+        d0_width=128,
+        d_noise=0.3,
+        batch_size=32,
+    ),
     # Minutes on two CPU cores: 32x32 (G1 starts at 4x4), narrow networks.
-    "small": dict(size=32, latent_dim=32, image_latent_dim=32, g0_width=32, g1_width=16, d1_width=16,
-                  d0_width=32, batch_size=16),
+    "small": dict(
+        size=32, latent_dim=32, image_latent_dim=32, g0_width=32, g1_width=16, d1_width=16, d0_width=32, batch_size=16
+    ),
     # Unit tests: 16x16 (2x2 first map), very narrow, small latents.
-    "tiny": dict(size=16, latent_dim=8, image_latent_dim=8, g0_width=4, g1_width=4, d1_width=4, d0_width=4,
-                 batch_size=2),
+    "tiny": dict(
+        size=16, latent_dim=8, image_latent_dim=8, g0_width=4, g1_width=4, d1_width=4, d0_width=4, batch_size=2
+    ),
 }
 
 
@@ -277,6 +327,7 @@ def _add_noise(x, stddev: float, seed) -> tf.Tensor:
 
     def draw(n):
         return tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed, dtype=x.dtype)
+
     return x + stddev * distribute.replica_rows(draw, shape[0])
 
 
@@ -296,8 +347,10 @@ class _NoisyNetwork(Network):
         if not training or self.cfg.d_noise <= 0:
             return x
         if noise_seed is None:
-            raise ValueError(f"{self.name}: d_noise={self.cfg.d_noise} needs a noise_seed in training "
-                             "(a stateless seed, e.g. zoo.randomness.fold_in(seed, step)); got None")
+            raise ValueError(
+                f"{self.name}: d_noise={self.cfg.d_noise} needs a noise_seed in training "
+                "(a stateless seed, e.g. zoo.randomness.fold_in(seed, step)); got None"
+            )
         return _add_noise(x, self.cfg.d_noise, randomness.fold_in(noise_seed, index))
 
 
@@ -329,15 +382,20 @@ class TemporalGenerator(Network):
         self.cfg = cfg
         init = normal_init(cfg.init_stddev)
         w = cfg.g0_width
-        self.deconvs = [keras.layers.Conv1DTranspose(4 * w, 1, padding="valid", use_bias=False,
-                                                     kernel_initializer=init, name="g0_deconv0")]
+        self.deconvs = [
+            keras.layers.Conv1DTranspose(
+                4 * w, 1, padding="valid", use_bias=False, kernel_initializer=init, name="g0_deconv0"
+            )
+        ]
         widths = (2 * w, w) if cfg.g0_upsample else (2 * w, w, w)
         for i, c in enumerate(widths, start=1):
-            self.deconvs.append(up_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init,
-                                        name=f"g0_deconv{i}"))
+            self.deconvs.append(
+                up_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"g0_deconv{i}")
+            )
         self.bns = [_bn(f"g0_bn{i}") for i in range(len(self.deconvs))]
-        self.out = up_conv(1, cfg.image_latent_dim, cfg.conv_impl, kernel_initializer=init,
-                           name=f"g0_deconv{len(self.deconvs)}")
+        self.out = up_conv(
+            1, cfg.image_latent_dim, cfg.conv_impl, kernel_initializer=init, name=f"g0_deconv{len(self.deconvs)}"
+        )
 
     def call(self, z0, training=False, trace=None):
         z0 = tf.convert_to_tensor(z0)
@@ -368,18 +426,21 @@ class FrameGenerator(Network):
         init = normal_init(cfg.init_stddev)
         w, s = cfg.g1_width, cfg.first_size
         if cfg.content_code:  # [z0, z1] -> two half-width maps, each with its own batch norm
-            self.content_linear = keras.layers.Dense(4 * w * s * s, use_bias=False, kernel_initializer=init,
-                                                     name="g1_linear_content")
+            self.content_linear = keras.layers.Dense(
+                4 * w * s * s, use_bias=False, kernel_initializer=init, name="g1_linear_content"
+            )
             self.content_bn = _bn("g1_bn0_content")
             self.content_reshape = keras.layers.Reshape((s, s, 4 * w))
-        self.linear = keras.layers.Dense((4 if cfg.content_code else 8) * w * s * s, use_bias=False,
-                                         kernel_initializer=init, name="g1_linear")
+        self.linear = keras.layers.Dense(
+            (4 if cfg.content_code else 8) * w * s * s, use_bias=False, kernel_initializer=init, name="g1_linear"
+        )
         self.reshape = keras.layers.Reshape((s, s, (4 if cfg.content_code else 8) * w))
-        self.deconvs = [up_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"g1_deconv{i}")
-                        for i, c in enumerate((4 * w, 2 * w, w), start=1)]
+        self.deconvs = [
+            up_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"g1_deconv{i}")
+            for i, c in enumerate((4 * w, 2 * w, w), start=1)
+        ]
         self.bns = [_bn(f"g1_bn{i}") for i in range(4)]
-        self.out = keras.layers.Conv2DTranspose(cfg.channels, 3, padding="same", kernel_initializer=init,
-                                                name="g1_out")
+        self.out = keras.layers.Conv2DTranspose(cfg.channels, 3, padding="same", kernel_initializer=init, name="g1_out")
 
     def call(self, z1, training=False, trace=None):
         if self.cfg.content_code:
@@ -409,8 +470,10 @@ class ImageFeatures(_NoisyNetwork):
         init = normal_init(cfg.init_stddev)
         w = cfg.d1_width
         self.convs = [keras.layers.Conv2D(w, 3, padding="same", kernel_initializer=init, name="d1_conv0")]
-        self.convs += [down_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d1_conv{i}")
-                       for i, c in enumerate((2 * w, 4 * w, 8 * w), start=1)]
+        self.convs += [
+            down_conv(2, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d1_conv{i}")
+            for i, c in enumerate((2 * w, 4 * w, 8 * w), start=1)
+        ]
         self.bns = [None] + [_bn(f"d1_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2, 3)]
 
     def call(self, images, training=False, trace=None, noise_seed=None):
@@ -440,8 +503,11 @@ class ImageDiscriminator(_NoisyNetwork):
     def features(self, images, training=False, trace=None, noise_seed=None):
         """D1''s feature map [N, H/8, W/8, 8w] (the paper's phi, section 3.2)."""
         seed = None if noise_seed is None else randomness.fold_in(noise_seed, 0)
-        return self.trunk.call(images, training=training, trace=trace, noise_seed=seed) if trace is not None \
+        return (
+            self.trunk.call(images, training=training, trace=trace, noise_seed=seed)
+            if trace is not None
             else self.trunk(images, training=training, noise_seed=seed)
+        )
 
     def call(self, images, training=False, trace=None, noise_seed=None):
         h = self.flatten(self.features(images, training, trace, noise_seed))
@@ -467,8 +533,10 @@ class TemporalDiscriminator(_NoisyNetwork):
         init = normal_init(cfg.init_stddev)
         w = cfg.d0_width
         self.convs = [down_conv(1, w, cfg.conv_impl, kernel_initializer=init, name="d0_conv0")]
-        self.convs += [down_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d0_conv{i}")
-                       for i, c in enumerate((2 * w, 4 * w), start=1)]
+        self.convs += [
+            down_conv(1, c, cfg.conv_impl, use_bias=False, kernel_initializer=init, name=f"d0_conv{i}")
+            for i, c in enumerate((2 * w, 4 * w), start=1)
+        ]
         self.bns = [None] + [_bn(f"d0_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2)]
         self.logit = down_conv(1, 1, cfg.conv_impl, kernel_initializer=init, name="d0_logit")
         self.flatten = keras.layers.Flatten()
@@ -510,8 +578,10 @@ class PixelVideoDiscriminator(_NoisyNetwork):
         super().__init__(cfg, **kwargs)
         init = normal_init(cfg.init_stddev)
         w = cfg.d0_width
-        self.convs = [down_conv(3, c, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init, name=f"dv_conv{i}")
-                      for i, c in enumerate((w, 2 * w, 4 * w, 8 * w))]
+        self.convs = [
+            down_conv(3, c, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init, name=f"dv_conv{i}")
+            for i, c in enumerate((w, 2 * w, 4 * w, 8 * w))
+        ]
         self.bns = [None] + [_bn(f"dv_bn{i}", scale=cfg.discriminator_bn_scale) for i in (1, 2, 3)]
         self.flatten = keras.layers.Flatten()
         self.logit = keras.layers.Dense(1, kernel_initializer=init, name="dv_logit")
@@ -657,10 +727,10 @@ def _assign_synchronously(updates) -> None:
     optimizer applies its updates), so it works under the default strategy,
     ``MirroredStrategy`` and inside ``tf.function``.
     """
+
     def merged(strategy):
         for var, fn, extra in updates:
-            strategy.extended.update(var, lambda v, *e, fn=fn: v.assign(fn(v, *e)), args=tuple(extra),
-                                     group=False)
+            strategy.extended.update(var, lambda v, *e, fn=fn: v.assign(fn(v, *e)), args=tuple(extra), group=False)
 
     if tf.distribute.in_cross_replica_context():
         merged(tf.distribute.get_strategy())
@@ -675,6 +745,7 @@ class _TGANBase(gan.AdversarialModel):
     """What both stages share: uniform latents, seeded discriminator noise, SVC."""
 
     latent_distribution = "uniform"
+
     def _noise_seed(self, training):
         """The stateless seed of D's noise for this call: (config seed, step, call of the step)."""
         if not training or self.config.d_noise <= 0:
@@ -727,10 +798,13 @@ class _TGANBase(gan.AdversarialModel):
             def update(v, *extra):
                 due = tf.equal(tf.math.floormod(tf.cast(iterations, tf.int64), every), 0)
                 return tf.cond(due, lambda: fn(tf.convert_to_tensor(v), *extra), lambda: tf.identity(v))
+
             return update
+
         updates = [(k.value, when_due(clip_singular_values), ()) for k in kernels]
-        updates += [(bn.gamma.value, when_due(clip_batch_norm_gamma), (bn.moving_variance.value, bn.epsilon))
-                    for bn in bns]
+        updates += [
+            (bn.gamma.value, when_due(clip_batch_norm_gamma), (bn.moving_variance.value, bn.epsilon)) for bn in bns
+        ]
         if updates:
             _assign_synchronously(updates)
 
@@ -770,7 +844,8 @@ class TGANImage(gan.ImageStage, _TGANBase):
     def generator_inputs(self, data, seed):
         frames = data["video"].shape[1] or tf.shape(data["video"])[1]
         return distribute.replica_rows(
-            lambda n: randomness.draw_latent("uniform", [n, frames, self.latent_dim], seed), tf.shape(data["video"])[0])
+            lambda n: randomness.draw_latent("uniform", [n, frames, self.latent_dim], seed), tf.shape(data["video"])[0]
+        )
 
     def generate(self, inputs, training=False) -> Dict[str, tf.Tensor]:
         z = tf.convert_to_tensor(inputs)
@@ -849,9 +924,13 @@ class TGAN(_TGANBase):
             if frozen_pieces:
                 freeze_except_batch_norm(image_features)
         image_generator, _, images = gan.pretrained_image_generator(
-            image_generator, cfg.g1_latent_dim, (cfg.size, cfg.size, cfg.channels),
-            "[z0, z1]" if cfg.content_code else "z1", "G0's output",
-            latent_field="latent_dim + image_latent_dim" if cfg.content_code else "image_latent_dim")
+            image_generator,
+            cfg.g1_latent_dim,
+            (cfg.size, cfg.size, cfg.channels),
+            "[z0, z1]" if cfg.content_code else "z1",
+            "G0's output",
+            latent_field="latent_dim + image_latent_dim" if cfg.content_code else "image_latent_dim",
+        )
 
         self.temporal_generator = TemporalGenerator(cfg, name="temporal_generator")  # G0
         self.frame_generator = image_generator  # G1
@@ -862,8 +941,9 @@ class TGAN(_TGANBase):
         else:
             feature_shape = _trial_call_features(image_features, images, cfg)
             self.temporal_discriminator = TemporalDiscriminator(cfg, name="temporal_discriminator")
-            self.discriminator = VideoDiscriminator(image_features, self.temporal_discriminator,
-                                                    name="video_discriminator")
+            self.discriminator = VideoDiscriminator(
+                image_features, self.temporal_discriminator, name="video_discriminator"
+            )
             self.temporal_discriminator(tf.zeros([1, cfg.frames, math.prod(feature_shape)]))
         self.temporal_generator(tf.zeros([1, cfg.latent_dim]))
         self.discriminator(tf.zeros([1, cfg.frames, cfg.size, cfg.size, cfg.channels]))
@@ -931,7 +1011,9 @@ class TGAN(_TGANBase):
         """
         sigma = LONG_SIGMA if sigma is None else float(sigma)
         first = randomness.draw_latent("uniform", [batch_size, 1, self.latent_dim], randomness.fold_in(seed, 0))
-        steps = tf.random.stateless_normal([batch_size, segments - 1, self.latent_dim], seed=randomness.fold_in(seed, 1))
+        steps = tf.random.stateless_normal(
+            [batch_size, segments - 1, self.latent_dim], seed=randomness.fold_in(seed, 1)
+        )
         return tf.concat([first, first + sigma * tf.cumsum(steps, axis=1)], axis=1)
 
     # ........................................................... discrimination
@@ -946,22 +1028,30 @@ class TGAN(_TGANBase):
         n = cfg.long_segments
         sigs["interpolate"] = contract.Signature(
             fn=lambda z: {"video": video_io.to_uint8(self.interpolate(z, k, training=False))},
-            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
+            inputs={"z": tf.TensorSpec([None, cfg.latent_dim], tf.float32, name="z")},
+            roles={"z": "latent"},
             doc=f"z0 float32 [batch, {cfg.latent_dim}] ~ U(-1, 1) -> video uint8 [batch, {16 * k}, H, W, C]: "
-                f"G0's trajectory upsampled {k}x (frame interpolation, section 4.1)")
+            f"G0's trajectory upsampled {k}x (frame interpolation, section 4.1)",
+        )
         sigs["long_video"] = contract.Signature(
             fn=lambda z: {"video": video_io.to_uint8(self.long_video(z, training=False))},
             inputs={"z": tf.TensorSpec([None, n, cfg.latent_dim], tf.float32, name="z")},
-            roles={"z": "latent_walk"}, walk_sigma=LONG_SIGMA,
+            roles={"z": "latent_walk"},
+            walk_sigma=LONG_SIGMA,
             doc=f"z0 float32 [batch, {n}, {cfg.latent_dim}] (e.g. the random walk of eq. 3) -> video uint8 "
-                f"[batch, {16 * n}, H, W, C] (section 4.2)")
+            f"[batch, {16 * n}, H, W, C] (section 4.2)",
+        )
         return sigs
 
     def image_generator(self) -> contract.ImageGenerator:
         """G1 in the zoo's image-generator interface (as :meth:`TGANImage.image_generator`)."""
         cfg = self.config
-        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.g1_latent_dim,
-                                  latent_distribution="uniform", image_shape=(cfg.size, cfg.size, cfg.channels))
+        return contract.ImageGenerator(
+            model=self.frame_generator,
+            latent_dim=cfg.g1_latent_dim,
+            latent_distribution="uniform",
+            image_shape=(cfg.size, cfg.size, cfg.channels),
+        )
 
     def image_features(self):
         """D1' (as :meth:`TGANImage.image_features`): images -> feature maps."""
@@ -972,8 +1062,10 @@ def _trial_call_features(layer, images, cfg: TGANConfig) -> Tuple[int, ...]:
     try:
         h = layer(images, training=False)
     except Exception as e:  # noqa: BLE001
-        raise ValueError(f"image_features: expected a layer mapping images [N, {cfg.size}, {cfg.size}, "
-                         f"{cfg.channels}] to feature maps; calling it failed: {e}") from e
+        raise ValueError(
+            f"image_features: expected a layer mapping images [N, {cfg.size}, {cfg.size}, "
+            f"{cfg.channels}] to feature maps; calling it failed: {e}"
+        ) from e
     shape = tuple(h.shape[1:])
     if not shape or any(d is None for d in shape):
         raise ValueError(f"image_features: expected features with a static shape per image, got {list(h.shape)}")
@@ -985,6 +1077,4 @@ def _trial_call_features(layer, images, cfg: TGANConfig) -> Tuple[int, ...]:
 build = gan.two_step_builder(TGANImage, TGAN)
 
 
-ENTRIES = (
-    config_lib.ModelEntry("tgan", TGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
-)
+ENTRIES = (config_lib.ModelEntry("tgan", TGANConfig, PRESETS, build, doc=__doc__.splitlines()[0]),)

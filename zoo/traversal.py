@@ -39,6 +39,7 @@ projections"): D_k looks only at P_k x, its own fixed random projection.
   ``interpolation`` (z_a, z_b, alpha), ``long_video`` (N latents -> 30 N frames,
   see :meth:`LatentWalker.call` for how the bidirectional walker runs further).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,6 +73,7 @@ _PROJECTION_SALT = {"image": 1, "video": 2}
 @dataclasses.dataclass(frozen=True)
 class TraversalRunConfig(config_lib.RunConfig):
     """The traversal GAN's run settings: its batch depends on the stage (section 3)."""
+
     batch_size: int = 0  # 0: the stage's paper value (64 frames step one, 8 videos step two)
 
 
@@ -83,45 +85,62 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES, "combine": COMBINES}
     at_least_one: ClassVar[Tuple[str, ...]] = (
-        "latent_dim", "image_latent_dim", "g_width", "d_width", "video_d_width", "image_discriminators",
-        "video_discriminators", "projection_kernel", "projection_channels", "sequence_dim", "lstm_units", "lstm_layers",
-        "long_segments")
+        "latent_dim",
+        "image_latent_dim",
+        "g_width",
+        "d_width",
+        "video_d_width",
+        "image_discriminators",
+        "video_discriminators",
+        "projection_kernel",
+        "projection_channels",
+        "sequence_dim",
+        "lstm_units",
+        "lstm_layers",
+        "long_segments",
+    )
     #: Step two's G_F, loaded from ``image_generator_handle`` entirely frozen (TGAN trains its
     #: G1's batch norms; here G_F does not change in step two, section 2).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
-        config_lib.PretrainedPiece("image_generator_handle", "image_generator", "image_generator", trainable="none",
-                                   latent_dim_field="image_latent_dim"),)
-    stage: str = "image"            # "image": step one (G_F vs K image Ds); "video": step two (G_V vs video Ds)
-    frames: int = 30                # N, frames per video (the paper's bouncing balls: 30)
-    size: int = 64                  # H = W: first_size * 2**k, or that minus 2 (30 = 2 * 16 - 2)
-    latent_dim: int = 100           # z_v ~ N(0, I), G_V's input
-    image_latent_dim: int = 100     # z_F ~ N(0, I), G_F's input and G_V's per-frame output
-    first_size: int = 4             # side of G_F's first map (DCGAN: 4; the authors' 30x30 balls: 2)
-    g_width: int = 64               # G_F channels ... 4w-2w-w (DCGAN: 512-256-128-64 at 64x64)
-    d_width: int = 64               # image discriminators: w-2w-4w... on the projection
-    video_d_width: int = 64         # video discriminators (3D)
+        config_lib.PretrainedPiece(
+            "image_generator_handle",
+            "image_generator",
+            "image_generator",
+            trainable="none",
+            latent_dim_field="image_latent_dim",
+        ),
+    )
+    stage: str = "image"  # "image": step one (G_F vs K image Ds); "video": step two (G_V vs video Ds)
+    frames: int = 30  # N, frames per video (the paper's bouncing balls: 30)
+    size: int = 64  # H = W: first_size * 2**k, or that minus 2 (30 = 2 * 16 - 2)
+    latent_dim: int = 100  # z_v ~ N(0, I), G_V's input
+    image_latent_dim: int = 100  # z_F ~ N(0, I), G_F's input and G_V's per-frame output
+    first_size: int = 4  # side of G_F's first map (DCGAN: 4; the authors' 30x30 balls: 2)
+    g_width: int = 64  # G_F channels ... 4w-2w-w (DCGAN: 512-256-128-64 at 64x64)
+    d_width: int = 64  # image discriminators: w-2w-4w... on the projection
+    video_d_width: int = 64  # video discriminators (3D)
     image_discriminators: int = 48  # K of step one (section 2)
     video_discriminators: int = 16  # step two (section 2)
-    projection_kernel: int = 8      # side k of the k x k filters of each discriminator's random projection
-    projection_stride: int = 2      # stride of those filters
-    projection_channels: int = 1    # channels each random projection makes (one discriminator's input)
+    projection_kernel: int = 8  # side k of the k x k filters of each discriminator's random projection
+    projection_stride: int = 2  # stride of those filters
+    projection_channels: int = 1  # channels each random projection makes (one discriminator's input)
     encoder_widths: Tuple[int, ...] = (512, 1024, 2048)  # G_V's FC stack before the 3840 = 30 x 128 layer
-    sequence_dim: int = 128         # width of one step of the encoded sequence
-    lstm_units: int = 256           # per direction; two directions -> FC[512, 100]
-    lstm_layers: int = 2            # stacked bidirectional LSTM layers of G_V (section 2: two)
+    sequence_dim: int = 128  # width of one step of the encoded sequence
+    lstm_units: int = 256  # per direction; two directions -> FC[512, 100]
+    lstm_layers: int = 2  # stacked bidirectional LSTM layers of G_V (section 2: two)
     # G_V's FC stack as the authors' code builds it (models_zoo.Generator_linear): every FC
     # (bias-free) followed by batch norm and ReLU, the last (N x sequence_dim) one included.
     # The paper gives only the widths. Without it the walker maps every z_v to one video
     # within a few hundred steps (measured on bouncing balls, BUILD_NOTES.md): batch norm
     # keeps the encoded sequences different across the batch. False: ReLU between, last linear.
     walker_batch_norm: bool = True
-    combine: str = "hypervolume"    # how the generator combines the K losses: "hypervolume" or "mean"
-    nadir_slack: float = 1.5        # eta = nadir_slack * max_k l_k (the authors' code)
-    loss: str = "non_saturating"    # BCE, G trained with the "real" label (the authors' code)
-    learning_rate: float = 0.0      # RMSprop, G and D; 0: the stage's paper value (3e-4 step one, 2e-4 step two)
-    rho: float = 0.99               # RMSprop decay (PyTorch's default alpha; the authors' framework), eps 1e-8
-    init_stddev: float = 0.02       # DCGAN weights N(0, 0.02) for G_F and the discriminators
-    long_segments: int = 3          # N of the served "long_video" signature (frames * N frames)
+    combine: str = "hypervolume"  # how the generator combines the K losses: "hypervolume" or "mean"
+    nadir_slack: float = 1.5  # eta = nadir_slack * max_k l_k (the authors' code)
+    loss: str = "non_saturating"  # BCE, G trained with the "real" label (the authors' code)
+    learning_rate: float = 0.0  # RMSprop, G and D; 0: the stage's paper value (3e-4 step one, 2e-4 step two)
+    rho: float = 0.99  # RMSprop decay (PyTorch's default alpha; the authors' framework), eps 1e-8
+    init_stddev: float = 0.02  # DCGAN weights N(0, 0.02) for G_F and the discriminators
+    long_segments: int = 3  # N of the served "long_video" signature (frames * N frames)
     # Step two's G_F: a hub handle or path in the image-generator interface, loaded frozen by
     # export.runs.build_model (zoo never loads a handle); "" = a fresh G_F of this config (tests).
     image_generator_handle: str = ""
@@ -146,7 +165,7 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     @property
     def generator_crop(self) -> int:
         """Pixels G_F crops at each border of its last map: 0, or 1 (30 = 32 - 2)."""
-        return (self.first_size * 2 ** self.num_upsamplings - self.size) // 2
+        return (self.first_size * 2**self.num_upsamplings - self.size) // 2
 
     @property
     def projected_size(self) -> int:
@@ -160,9 +179,12 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
 
     def optimizers(self):
         """RMSprop (section 3) for G and every D."""
-        return (keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8,
-                                         **self.generator_optimizer_options()),
-                keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8))
+        return (
+            keras.optimizers.RMSprop(
+                self.learning_rate, rho=self.rho, epsilon=1e-8, **self.generator_optimizer_options()
+            ),
+            keras.optimizers.RMSprop(self.learning_rate, rho=self.rho, epsilon=1e-8),
+        )
 
     def random_frozen_pieces(self) -> Tuple[config_lib.PretrainedPiece, ...]:
         """Step two without G_F's handle walks a fresh, frozen, random G_F (:class:`Traversal`)."""
@@ -171,6 +193,7 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"TraversalConfig: {msg}")
+
         if self.stage not in STAGES:
             bad(f"stage must be one of {STAGES}, got {self.stage!r}")
         if self.stage == "image" and self.image_generator_handle:
@@ -179,15 +202,25 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
         if self.combine not in COMBINES:
             bad(f"combine must be one of {COMBINES}, got {self.combine!r}")
         if self.combine == "hypervolume" and self.loss != "non_saturating":
-            bad("combine 'hypervolume' needs positive generator losses (log(eta - l_k), eta = slack * max l_k): "
-                f"expected loss 'non_saturating', got {self.loss!r}; use combine 'mean' for other losses")
-        if self.first_size < 1 or self.num_upsamplings < 1 or self.generator_crop not in (0, 1) or \
-                self.first_size * 2 ** self.num_upsamplings - 2 * self.generator_crop != self.size:
-            bad(f"size must be first_size * 2**k or that minus 2, k >= 1 (first_size {self.first_size}: "
-                f"{', '.join(str(self.first_size * 2 ** k) for k in range(1, 6))}...), got {self.size}")
+            bad(
+                "combine 'hypervolume' needs positive generator losses (log(eta - l_k), eta = slack * max l_k): "
+                f"expected loss 'non_saturating', got {self.loss!r}; use combine 'mean' for other losses"
+            )
+        if (
+            self.first_size < 1
+            or self.num_upsamplings < 1
+            or self.generator_crop not in (0, 1)
+            or self.first_size * 2**self.num_upsamplings - 2 * self.generator_crop != self.size
+        ):
+            bad(
+                f"size must be first_size * 2**k or that minus 2, k >= 1 (first_size {self.first_size}: "
+                f"{', '.join(str(self.first_size * 2**k) for k in range(1, 6))}...), got {self.size}"
+            )
         if self.projection_stride < 1 or self.projected_size < 4:
-            bad(f"size / projection_stride must be at least 4 (the discriminators halve it down to 4), got "
-                f"size {self.size} / projection_stride {self.projection_stride}")
+            bad(
+                f"size / projection_stride must be at least 4 (the discriminators halve it down to 4), got "
+                f"size {self.size} / projection_stride {self.projection_stride}"
+            )
         if not self.encoder_widths or min(self.encoder_widths) < 1:
             bad(f"encoder_widths must be positive widths, got {self.encoder_widths}")
         if not self.nadir_slack > 1:
@@ -206,25 +239,71 @@ PRESETS = {
     # batch 64 for G_F, 2e-4 / batch 8 for G_V (batch_size / learning_rate 0 = by stage).
     # The frame size is not in the paper: 64x64, DCGAN's size and the setting of the random-
     # projection paper [11] (8x8 filters, stride 2: a 32x32 projection per discriminator).
-    "paper": dict(size=64, frames=30, latent_dim=100, image_latent_dim=100, g_width=64, d_width=64,
-                  video_d_width=64, image_discriminators=48, video_discriminators=16, batch_size=0),
+    "paper": dict(
+        size=64,
+        frames=30,
+        latent_dim=100,
+        image_latent_dim=100,
+        g_width=64,
+        d_width=64,
+        video_d_width=64,
+        image_discriminators=48,
+        video_discriminators=16,
+        batch_size=0,
+    ),
     # The authors' bouncing balls (frameGAN, bouncing_balls/frames_generator/model.py): Sutskever's
     # 30x30 grey frames, 3 balls; G_F linear to 2x2x1024, deconvs to 32 and a last
     # ConvTranspose2d(k=4, s=2, padding=2) that makes 30; the discriminators on the 15x15
     # projection (ours pads it to 16) with 256-512 channels. Their deconvs keep 1024 channels
     # once before halving (1024-1024-512-256); ours halve from the first (1024-512-256-128).
-    "frame_gan": dict(size=30, channels=1, frames=30, first_size=2, latent_dim=100, image_latent_dim=100,
-                      g_width=128, d_width=256, video_d_width=64, image_discriminators=48,
-                      video_discriminators=16, batch_size=0),
+    "frame_gan": dict(
+        size=30,
+        channels=1,
+        frames=30,
+        first_size=2,
+        latent_dim=100,
+        image_latent_dim=100,
+        g_width=128,
+        d_width=256,
+        video_d_width=64,
+        image_discriminators=48,
+        video_discriminators=16,
+        batch_size=0,
+    ),
     # Minutes per hundred steps on two CPU cores: 32x32, 30 frames, 8 / 4 narrow discriminators.
-    "small": dict(size=32, frames=30, latent_dim=32, image_latent_dim=32, g_width=16, d_width=16, video_d_width=8,
-                  image_discriminators=8, video_discriminators=4, encoder_widths=(128, 256, 512), sequence_dim=32,
-                  lstm_units=64, batch_size=16),
+    "small": dict(
+        size=32,
+        frames=30,
+        latent_dim=32,
+        image_latent_dim=32,
+        g_width=16,
+        d_width=16,
+        video_d_width=8,
+        image_discriminators=8,
+        video_discriminators=4,
+        encoder_widths=(128, 256, 512),
+        sequence_dim=32,
+        lstm_units=64,
+        batch_size=16,
+    ),
     # Unit tests: 16x16, 4 frames, 3 / 2 discriminators, one Bi-LSTM layer (each costs tracing
     # time in every exported signature); latents of 8 (TGAN tiny's G1 fits as G_F).
-    "tiny": dict(size=16, frames=4, latent_dim=8, image_latent_dim=8, g_width=4, d_width=4, video_d_width=4,
-                 image_discriminators=3, video_discriminators=2, encoder_widths=(16, 32), sequence_dim=8,
-                 lstm_units=8, lstm_layers=1, batch_size=2),
+    "tiny": dict(
+        size=16,
+        frames=4,
+        latent_dim=8,
+        image_latent_dim=8,
+        g_width=4,
+        d_width=4,
+        video_d_width=4,
+        image_discriminators=3,
+        video_discriminators=2,
+        encoder_widths=(16, 32),
+        sequence_dim=8,
+        lstm_units=8,
+        lstm_layers=1,
+        batch_size=2,
+    ),
 }
 
 
@@ -239,7 +318,9 @@ def projection_filters(seed, kernel: int, in_channels: int, filters: int) -> tf.
     to unit L2 norm: the paper's "norm 1 convolutions". A pure function of its
     arguments.
     """
-    w = tf.random.stateless_normal([kernel, kernel, in_channels, filters], seed=randomness.as_seed(seed), dtype=tf.float32)
+    w = tf.random.stateless_normal(
+        [kernel, kernel, in_channels, filters], seed=randomness.as_seed(seed), dtype=tf.float32
+    )
     return w / tf.norm(tf.reshape(w, [-1, filters]), axis=0)
 
 
@@ -263,8 +344,11 @@ class RandomProjection(keras.layers.Layer):
     def build(self, input_shape):
         shape = (self.kernel_size, self.kernel_size, int(input_shape[-1]), self.filters)
         self.kernel = self.add_weight(
-            name="kernel", shape=shape, trainable=False,
-            initializer=lambda shape, dtype=None: projection_filters(self.seed, shape[0], shape[2], shape[3]))
+            name="kernel",
+            shape=shape,
+            trainable=False,
+            initializer=lambda shape, dtype=None: projection_filters(self.seed, shape[0], shape[2], shape[3]),
+        )
 
     def call(self, x):
         x = tf.convert_to_tensor(x)
@@ -301,10 +385,20 @@ class FrameGenerator(Network):
         n = cfg.num_upsamplings
         self.first_size, self.crop = cfg.first_size, cfg.generator_crop
         self.first_channels = cfg.g_width * 2 ** (n - 1)
-        self.linear = keras.layers.Dense(cfg.first_size ** 2 * self.first_channels, use_bias=False,
-                                         kernel_initializer=init, name="gf_linear")
-        self.deconvs = [up_conv(2, self.first_channels // 2 ** i, cfg.conv_impl, use_bias=False, kernel_initializer=init,
-                                name=f"gf_deconv{i}") for i in range(1, n)]
+        self.linear = keras.layers.Dense(
+            cfg.first_size**2 * self.first_channels, use_bias=False, kernel_initializer=init, name="gf_linear"
+        )
+        self.deconvs = [
+            up_conv(
+                2,
+                self.first_channels // 2**i,
+                cfg.conv_impl,
+                use_bias=False,
+                kernel_initializer=init,
+                name=f"gf_deconv{i}",
+            )
+            for i in range(1, n)
+        ]
         self.bns = [batch_norm(name=f"gf_bn{i}") for i in range(n)]
         self.out = up_conv(2, cfg.channels, cfg.conv_impl, kernel_initializer=init, name="gf_out")
 
@@ -315,7 +409,7 @@ class FrameGenerator(Network):
             h = tf.nn.relu(bn(deconv(h), training=training))
         h = self.out(h)
         if self.crop:  # the authors' ConvTranspose2d(padding=2): "same" output minus a border
-            h = h[:, self.crop:-self.crop, self.crop:-self.crop, :]
+            h = h[:, self.crop : -self.crop, self.crop : -self.crop, :]
         return tf.tanh(h)
 
 
@@ -337,10 +431,12 @@ class ProjectedDiscriminator(Network):
         super().__init__(**kwargs)
         init = normal_init(cfg.init_stddev)
         self.rank = rank
-        self.time_multiple = 2 ** cfg.num_downsamplings
-        self.side = 4 * 2 ** cfg.num_downsamplings  # the projection, zero-padded at its end to this side
-        self.convs = [down_conv(rank, width * 2 ** i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init,
-                                name=f"conv{i}") for i in range(cfg.num_downsamplings)]
+        self.time_multiple = 2**cfg.num_downsamplings
+        self.side = 4 * 2**cfg.num_downsamplings  # the projection, zero-padded at its end to this side
+        self.convs = [
+            down_conv(rank, width * 2**i, cfg.conv_impl, use_bias=i == 0, kernel_initializer=init, name=f"conv{i}")
+            for i in range(cfg.num_downsamplings)
+        ]
         self.bns = [None] + [batch_norm(name=f"bn{i}") for i in range(1, cfg.num_downsamplings)]
         self.flatten = keras.layers.Flatten()
         self.logit = keras.layers.Dense(1, kernel_initializer=init, name="logit")
@@ -374,17 +470,21 @@ class ProjectedDiscriminators(Network):
     def __init__(self, cfg: TraversalConfig, rank: int, count: int, width: int, seed, **kwargs):
         super().__init__(**kwargs)
         self.channels_per = cfg.projection_channels
-        self.projection = RandomProjection(seed, cfg.projection_kernel, cfg.projection_stride,
-                                           count * cfg.projection_channels, name="projection")
+        self.projection = RandomProjection(
+            seed, cfg.projection_kernel, cfg.projection_stride, count * cfg.projection_channels, name="projection"
+        )
         self.digits = len(str(count - 1))
-        self.nets = [ProjectedDiscriminator(cfg, rank, width, name=f"{self.name}_{k:0{self.digits}d}")
-                     for k in range(count)]
+        self.nets = [
+            ProjectedDiscriminator(cfg, rank, width, name=f"{self.name}_{k:0{self.digits}d}") for k in range(count)
+        ]
 
     def call(self, x, training=False) -> Dict[str, tf.Tensor]:
         h = self.projection(x)
         p = self.channels_per
-        return {f"d{k:0{self.digits}d}": net(h[..., k * p:(k + 1) * p], training=training)
-                for k, net in enumerate(self.nets)}
+        return {
+            f"d{k:0{self.digits}d}": net(h[..., k * p : (k + 1) * p], training=training)
+            for k, net in enumerate(self.nets)
+        }
 
 
 class LatentWalker(Network):
@@ -410,14 +510,19 @@ class LatentWalker(Network):
             self.encoder = [keras.layers.Dense(w, use_bias=False, name=f"gv_fc{i}") for i, w in enumerate(widths)]
             self.encoder_bns = [batch_norm(name=f"gv_bn{i}") for i in range(len(widths))]
         else:
-            self.encoder = [keras.layers.Dense(w, activation="relu" if i < len(widths) - 1 else None,
-                                               name=f"gv_fc{i}") for i, w in enumerate(widths)]
+            self.encoder = [
+                keras.layers.Dense(w, activation="relu" if i < len(widths) - 1 else None, name=f"gv_fc{i}")
+                for i, w in enumerate(widths)
+            ]
             self.encoder_bns = []
         # Every weighted layer is named: Keras numbers unnamed ones per process ("forward_lstm_3"),
         # and checkpoints are keyed by weight path.
-        self.lstms = [keras.layers.Bidirectional(
-            keras.layers.LSTM(cfg.lstm_units, return_sequences=True, name=f"lstm{i}"), name=f"gv_bilstm{i}")
-            for i in range(cfg.lstm_layers)]
+        self.lstms = [
+            keras.layers.Bidirectional(
+                keras.layers.LSTM(cfg.lstm_units, return_sequences=True, name=f"lstm{i}"), name=f"gv_bilstm{i}"
+            )
+            for i in range(cfg.lstm_layers)
+        ]
         self.head = keras.layers.Dense(cfg.image_latent_dim, name="gv_out")
 
     def call(self, z, training=False):
@@ -510,7 +615,6 @@ class TraversalFrames(gan.ImageStage, _TraversalBase):
         return self.discriminator(self.sample_frames(video, training), training=training)
 
 
-
 class Traversal(_TraversalBase):
     """Step two (section 2): G_V (the latent walker) against projected video discriminators, G_F frozen.
 
@@ -536,12 +640,17 @@ class Traversal(_TraversalBase):
         if image_generator is None:
             image_generator = FrameGenerator(cfg, name="frame_generator")
         image_generator, distribution, _ = gan.pretrained_image_generator(  # also builds a fresh one
-            image_generator, cfg.image_latent_dim, (cfg.size, cfg.size, cfg.channels), "z_F",
-            "the walker's frame latents")
+            image_generator,
+            cfg.image_latent_dim,
+            (cfg.size, cfg.size, cfg.channels),
+            "z_F",
+            "the walker's frame latents",
+        )
         distribution = distribution or "normal"
         if distribution not in ("normal", "uniform"):
-            raise ValueError(f"image_generator: expected latent distribution 'normal' or 'uniform', "
-                             f"got {distribution!r}")
+            raise ValueError(
+                f"image_generator: expected latent distribution 'normal' or 'uniform', got {distribution!r}"
+            )
         image_generator.trainable = False
         self.frame_latent_distribution = distribution
         self.frame_generator = image_generator  # G_F
@@ -587,32 +696,38 @@ class Traversal(_TraversalBase):
         sigs = super().signatures()
         sigs["interpolation"] = contract.Signature(
             fn=lambda z_a, z_b, alpha: {"video": video_io.to_uint8(self.interpolate(z_a, z_b, alpha))},
-            inputs={"z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
-                    "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
-                    "alpha": tf.TensorSpec([None], tf.float32, name="alpha")},
+            inputs={
+                "z_a": tf.TensorSpec([None, d], tf.float32, name="z_a"),
+                "z_b": tf.TensorSpec([None, d], tf.float32, name="z_b"),
+                "alpha": tf.TensorSpec([None], tf.float32, name="alpha"),
+            },
             roles={"z_a": "latent_a", "z_b": "latent_b", "alpha": "path"},
             doc=f"z_v = (1 - alpha) z_a + alpha z_b (z_a, z_b float32 [batch, {d}], alpha [batch]) -> video uint8 "
-                f"{shape}")
+            f"{shape}",
+        )
         sigs["long_video"] = contract.Signature(
             fn=lambda z: {"video": video_io.to_uint8(self.long_video(z))},
-            inputs={"z": tf.TensorSpec([None, n, d], tf.float32, name="z")}, roles={"z": "latent_walk"},
+            inputs={"z": tf.TensorSpec([None, n, d], tf.float32, name="z")},
+            roles={"z": "latent_walk"},
             walk_sigma=LONG_SIGMA,
             doc=f"z_v float32 [batch, {n}, {d}] (e.g. a random walk) -> video uint8 [batch, {n * cfg.frames}, "
-                f"{cfg.size}, {cfg.size}, {cfg.channels}]: the walker's sequences joined, one Bi-LSTM pass")
+            f"{cfg.size}, {cfg.size}, {cfg.channels}]: the walker's sequences joined, one Bi-LSTM pass",
+        )
         return sigs
 
     def image_generator(self) -> contract.ImageGenerator:
         """The frozen G_F in the zoo's interface."""
         cfg = self.config
-        return contract.ImageGenerator(model=self.frame_generator, latent_dim=cfg.image_latent_dim,
-                                  latent_distribution=self.frame_latent_distribution,
-                                  image_shape=(cfg.size, cfg.size, cfg.channels))
+        return contract.ImageGenerator(
+            model=self.frame_generator,
+            latent_dim=cfg.image_latent_dim,
+            latent_distribution=self.frame_latent_distribution,
+            image_shape=(cfg.size, cfg.size, cfg.channels),
+        )
 
 
 #: The registry's builder: step two takes its frozen G_F as a layer.
 build = gan.two_step_builder(TraversalFrames, Traversal)
 
 
-ENTRIES = (
-    config_lib.ModelEntry("traversal", TraversalConfig, PRESETS, build, doc=__doc__.splitlines()[0]),
-)
+ENTRIES = (config_lib.ModelEntry("traversal", TraversalConfig, PRESETS, build, doc=__doc__.splitlines()[0]),)

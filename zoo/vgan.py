@@ -26,6 +26,7 @@ foreground stream, m(z) the mask, b(z) the background stream, D (section 2.3).
 - Representation learning (3.3): :func:`make_classifier` replaces D's last
   layer with a K-way classifier and adds dropout to the penultimate layer.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,19 +47,22 @@ class VGANConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "vgan"
     #: Fields that take one of a few values (their flags are enums).
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
-        **gan.GANConfig.choices, "future_loss": ("l1", "l2"), "precision": ("float32", "bfloat16")}
+        **gan.GANConfig.choices,
+        "future_loss": ("l1", "l2"),
+        "precision": ("float32", "bfloat16"),
+    }
     at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "base_filters")
-    frames: int = 32             # T
-    size: int = 64               # H = W
-    latent_dim: int = 100        # z in R^100, N(0, I)
-    base_filters: int = 64       # channels of the last hidden layer (paper: 512-256-128-64)
-    streams: int = 2             # 2: G2 (eq. 2); 1: one-stream baseline
-    mask_weight: float = 0.1     # lambda of the mask sparsity prior
-    init_stddev: float = 0.01    # N(0, 0.01) weights
-    future: bool = False         # section 3.4: image -> video
+    frames: int = 32  # T
+    size: int = 64  # H = W
+    latent_dim: int = 100  # z in R^100, N(0, I)
+    base_filters: int = 64  # channels of the last hidden layer (paper: 512-256-128-64)
+    streams: int = 2  # 2: G2 (eq. 2); 1: one-stream baseline
+    mask_weight: float = 0.1  # lambda of the mask sparsity prior
+    init_stddev: float = 0.01  # N(0, 0.01) weights
+    future: bool = False  # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
-    future_loss: str = "l1"      # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
-    precision: str = "float32"   # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
+    future_loss: str = "l1"  # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
+    precision: str = "float32"  # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
 
     @property
     def num_upsamplings(self) -> int:
@@ -67,7 +71,7 @@ class VGANConfig(gan.AdamGANConfig):
     @property
     def first_frames(self) -> int:
         """Temporal size of the first volume (2 in Figure 1)."""
-        return self.frames // (2 ** self.num_upsamplings)
+        return self.frames // (2**self.num_upsamplings)
 
     @property
     def hidden_channels(self) -> Tuple[int, ...]:
@@ -81,9 +85,10 @@ class VGANConfig(gan.AdamGANConfig):
     def validate(self) -> None:
         def bad(msg):
             raise ValueError(f"VGANConfig: {msg}")
-        if self.size < 8 or 4 * 2 ** self.num_upsamplings != self.size:
+
+        if self.size < 8 or 4 * 2**self.num_upsamplings != self.size:
             bad(f"size must be 4 * 2**k with k >= 1 (8, 16, 32, 64, 128...), got {self.size}")
-        n = 2 ** self.num_upsamplings
+        n = 2**self.num_upsamplings
         if self.frames < n or self.frames % n:
             bad(f"frames must be a positive multiple of {n} for size {self.size}, got {self.frames}")
         if self.streams not in (1, 2):
@@ -115,19 +120,40 @@ PRESETS = {
 # rewrite, by default whichever is measured faster here for each layer
 # (``conv_impl="auto"``). The first (valid, 1x1 input) layers are Keras layers.
 def _up(rank, filters, cfg, name, use_bias=False):
-    return up_conv(rank, filters, cfg.conv_impl, use_bias=use_bias, kernel_initializer=normal_init(cfg.init_stddev),
-                   name=name, dtype=cfg.dtype_policy)
+    return up_conv(
+        rank,
+        filters,
+        cfg.conv_impl,
+        use_bias=use_bias,
+        kernel_initializer=normal_init(cfg.init_stddev),
+        name=name,
+        dtype=cfg.dtype_policy,
+    )
 
 
 def _down(rank, filters, cfg, name, use_bias=False):
-    return down_conv(rank, filters, cfg.conv_impl, use_bias=use_bias,
-                     kernel_initializer=normal_init(cfg.init_stddev), name=name, dtype=cfg.dtype_policy)
+    return down_conv(
+        rank,
+        filters,
+        cfg.conv_impl,
+        use_bias=use_bias,
+        kernel_initializer=normal_init(cfg.init_stddev),
+        name=name,
+        dtype=cfg.dtype_policy,
+    )
 
 
 def _first(rank, filters, kernel, cfg, name):
     cls = keras.layers.Conv3DTranspose if rank == 3 else keras.layers.Conv2DTranspose
-    return cls(filters, kernel, padding="valid", use_bias=False, kernel_initializer=normal_init(cfg.init_stddev),
-               name=name, dtype=cfg.dtype_policy)
+    return cls(
+        filters,
+        kernel,
+        padding="valid",
+        use_bias=False,
+        kernel_initializer=normal_init(cfg.init_stddev),
+        name=name,
+        dtype=cfg.dtype_policy,
+    )
 
 
 def _bn(cfg, name, epsilon=1e-5):
@@ -141,9 +167,16 @@ class _Stack(Network):
     def _run(self, x, layers, training, trace=None):
         for layer in layers:
             x = layer(x, training=training) if isinstance(layer, keras.layers.BatchNormalization) else layer(x)
-            if trace is not None and not isinstance(layer, (keras.layers.BatchNormalization,
-                                                             keras.layers.Activation, keras.layers.LeakyReLU,
-                                                             keras.layers.ReLU, keras.layers.Dropout)):
+            if trace is not None and not isinstance(
+                layer,
+                (
+                    keras.layers.BatchNormalization,
+                    keras.layers.Activation,
+                    keras.layers.LeakyReLU,
+                    keras.layers.ReLU,
+                    keras.layers.Dropout,
+                ),
+            ):
                 trace.append((layer.name, tuple(x.shape)))
         return x
 
@@ -160,11 +193,16 @@ class BackgroundStream(_Stack):
         ch = cfg.hidden_channels
         self.reshape = keras.layers.Reshape((1, 1, cfg.latent_dim))
         layers: List[keras.layers.Layer] = [
-            _first(2, ch[0], 4, cfg, "bg_deconv0"), _bn(cfg, "bg_bn0"),
-            keras.layers.ReLU(dtype=cfg.dtype_policy)]
+            _first(2, ch[0], 4, cfg, "bg_deconv0"),
+            _bn(cfg, "bg_bn0"),
+            keras.layers.ReLU(dtype=cfg.dtype_policy),
+        ]
         for i, c in enumerate(ch[1:], start=1):
-            layers += [_up(2, c, cfg, f"bg_deconv{i}"), _bn(cfg, f"bg_bn{i}"),
-                       keras.layers.ReLU(dtype=cfg.dtype_policy)]
+            layers += [
+                _up(2, c, cfg, f"bg_deconv{i}"),
+                _bn(cfg, f"bg_bn{i}"),
+                keras.layers.ReLU(dtype=cfg.dtype_policy),
+            ]
         layers.append(_up(2, cfg.channels, cfg, "bg_out", use_bias=True))
         self.stack = layers
 
@@ -184,10 +222,11 @@ class VGANGenerator(_Stack):
         self.reshape = keras.layers.Reshape((1, 1, 1, cfg.latent_dim))
         trunk: List[keras.layers.Layer] = [
             _first(3, ch[0], (cfg.first_frames, 4, 4), cfg, "fg_deconv0"),
-            _bn(cfg, "fg_bn0"), keras.layers.ReLU(dtype=cfg.dtype_policy)]
+            _bn(cfg, "fg_bn0"),
+            keras.layers.ReLU(dtype=cfg.dtype_policy),
+        ]
         for i, c in enumerate(ch[1:], start=1):
-            trunk += [_up(3, c, cfg, f"fg_deconv{i}"), _bn(cfg, f"fg_bn{i}"),
-                      keras.layers.ReLU(dtype=cfg.dtype_policy)]
+            trunk += [_up(3, c, cfg, f"fg_deconv{i}"), _bn(cfg, f"fg_bn{i}"), keras.layers.ReLU(dtype=cfg.dtype_policy)]
         self.trunk = trunk
         self.video_out = _up(3, cfg.channels, cfg, "fg_out", use_bias=True)
         if cfg.streams == 2:
@@ -202,8 +241,11 @@ class VGANGenerator(_Stack):
         if self.cfg.streams == 1:
             return {"video": f}
         m = tf.sigmoid(tf.cast(self.mask_out(h), tf.float32))
-        b = (self.background(z, training=training) if trace is None
-             else self.background.call(z, training=training, trace=trace))
+        b = (
+            self.background(z, training=training)
+            if trace is None
+            else self.background.call(z, training=training, trace=trace)
+        )
         if trace is not None:
             trace.append(("mask_out", tuple(m.shape)))
         video = compose(m, f, b)
@@ -229,8 +271,14 @@ class VGANDiscriminator(_Stack):
                 layers.append(_bn(cfg, f"d_bn{i}", epsilon=1e-3))  # official code: eps 1e-3 in D
             layers.append(keras.layers.LeakyReLU(0.2, dtype=cfg.dtype_policy))
         self.trunk = layers
-        self.logit = keras.layers.Conv3D(1, (cfg.first_frames, 4, 4), padding="valid", name="d_logit",
-                                         kernel_initializer=normal_init(cfg.init_stddev), dtype="float32")
+        self.logit = keras.layers.Conv3D(
+            1,
+            (cfg.first_frames, 4, 4),
+            padding="valid",
+            name="d_logit",
+            kernel_initializer=normal_init(cfg.init_stddev),
+            dtype="float32",
+        )
         self.flatten = keras.layers.Flatten(dtype="float32")
 
     def features(self, video, training=False, trace=None):
@@ -256,8 +304,12 @@ class DiscriminatorClassifier(_Stack):
         self.discriminator = discriminator
         self.flatten = keras.layers.Flatten(dtype="float32")
         self.dropout = keras.layers.Dropout(dropout)
-        self.classify = keras.layers.Dense(num_classes, kernel_initializer=normal_init(discriminator.cfg.init_stddev),
-                                           name="d_classify", dtype="float32")
+        self.classify = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=normal_init(discriminator.cfg.init_stddev),
+            name="d_classify",
+            dtype="float32",
+        )
 
     def call(self, video, training=False):
         h = self.flatten(tf.cast(self.discriminator.features(video, training=training), tf.float32))
@@ -275,8 +327,16 @@ class ImageEncoder(_Stack):
             if i > 0:
                 layers.append(_bn(cfg, f"enc_bn{i}", epsilon=1e-3))
             layers.append(keras.layers.ReLU(dtype=cfg.dtype_policy))  # official encoder: ReLU
-        layers.append(keras.layers.Conv2D(cfg.latent_dim, 4, padding="valid", name="enc_out",
-                                          kernel_initializer=normal_init(cfg.init_stddev), dtype="float32"))
+        layers.append(
+            keras.layers.Conv2D(
+                cfg.latent_dim,
+                4,
+                padding="valid",
+                name="enc_out",
+                kernel_initializer=normal_init(cfg.init_stddev),
+                dtype="float32",
+            )
+        )
         layers.append(keras.layers.Flatten(dtype="float32"))
         self.stack = layers
 
@@ -345,18 +405,20 @@ class VGAN(gan.AdversarialModel):
         if self.config.streams == 2:
             sigs["streams"] = contract.Signature(
                 fn=self._streams,
-                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")}, roles={"z": "latent"},
+                inputs={"z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")},
+                roles={"z": "latent"},
                 doc="z float32 [batch, latent_dim] -> the two streams of section 3.1 (Figure 3): foreground "
-                    "uint8 [batch, T, H, W, C], mask uint8 [batch, T, H, W, 1] (m * 255), background uint8 "
-                    "[batch, H, W, C]")
+                "uint8 [batch, T, H, W, C], mask uint8 [batch, T, H, W, 1] (m * 255), background uint8 "
+                "[batch, H, W, C]",
+            )
         if self.config.future:
             cfg = self.config
             sigs["future"] = contract.Signature(
                 fn=lambda image: {"video": video_io.to_uint8(self.generate(image, training=False)["video"])},
-                inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32,
-                                               name="image")},
+                inputs={"image": tf.TensorSpec([None, cfg.size, cfg.size, cfg.channels], tf.float32, name="image")},
                 roles={"image": "image"},
-                doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)")
+                doc="image float32 [batch, H, W, C] in [-1, 1] -> video uint8 (section 3.4)",
+            )
         return sigs
 
     @property
@@ -375,16 +437,22 @@ class VGAN(gan.AdversarialModel):
 
     def _streams(self, z):
         out = self.generator(z, training=False)
-        return {"foreground": video_io.to_uint8(out["foreground"]), "mask": video_io.to_uint8(out["mask"] * 2.0 - 1.0),
-                "background": video_io.to_uint8(out["background"])}
+        return {
+            "foreground": video_io.to_uint8(out["foreground"]),
+            "mask": video_io.to_uint8(out["mask"] * 2.0 - 1.0),
+            "background": video_io.to_uint8(out["background"]),
+        }
 
     def image_generator(self):
         if self.config.streams != 2:
             return None
         cfg = self.config
-        return contract.ImageGenerator(model=self.generator.background, latent_dim=cfg.latent_dim,
-                                  latent_distribution=self.latent_distribution,
-                                  image_shape=(cfg.size, cfg.size, cfg.channels))
+        return contract.ImageGenerator(
+            model=self.generator.background,
+            latent_dim=cfg.latent_dim,
+            latent_distribution=self.latent_distribution,
+            image_shape=(cfg.size, cfg.size, cfg.channels),
+        )
 
 
 def mask_sparsity(mask) -> tf.Tensor:
@@ -399,15 +467,19 @@ class VideoClassifier(keras.Model):
     starts from the adversarially learned weights.
     """
 
-    def __init__(self, discriminator: VGANDiscriminator, num_classes: int, dropout: float = 0.5,
-                 **kwargs):
+    def __init__(self, discriminator: VGANDiscriminator, num_classes: int, dropout: float = 0.5, **kwargs):
         super().__init__(**kwargs)
         cfg = discriminator.cfg
         self.trunk = discriminator
         self.dropout = keras.layers.Dropout(dropout)
-        self.classifier = keras.layers.Conv3D(num_classes, (cfg.first_frames, 4, 4), padding="valid",
-                                              name="class_logits", dtype="float32",
-                                              kernel_initializer=normal_init(cfg.init_stddev))
+        self.classifier = keras.layers.Conv3D(
+            num_classes,
+            (cfg.first_frames, 4, 4),
+            padding="valid",
+            name="class_logits",
+            dtype="float32",
+            kernel_initializer=normal_init(cfg.init_stddev),
+        )
         self.flatten = keras.layers.Flatten(dtype="float32")
         self.num_classes = int(num_classes)
 
@@ -425,6 +497,4 @@ def make_classifier(model: VGAN, num_classes: int, dropout: float = 0.5) -> Vide
     return clf
 
 
-ENTRIES = (
-    config_lib.ModelEntry("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0]),
-)
+ENTRIES = (config_lib.ModelEntry("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0]),)

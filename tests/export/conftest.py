@@ -1,9 +1,11 @@
-"""Shared fixtures of the export tests: tiny VGANs, their exports, and their exports (the command-line helper ``run_commands`` is in tests/conftest.py).
+"""Shared fixtures of the export tests: tiny VGANs, their exports, and their exports (the command-line helper
+``run_commands`` is in tests/conftest.py).
 
 Exports are session-scoped (each costs seconds on two CPU cores); tests that
 change an export (fine-tuning, fit) load their own copy with ``hub.load``,
 which never shares variables with other loads.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,12 +14,14 @@ import tensorflow as tf
 import export
 import zoo
 
+
 def prime(model):
     """One training-mode forward pass so the batch-norm moving statistics are not the initial ones."""
     inputs = model.sample_latent(4, 7)
     if model.config.future:
-        inputs = tf.random.stateless_uniform([4, model.config.size, model.config.size, model.config.channels],
-                                             seed=[7, 0], minval=-1.0, maxval=1.0)
+        inputs = tf.random.stateless_uniform(
+            [4, model.config.size, model.config.size, model.config.channels], seed=[7, 0], minval=-1.0, maxval=1.0
+        )
     model(inputs, training=True)
     return model
 
@@ -54,6 +58,7 @@ def future_model():
     # unseeded one sometimes made futures whose frames were all identical, which a GIF
     # stores as one frame (Pillow merges identical consecutive frames; BUILD_NOTES.md).
     import keras
+
     keras.utils.set_random_seed(1)
     return prime(zoo.build("vgan", preset="tiny", future=True))
 

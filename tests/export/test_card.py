@@ -1,4 +1,5 @@
 """export.card: shipped modules with their cards, checked on load; curves and sheets."""
+
 import json
 import os
 
@@ -13,8 +14,12 @@ from zoo import data
 
 
 def _ship(exported, out_dir, images=None):
-    return card.write_pretrained(exported, str(out_dir), {"name": "tiny", "model": "vgan", "summary": "a test",
-                                                          "recipe": "python -m trainers.recipe tiny"}, images)
+    return card.write_pretrained(
+        exported,
+        str(out_dir),
+        {"name": "tiny", "model": "vgan", "summary": "a test", "recipe": "python -m trainers.recipe tiny"},
+        images,
+    )
 
 
 def test_a_shipped_module_lists_every_file_and_loads(exported, tmp_path):
@@ -94,7 +99,7 @@ def test_curves_and_sheets_are_images(tmp_path):
         assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 3  # not a blank page
     video = np.zeros((1, 6, 8, 8, 1), np.uint8)
     for t in range(6):
-        video[0, t, 1:3, t:t + 2] = 255  # a moving square (a GIF drops repeated frames)
+        video[0, t, 1:3, t : t + 2] = 255  # a moving square (a GIF drops repeated frames)
     data.write_gif(str(tmp_path / "v.gif"), data.video_grid(video))
     sheet, every = card.gif_sheet(str(tmp_path / "v.gif"), str(tmp_path / "v.png"), max_frames=3)
     assert every == 2
@@ -106,8 +111,7 @@ def test_curves_and_sheets_are_images(tmp_path):
 def test_the_metric_table_keeps_its_column_order_after_a_json_round_trip():
     report = {"metrics": {"fvd_local_16f": {"value": 1.0}}}
     metrics = {source: report for source in ("generator", "untrained", "shuffled", "real", "other")}
-    read_back = json.loads(json.dumps({"metrics": metrics, "metric_sources": {k: k for k in metrics}},
-                                      sort_keys=True))
+    read_back = json.loads(json.dumps({"metrics": metrics, "metric_sources": {k: k for k in metrics}}, sort_keys=True))
     markdown = card.card_markdown(read_back)
     assert "| metric | generator | untrained | shuffled | real | other | networks |" in markdown
     listed = [line[2:].split(":")[0] for line in markdown.splitlines() if line.startswith("- ") and ": " in line]
@@ -115,12 +119,17 @@ def test_the_metric_table_keeps_its_column_order_after_a_json_round_trip():
 
 
 def test_a_card_shows_a_spread_only_where_there_is_one_and_uses_names():
-    report = {"num_samples": 256, "metrics": {
-        "kid": {"value": 6581.0, "std": 1.5e-11, "subset_size": 256},  # 100 subsets of all 256 clips: identical
-        "kid_subsets": {"value": 6581.0, "std": 12.0, "subset_size": 100},
-        "kid_now": {"value": 6581.0, "std": None, "subset_size": 256, "num_subsets": 1}}}
-    text = card.card_markdown({"name": "vgan_bouncing_balls", "path": "pretrained/vgan_bouncing_balls",
-                               "metrics": {"generator": report}})
+    report = {
+        "num_samples": 256,
+        "metrics": {
+            "kid": {"value": 6581.0, "std": 1.5e-11, "subset_size": 256},  # 100 subsets of all 256 clips: identical
+            "kid_subsets": {"value": 6581.0, "std": 12.0, "subset_size": 100},
+            "kid_now": {"value": 6581.0, "std": None, "subset_size": 256, "num_subsets": 1},
+        },
+    }
+    text = card.card_markdown(
+        {"name": "vgan_bouncing_balls", "path": "pretrained/vgan_bouncing_balls", "metrics": {"generator": report}}
+    )
     assert "| `kid` | 6581 |" in text and "| `kid_now` | 6581 |" in text and "| `kid_subsets` | 6581 ± 12 |" in text
     assert "--model=vgan_bouncing_balls " in text and 'zoo.pretrained.load("vgan_bouncing_balls")' in text
     assert "pretrained/" not in text.split("## Use")[1]  # no path that only works in the clone
@@ -131,6 +140,7 @@ def test_an_old_export_is_repaired_and_its_card_says_so(model, tmp_path, monkeyp
     import logging
     import tensorflow_hub as hub
     from export import saved_model, serving
+
     with monkeypatch.context() as patch:  # an export traced as before: synchronized batch norms
         patch.setattr(saved_model.layers, "unsynchronized_batch_norm", lambda *networks: contextlib.nullcontext())
         old = export.export_saved_model(model, str(tmp_path / "exports"))
@@ -145,11 +155,18 @@ def test_an_old_export_is_repaired_and_its_card_says_so(model, tmp_path, monkeyp
     assert len(said) == 1 and "first-order gradients work; a gradient of a gradient" in said[0], said
     caplog.clear()
 
-    revised = card.revise_files(str(tmp_path / "tiny"), lambda d: saved_model.repair_second_order_gradients(d)
-                                + saved_model.rewrite_examples(d), "a test")
-    entry, = revised["files_revised"]
-    assert sorted(entry["files"]) == ["assets.extra/rest/serving_default.json", "assets.extra/rest/streams.json",
-                                      "fingerprint.pb", "saved_model.pb"]
+    revised = card.revise_files(
+        str(tmp_path / "tiny"),
+        lambda d: saved_model.repair_second_order_gradients(d) + saved_model.rewrite_examples(d),
+        "a test",
+    )
+    (entry,) = revised["files_revised"]
+    assert sorted(entry["files"]) == [
+        "assets.extra/rest/serving_default.json",
+        "assets.extra/rest/streams.json",
+        "fingerprint.pb",
+        "saved_model.pb",
+    ]
     assert all(f["old_sha256"] == shipped["files"][rel]["sha256"] != f["sha256"] for rel, f in entry["files"].items())
     card.verify_files(str(tmp_path / "tiny"))  # the card lists the new digests
     assert "Files revised " in (tmp_path / "tiny" / card.CARD_MD).read_text()

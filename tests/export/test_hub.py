@@ -1,4 +1,5 @@
 """export/hub.py: the image-generator hub module and its Keras 3 layer."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ def test_module_round_trip(model, hub_module, latent):
     assert module.regularization_losses == []
     assert {v.name for v in module.variables} == {v.value.name for v in image_generator.model.variables}
 
-    meta = {"interface": export.INTERFACE, "latent_dim": LATENT, "latent_distribution": "normal",
-            "image_shape": [16, 16, 3]}
+    meta = {
+        "interface": export.INTERFACE,
+        "latent_dim": LATENT,
+        "latent_distribution": "normal",
+        "image_shape": [16, 16, 3],
+    }
     assert export.read_metadata(module) == {**meta, "image_shape": (16, 16, 3)}
     with open(os.path.join(hub_module, "assets", "zoo_image_generator.json")) as f:
         assert json.load(f) == meta
@@ -50,6 +55,7 @@ def test_module_round_trip(model, hub_module, latent):
 def test_sample_draws_from_the_modules_distribution_in_batches(model, hub_module):
     """``sample``: the latents of one draw from the module's distribution, whatever the batch."""
     from zoo.randomness import draw_latent
+
     layer = export.load_image_generator(hub_module)
     whole = layer.sample(5, seed=3).numpy()
     assert whole.shape == (5, 16, 16, 3)
@@ -57,6 +63,7 @@ def test_sample_draws_from_the_modules_distribution_in_batches(model, hub_module
     z = draw_latent("normal", [5, LATENT], [3, 0])
     np.testing.assert_allclose(model.image_generator().model(z, training=False).numpy(), whole, atol=1e-5)
     assert not np.allclose(layer.sample(5, seed=4).numpy(), whole)
+
 
 def test_export_refuses_what_it_cannot_do(model, hub_module, tmp_path):
     with pytest.raises(ValueError, match="not empty"):
@@ -79,8 +86,11 @@ def test_export_into_an_empty_folder(model, tmp_path):
 def test_wrong_latent_size_and_foreign_modules_are_refused(hub_module, exported, tmp_path):
     with pytest.raises(ValueError, match=f"{hub_module}.*expected latent_dim 100, got 8"):
         export.load_image_generator(hub_module, expected_latent_dim=100)
-    with pytest.raises(ValueError, match="does not implement the image-generator interface: expected "
-                                         "interface 'zoo.image_generator/1', got 'zoo.saved_model/1'"):
+    with pytest.raises(
+        ValueError,
+        match="does not implement the image-generator interface: expected "
+        "interface 'zoo.image_generator/1', got 'zoo.saved_model/1'",
+    ):
         export.load_image_generator(exported)
     with pytest.raises(ValueError, match="is not a SavedModel"):
         export.load(str(tmp_path))
@@ -92,8 +102,16 @@ def test_wrong_latent_size_and_foreign_modules_are_refused(hub_module, exported,
 
 # ---------------------------------------------------------------- trainable weights
 def test_batch_norm_parameters_are_found_by_their_layer():
-    names = ["g/bn0/gamma:0", "g/bn0/beta:0", "g/bn0/moving_mean:0", "g/bn0/moving_variance:0",
-             "g/layer_norm/gamma:0", "g/layer_norm/beta:0", "g/conv/kernel:0", "gamma:0"]
+    names = [
+        "g/bn0/gamma:0",
+        "g/bn0/beta:0",
+        "g/bn0/moving_mean:0",
+        "g/bn0/moving_variance:0",
+        "g/layer_norm/gamma:0",
+        "g/layer_norm/beta:0",
+        "g/conv/kernel:0",
+        "gamma:0",
+    ]
     assert export.batch_norm_parameters(names) == {"g/bn0/gamma", "g/bn0/beta"}
 
 
@@ -161,8 +179,9 @@ def test_image_features_module_round_trip_and_batch_norm_mode(hub_module, tmp_pa
     stage_one = zoo.build("tgan", preset="tiny")
     images = tf.random.stateless_uniform([3, cfg.size, cfg.size, cfg.channels], seed=[3, 4], minval=-1, maxval=1)
     want = stage_one.image_features()(images, training=False).numpy()
-    path = export.export_image_features(stage_one.image_features(), (cfg.size, cfg.size, cfg.channels),
-                                        str(tmp_path / "d1"))
+    path = export.export_image_features(
+        stage_one.image_features(), (cfg.size, cfg.size, cfg.channels), str(tmp_path / "d1")
+    )
     layer = export.load_image_features(path, trainable="batch_norm")
     assert layer.image_shape == (16, 16, 3) and layer.feature_shape == want.shape[1:]
     np.testing.assert_allclose(layer(images).numpy(), want, atol=1e-5)

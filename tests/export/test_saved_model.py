@@ -1,4 +1,5 @@
 """export/saved_model.py and the CLI: the TF Serving layout, signatures, hub.load, TFSMLayer."""
+
 from __future__ import annotations
 
 import json
@@ -88,6 +89,7 @@ def test_hub_load_warns_of_no_unsaved_gradient(exported, hub_module, caplog):
     """Every custom gradient the exports trace is saved: TF warns of none, so a gradient of a
     gradient works too (checked by hand; it takes half a minute to trace here)."""
     import tensorflow_hub as hub
+
     with caplog.at_level(logging.WARNING, logger="absl"):
         hub.load(exported)  # TF Hub alone, not the zoo's loader
         hub.load(hub_module)
@@ -106,8 +108,9 @@ def test_predict_request_round_trip(model, loaded, latent, export_base):
     assert set(request.inputs) == set(input_specs)
     for key, proto in request.inputs.items():
         assert tf.dtypes.as_dtype(proto.dtype) == input_specs[key].dtype
-    outputs = export.run_signature(loaded, {k: tf.make_ndarray(v) for k, v in request.inputs.items()},
-                                   request.model_spec.signature_name)
+    outputs = export.run_signature(
+        loaded, {k: tf.make_ndarray(v) for k, v in request.inputs.items()}, request.model_spec.signature_name
+    )
 
     response = predict_pb2.PredictResponse()
     response.model_spec.CopyFrom(request.model_spec)
@@ -127,9 +130,11 @@ def test_tfsm_layer_in_a_functional_model(model, exported, latent):
 
 
 def test_wrong_inputs_are_rejected_with_their_name(loaded):
-    for bad, got in [(np.zeros([2, 5], np.float32), "float32 [2, 5]"),
-                     (np.zeros([2, LATENT], np.float64), "float64 [2, 8]"),
-                     (np.zeros([LATENT], np.float32), "float32 [8]")]:
+    for bad, got in [
+        (np.zeros([2, 5], np.float32), "float32 [2, 5]"),
+        (np.zeros([2, LATENT], np.float64), "float64 [2, 8]"),
+        (np.zeros([LATENT], np.float32), "float32 [8]"),
+    ]:
         with pytest.raises(ValueError, match=re.escape(f"input 'z' must be float32 [None, 8], got {got}")):
             export.run_signature(loaded, {"z": bad})
     with pytest.raises(ValueError, match="missing.*'z'.*unexpected.*'latent'"):
@@ -150,7 +155,8 @@ def test_saved_model_cli_show_and_run(exported, tmp_path, run_commands):
     np.save(bad, np.zeros([2, 5], np.float32))
     run = [cli, "run", "--dir", exported, "--tag_set", "serve", "--signature_def", "serving_default", "--inputs"]
     (show_status, show), (run_status, ran), (bad_status, failed) = run_commands(
-        [cli, "show", "--dir", exported, "--all"], run + [f"z={good}"], run + [f"z={bad}"])
+        [cli, "show", "--dir", exported, "--all"], run + [f"z={good}"], run + [f"z={bad}"]
+    )
 
     assert show_status == 0, show
     assert "signature_def['serving_default']" in show
@@ -164,8 +170,9 @@ def test_saved_model_cli_show_and_run(exported, tmp_path, run_commands):
 
 # ---------------------------------------------------------------- versions and atomicity
 def test_versions_increment_and_are_never_overwritten(model, exported, export_base):
-    v2 = export.export_saved_model(model, export_base,
-                                   extra_files={"assets.extra/tf_serving_warmup_requests": b"warmup"})
+    v2 = export.export_saved_model(
+        model, export_base, extra_files={"assets.extra/tf_serving_warmup_requests": b"warmup"}
+    )
     assert v2 == os.path.join(export_base, "vgan", "2")
     with open(os.path.join(v2, "assets.extra", "tf_serving_warmup_requests"), "rb") as f:
         assert f.read() == b"warmup"
@@ -183,11 +190,16 @@ def test_versions_increment_and_are_never_overwritten(model, exported, export_ba
     assert leftovers(export_base) == [] and leftovers(os.path.join(export_base, "vgan")) == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(version=0), "positive integer"), (dict(version="x"), "positive integer"),
-    (dict(name="7"), "not all digits"), (dict(name=".hidden"), "start with '.'"),
-    (dict(extra_files={"../escape": b""}), "relative to the export folder"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(version=0), "positive integer"),
+        (dict(version="x"), "positive integer"),
+        (dict(name="7"), "not all digits"),
+        (dict(name=".hidden"), "start with '.'"),
+        (dict(extra_files={"../escape": b""}), "relative to the export folder"),
+    ],
+)
 def test_bad_arguments(model, tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         export.export_saved_model(model, str(tmp_path), **kwargs)
@@ -251,7 +263,9 @@ def test_cli_exports_a_run(model, run_dir, tmp_path, run_commands):
     cli = [sys.executable, "-m", "export"]
     (status, out), (missing_status, missing), (again_status, again) = run_commands(
         cli + [f"--run_dir={run_dir}", f"--export_dir={base}", f"--hub_dir={hub_dir}", "--version=3"],
-        cli + [f"--export_dir={base}/never"], cli + [f"--run_dir={run_dir}", f"--export_dir={base}", "--version=3"])
+        cli + [f"--export_dir={base}/never"],
+        cli + [f"--run_dir={run_dir}", f"--export_dir={base}", "--version=3"],
+    )
     assert status == 0, out
     version = base / "vgan" / "3"
     assert f"saved_model: {version}" in out and f"hub_module: {hub_dir}" in out
@@ -297,12 +311,14 @@ def test_generate_drives_the_future_signature_with_held_out_frames(future_model,
     """trainers.generate --signature=future --images=<data set>: each video is the given first
     frame of a held-out clip followed by the future the model makes of it."""
     from trainers import generate
+
     path = export.export_saved_model(future_model, str(tmp_path / "exports"))
     out = generate.generate(path, str(tmp_path / "videos"), "future", num_videos=2, images="bouncing_balls")
     assert len(out) == 3 and out[-1].endswith("future_grid.gif")
     given = generate.held_out_images("bouncing_balls", 2, 16, 3, seed=0)
     want = to_uint8(future_model(tf.constant(given), training=False)).numpy()
     from zoo import data
+
     first = data.read_video(out[0])
     assert first.shape[0] == want.shape[1] + 1
     np.testing.assert_array_equal(first[0], data.to_uint8(given[0]))  # GIF frames are lossless

@@ -1,5 +1,6 @@
 """export/serving.py: models.config where the server runs, warmup requests, REST bodies,
 encoded outputs, the model card in every export, and the docker-compose file."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,9 @@ def test_models_config_names_the_servers_paths_and_matches_the_layout(exported, 
     assert paths["vgan"] == "/models/vgan"
     # every path it names exists inside the layout, seen from the container's mount point
     found = serving.check_models_config(text, export_base, "/models")
-    assert found["vgan"] and all(os.path.isdir(os.path.join(export_base, n, str(v)))
-                                 for n, vs in found.items() for v in vs)
+    assert found["vgan"] and all(
+        os.path.isdir(os.path.join(export_base, n, str(v))) for n, vs in found.items() for v in vs
+    )
     assert common.DEFAULT_SERVING_ROOT == serving.DEFAULT_SERVING_ROOT == export.DEFAULT_SERVING_ROOT
 
 
@@ -64,8 +66,12 @@ def test_a_config_naming_a_missing_version_is_refused(exported, export_base):
     assert serving.check_models_config(ok, export_base)["vgan"][0] == 1
     for text, message in [
         ("model_config_list { " + entry % ("gone", "/models/gone", "") + " }", "holds no version folder"),
-        ("model_config_list { " + entry % ("vgan", "/models/vgan", "model_version_policy { specific { "
-                                           "versions: 99 } } ") + " }", r"pins versions \[99\]"),
+        (
+            "model_config_list { "
+            + entry % ("vgan", "/models/vgan", "model_version_policy { specific { versions: 99 } } ")
+            + " }",
+            r"pins versions \[99\]",
+        ),
         ("model_config_list { " + entry % ("vgan", "/elsewhere/vgan", "") + " }", "not under the serving root"),
         ("model_config_list { nonsense: 1 }", "not a ModelServerConfig"),
     ]:
@@ -88,8 +94,9 @@ def test_compose_file_serves_the_default_layout():
     release = re.search(r"image:\s*tensorflow/serving:(\d+\.\d+)\.\d+", text)
     assert release, "pin the server's version"
     assert release.group(1) == ".".join(tf.__version__.split(".")[:2]), "serve with the release that wrote them"
-    assert re.search(r":%s(:ro)?[\"']?\s*$" % re.escape(serving.DEFAULT_SERVING_ROOT), text, re.M), \
+    assert re.search(r":%s(:ro)?[\"']?\s*$" % re.escape(serving.DEFAULT_SERVING_ROOT), text, re.M), (
         "mount the export base folder at the default serving root"
+    )
     assert f"--model_config_file={serving.DEFAULT_SERVING_ROOT}/{export.MODELS_CONFIG}" in text
     assert "--enable_model_warmup=true" in text
 
@@ -97,23 +104,29 @@ def test_compose_file_serves_the_default_layout():
 def test_serve_layout_gives_modules_a_version_and_checks_everything_first(tmp_path, run_commands):
     base = tmp_path / "serving"
     name = "traversal_gf_bouncing_balls"  # a shipped module by name: no <version>/ level of its own
-    for bad, message in ((["vgan"], "neither a folder nor the name of a shipped module"),
-                         ([name, name], "given twice"), ([name, str(tmp_path)], "is not a SavedModel")):
+    for bad, message in (
+        (["vgan"], "neither a folder nor the name of a shipped module"),
+        ([name, name], "given twice"),
+        ([name, str(tmp_path)], "is not a SavedModel"),
+    ):
         with pytest.raises(ValueError, match=message):
             serve_layout.lay_out(bad, str(base))
     assert not base.exists()  # nothing written before everything was checked
     assert serve_layout.lay_out([name], str(base)) == {name: str(base / name / "1")}
     assert tf.saved_model.contains_saved_model(str(base / name / "1"))
     assert serving.check_models_config(_config_text(base), str(base)) == {name: [1]}
-    (status, out), = run_commands([sys.executable, "-m", "export.serve_layout", name, f"--export_dir={base}",
-                                   "--version=1"])
+    ((status, out),) = run_commands(
+        [sys.executable, "-m", "export.serve_layout", name, f"--export_dir={base}", "--version=1"]
+    )
     assert status == 2 and "already exists" in out and "flags:" not in out, out
 
 
 # ---------------------------------------------------------------- warmup
 def _run_requests(loaded, requests):
-    return [export.run_signature(loaded, {k: tf.make_ndarray(v) for k, v in r.inputs.items()},
-                                 r.model_spec.signature_name) for r in requests]
+    return [
+        export.run_signature(loaded, {k: tf.make_ndarray(v) for k, v in r.inputs.items()}, r.model_spec.signature_name)
+        for r in requests
+    ]
 
 
 @pytest.mark.parametrize("which", ["vgan", "mvt"])
@@ -172,6 +185,7 @@ def test_examples_draw_latents_as_the_model_samples_them(exported, mvt_export):
     def body(path, sig_name):
         with open(os.path.join(path, serving.REST_DIR, f"{sig_name}.json")) as f:
             return json.load(f)["instances"][0]
+
     vgan, mvt = body(exported, "serving_default"), body(mvt_export, "class_interpolation")
     for z in (vgan["z"], mvt["z"]):  # N(0, I), as both models sample z: not U[0, 1)
         assert min(z) < 0 < max(z) and max(abs(v) for v in z) > 1
@@ -213,11 +227,13 @@ def test_the_card_is_an_asset_and_metadata(mvt_export):
 
 def test_cli_refuses_a_relative_serving_root_before_writing(model, tmp_path, run_commands):
     from export import runs
+
     run = tmp_path / "run"
     runs.write_config(str(run), model.config, trainer={"steps": 0})
     runs.checkpoint(model).save(str(run / runs.CHECKPOINT_DIR / "ckpt"))
-    (status, out), = run_commands([sys.executable, "-m", "export", f"--run_dir={run}",
-                                   f"--export_dir={tmp_path / 'x'}", "--serving_root=models"])
+    ((status, out),) = run_commands(
+        [sys.executable, "-m", "export", f"--run_dir={run}", f"--export_dir={tmp_path / 'x'}", "--serving_root=models"]
+    )
     assert status == 2, out[-2000:]
     assert "--serving_root" in out and "absolute path" in out
     assert not (tmp_path / "x").exists()

@@ -1,6 +1,7 @@
 """The trainer as parts: the callbacks after each step run in their declared order, a trainer
 adds its own by extending ``Trainer.callbacks()``, and one that sets ``trainer.failure`` stops
 the run before the parts after it (no checkpoint, no samples of that step)."""
+
 import io
 import os
 import types
@@ -11,8 +12,16 @@ from trainers import callbacks, common
 
 
 def _options(run_dir, steps=3):
-    return common.RunOptions(run_dir=str(run_dir), steps=steps, checkpoint_every=1, sample_every=1, log_every=1,
-                             num_samples=2, verbose=0, dataset="bouncing_balls")
+    return common.RunOptions(
+        run_dir=str(run_dir),
+        steps=steps,
+        checkpoint_every=1,
+        sample_every=1,
+        log_every=1,
+        num_samples=2,
+        verbose=0,
+        dataset="bouncing_balls",
+    )
 
 
 class _Record(callbacks.Callback):
@@ -33,8 +42,14 @@ def test_a_trainer_adds_a_callback_and_a_failure_stops_the_loop(tmp_path):
         def callbacks(self):
             parts = super().callbacks()
             kinds = [type(p) for p in parts]
-            assert kinds == [callbacks.ConvChoices, callbacks.NaNGuard, callbacks.ProgressBar, callbacks.Scalars,
-                             callbacks.Checkpoints, callbacks.Samples]
+            assert kinds == [
+                callbacks.ConvChoices,
+                callbacks.NaNGuard,
+                callbacks.ProgressBar,
+                callbacks.Scalars,
+                callbacks.Checkpoints,
+                callbacks.Samples,
+            ]
             return parts[:2] + [_Record(seen, fail_at=2)] + parts[2:]  # before the checkpoint
 
     trainer = Recording("vgan", "tiny", dict(channels=1), _options(tmp_path / "run"))
@@ -52,6 +67,7 @@ def test_a_model_adds_its_own_step_function_and_its_scalars_are_logged(tmp_path)
     import glob
 
     import tensorflow as tf
+
     seen = []
 
     def count(model, step, logs):

@@ -1,4 +1,5 @@
 """python -m trainers.evaluate: a JSON report for a generator export, baselines and clear errors."""
+
 import json
 import sys
 
@@ -18,12 +19,25 @@ def generator_export(tmp_path_factory):
 def test_evaluate_writes_a_report_and_real_beats_noise(generator_export, c3d_hub, tmp_path, run_commands):
     common = [f"--c3d={c3d_hub}", "--metrics=fvd_local_8f,kid,is_c3d,nn_pixels", "--num_samples=48"]
     runs = run_commands(
-        [sys.executable, "-m", "trainers.evaluate", f"--generator={generator_export}",
-         f"--output={tmp_path / 'gen.json'}"] + common,
-        [sys.executable, "-m", "trainers.evaluate", "--generator=dataset:synthetic_actions",
-         f"--output={tmp_path / 'real.json'}"] + common,
+        [
+            sys.executable,
+            "-m",
+            "trainers.evaluate",
+            f"--generator={generator_export}",
+            f"--output={tmp_path / 'gen.json'}",
+        ]
+        + common,
+        [
+            sys.executable,
+            "-m",
+            "trainers.evaluate",
+            "--generator=dataset:synthetic_actions",
+            f"--output={tmp_path / 'real.json'}",
+        ]
+        + common,
         [sys.executable, "-m", "trainers.evaluate", "--generator=noise", f"--output={tmp_path / 'noise.json'}"]
-        + common)
+        + common,
+    )
     for code, out in runs:
         assert code == 0, out
     gen, real, noise = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("gen", "real", "noise"))
@@ -39,29 +53,42 @@ def test_evaluate_writes_a_report_and_real_beats_noise(generator_export, c3d_hub
 @pytest.mark.slow
 def test_evaluate_errors_name_what_is_missing(generator_export, run_commands):
     base = [sys.executable, "-m", "trainers.evaluate", f"--generator={generator_export}", "--num_samples=8"]
-    results = run_commands(base + ["--metrics=kid"], base + ["--metrics=fvd_i3d_8f", "--i3d=http://127.0.0.1:9/i3d"],
-                           base + ["--metrics=fid"], base[:3] + ["--generator=/nonexistent", "--metrics=nn_pixels"])
-    expected = ["missing network(s): --c3d", "FVD with I3D needs the TF Hub module 'http://127.0.0.1:9/i3d'",
-                "unknown metric 'fid'", "is not a SavedModel"]
+    results = run_commands(
+        base + ["--metrics=kid"],
+        base + ["--metrics=fvd_i3d_8f", "--i3d=http://127.0.0.1:9/i3d"],
+        base + ["--metrics=fid"],
+        base[:3] + ["--generator=/nonexistent", "--metrics=nn_pixels"],
+    )
+    expected = [
+        "missing network(s): --c3d",
+        "FVD with I3D needs the TF Hub module 'http://127.0.0.1:9/i3d'",
+        "unknown metric 'fid'",
+        "is not a SavedModel",
+    ]
     for (code, out), text in zip(results, expected):
         assert code == 2 and text in out and "Traceback" not in out, out
 
 
 def test_shuffled_and_untrained_baselines(generator_export):
     from trainers.evaluate import evaluate
+
     opts = dict(frames=16, size=32, channels=1, num_samples=32)
     real = evaluate("dataset:bouncing_balls", "bouncing_balls", ["balls"], **opts)
     shuffled = evaluate("shuffled:bouncing_balls", "bouncing_balls", ["balls"], **opts)
     assert shuffled["generator"]["kind"] == "shuffled" and real["generator"]["kind"] == "dataset"
     # the same clips of another stream, once in order and once with their frames permuted
     assert real["metrics"]["balls"]["value"] >= 0.7 and shuffled["metrics"]["balls"]["value"] <= 0.1
-    assert (shuffled["metrics"]["balls"]["generated"]["shape_fraction"]
-            == real["metrics"]["balls"]["generated"]["shape_fraction"])
+    assert (
+        shuffled["metrics"]["balls"]["generated"]["shape_fraction"]
+        == real["metrics"]["balls"]["generated"]["shape_fraction"]
+    )
     jittered = evaluate("jittered:bouncing_balls", "bouncing_balls", ["balls"], **opts)
     assert jittered["generator"]["data_options"] == {"speed_jitter": True}
     assert jittered["metrics"]["balls"]["value"] <= 0.1  # right frames and paths, wrong speeds
-    assert (jittered["metrics"]["balls"]["generated"]["free_acceleration_px"]
-            > 10 * real["metrics"]["balls"]["generated"]["free_acceleration_px"])
+    assert (
+        jittered["metrics"]["balls"]["generated"]["free_acceleration_px"]
+        > 10 * real["metrics"]["balls"]["generated"]["free_acceleration_px"]
+    )
     with pytest.raises(ValueError, match="jittered:moving_digits: expected a data set with speed-jittered clips"):
         evaluate("jittered:moving_digits", "moving_digits", ["digits"], **opts)
     untrained = evaluate(f"untrained:{generator_export}", "bouncing_balls", ["balls"], num_samples=8)

@@ -1,5 +1,6 @@
 """trainers.generate draws each served input by the role the export declares for it
 (zoo.contract.ROLES); an export of zoo 0.2.0, which declares none, by its input names."""
+
 import json
 import types
 
@@ -11,8 +12,9 @@ from trainers import generate
 
 
 def _signature(**specs):
-    return types.SimpleNamespace(structured_input_signature=((), {
-        k: tf.TensorSpec(shape, dtype, name=k) for k, (shape, dtype) in specs.items()}))
+    return types.SimpleNamespace(
+        structured_input_signature=((), {k: tf.TensorSpec(shape, dtype, name=k) for k, (shape, dtype) in specs.items()})
+    )
 
 
 def _meta(roles=None, name="serving_default"):
@@ -36,11 +38,17 @@ def test_declared_roles_win_over_names():
 
 def test_an_export_without_roles_is_drawn_by_its_names_as_before():
     names = lambda sig, config=None: generate.signature_roles(  # noqa: E731
-        _meta(), "serving_default", sig.structured_input_signature[1], config or {})
+        _meta(), "serving_default", sig.structured_input_signature[1], config or {}
+    )
     assert names(_signature(z=([None, 4], tf.float32), label=([None], tf.int32))) == {"z": "latent", "label": "class"}
-    assert names(_signature(z=([None, 4], tf.float32), label_a=([None], tf.int32), label_b=([None], tf.int32),
-                            alpha=([None], tf.float32))) == {
-        "z": "latent_a", "label_a": "class_a", "label_b": "class_b", "alpha": "path"}
+    assert names(
+        _signature(
+            z=([None, 4], tf.float32),
+            label_a=([None], tf.int32),
+            label_b=([None], tf.int32),
+            alpha=([None], tf.float32),
+        )
+    ) == {"z": "latent_a", "label_a": "class_a", "label_b": "class_b", "alpha": "path"}
     sequence = _signature(z=([None, 3, 4], tf.float32))
     assert names(sequence, {"long_sigma": 0.3}) == {"z": "latent_walk"}  # TGAN's long_video
     assert names(sequence, {}) == {"z": "latent_per_frame"}  # STGAN's code per frame

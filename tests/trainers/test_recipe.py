@@ -1,4 +1,5 @@
 """python -m trainers.recipe: train, measure and ship a module with its card (shrunk by flags)."""
+
 import json
 import os
 import shutil
@@ -12,8 +13,12 @@ from trainers import recipe
 
 
 def test_recipes_are_well_formed():
-    assert {"c3d_synthetic_actions", "lrcn_synthetic_actions", "vgan_bouncing_balls",
-            "traversal_bouncing_balls"} <= set(recipe.RECIPES)
+    assert {
+        "c3d_synthetic_actions",
+        "lrcn_synthetic_actions",
+        "vgan_bouncing_balls",
+        "traversal_bouncing_balls",
+    } <= set(recipe.RECIPES)
     for r in recipe.RECIPES.values():
         assert r.train and all(isinstance(step, recipe.Ship) or step[0].startswith("trainers.") for step in r.train)
         assert "{work}" in r.module and "{work}" in r.run_dir
@@ -28,8 +33,12 @@ def networks(tmp_path_factory):
     """A pretrained folder with the two metric networks, shrunk to 3 steps each."""
     out = tmp_path_factory.mktemp("shipped") / "pretrained"
     for arch in ("c3d", "lrcn"):
-        recipe.run(f"{arch}_synthetic_actions", str(out.parent / f"work_{arch}"), str(out),
-                   train_flags=["--steps=3", "--test_examples=16"])
+        recipe.run(
+            f"{arch}_synthetic_actions",
+            str(out.parent / f"work_{arch}"),
+            str(out),
+            train_flags=["--steps=3", "--test_examples=16"],
+        )
     return out
 
 
@@ -51,7 +60,8 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks)
     assert set(on_disk["metrics"]) == {"generator", "untrained", "shuffled", "real", "jittered"}
     assert on_disk["metrics"]["jittered"]["generator"]["data_options"] == {"speed_jitter": True}
     assert on_disk["metrics"]["generator"]["metrics"]["fvd_local_16f"]["networks"]["c3d"]["handle"].endswith(
-        "c3d_synthetic_actions")
+        "c3d_synthetic_actions"
+    )
     assert sorted(on_disk["images"].values()) == ["losses.png", "samples.gif", "samples.png"]
     assert all((module / name).exists() for name in on_disk["images"].values())
     assert on_disk["training"]["machines"][0]["cores"] and on_disk["commit"]["sha"]
@@ -59,12 +69,23 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks)
     assert c3d_card["classifier_report"]["test_examples"] == 16
     assert "Test accuracy" in (out / "c3d_synthetic_actions" / card.CARD_MD).read_text()
     # one line to use it, with no network
-    (code, output), = run_commands([sys.executable, "-m", "trainers.generate", f"--model={module}",
-                                    f"--out_dir={tmp_path / 'videos'}", "--num_videos=2"])
+    ((code, output),) = run_commands(
+        [
+            sys.executable,
+            "-m",
+            "trainers.generate",
+            f"--model={module}",
+            f"--out_dir={tmp_path / 'videos'}",
+            "--num_videos=2",
+        ]
+    )
     assert code == 0, output
-    assert sorted(os.listdir(tmp_path / "videos")) == ["serving_default_000.gif", "serving_default_001.gif",
-                                                       "serving_default_grid.gif"]
-    (code, output), = run_commands([sys.executable, "-m", "trainers.generate", f"--model={module}", "--list"])
+    assert sorted(os.listdir(tmp_path / "videos")) == [
+        "serving_default_000.gif",
+        "serving_default_001.gif",
+        "serving_default_grid.gif",
+    ]
+    ((code, output),) = run_commands([sys.executable, "-m", "trainers.generate", f"--model={module}", "--list"])
     assert code == 0 and "long_video" in output, output
     # rerunning trains and measures nothing again: it ships the same module
     again = recipe.run("traversal_bouncing_balls", str(tmp_path / "work"), str(out), **shrink)
@@ -78,15 +99,25 @@ def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path,
     into the card of the inflated generator; the 2D source ships first, as a user would load it."""
     out = tmp_path / "pretrained"
     shutil.copytree(networks, out)
-    shipped = recipe.run("stgan_synthetic_actions", str(tmp_path / "work"), str(out),
-                         train_flags=["--steps=4", "--am_iterations=2", "--videos_per_class=1"])
+    shipped = recipe.run(
+        "stgan_synthetic_actions",
+        str(tmp_path / "work"),
+        str(out),
+        train_flags=["--steps=4", "--am_iterations=2", "--videos_per_class=1"],
+    )
     source = json.loads((out / "stgan_source_synthetic_actions" / card.CARD_JSON).read_text())
     assert source["config"]["stage"] == "image" and source["training"]["steps"] == 4
     assert shipped["config"]["source_generator_handle"] == str(out / "stgan_source_synthetic_actions")
     am = shipped["activation_maximization"]
     assert am["judge_net"] == str(out / "lrcn_synthetic_actions") and len(am["classes"]) == 10
-    assert set(am["mean"]) == {"initial", "final", "judge_initial", "judge_final", "judge_accuracy_initial",
-                               "judge_accuracy_final"}
+    assert set(am["mean"]) == {
+        "initial",
+        "final",
+        "judge_initial",
+        "judge_final",
+        "judge_accuracy_initial",
+        "judge_accuracy_final",
+    }
     assert sorted(shipped["images"].values()) == ["grid.gif", "grid.png"]
     text = (out / "stgan_synthetic_actions" / card.CARD_MD).read_text()
     assert "## Activation maximization" in text and "| **mean** |" in text
@@ -102,14 +133,14 @@ def test_notes_only_revises_a_shipped_card_from_the_recipe(tmp_path, run_command
     stale["notes"] = ["an old diagnosis"]
     (out / name / card.CARD_JSON).write_text(json.dumps(stale))
     cmd = [sys.executable, "-m", "trainers.recipe", name, "--notes_only", f"--out_dir={out}"]
-    (status, output), = run_commands(cmd, timeout=300)
+    ((status, output),) = run_commands(cmd, timeout=300)
     assert status == 0, output[-2000:]
     revised = card.read_card(str(out / name))
     assert revised["notes"] == list(recipe.RECIPES[name].notes) and revised["files"] == stale["files"]
     assert "an old diagnosis" not in (out / name / card.CARD_MD).read_text()
     assert name in (out / "README.md").read_text()
     card.verify_files(str(out / name))
-    (status, output), = run_commands(cmd[:3] + ["nope", "--notes_only", f"--out_dir={out}"], timeout=300)
+    ((status, output),) = run_commands(cmd[:3] + ["nope", "--notes_only", f"--out_dir={out}"], timeout=300)
     assert status == 2 and "unknown recipe 'nope'" in output, output[-2000:]
 
 

@@ -1,4 +1,5 @@
 """trainers/reproduce.py: the papers' figures as commands, on the shipped modules."""
+
 import json
 import os
 import sys
@@ -50,8 +51,9 @@ def test_mvt_subspaces(tmp_path):
     assert all(l["change"] > 0 and os.path.isfile(l["png"]) for l in lines)  # resampling changes the video
 
 
-@pytest.mark.parametrize("args, message", [(["fig99"], "expected one experiment name"),
-                                           (["tgan_fig3", "--model=/nonexistent"], "error:")])
+@pytest.mark.parametrize(
+    "args, message", [(["fig99"], "expected one experiment name"), (["tgan_fig3", "--model=/nonexistent"], "error:")]
+)
 def test_bad_input_exits_2(args, message, tmp_path):
     status, out = _run(*args, f"--out_dir={tmp_path / 'x'}")
     assert status == 2 and message in out, out[-2000:]
@@ -61,12 +63,18 @@ def test_bad_input_exits_2(args, message, tmp_path):
 def test_vgan_discriminator_fine_tuned_against_random_init(tmp_path):
     """vgan_fig4 end to end at the tiny scale: it trains the GAN on unlabelled clips (resumably:
     a rerun trains nothing), then fine-tunes D and a fresh D on each amount of labels."""
-    args = ("vgan_fig4", f"--out_dir={tmp_path}", "--preset=tiny", "--gan_steps=2", "--labelled=8,16",
-            "--finetune_steps=3", "--probe_test=12")
+    args = (
+        "vgan_fig4",
+        f"--out_dir={tmp_path}",
+        "--preset=tiny",
+        "--gan_steps=2",
+        "--labelled=8,16",
+        "--finetune_steps=3",
+        "--probe_test=12",
+    )
     lines = _lines(_run(*args))
     runs = [l for l in lines if "init" in l]
-    assert [(l["labelled_clips"], l["init"]) for l in runs] == [(8, "gan"), (8, "random"), (16, "gan"),
-                                                                (16, "random")]
+    assert [(l["labelled_clips"], l["init"]) for l in runs] == [(8, "gan"), (8, "random"), (16, "gan"), (16, "random")]
     assert all(l["gan_step"] == 2 and 0 <= l["accuracy"] <= 1 and l["test_clips"] == 12 for l in runs)
     gains = [l for l in lines if "relative_gain" in l]
     assert [g["labelled_clips"] for g in gains] == [8, 16] and gains[0]["chance"] == 0.1
@@ -76,12 +84,25 @@ def test_vgan_discriminator_fine_tuned_against_random_init(tmp_path):
 
 @pytest.mark.slow
 def test_tgan_linear_probes(tmp_path, c3d_hub):
-    lines = _lines(_run("tgan_table2", f"--out_dir={tmp_path}", "--preset=tiny", "--gan_steps=2",
-                        "--probe_train=20", "--probe_test=10", f"--supervised_net={c3d_hub}"))
+    lines = _lines(
+        _run(
+            "tgan_table2",
+            f"--out_dir={tmp_path}",
+            "--preset=tiny",
+            "--gan_steps=2",
+            "--probe_train=20",
+            "--probe_test=10",
+            f"--supervised_net={c3d_hub}",
+        )
+    )
     rows = [l["row"] for l in lines]
-    assert rows[:5] == ["chance", "image discriminator + linear SVM", "temporal discriminator + linear SVM",
-                        "image discriminator (random init) + linear SVM",
-                        "temporal discriminator (random init) + linear SVM"]
+    assert rows[:5] == [
+        "chance",
+        "image discriminator + linear SVM",
+        "temporal discriminator + linear SVM",
+        "image discriminator (random init) + linear SVM",
+        "temporal discriminator (random init) + linear SVM",
+    ]
     assert "trained with labels" in rows[5] and len(rows) == 6
     assert all(0 <= l["accuracy"] <= 1 for l in lines) and lines[1]["gan_step"] == 2
     assert os.path.isdir(tmp_path / "d1") and os.path.isdir(tmp_path / "g1")  # step one's modules drove step two

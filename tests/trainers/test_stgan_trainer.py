@@ -1,6 +1,7 @@
 """``python -m trainers.stgan``: the 2D source (stage image) -> hub module -> inflation and
 activation maximization with a classifier export (stage video) -> videos per class,
 a serving export, ``trainers.generate`` on it."""
+
 from __future__ import annotations
 
 import json
@@ -35,17 +36,33 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
     source = str(tmp_path / "source")
     # Stage image in-process (2 steps; a wide init so that the untrained source's images vary with z).
     image = stgan_trainer.STGANTrainer(
-        "tiny", {"init_stddev": 0.3, "seed": 0},
-        common.RunOptions(run_dir=str(tmp_path / "image"), dataset="synthetic_actions", steps=2, hub_dir=source,
-                          verbose=0))
+        "tiny",
+        {"init_stddev": 0.3, "seed": 0},
+        common.RunOptions(
+            run_dir=str(tmp_path / "image"), dataset="synthetic_actions", steps=2, hub_dir=source, verbose=0
+        ),
+    )
     assert image.run()["hub_module"] == source
     run_dir, export_dir = tmp_path / "video", tmp_path / "exports"
-    video_cmd = ["python", "-m", "trainers.stgan", "--stage=video", "--preset=tiny", f"--run_dir={run_dir}",
-                 f"--source_generator_handle={source}", f"--condition_net={c3d_hub}", "--classes=right,3",
-                 f"--judge_net={c3d_hub}",
-                 "--videos_per_class=2", f"--export_dir={export_dir}", "--verbose=0"]
+    video_cmd = [
+        "python",
+        "-m",
+        "trainers.stgan",
+        "--stage=video",
+        "--preset=tiny",
+        f"--run_dir={run_dir}",
+        f"--source_generator_handle={source}",
+        f"--condition_net={c3d_hub}",
+        "--classes=right,3",
+        f"--judge_net={c3d_hub}",
+        "--videos_per_class=2",
+        f"--export_dir={export_dir}",
+        "--verbose=0",
+    ]
     (rc, out), (rc_missing, err) = run_commands(
-        video_cmd, [a for a in video_cmd if not a.startswith(("--condition_net", "--judge_net"))] + [f"--run_dir={tmp_path}/x"])
+        video_cmd,
+        [a for a in video_cmd if not a.startswith(("--condition_net", "--judge_net"))] + [f"--run_dir={tmp_path}/x"],
+    )
     assert rc == 0, out
     assert rc_missing == 2 and "--stage=video needs --condition_net" in err
     summary = json.loads((run_dir / "am" / "summary.json").read_text())["classes"]
@@ -64,13 +81,28 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
     assert grid.shape[0] == 8 and grid.shape[2] > 2 * grid.shape[1] - 8, grid.shape
     # A rerun finds the classes done and redoes nothing; the export serves codes per frame.
     rerun = stgan_trainer.STGANTrainer(
-        "tiny", {"stage": "video", "source_generator_handle": source, "seed": 0},
+        "tiny",
+        {"stage": "video", "source_generator_handle": source, "seed": 0},
         common.RunOptions(run_dir=str(run_dir), dataset="synthetic_actions", verbose=0),
-        condition_net=c3d_hub, classes=["right"], videos_per_class=2)
+        condition_net=c3d_hub,
+        classes=["right"],
+        videos_per_class=2,
+    )
     rerun.run()
     assert rerun.summary["right"] == summary["right"]
-    (rc, out), = run_commands(["python", "-m", "trainers.generate", f"--model={export_dir}/stgan/1",
-                               f"--out_dir={tmp_path}/gen", "--num_videos=2"])
+    ((rc, out),) = run_commands(
+        [
+            "python",
+            "-m",
+            "trainers.generate",
+            f"--model={export_dir}/stgan/1",
+            f"--out_dir={tmp_path}/gen",
+            "--num_videos=2",
+        ]
+    )
     assert rc == 0, out
-    assert sorted(os.listdir(tmp_path / "gen")) == ["serving_default_000.gif", "serving_default_001.gif",
-                                                   "serving_default_grid.gif"]
+    assert sorted(os.listdir(tmp_path / "gen")) == [
+        "serving_default_000.gif",
+        "serving_default_001.gif",
+        "serving_default_grid.gif",
+    ]

@@ -1,4 +1,5 @@
 """TGAN's two steps through real exports: stage image -> hub modules -> stage video -> serving -> generate."""
+
 import os
 import sys
 
@@ -15,14 +16,35 @@ from zoo import data
 @pytest.mark.slow
 def test_two_step_training_through_hub_modules_and_generation(tmp_path, run_commands):
     g1, d1, serving, videos = (tmp_path / n for n in ("g1", "d1", "exports", "videos"))
-    base = [sys.executable, "-m", "trainers.tgan", "--preset=tiny", "--steps=3", "--verbose=0",
-            f"--export_dir={serving}"]
+    base = [
+        sys.executable,
+        "-m",
+        "trainers.tgan",
+        "--preset=tiny",
+        "--steps=3",
+        "--verbose=0",
+        f"--export_dir={serving}",
+    ]
     results = run_commands(
         base + ["--stage=image", f"--run_dir={tmp_path / 'image'}", f"--hub_dir={g1}", f"--features_hub_dir={d1}"],
-        base + ["--stage=video", f"--run_dir={tmp_path / 'video'}", f"--image_generator_handle={g1}",
-                f"--image_features_handle={d1}"],
-        [sys.executable, "-m", "trainers.generate", f"--model={serving / 'tgan' / '1'}", "--signature=long_video",
-         f"--out_dir={videos}", "--num_videos=2", "--format=mp4"])
+        base
+        + [
+            "--stage=video",
+            f"--run_dir={tmp_path / 'video'}",
+            f"--image_generator_handle={g1}",
+            f"--image_features_handle={d1}",
+        ],
+        [
+            sys.executable,
+            "-m",
+            "trainers.generate",
+            f"--model={serving / 'tgan' / '1'}",
+            "--signature=long_video",
+            f"--out_dir={videos}",
+            "--num_videos=2",
+            "--format=mp4",
+        ],
+    )
     for code, out in results:
         assert code == 0, out
     # step one served images under its own name, step two the videos
@@ -48,8 +70,7 @@ def test_two_step_training_through_hub_modules_and_generation(tmp_path, run_comm
     assert set(frozen) == set(source)
     moved = [k for k in source if not np.array_equal(source[k], frozen[k])]
     assert moved and all(k.endswith(("gamma", "beta", "moving_mean", "moving_variance")) for k in moved), moved
-    assert not any(v.trainable for v in video_model.frame_generator.weights
-                   if not v.path.endswith(("gamma", "beta")))
+    assert not any(v.trainable for v in video_model.frame_generator.weights if not v.path.endswith(("gamma", "beta")))
 
 
 @pytest.mark.slow
@@ -57,8 +78,15 @@ def test_a_vgan_background_stream_is_a_pretrained_image_generator(tmp_path):
     """Section 4.3: any module in the image-generator interface works as G1."""
     vgan = zoo.build("vgan", preset="tiny")  # background stream: z 8-d -> 16x16x3, as TGAN tiny's K1
     handle = export.export_image_generator(vgan, str(tmp_path / "background"))
-    options = common.RunOptions(run_dir=str(tmp_path / "run"), dataset="bouncing_balls", steps=2,
-                                checkpoint_every=2, sample_every=2, num_samples=2, verbose=0)
+    options = common.RunOptions(
+        run_dir=str(tmp_path / "run"),
+        dataset="bouncing_balls",
+        steps=2,
+        checkpoint_every=2,
+        sample_every=2,
+        num_samples=2,
+        verbose=0,
+    )
     trainer = common.Trainer("tgan", "tiny", {"stage": "video", "image_generator_handle": handle}, options)
     trainer.run()
     model = trainer.model
@@ -70,17 +98,29 @@ def test_a_vgan_background_stream_is_a_pretrained_image_generator(tmp_path):
 
     # section 5.4: a linear classifier on the discriminator's frame features, through the evaluation probe
     from trainers import evaluate
-    report = evaluate.evaluate("noise", "synthetic_actions", ["probe"], probe=str(tmp_path / "run"), frames=16,
-                               size=16, num_samples=40)["metrics"]["probe"]
+
+    report = evaluate.evaluate(
+        "noise", "synthetic_actions", ["probe"], probe=str(tmp_path / "run"), frames=16, size=16, num_samples=40
+    )["metrics"]["probe"]
     assert report["networks"]["probe"]["model"] == "tgan" and report["num_train"] == 40
     assert 0.0 <= report["value"] <= 1.0
 
     # image_generator_training="all": the loaded G1 is fine-tuned in full, and step two's hub export is that G1
-    tuned = common.Trainer("tgan", "tiny", {"stage": "video", "image_generator_handle": handle,
-                                            "image_generator_training": "all"},
-                           common.RunOptions(run_dir=str(tmp_path / "tuned"), dataset="bouncing_balls", steps=2,
-                                             checkpoint_every=2, sample_every=2, num_samples=2, verbose=0,
-                                             hub_dir=str(tmp_path / "tuned_g1")))
+    tuned = common.Trainer(
+        "tgan",
+        "tiny",
+        {"stage": "video", "image_generator_handle": handle, "image_generator_training": "all"},
+        common.RunOptions(
+            run_dir=str(tmp_path / "tuned"),
+            dataset="bouncing_balls",
+            steps=2,
+            checkpoint_every=2,
+            sample_every=2,
+            num_samples=2,
+            verbose=0,
+            hub_dir=str(tmp_path / "tuned_g1"),
+        ),
+    )
     tuned.run()
     g1 = tuned.model.frame_generator
     kernels = [v for v in g1.trainable_weights if "kernel" in v.path]
@@ -92,8 +132,12 @@ def test_a_vgan_background_stream_is_a_pretrained_image_generator(tmp_path):
     assert len(export.load(handle).variables) == len(g1.weights)  # every variable of the module is wrapped
 
     wrong = export.export_image_generator(zoo.build("vgan", preset="tiny", latent_dim=5), str(tmp_path / "wrong"))
-    bad = common.Trainer("tgan", "tiny", {"stage": "video", "image_generator_handle": wrong},
-                         common.RunOptions(run_dir=str(tmp_path / "bad"), steps=1, verbose=0))
+    bad = common.Trainer(
+        "tgan",
+        "tiny",
+        {"stage": "video", "image_generator_handle": wrong},
+        common.RunOptions(run_dir=str(tmp_path / "bad"), steps=1, verbose=0),
+    )
     with pytest.raises(common.SetupError, match="expected latent_dim 8, got 5"):
         bad.run()
 
@@ -102,6 +146,7 @@ def test_step_two_without_its_step_one_module_is_warned(tmp_path, caplog):
     """A step two with no G1 handle trains through random, frozen pieces: the run says so and names
     the flag; with a handle, or training G1 end to end, it does not. The traversal's G_F too."""
     import logging
+
     options = common.RunOptions(run_dir=str(tmp_path / "run"), steps=1, verbose=0)
     with caplog.at_level(logging.WARNING):
         common.Trainer("tgan", "tiny", {"stage": "video"}, options).setup()
@@ -118,8 +163,11 @@ def test_the_end_of_a_run_checks_the_motion_of_its_data(tmp_path, capsys):
     """A run on bouncing balls or moving digits ends with the data's motion check of its samples
     beside real clips (printed and in motion_check.json); other data sets get none."""
     import json
-    for model, overrides, dataset, key in (("tgan", {"stage": "video"}, "moving_digits", "median_step_px"),
-                                           ("vgan", {}, "bouncing_balls", "free_acceleration_px")):
+
+    for model, overrides, dataset, key in (
+        ("tgan", {"stage": "video"}, "moving_digits", "median_step_px"),
+        ("vgan", {}, "bouncing_balls", "free_acceleration_px"),
+    ):
         run_dir = tmp_path / model
         options = common.RunOptions(run_dir=str(run_dir), dataset=dataset, steps=1, sample_every=100, verbose=0)
         common.Trainer(model, "tiny", overrides, options).run()

@@ -1,4 +1,5 @@
 """The shared trainer (trainers/common.py) driving VGAN: resuming, the NaN guard, the CLI."""
+
 import json
 import os
 import re
@@ -36,6 +37,7 @@ def _kill_at(step):
     def cb(trainer, s, logs):
         if s == step:
             raise Kill(f"killed at step {s}")
+
     return cb
 
 
@@ -70,11 +72,13 @@ def test_a_generator_average_is_resumed_and_exported_as_load_run_rebuilds_it(tmp
     """--generator_average: the averages are in the checkpoints (a resumed run ends with the same
     served weights), the trainer's export serves them, and export.runs.load_run (python -m
     export, trainers.evaluate) rebuilds exactly those weights from the run folder."""
-    whole = common.Trainer("vgan", "tiny", {"generator_average": 0.8},
-                           _options(tmp_path / "whole", export_dir=str(tmp_path / "exports")))
+    whole = common.Trainer(
+        "vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "whole", export_dir=str(tmp_path / "exports"))
+    )
     whole.run()
-    killed = common.Trainer("vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "resumed"),
-                            step_callbacks=[_kill_at(5)])
+    killed = common.Trainer(
+        "vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "resumed"), step_callbacks=[_kill_at(5)]
+    )
     with pytest.raises(Kill):
         killed.run()
     resumed = common.Trainer("vgan", "tiny", {"generator_average": 0.8}, _options(tmp_path / "resumed"))
@@ -95,6 +99,7 @@ def test_a_generator_average_is_resumed_and_exported_as_load_run_rebuilds_it(tmp
     z = whole.model.sample_inputs(2, [0, 1])
     video = export.load(str(tmp_path / "exports" / "vgan" / "1")).signatures["serving_default"](z=z)["video"]
     from zoo.data.video_io import to_uint8
+
     np.testing.assert_array_equal(video.numpy(), to_uint8(whole.model.video_from_latent(z)).numpy())
 
 
@@ -102,6 +107,7 @@ def _signal_at(step, signum):
     def cb(trainer, s, logs):
         if s == step:
             os.kill(os.getpid(), signum)  # as a scheduler would, in the middle of the run
+
     return cb
 
 
@@ -110,8 +116,9 @@ def _signal_at(step, signum):
 def test_a_signal_checkpoints_the_current_step_and_the_rerun_loses_nothing(tmp_path, signum):
     whole = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "whole", checkpoint_every=100))
     whole.run()
-    stopped = common.Trainer("vgan", "tiny", {}, _options(tmp_path / "stopped", checkpoint_every=100),
-                             step_callbacks=[_signal_at(3, signum)])
+    stopped = common.Trainer(
+        "vgan", "tiny", {}, _options(tmp_path / "stopped", checkpoint_every=100), step_callbacks=[_signal_at(3, signum)]
+    )
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     with pytest.raises(common.Preempted, match=f"stopped by {signal.Signals(signum).name} after step 3"):
         stopped.run()
@@ -128,8 +135,19 @@ def test_a_signal_checkpoints_the_current_step_and_the_rerun_loses_nothing(tmp_p
 @pytest.mark.slow
 def test_cli_exits_75_on_sigterm_with_a_checkpoint_written(tmp_path):
     run_dir = tmp_path / "run"
-    proc = start_command([sys.executable, "-m", "trainers.vgan", "--preset=tiny", f"--run_dir={run_dir}",
-                          "--steps=100000", "--checkpoint_every=100000", "--sample_every=100000", "--verbose=0"])
+    proc = start_command(
+        [
+            sys.executable,
+            "-m",
+            "trainers.vgan",
+            "--preset=tiny",
+            f"--run_dir={run_dir}",
+            "--steps=100000",
+            "--checkpoint_every=100000",
+            "--sample_every=100000",
+            "--verbose=0",
+        ]
+    )
     first_step = run_dir / run_folder.CONV_CHOICES_FILE  # written after the first step
     deadline = time.time() + 120
     while not first_step.exists() and proc.poll() is None and time.time() < deadline:
@@ -144,13 +162,16 @@ def test_cli_exits_75_on_sigterm_with_a_checkpoint_written(tmp_path):
 
 def _poisoned_from(step):
     """A dataset_fn whose batches turn NaN from ``step`` on (1-based)."""
+
     def dataset_fn(cfg, opts, start_step, global_batch):
         shape = [global_batch, cfg.frames, cfg.size, cfg.size, cfg.channels]
 
         def make(i):
             video = tf.random.stateless_uniform(shape, seed=tf.stack([i, 0]), minval=-1.0, maxval=1.0)
             return {"video": tf.where(i + 1 >= step, video * float("nan"), video)}
+
         return tf.data.Dataset.range(start_step, 10_000).map(make)
+
     return dataset_fn
 
 
@@ -193,8 +214,17 @@ def _cli(*args, env=None):
 @pytest.mark.slow
 def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     run_dir, export_dir = tmp_path / "run", tmp_path / "exports"
-    status, out = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--checkpoint_every=2",
-                       "--sample_every=2", "--num_samples=4", f"--export_dir={export_dir}", "--frames=16", "--seed=3")
+    status, out = _cli(
+        "--preset=tiny",
+        f"--run_dir={run_dir}",
+        "--steps=4",
+        "--checkpoint_every=2",
+        "--sample_every=2",
+        "--num_samples=4",
+        f"--export_dir={export_dir}",
+        "--frames=16",
+        "--seed=3",
+    )
     assert status == 0, out[-3000:]
     # a pipe is no terminal: plain progress lines, the last one at the last step (trainers.callbacks.ProgressBar)
     final = re.findall(r"^step 4/4 - \S+ s/step - (.*)$", out, re.M)
@@ -219,8 +249,9 @@ def test_cli_trains_samples_logs_checkpoints_and_exports(tmp_path):
     generator = [v for k, v in choices["layers"].items() if k.startswith("video_generator/")]
     discriminator = [v for k, v in choices["layers"].items() if k.startswith("video_discriminator/")]
     assert len(generator) == 5 and len(discriminator) == 2, choices["layers"]  # tiny: 16x16 from 4x4
-    assert all("forward_backward batch=4" in v and set(v.values()) <= {"keras", "stride1"}
-               for v in generator + discriminator)
+    assert all(
+        "forward_backward batch=4" in v and set(v.values()) <= {"keras", "stride1"} for v in generator + discriminator
+    )
     assert all("forward batch=4" in v for v in generator)  # the 4 samples
     # rerunning the finished command trains nothing more
     status, out = _cli("--preset=tiny", f"--run_dir={run_dir}", "--steps=4", "--frames=16", "--seed=3")
@@ -250,8 +281,16 @@ def test_mixed_precision_is_the_models_not_the_process(tmp_path):
     """precision=bfloat16 builds VGAN's layers under mixed_bfloat16 and leaves Keras' global
     policy alone: what the process builds after (metric networks, another model) stays float32."""
     import keras
-    opts = common.RunOptions(run_dir=str(tmp_path / "run"), steps=1, checkpoint_every=1, sample_every=1,
-                             num_samples=2, verbose=0, dataset="bouncing_balls")
+
+    opts = common.RunOptions(
+        run_dir=str(tmp_path / "run"),
+        steps=1,
+        checkpoint_every=1,
+        sample_every=1,
+        num_samples=2,
+        verbose=0,
+        dataset="bouncing_balls",
+    )
     trainer = common.Trainer("vgan", "tiny", dict(precision="bfloat16", channels=1), opts)
     trainer.run()
     assert trainer.model.generator.trunk[0].compute_dtype == "bfloat16"

@@ -2,6 +2,7 @@
 model in subprocesses (tests/zoo/strategy_worker.py; logical CPU devices and TF_CONFIG
 must be set before TensorFlow starts) on one device, on two MirroredStrategy replicas,
 or as one of several MultiWorkerMirroredStrategy workers, and compare the weights."""
+
 import json
 import os
 import sys
@@ -47,8 +48,10 @@ def share_over(a, b, tolerance):
 def one_device_and_two_replicas(tmp_path, model, steps=2):
     """Runs ``model`` on one device and on two replicas at once: ((report, weights), (report, weights))."""
     paths = tmp_path / "one.npz", tmp_path / "two.npz"
-    procs = [worker("default", paths[0], steps=steps, model=model),
-             worker("mirrored2", paths[1], steps=steps, model=model)]
+    procs = [
+        worker("default", paths[0], steps=steps, model=model),
+        worker("mirrored2", paths[1], steps=steps, model=model),
+    ]
     reports = [finish(p) for p in procs]
     assert [r["replicas"] for r in reports] == [1, 2]
     return [(r, weights(p)) for r, p in zip(reports, paths)]

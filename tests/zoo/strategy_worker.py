@@ -7,6 +7,7 @@ subprocesses, because logical devices and TF_CONFIG must be set before TensorFlo
 
     python tests/zoo/strategy_worker.py {default|mirrored2|multi_worker} OUT.npz [steps] [vgan|mvt|mvt_fresh|NAME:STAGE]
 """
+
 import json
 import os
 import sys
@@ -28,7 +29,8 @@ def main():
     if mode == "mirrored2":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+        )
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     elif mode == "multi_worker":
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -37,6 +39,7 @@ def main():
 
     import keras
     import zoo
+
     keras.utils.set_random_seed(0)
     with strategy.scope():
         extra = {"motion_weight": 1.0} if model_name == "mvt" else {}
@@ -62,6 +65,7 @@ def main():
     ds = tf.data.Dataset.from_tensor_slices(batch).batch(batch_size * chunks)
     if chunks > 1:  # as trainers.common lays the real batches out for the replicas
         from zoo import distribute
+
         ds = ds.map(lambda b: distribute.replica_major(b, chunks, strategy.num_replicas_in_sync))
     if mode == "multi_worker":
         opts = tf.data.Options()
@@ -73,8 +77,12 @@ def main():
         def step(batch):
             out = strategy.run(model.train_step, args=(batch,))
             return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+
         logs = [step(next(dist)) for _ in range(steps)]
-        class H: history = {k: [float(logs[-1][k])] for k in logs[-1]}
+
+        class H:
+            history = {k: [float(logs[-1][k])] for k in logs[-1]}
+
         history = H
     else:
         history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -82,8 +90,14 @@ def main():
         model.finalize_for_export()
     weights = {v.path: np.asarray(v.numpy()) for v in model.weights}
     np.savez(out, **{k.replace("/", "__"): v for k, v in weights.items()})
-    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
-                      "losses": {k: [float(x) for x in v] for k, v in history.history.items()}}))
+    print(
+        json.dumps(
+            {
+                "replicas": strategy.num_replicas_in_sync,
+                "losses": {k: [float(x) for x in v] for k, v in history.history.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

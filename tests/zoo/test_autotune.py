@@ -1,4 +1,5 @@
 """zoo.autotune: measured choices, the on-disk cache and its failure modes."""
+
 import json
 import os
 import sys
@@ -42,7 +43,7 @@ def test_measures_once_then_reads_the_cache(cache_dir):
     data = json.loads(open(autotune.cache_path()).read())
     assert data["fingerprint"] == autotune.fingerprint()
     assert data["fingerprint"]["tensorflow"] == tf.__version__ and data["fingerprint"]["cpu"]
-    (key, entry), = data["entries"].items()
+    ((key, entry),) = data["entries"].items()
     assert key.startswith("test_op|x=4x32x32x16|k=3x3x16x16|float32")
     assert entry["forward"] == "fast" and "forward_backward" not in entry  # each mode when first asked
     fast, slow = entry["seconds"]["fast"]["forward"], entry["seconds"]["slow"]["forward"]
@@ -78,9 +79,10 @@ def test_near_tie_goes_to_the_preferred_candidate(cache_dir):
         assert autotune.choose("twins", twins, SHAPE, KERNEL, mode="forward") == (plain, False)
 
 
-@pytest.mark.parametrize("content", ["{not json", json.dumps({"version": 1, "fingerprint": {"cpu": "other"},
-                                                              "entries": {}}),
-                                     json.dumps([1, 2]), ""])
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", json.dumps({"version": 1, "fingerprint": {"cpu": "other"}, "entries": {}}), json.dumps([1, 2]), ""],
+)
 def test_corrupt_or_foreign_cache_is_rebuilt(cache_dir, content, capsys):
     path = autotune.cache_path()
     with open(path, "w") as f:
@@ -95,7 +97,7 @@ def test_entry_with_a_bad_value_is_measured_again(cache_dir):
     autotune.choose("test_op", CANDIDATES, SHAPE, KERNEL, mode="forward")
     path = autotune.cache_path()
     data = json.loads(open(path).read())
-    (key, entry), = data["entries"].items()
+    ((key, entry),) = data["entries"].items()
     entry["forward"] = "fft"  # an implementation that does not exist
     open(path, "w").write(json.dumps(data))
     autotune.clear_memory()

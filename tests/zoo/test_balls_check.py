@@ -1,4 +1,5 @@
 """zoo.balls_check: the bouncing-balls check tells real clips from shuffled and broken ones."""
+
 import numpy as np
 import pytest
 
@@ -71,8 +72,9 @@ def test_physics_real_keeps_its_speed_jittered_and_shuffled_do_not(real):
     report = balls_check.analyse(real)
     assert report["free_acceleration_px"] < 0.02 and report["speed_drift"] < 0.06, report
     assert report["usual_count_fraction"] == 1.0
-    ds = data.load("bouncing_balls", split="test", frames=16, size=32, data_dir=None, seed=0, channels=1,
-                   speed_jitter=True)
+    ds = data.load(
+        "bouncing_balls", split="test", frames=16, size=32, data_dir=None, seed=0, channels=1, speed_jitter=True
+    )
     jittered = data.to_uint8(np.concatenate([b["video"].numpy() for b in ds.take(48).batch(48)]))
     bad = balls_check.analyse(jittered, reference_area=report["reference_area_px"])
     assert bad["free_acceleration_px"] > 10 * report["free_acceleration_px"] and bad["speed_drift"] > 0.08, bad
@@ -83,7 +85,7 @@ def test_physics_real_keeps_its_speed_jittered_and_shuffled_do_not(real):
 def test_free_acceleration_of_a_ball_with_a_known_acceleration(acceleration):
     """One ball away from the walls, x(t) = x0 + v t + a t^2 / 2 in pixels: the check measures a."""
     t = np.arange(16)
-    x = 8.0 + 0.5 * t + acceleration * t ** 2 / 2  # at most 8 + 7.5 + 16.9 of 64 pixels
+    x = 8.0 + 0.5 * t + acceleration * t**2 / 2  # at most 8 + 7.5 + 16.9 of 64 pixels
     video = _clip([[[0.5, xi / 64]] for xi in x], size=64)
     report = balls_check.analyse(video[None])
     assert report["free_acceleration_px"] == pytest.approx(acceleration, abs=0.02)

@@ -1,4 +1,5 @@
 """zoo.classifiers: C3D and LRCN shapes, LRCN's time averaging, learning from motion, export."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -29,8 +30,9 @@ def test_every_preset_builds_with_logits_and_penultimate_features(arch, preset):
 
 def test_c3d_pools_space_only_in_its_first_stage_and_reaches_one_frame():
     model = zoo.build("c3d", preset="paper")
-    pools = [l for l in model.blocks if isinstance(l, tf.keras.layers.MaxPooling3D)
-             or type(l).__name__ == "MaxPooling3D"]
+    pools = [
+        l for l in model.blocks if isinstance(l, tf.keras.layers.MaxPooling3D) or type(l).__name__ == "MaxPooling3D"
+    ]
     assert [p.pool_size for p in pools] == [(1, 2, 2)] + [(2, 2, 2)] * 4
     h = tf.zeros([1, 16, 112, 112, 3])
     for layer in model.blocks:
@@ -62,8 +64,10 @@ def test_one_frame_alone_scores_clearly_worse_than_the_clip(trained_c3d):
 
     def still(e):
         return {"video": tf.repeat(e["video"][4:5], 8, axis=0), "label": e["label"]}
-    frame_model = classifiers.fit(clip_model.config, actions("train").map(still), 250,
-                                  zoo.resolve_run("c3d", "tiny").batch_size)
+
+    frame_model = classifiers.fit(
+        clip_model.config, actions("train").map(still), 250, zoo.resolve_run("c3d", "tiny").batch_size
+    )
     frame_accuracy = classifiers.accuracy(frame_model, actions("test", num_examples=200).map(still))["accuracy"]
     chance = 1 / len(data.class_names("synthetic_actions"))
     assert clip_accuracy >= 0.45, clip_accuracy

@@ -1,9 +1,9 @@
 """The registry: presets, overrides, validation, and configs that rebuild models."""
+
 import dataclasses
 import json
 from typing import ClassVar
 
-import numpy as np
 import pytest
 
 import zoo
@@ -15,7 +15,12 @@ def test_registry_lists_vgan_and_its_presets():
     for preset in ("paper", "small", "tiny"):
         assert zoo.resolve("vgan", preset).preset == preset
     paper = zoo.resolve("vgan", "paper")
-    assert (paper.frames, paper.size, paper.latent_dim, zoo.resolve_run("vgan", "paper").batch_size) == (32, 64, 100, 64)
+    assert (paper.frames, paper.size, paper.latent_dim, zoo.resolve_run("vgan", "paper").batch_size) == (
+        32,
+        64,
+        100,
+        64,
+    )
     assert paper.hidden_channels == (512, 256, 128, 64)
 
 
@@ -69,12 +74,16 @@ def test_field_docs_come_from_the_comments_of_the_config_source():
 
 def test_trainer_flag_help_says_what_a_field_means_and_allows():
     from trainers import common
+
     cls = zoo.entry("tgan").config_cls
     fields = {f.name: f for f in dataclasses.fields(cls)}
     assert common.config_flag_help(cls, fields["loss"], "non_saturating") == (
         "G's loss: -log D(G(z)) as the authors' code; \"minimax\": eq. 1 as printed; one of hinge, minimax, "
-        "non_saturating, wasserstein. Default: 'non_saturating' (--preset=small's; each preset sets its own).")
-    assert common.config_flag_help(cls, fields["g_learning_rate"], 2e-4).startswith("Adam learning rate of the generator")
+        "non_saturating, wasserstein. Default: 'non_saturating' (--preset=small's; each preset sets its own)."
+    )
+    assert common.config_flag_help(cls, fields["g_learning_rate"], 2e-4).startswith(
+        "Adam learning rate of the generator"
+    )
 
 
 def test_every_config_field_is_documented_in_whole_sentences():
@@ -99,12 +108,17 @@ def test_every_registered_config_declares_its_pretrained_pieces_as_data():
         for piece in cls.pieces:
             assert piece.field in fields and piece.interface in config_lib.PIECE_INTERFACES
             # a field, or a property derived from fields (TGAN's G1 takes K0 + K1 with its content code)
-            assert not piece.latent_dim_field or piece.latent_dim_field in fields or isinstance(
-                getattr(cls, piece.latent_dim_field), property)
+            assert (
+                not piece.latent_dim_field
+                or piece.latent_dim_field in fields
+                or isinstance(getattr(cls, piece.latent_dim_field), property)
+            )
         declared[name] = {(p.field, p.interface, p.trainable) for p in cls.pieces}
         assert zoo.resolve(name, "tiny").dtype_policy in ("float32", "mixed_bfloat16")
-    assert declared["tgan"] == {("image_generator_handle", "image_generator", "batch_norm"),
-                                ("image_features_handle", "image_features", "batch_norm")}
+    assert declared["tgan"] == {
+        ("image_generator_handle", "image_generator", "batch_norm"),
+        ("image_features_handle", "image_features", "batch_norm"),
+    }
     assert declared["traversal"] == {("image_generator_handle", "image_generator", "none")}
     assert declared["stgan"] == {("source_generator_handle", "image_generator_layers", "batch_norm")}
     assert declared["mvt"] == {("flow_handle", "optical_flow", "none")}
@@ -127,6 +141,7 @@ def test_registering_a_piece_that_names_no_field_is_refused():
     @dataclasses.dataclass(frozen=True)
     class Plain:
         seed: int = 0
+
     with pytest.raises(ValueError, match="must derive from zoo.config.ModelConfig"):
         config_lib.ModelEntry("plain", Plain, presets, lambda c: None)
     assert "toy" not in zoo.names() and "plain" not in zoo.names()

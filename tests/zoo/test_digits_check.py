@@ -1,4 +1,5 @@
 """zoo.digits_check: the moving-digits check tells moving glyphs from morphs, jumps and stills."""
+
 import numpy as np
 import pytest
 
@@ -41,7 +42,7 @@ def test_a_glyph_moved_by_a_known_step():
     glyph[1:6, 2] = glyph[1, 2:5] = glyph[5, 2:5] = 1.0  # a 'C' that is not symmetric
     video = np.zeros([8, 32, 32, 1], np.uint8)
     for t in range(8):
-        video[t, 5 + 2 * t:12 + 2 * t, 6:13, 0] = 255 * glyph
+        video[t, 5 + 2 * t : 12 + 2 * t, 6:13, 0] = 255 * glyph
     report = digits_check.analyse(video[None], glyphs=1)
     assert report["median_step_px"] == pytest.approx(2.0)
     assert report["median_correlation"] == pytest.approx(1.0) and report["median_identity"] == pytest.approx(1.0)

@@ -2,6 +2,7 @@
 
 (The numbers themselves are checked against independent computations in test_metrics.py.)
 """
+
 import dataclasses
 import glob
 import os
@@ -30,14 +31,27 @@ def networks(trained_c3d, trained_lrcn):
 
 
 def _evaluate(generated, names, networks, num_samples=128, **kw):
-    ev = metrics.Evaluator(generated, _source("train"), _source("test"), networks=networks,
-                           num_samples=num_samples, **kw)
+    ev = metrics.Evaluator(
+        generated, _source("train"), _source("test"), networks=networks, num_samples=num_samples, **kw
+    )
     return metrics.compute(names, ev)
 
 
 def test_registry_names_record_what_they_depend_on():
-    assert {"fvd_i3d_16f", "fvd_local_16f", "is_c3d", "is_lrcn", "acc_c3d", "acc_lrcn", "fid_frames", "kid", "s3",
-            "probe", "nn_pixels", "nn_c3d"} <= set(metrics.names())
+    assert {
+        "fvd_i3d_16f",
+        "fvd_local_16f",
+        "is_c3d",
+        "is_lrcn",
+        "acc_c3d",
+        "acc_lrcn",
+        "fid_frames",
+        "kid",
+        "s3",
+        "probe",
+        "nn_pixels",
+        "nn_c3d",
+    } <= set(metrics.names())
     assert metrics.get("fvd_i3d_16f").networks == ("i3d",)
     assert "I3D" in metrics.get("fvd_i3d_16f").depends_on and "16" in metrics.get("fvd_i3d_16f").depends_on
     eight = metrics.get("fvd_local_8f")  # any clip length by pattern
@@ -52,6 +66,7 @@ def test_feature_network_prepares_clips_to_its_input():
     def fn(video):
         seen.append(tuple(video.shape))
         return {"features": tf.reduce_mean(video, axis=[1, 2, 3])}
+
     net = metrics.FeatureNetwork("probe", fn, size=8, frames=4, channels=3, outputs=("features",), batch_size=3)
     gray = np.full([5, 6, 16, 16, 1], 255, np.uint8)  # uint8 white, gray, 6 frames
     out = net(gray)["features"]
@@ -64,8 +79,14 @@ def test_feature_network_prepares_clips_to_its_input():
 
 
 def test_kid_reports_no_spread_when_every_subset_holds_every_clip():
-    net = metrics.FeatureNetwork("c3d", lambda video: {"features": tf.reduce_mean(video, axis=[2, 3, 4])},
-                                 size=16, frames=8, channels=3, outputs=("features",))
+    net = metrics.FeatureNetwork(
+        "c3d",
+        lambda video: {"features": tf.reduce_mean(video, axis=[2, 3, 4])},
+        size=16,
+        frames=8,
+        channels=3,
+        outputs=("features",),
+    )
     kid = _evaluate(NOISE, ["kid"], {"c3d": net}, num_samples=16)["kid"]
     assert (kid["subset_size"], kid["num_subsets"], kid["std"]) == (16, 1, None)  # 100 equal subsets had "±1e-11"
 
@@ -103,8 +124,9 @@ def test_frame_length_must_match_the_metric(networks):
 
 
 def test_probe_reads_frozen_features_of_labelled_clips(networks):
-    probe = {"probe": metrics.FeatureNetwork("probe", networks["c3d"].fn, size=16, frames=8,
-                                             outputs=("logits", "features"))}
+    probe = {
+        "probe": metrics.FeatureNetwork("probe", networks["c3d"].fn, size=16, frames=8, outputs=("logits", "features"))
+    }
     report = _evaluate(NOISE, ["probe"], probe, num_samples=160)["probe"]
     assert report["num_classes"] == 10 and report["num_train"] == 160
     assert report["value"] > 0.35  # chance is 0.1
@@ -115,19 +137,21 @@ def test_probe_reads_frozen_features_of_labelled_clips(networks):
 
 @pytest.mark.slow
 def test_s3_is_near_one_for_real_clips_and_low_for_noise():
-    real = _evaluate(_source("train", seed=1), ["s3"], {}, num_samples=160, classifier_steps=250,
-                     classifier_preset="tiny")["s3"]
+    real = _evaluate(
+        _source("train", seed=1), ["s3"], {}, num_samples=160, classifier_steps=250, classifier_preset="tiny"
+    )["s3"]
 
     def labelled_noise(num):
         clips = NOISE(num)
         return metrics.Clips(clips.videos, np.arange(num) % 10)
-    noise = _evaluate(labelled_noise, ["s3"], {}, num_samples=160, classifier_steps=250,
-                      classifier_preset="tiny")["s3"]
+
+    noise = _evaluate(labelled_noise, ["s3"], {}, num_samples=160, classifier_steps=250, classifier_preset="tiny")["s3"]
     assert real["ReR"] > 0.3, real
     assert real["value"] > 0.6 and noise["value"] < 0.5 * real["value"], (real, noise)
     assert real["classifier"] == "c3d/tiny"
-    lrcn = _evaluate(_source("train", seed=1), ["s3_lrcn"], {}, num_samples=160, classifier_steps=250,
-                     classifier_preset="tiny")["s3_lrcn"]
+    lrcn = _evaluate(
+        _source("train", seed=1), ["s3_lrcn"], {}, num_samples=160, classifier_steps=250, classifier_preset="tiny"
+    )["s3_lrcn"]
     assert lrcn["classifier"] == "lrcn/tiny" and lrcn["value"] > 0.6, lrcn
     with pytest.raises(ValueError, match="class-conditional generator"):
         _evaluate(NOISE, ["s3"], {}, num_samples=8)
@@ -141,6 +165,7 @@ def test_conditional_accuracy_is_the_classifiers_agreement_with_the_asked_for_cl
     def wrong_labels(num):
         clips = stream(num)
         return metrics.Clips(clips.videos, (clips.labels + 1) % 10)
+
     right = _evaluate(stream, ["acc_c3d"], networks, num_samples=96)["acc_c3d"]
     wrong = _evaluate(wrong_labels, ["acc_c3d"], networks, num_samples=96)["acc_c3d"]
     assert right["value"] == pytest.approx(right["real_value"], abs=0.15)  # two streams of one data set
@@ -153,8 +178,9 @@ def test_conditional_accuracy_is_the_classifiers_agreement_with_the_asked_for_cl
 def test_metric_callback_logs_during_keras_fit(networks, tmp_path):
     model = zoo.build("vgan", preset="tiny", streams=1)
     model.compile()
-    callback = metrics.MetricCallback(["fvd_local_8f", "kid"], networks, _source("train"), every=2,
-                                      num_samples=16, log_dir=str(tmp_path))
+    callback = metrics.MetricCallback(
+        ["fvd_local_8f", "kid"], networks, _source("train"), every=2, num_samples=16, log_dir=str(tmp_path)
+    )
     videos = actions("train").take(16).batch(4)
     model.fit(videos.map(lambda e: e["video"]), epochs=1, verbose=0, callbacks=[callback])
     assert [step for step, _ in callback.history] == [2, 4]
@@ -173,9 +199,14 @@ class _FakeI3D(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, 224, 224, 3], tf.float32, name="rgb_input")])
     def default(self, rgb_input):
-        stats = tf.stack([tf.reduce_min(rgb_input, [1, 2, 3, 4]), tf.reduce_max(rgb_input, [1, 2, 3, 4]),
-                          tf.cast(tf.shape(rgb_input)[1], tf.float32) * tf.ones_like(rgb_input[:, 0, 0, 0, 0])],
-                         axis=1)
+        stats = tf.stack(
+            [
+                tf.reduce_min(rgb_input, [1, 2, 3, 4]),
+                tf.reduce_max(rgb_input, [1, 2, 3, 4]),
+                tf.cast(tf.shape(rgb_input)[1], tf.float32) * tf.ones_like(rgb_input[:, 0, 0, 0, 0]),
+            ],
+            axis=1,
+        )
         return {"default": tf.concat([stats, tf.zeros([tf.shape(stats)[0], 397])], axis=1)}
 
 
@@ -184,9 +215,12 @@ def test_i3d_loader_feeds_the_reference_preprocessing(tmp_path):
     tf.saved_model.save(module, str(tmp_path), signatures={"default": module.default})
     net = export.load_i3d(str(tmp_path))
     video = np.linspace(-1, 1, 2 * 20 * 32 * 32 * 3, dtype=np.float32).reshape(2, 20, 32, 32, 3)
-    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
-                           lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
-                           networks={"i3d": net}, num_samples=2)
+    ev = metrics.Evaluator(
+        lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
+        lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
+        networks={"i3d": net},
+        num_samples=2,
+    )
     logits = ev.outputs("generated", "i3d")["logits"]
     assert logits.shape == (2, 400)
     assert logits[:, 0].min() >= -1.0 and logits[:, 1].max() <= 1.0  # values in [-1, 1]
@@ -197,9 +231,12 @@ def test_i3d_loader_feeds_the_reference_preprocessing(tmp_path):
     # the metric itself cuts the 20-frame clips to 16 (I3D takes clips of any length)
     seen = []
     spy = dataclasses.replace(net, fn=lambda v: (seen.append(int(v.shape[1])), net.fn(v))[1])
-    ev = metrics.Evaluator(lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
-                           lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
-                           networks={"i3d": spy}, num_samples=2)
+    ev = metrics.Evaluator(
+        lambda n: metrics.Clips(metrics.clips._uint8(video), np.full([2], -1)),
+        lambda n: metrics.Clips(metrics.clips._uint8(video[::-1]), np.full([2], -1)),
+        networks={"i3d": spy},
+        num_samples=2,
+    )
     metrics.compute(["fvd_i3d_16f"], ev)
     assert seen == [16, 16]  # generated and real
     metrics.compute(["fvd_i3d_8f"], ev)
@@ -213,8 +250,9 @@ def test_i3d_frames_are_resized_as_the_reference_code_does(tmp_path):
     net = export.load_i3d(str(tmp_path))
     video = np.random.default_rng(0).uniform(-1, 1, [1, 2, 32, 32, 3]).astype(np.float32)
     prepared = net.prepare(video).numpy().reshape(2, 224, 224, 3)
-    want = tf.compat.v1.image.resize_bilinear(video[0], [224, 224], align_corners=False,
-                                              half_pixel_centers=False).numpy()
+    want = tf.compat.v1.image.resize_bilinear(
+        video[0], [224, 224], align_corners=False, half_pixel_centers=False
+    ).numpy()
     np.testing.assert_allclose(prepared, want, atol=1e-6)
     tf2 = tf.image.resize(video[0], [224, 224], method="bilinear").numpy()
     assert np.abs(prepared - tf2).max() > 0.05
@@ -234,12 +272,13 @@ def test_inception_score_protocols_by_name():
     def fn(video):
         index = tf.cast(video[:, 0, 0, 0, 0] * 0.5 * 39 + 19.5 + 0.5, tf.int32)  # clip i carries i in its pixel
         return {"logits": tf.gather(tf.constant(logits, tf.float32), index)}
+
     net = metrics.FeatureNetwork("c3d", fn, size=2, frames=1, channels=3, outputs=("logits",))
-    pixels = np.linspace(-1, 1, 40, dtype=np.float32)[:, None, None, None, None] * np.ones([40, 1, 2, 2, 3],
-                                                                                             np.float32)
+    pixels = np.linspace(-1, 1, 40, dtype=np.float32)[:, None, None, None, None] * np.ones([40, 1, 2, 2, 3], np.float32)
 
     def source(n):
         return metrics.Clips(metrics.clips._uint8(pixels[:n]), np.full([n], -1))
+
     reports = {}
     for protocol, splits in (("splits", 4), ("tgan", 1), ("mvt", 10)):
         ev = metrics.Evaluator(source, source, networks={"c3d": net}, num_samples=40, splits=4, is_protocol=protocol)

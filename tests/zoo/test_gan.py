@@ -2,6 +2,7 @@
 
 The strategy tests use the shared two-replica harness (tests/zoo/replicas.py).
 """
+
 import json
 import socket
 
@@ -15,11 +16,13 @@ from zoo.data import video_io
 from replicas import finish, max_diff, weights, worker  # tests/zoo is on sys.path
 
 
-
 def _batch(cfg, seed=0):
     n = zoo.resolve_run(cfg.model_name, cfg.preset, cfg).batch_size  # the preset's batch
-    return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
-                                                 seed=[seed, 1], minval=-1.0, maxval=1.0)}
+    return {
+        "video": tf.random.stateless_uniform(
+            [n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1], minval=-1.0, maxval=1.0
+        )
+    }
 
 
 def _snapshot(variables):
@@ -101,8 +104,11 @@ def test_generator_average_is_what_an_export_serves():
     for e, v in zip(expected, model.generator_variables):
         np.testing.assert_allclose(v.numpy(), e, atol=1e-6, err_msg=v.path)
     assert not any(_changed(disc, model.discriminator_variables))
-    moved = {p for p, before in norms.items()
-             if not np.array_equal(before, next(v for v in model.weights if v.path == p).numpy())}
+    moved = {
+        p
+        for p, before in norms.items()
+        if not np.array_equal(before, next(v for v in model.weights if v.path == p).numpy())
+    }
     assert moved == {p for p in norms if p.startswith("video_generator/")} and moved
     # the generator's new statistics are those of the averaged weights: in inference mode it
     # now draws what it draws in training mode (batch statistics), up to the batches' spread
@@ -130,8 +136,9 @@ def test_generator_average_is_validated_and_needs_the_compiled_optimizer():
 
 
 def test_to_uint8_edges():
-    np.testing.assert_array_equal(video_io.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(),
-                                  [0, 0, 128, 255, 255])
+    np.testing.assert_array_equal(
+        video_io.to_uint8(tf.constant([-2.0, -1.0, 0.0, 1.0, 3.0])).numpy(), [0, 0, 128, 255, 255]
+    )
 
 
 # ------------------------------------------------------------------ strategies
@@ -157,8 +164,10 @@ def test_mirrored_two_replicas_equal_one_device_with_the_generator_average(tmp_p
     device, and the served weights (finalize_for_export: the averages, their batch-norm
     statistics measured outside the replica context) agree too."""
     paths = tmp_path / "one.npz", tmp_path / "two.npz"
-    procs = [worker("default", paths[0], steps=3, model="vgan_average"),
-             worker("mirrored2", paths[1], steps=3, model="vgan_average")]
+    procs = [
+        worker("default", paths[0], steps=3, model="vgan_average"),
+        worker("mirrored2", paths[1], steps=3, model="vgan_average"),
+    ]
     assert [finish(p)["replicas"] for p in procs] == [1, 2]
     one, two = weights(paths[0]), weights(paths[1])
     assert max_diff(one, two) < 1e-5
@@ -182,9 +191,14 @@ def _free_ports(n):
 @pytest.mark.slow
 def test_two_workers_on_localhost_end_identical(single_device, tmp_path):
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
-    procs = [worker("multi_worker", tmp_path / f"w{i}.npz",
-                     env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
-             for i in range(2)]
+    procs = [
+        worker(
+            "multi_worker",
+            tmp_path / f"w{i}.npz",
+            env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )
+        for i in range(2)
+    ]
     infos = [finish(p) for p in procs]
     assert [i["replicas"] for i in infos] == [2, 2]
     w0, w1 = weights(tmp_path / "w0.npz"), weights(tmp_path / "w1.npz")

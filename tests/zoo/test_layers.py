@@ -1,4 +1,5 @@
 """UpConv / DownConv are Keras' stride-2 kernel-4 "same" convolutions, in every implementation."""
+
 import numpy as np
 import pytest
 import keras
@@ -7,9 +8,14 @@ import tensorflow as tf
 from zoo import autotune, layers
 from zoo.layers import DownConv, UpConv, batch_norm
 
-_KERAS = {(False, 1): keras.layers.Conv1D, (False, 2): keras.layers.Conv2D, (False, 3): keras.layers.Conv3D,
-          (True, 1): keras.layers.Conv1DTranspose, (True, 2): keras.layers.Conv2DTranspose,
-          (True, 3): keras.layers.Conv3DTranspose}
+_KERAS = {
+    (False, 1): keras.layers.Conv1D,
+    (False, 2): keras.layers.Conv2D,
+    (False, 3): keras.layers.Conv3D,
+    (True, 1): keras.layers.Conv1DTranspose,
+    (True, 2): keras.layers.Conv2DTranspose,
+    (True, 3): keras.layers.Conv3DTranspose,
+}
 
 
 def _pair(rank, transpose, filters, cin, impl):
@@ -18,10 +24,18 @@ def _pair(rank, transpose, filters, cin, impl):
 
 
 @pytest.mark.parametrize("impl", ["keras", "stride1", "auto"])
-@pytest.mark.parametrize("rank,transpose,spatial", [
-    (1, False, (8,)), (2, False, (8, 6)), (3, False, (4, 8, 6)),
-    (1, True, (3,)), (2, True, (3, 5)), (3, True, (2, 3, 4)), (3, True, (1, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "rank,transpose,spatial",
+    [
+        (1, False, (8,)),
+        (2, False, (8, 6)),
+        (3, False, (4, 8, 6)),
+        (1, True, (3,)),
+        (2, True, (3, 5)),
+        (3, True, (2, 3, 4)),
+        (3, True, (1, 1, 1)),
+    ],
+)
 def test_matches_keras_forward_and_gradients(rank, transpose, spatial, impl):
     cin, cout = 3, 5
     ours, ref = _pair(rank, transpose, cout, cin, impl)
@@ -41,8 +55,9 @@ def test_matches_keras_forward_and_gradients(rank, transpose, spatial, impl):
     assert y_ours.shape == y_ref.shape
     assert tuple(ours.compute_output_shape(x.shape)) == tuple(y_ref.shape)
     np.testing.assert_allclose(y_ours.numpy(), y_ref.numpy(), atol=1e-4, rtol=1e-4)
-    for a, b in zip(tape.gradient(loss_ours, [x, ours.kernel, ours.bias]),
-                    tape.gradient(loss_ref, [x, ref.kernel, ref.bias])):
+    for a, b in zip(
+        tape.gradient(loss_ours, [x, ours.kernel, ours.bias]), tape.gradient(loss_ref, [x, ref.kernel, ref.bias])
+    ):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-3, rtol=1e-3)
 
 
@@ -77,7 +92,7 @@ def test_auto_records_its_choice_per_mode_and_batch():
     model = keras.Sequential([keras.Input((4, 4, 3)), layer])
     model(tf.zeros([3, 4, 4, 3]), training=True)
     model(tf.zeros([2, 4, 4, 3]), training=False)
-    (path, choices), = layers.conv_choices(model).items()
+    ((path, choices),) = layers.conv_choices(model).items()
     assert path.endswith("up")
     assert set(choices) == {"forward_backward batch=3", "forward batch=2"}
     assert set(choices.values()) <= {"keras", "stride1"}
@@ -95,6 +110,7 @@ def test_unknown_batch_switches_inside_the_graph(monkeypatch):
     def fake_choose(op, candidates, x_shape, kernel_shape, dtype, mode, prefer=None):
         calls.append(x_shape[0])
         return ("stride1" if x_shape[0] < 16 else "keras"), True
+
     monkeypatch.setattr(autotune, "choose", fake_choose)
     layer = UpConv(3, 4, impl="auto")
     ref = UpConv(3, 4, impl="keras")
@@ -112,8 +128,9 @@ def test_unknown_batch_switches_inside_the_graph(monkeypatch):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x)
             a, b = tf.reduce_sum(tf.sin(layer(x))), tf.reduce_sum(tf.sin(ref(x)))
-        np.testing.assert_allclose(tape.gradient(a, layer.kernel).numpy(), tape.gradient(b, ref.kernel).numpy(),
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            tape.gradient(a, layer.kernel).numpy(), tape.gradient(b, ref.kernel).numpy(), atol=1e-3
+        )
 
 
 def test_one_choice_for_every_bucket_adds_no_switch(monkeypatch):

@@ -1,4 +1,5 @@
 """The adversarial loss families against their textbook formulas."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -25,8 +26,9 @@ def test_minimax_is_equation_1():
 def test_non_saturating_generator():
     fam = losses.get("non_saturating")
     np.testing.assert_allclose(fam.generator(FAKE).numpy(), -np.log(_sigmoid(FAKE[:, 0])), rtol=1e-5)
-    np.testing.assert_allclose(fam.discriminator(REAL, FAKE).numpy(),
-                               losses.get("minimax").discriminator(REAL, FAKE).numpy())
+    np.testing.assert_allclose(
+        fam.discriminator(REAL, FAKE).numpy(), losses.get("minimax").discriminator(REAL, FAKE).numpy()
+    )
 
 
 def test_stable_for_extreme_logits():
@@ -41,8 +43,11 @@ def test_stable_for_extreme_logits():
 
 def test_hinge_and_wasserstein():
     hinge = losses.get("hinge")
-    np.testing.assert_allclose(hinge.discriminator(REAL, FAKE).numpy(),
-                               np.maximum(0, 1 - REAL[:, 0]) + np.maximum(0, 1 + FAKE[:, 0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        hinge.discriminator(REAL, FAKE).numpy(),
+        np.maximum(0, 1 - REAL[:, 0]) + np.maximum(0, 1 + FAKE[:, 0]),
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(hinge.generator(FAKE).numpy(), -FAKE[:, 0])
     w = losses.get("wasserstein")
     np.testing.assert_allclose(w.discriminator(REAL, FAKE).numpy(), FAKE[:, 0] - REAL[:, 0])

@@ -2,6 +2,7 @@
 
 scipy is a test-only dependency: it checks the library's scipy-free matrix square root.
 """
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -39,12 +40,15 @@ def test_feature_statistics_is_unbiased_covariance_in_float64():
     np.testing.assert_allclose(sigma * 49 / 50, biased, rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.zeros((1, 3)), r"N >= 2.*\[1, 3\]"),
-    (np.zeros(5), r"2-D.*\[5\]"),
-    (np.zeros((2, 3, 4)), r"2-D.*\[2, 3, 4\]"),
-    (np.array([[0.0, np.nan], [np.inf, 1.0], [0.0, 0.0]]), r"2 non-finite"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((1, 3)), r"N >= 2.*\[1, 3\]"),
+        (np.zeros(5), r"2-D.*\[5\]"),
+        (np.zeros((2, 3, 4)), r"2-D.*\[2, 3, 4\]"),
+        (np.array([[0.0, np.nan], [np.inf, 1.0], [0.0, 0.0]]), r"2 non-finite"),
+    ],
+)
 def test_feature_statistics_rejects(bad, match):
     with pytest.raises(ValueError, match=match):
         metrics.feature_statistics(bad)
@@ -83,16 +87,14 @@ def test_frechet_equal_covariances_leaves_mean_term():
     rng = np.random.default_rng(2)
     s = _random_psd(rng, 10)
     mu1, mu2 = rng.normal(size=10), rng.normal(size=10)
-    assert metrics.frechet_distance(mu1, s, mu2, s) == pytest.approx(float(np.sum((mu1 - mu2) ** 2)),
-                                                                     rel=1e-9)
+    assert metrics.frechet_distance(mu1, s, mu2, s) == pytest.approx(float(np.sum((mu1 - mu2) ** 2)), rel=1e-9)
 
 
 def test_frechet_commuting_diagonal_covariances():
     # diagonal covariances commute: sum over dims of (sqrt(a) - sqrt(b))^2
     a, b = np.array([1.0, 4.0, 9.0, 0.0]), np.array([4.0, 1.0, 9.0, 2.0])
     want = float(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
-    assert metrics.frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == \
-        pytest.approx(want, rel=1e-12)
+    assert metrics.frechet_distance(np.zeros(4), np.diag(a), np.zeros(4), np.diag(b)) == pytest.approx(want, rel=1e-12)
 
 
 def test_frechet_rank_deficient_covariances_are_finite_and_right():
@@ -107,8 +109,7 @@ def test_frechet_rank_deficient_covariances_are_finite_and_right():
     c2 = f2 - f2.mean(0)
     # Tr sqrt(S1 S2) = nuclear norm of C1 C2^T / sqrt((n1-1)(n2-1))
     nuclear = np.linalg.svd(c1 @ c2.T, compute_uv=False).sum() / np.sqrt(9 * 11)
-    want = float(np.sum((f1.mean(0) - f2.mean(0)) ** 2) + np.sum(c1 ** 2) / 9 + np.sum(c2 ** 2) / 11
-                 - 2 * nuclear)
+    want = float(np.sum((f1.mean(0) - f2.mean(0)) ** 2) + np.sum(c1**2) / 9 + np.sum(c2**2) / 11 - 2 * nuclear)
     assert got == pytest.approx(want, rel=1e-9)
 
 
@@ -150,7 +151,7 @@ def test_inception_score_matches_reference_formula_and_logits():
     # the reference code's loop (Salimans et al. 2016)
     scores = []
     for i in range(3):
-        part = p[i * 20:(i + 1) * 20]
+        part = p[i * 20 : (i + 1) * 20]
         kl = part * (np.log(part) - np.log(np.mean(part, 0, keepdims=True)))
         scores.append(np.exp(np.mean(np.sum(kl, 1))))
     got = metrics.inception_score(p, splits=3)
@@ -160,8 +161,7 @@ def test_inception_score_matches_reference_formula_and_logits():
     from_logits = metrics.inception_score(logits, splits=3, from_logits=True)
     np.testing.assert_allclose(from_logits, got, rtol=1e-12)
     # logits shifted per row give the same softmax; huge logits stay finite
-    np.testing.assert_allclose(metrics.inception_score(logits + 1e4, splits=3, from_logits=True),
-                               got, rtol=1e-9)
+    np.testing.assert_allclose(metrics.inception_score(logits + 1e4, splits=3, from_logits=True), got, rtol=1e-9)
 
 
 def test_inception_score_identical_splits_have_zero_std_and_zero_probs_are_safe():
@@ -171,13 +171,16 @@ def test_inception_score_identical_splits_have_zero_std_and_zero_probs_are_safe(
     assert std == pytest.approx(0.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, preds, match", [
-    ({"splits": 11}, np.full((10, 2), 0.5), r"splits.*\[1, 10\].*11"),
-    ({"splits": 0}, np.full((10, 2), 0.5), r"splits"),
-    ({}, np.full((10, 2), 0.4), r"sum.*1"),
-    ({"splits": 1}, np.array([[1.2, -0.2]]), r"negative"),
-    ({}, np.full((10,), 0.5), r"2-D"),
-])
+@pytest.mark.parametrize(
+    "kwargs, preds, match",
+    [
+        ({"splits": 11}, np.full((10, 2), 0.5), r"splits.*\[1, 10\].*11"),
+        ({"splits": 0}, np.full((10, 2), 0.5), r"splits"),
+        ({}, np.full((10, 2), 0.4), r"sum.*1"),
+        ({"splits": 1}, np.array([[1.2, -0.2]]), r"negative"),
+        ({}, np.full((10,), 0.5), r"2-D"),
+    ],
+)
 def test_inception_score_rejects(kwargs, preds, match):
     with pytest.raises(ValueError, match=match):
         metrics.inception_score(preds, **kwargs)
@@ -202,8 +205,7 @@ def test_kernel_distance_matches_loop():
     mean, std = metrics.kernel_distance(x, y, num_subsets=1, subset_size=12)
     assert mean == pytest.approx(_loop_mmd2(x, y), rel=1e-10)
     assert std == 0.0
-    mean2, _ = metrics.kernel_distance(x, y, num_subsets=1, subset_size=50, degree=2, gamma=0.3,
-                                       coef0=0.5)
+    mean2, _ = metrics.kernel_distance(x, y, num_subsets=1, subset_size=50, degree=2, gamma=0.3, coef0=0.5)
     assert mean2 == pytest.approx(_loop_mmd2(x, y, degree=2, gamma=0.3, coef0=0.5), rel=1e-10)
 
 
@@ -336,12 +338,15 @@ def test_s3_formula():
     assert metrics.s3(0.0, 0.5, 0.9) == 0.0
 
 
-@pytest.mark.parametrize("args, match", [
-    ((0.5, 0.0, 0.5), "rer: expected a positive"),
-    ((50.0, 0.8, 0.5), r"ser: expected an accuracy.*\[0, 1\]"),
-    ((0.5, 0.8, -0.1), r"res: expected"),
-    ((0.5, float("nan"), 0.5), "rer: expected a finite"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0.5, 0.0, 0.5), "rer: expected a positive"),
+        ((50.0, 0.8, 0.5), r"ser: expected an accuracy.*\[0, 1\]"),
+        ((0.5, 0.8, -0.1), r"res: expected"),
+        ((0.5, float("nan"), 0.5), "rer: expected a finite"),
+    ],
+)
 def test_s3_rejects(args, match):
     with pytest.raises(ValueError, match=match):
         metrics.s3(*args)

@@ -2,6 +2,7 @@
 the GRU sequence generator (4.1.2), the temporal shift (Figure 4b), spectral and
 conditional batch normalization, the two projection discriminators (4.2), the motion
 constraint (4.3), the presets of 6.2 and the served interpolations (6.4)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,8 +17,9 @@ def _cfg(preset="tiny", **kw):
 
 def _batch(cfg, n=None, seed=0):
     n = n or zoo.resolve_run("mvt", cfg.preset, cfg).batch_size  # the preset's batch
-    video = tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1],
-                                        minval=-1, maxval=1)
+    video = tf.random.stateless_uniform(
+        [n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1], minval=-1, maxval=1
+    )
     return {"video": video, "label": tf.constant(np.arange(n) % cfg.num_classes, tf.int32)}
 
 
@@ -35,9 +37,9 @@ def test_temporal_shift_moves_exactly_the_chosen_channels_by_one_frame():
     fold = c // 4  # 3 channels each way
     np.testing.assert_array_equal(out[:, :-1, ..., :fold], x[:, 1:, ..., :fold])  # frame t takes t+1
     np.testing.assert_array_equal(out[:, -1, ..., :fold], 0.0)  # nothing after the last frame
-    np.testing.assert_array_equal(out[:, 1:, ..., fold:2 * fold], x[:, :-1, ..., fold:2 * fold])  # t takes t-1
-    np.testing.assert_array_equal(out[:, 0, ..., fold:2 * fold], 0.0)  # nothing before the first
-    np.testing.assert_array_equal(out[..., 2 * fold:], x[..., 2 * fold:])  # the rest untouched
+    np.testing.assert_array_equal(out[:, 1:, ..., fold : 2 * fold], x[:, :-1, ..., fold : 2 * fold])  # t takes t-1
+    np.testing.assert_array_equal(out[:, 0, ..., fold : 2 * fold], 0.0)  # nothing before the first
+    np.testing.assert_array_equal(out[..., 2 * fold :], x[..., 2 * fold :])  # the rest untouched
     # videos of the batch never mix
     y = layers.temporal_shift(tf.reshape(tf.concat([x[:1], 0 * x[1:]], 0), [b * t, h, w, c]), t, 4)
     assert np.all(y.numpy().reshape(b, t, h, w, c)[1] == 0)
@@ -51,7 +53,7 @@ def test_temporal_shift_replicate_padding_fills_the_ends_with_the_frames_own_cha
     zeros = layers.temporal_shift(tf.reshape(x, [b * t, h, w, c]), t, 4).numpy().reshape(b, t, h, w, c)
     fold = 3
     np.testing.assert_array_equal(out[:, -1, ..., :fold], x[:, -1, ..., :fold])  # the last keeps its own
-    np.testing.assert_array_equal(out[:, 0, ..., fold:2 * fold], x[:, 0, ..., fold:2 * fold])  # the first too
+    np.testing.assert_array_equal(out[:, 0, ..., fold : 2 * fold], x[:, 0, ..., fold : 2 * fold])  # the first too
     np.testing.assert_array_equal(out[:, :-1, ..., :fold], zeros[:, :-1, ..., :fold])  # elsewhere as zeros'
     np.testing.assert_array_equal(out[:, 1:, ..., fold:], zeros[:, 1:, ..., fold:])
     # a still video stays still (with zeros its end frames differ from the rest)
@@ -85,9 +87,15 @@ def test_shift_padding_is_checked():
         zoo.build("mvt", preset="tiny", shift_padding="reflect")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: layers.SNDense(7), lambda: layers.SNConv(2, 6, 3), lambda: layers.SNConv(3, 5, 4, strides=2),
-    lambda: layers.SNEmbedding(9, 6)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.SNDense(7),
+        lambda: layers.SNConv(2, 6, 3),
+        lambda: layers.SNConv(3, 5, 4, strides=2),
+        lambda: layers.SNEmbedding(9, 6),
+    ],
+)
 def test_spectral_normalization_keeps_the_largest_singular_value_near_one(make):
     layer = make()
     shape = {layers.SNDense: [2, 11], layers.SNEmbedding: [2]}.get(type(layer), None)
@@ -128,8 +136,10 @@ def test_the_generator_depends_on_the_label_through_conditional_bn(tiny):
     assert float(tf.reduce_max(tf.abs(v0[1:] - v1[1:]))) > 1e-4
     # every residual block's batch norms are conditional (on Z_F = [z_gru, e(y)])
     blocks = tiny.frame_generator.blocks_
-    assert blocks and all(isinstance(bl.cbn1, layers.ConditionalBatchNorm)
-                          and isinstance(bl.cbn2, layers.ConditionalBatchNorm) for bl in blocks)
+    assert blocks and all(
+        isinstance(bl.cbn1, layers.ConditionalBatchNorm) and isinstance(bl.cbn2, layers.ConditionalBatchNorm)
+        for bl in blocks
+    )
     with pytest.raises(ValueError, match="'label'"):
         tiny.generate(z)
 
@@ -173,8 +183,17 @@ def test_paper_image_generator_blocks_and_discriminator_shapes():
     for preset, size, s in (("mvt", 96, 3), ("mvt_tsa", 128, 4)):
         cfg = _cfg(preset)
         assert (cfg.size, cfg.first_size, cfg.blocks, cfg.frames) == (size, s, 5, 16)
-    cfg = _cfg("mvt_tsa", size=64, first_size=2, g_width=2, d_width=4, video_d_width=2, gru_units=8,
-               latent_dims=(2, 2, 4), embedding_dim=4)
+    cfg = _cfg(
+        "mvt_tsa",
+        size=64,
+        first_size=2,
+        g_width=2,
+        d_width=4,
+        video_d_width=2,
+        gru_units=8,
+        latent_dims=(2, 2, 4),
+        embedding_dim=4,
+    )
     g = mvt.ImageGenerator(cfg)
     assert g.widths == [32, 16, 8, 4, 2]  # 16w 8w 4w 2w w
     assert [bl.temporal for bl in g.blocks_] == [True, True, False, False, False]  # TSA: the first two
@@ -193,8 +212,13 @@ def test_paper_image_generator_blocks_and_discriminator_shapes():
         assert tuple(vd(tf.zeros([2, 8, 16, 16, 3]), tf.zeros([2], tf.int32)).shape) == (2, 1)
         assert tuple(vd.features(tf.zeros([2, 8, 16, 16, 3])).shape) == (2, 8 * 4)
     hyper = _cfg("paper")
-    assert (hyper.g_learning_rate, hyper.d_learning_rate, hyper.beta1, hyper.beta2, hyper.loss) == \
-        (5e-5, 2e-4, 0.0, 0.9, "hinge")
+    assert (hyper.g_learning_rate, hyper.d_learning_rate, hyper.beta1, hyper.beta2, hyper.loss) == (
+        5e-5,
+        2e-4,
+        0.0,
+        0.9,
+        "hinge",
+    )
     assert (hyper.embedding_dim, hyper.gru_units, hyper.image_frames, hyper.temporal_blocks) == (120, 2048, 8, 2)
 
 
@@ -232,8 +256,10 @@ def test_the_image_discriminator_sees_only_n_frames(tiny):
 # ---------------------------------------------------------------- motion (4.3)
 def _translating(shift_x, shift_y, frames=4, size=32):
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    video = [np.sin(2 * np.pi * (xx - shift_x * t) / 16.0) * np.cos(2 * np.pi * (yy - shift_y * t) / 20.0)
-             for t in range(frames)]
+    video = [
+        np.sin(2 * np.pi * (xx - shift_x * t) / 16.0) * np.cos(2 * np.pi * (yy - shift_y * t) / 20.0)
+        for t in range(frames)
+    ]
     return np.stack(video)[None, ..., None].repeat(3, axis=-1) * 0.8
 
 
@@ -256,16 +282,20 @@ def test_lucas_kanade_recovers_a_translation():
 def test_motion_constraint_is_equation_6():
     cfg = _cfg(motion_weight=2.0)
     model = mvt.MVT(cfg)
-    data = {"video": tf.constant(np.concatenate([_translating(0.8, 0.0, cfg.frames, 16),
-                                                 _translating(-0.8, 0.0, cfg.frames, 16)])),
-            "label": tf.constant([3, 5])}
+    data = {
+        "video": tf.constant(
+            np.concatenate([_translating(0.8, 0.0, cfg.frames, 16), _translating(-0.8, 0.0, cfg.frames, 16)])
+        ),
+        "label": tf.constant([3, 5]),
+    }
     # a generated batch moving as its class's real clip: L_M = 1, no penalty
     same = model.generator_loss_terms(data, {"video": data["video"], "label": data["label"]}, None)["motion"]
     np.testing.assert_allclose(same.numpy(), [0.0, 0.0], atol=1e-5)
     # moving the opposite way: cosine -1, alpha (1 - (-1)) = 4 on average
     swapped = {"video": tf.reverse(data["video"], [0]), "label": data["label"]}
-    np.testing.assert_allclose(float(tf.reduce_mean(model.generator_loss_terms(data, swapped, None)["motion"])),
-                               4.0, rtol=0.05)
+    np.testing.assert_allclose(
+        float(tf.reduce_mean(model.generator_loss_terms(data, swapped, None)["motion"])), 4.0, rtol=0.05
+    )
     # only pairs of the same class count; none: no term
     other = {"video": data["video"], "label": tf.constant([0, 1])}
     np.testing.assert_array_equal(model.generator_loss_terms(data, other, None)["motion"].numpy(), [0.0, 0.0])
@@ -284,9 +314,22 @@ def test_motion_constraint_is_equation_6():
 def test_the_four_configurations_build_and_train_a_step(preset):
     """Section 6.2's configurations with their distinguishing settings, shrunk to 16x16."""
     paper = _cfg(preset)
-    cfg = _cfg(preset, num_classes=4, size=16, first_size=4, frames=8, latent_dims=(2, 2, 4), embedding_dim=4,
-               gru_units=8, g_width=4, d_width=4, video_d_width=4, image_frames=2, d_steps=1,
-               temporal_blocks=min(paper.temporal_blocks, 2))
+    cfg = _cfg(
+        preset,
+        num_classes=4,
+        size=16,
+        first_size=4,
+        frames=8,
+        latent_dims=(2, 2, 4),
+        embedding_dim=4,
+        gru_units=8,
+        g_width=4,
+        d_width=4,
+        video_d_width=4,
+        image_frames=2,
+        d_steps=1,
+        temporal_blocks=min(paper.temporal_blocks, 2),
+    )
     assert (cfg.latent_sigmas, cfg.motion_weight) == (paper.latent_sigmas, paper.motion_weight)
     model = mvt.MVT(cfg)
     assert [bl.temporal for bl in model.frame_generator.blocks_] == [preset == "mvt_tsa"] * 2
@@ -320,18 +363,22 @@ def test_signatures_and_interpolations(tiny):
     assert base.dtype == tf.uint8 and tuple(base.shape) == (2, 8, 16, 16, 3)
     ci = sigs["class_interpolation"].fn
     zero, one = tf.zeros([2]), tf.ones([2])
-    np.testing.assert_array_equal(ci(z=z, label_a=tf.constant([1, 4]), label_b=tf.constant([0, 0]),
-                                     alpha=zero)["video"].numpy(), base.numpy())
-    np.testing.assert_array_equal(ci(z=z, label_a=tf.constant([0, 0]), label_b=tf.constant([1, 4]),
-                                     alpha=one)["video"].numpy(), base.numpy())
+    np.testing.assert_array_equal(
+        ci(z=z, label_a=tf.constant([1, 4]), label_b=tf.constant([0, 0]), alpha=zero)["video"].numpy(), base.numpy()
+    )
+    np.testing.assert_array_equal(
+        ci(z=z, label_a=tf.constant([0, 0]), label_b=tf.constant([1, 4]), alpha=one)["video"].numpy(), base.numpy()
+    )
     half = ci(z=z, label_a=tf.constant([1, 4]), label_b=tf.constant([0, 0]), alpha=0.5 * one)["video"]
     assert not np.array_equal(half.numpy(), base.numpy())
     ii = sigs["intra_class_interpolation"].fn
-    np.testing.assert_array_equal(ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=zero)["video"].numpy(),
-                                  base.numpy())
+    np.testing.assert_array_equal(
+        ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=zero)["video"].numpy(), base.numpy()
+    )
     other = sigs["serving_default"].fn(z=z2, label=tf.constant([1, 4]))["video"]
-    np.testing.assert_array_equal(ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=one)["video"].numpy(),
-                                  other.numpy())
+    np.testing.assert_array_equal(
+        ii(z_a=z, z_b=z2, label=tf.constant([1, 4]), alpha=one)["video"].numpy(), other.numpy()
+    )
     assert tiny.sample_inputs(12, 0)["label"].numpy().tolist() == [i % 10 for i in range(12)]
 
 
@@ -340,6 +387,7 @@ def test_mirrored_two_replicas_equal_one_device_with_the_motion_constraint(tmp_p
     """The motion term pairs each generated clip with the real clips of its class in the
     *global* batch (gathered across replicas), so two replicas train like one device."""
     from replicas import max_diff, one_device_and_two_replicas, share_over  # tests/zoo is on sys.path
+
     (one_report, one), (two_report, two) = one_device_and_two_replicas(tmp_path, "mvt")
     assert one_report["losses"]["motion"][-1] > 0 and two_report["losses"]["motion"][-1] > 0
     # Adam makes a gradient at round-off level a whole +-lr step, so a weight whose gradient is
@@ -350,6 +398,7 @@ def test_mirrored_two_replicas_equal_one_device_with_the_motion_constraint(tmp_p
     # more than 1e-5 (max 7.6e-4), so the share is what tells the two apart.
     assert max_diff(two, one) < 1e-3
     assert share_over(two, one, 1e-5) < 1e-3
+
 
 # ------------------------------------------------- a fresh real batch per D step
 def test_each_discriminator_step_sees_a_fresh_real_batch_with_fresh_real_batches():
@@ -386,6 +435,7 @@ def test_each_discriminator_step_sees_a_fresh_real_batch_with_fresh_real_batches
 
 def test_replica_major_gives_each_replica_its_rows_of_every_real_batch():
     from zoo import distribute
+
     rows = tf.range(8)  # two real batches of 4: [0..3], [4..7]
     out = distribute.replica_major({"x": rows, "y": tf.reshape(tf.range(16), [8, 2])}, chunks=2, replicas=2)
     assert out["x"].numpy().tolist() == [0, 1, 4, 5, 2, 3, 6, 7]  # replica 0: rows 0-1 of each, then replica 1
@@ -396,6 +446,7 @@ def test_replica_major_gives_each_replica_its_rows_of_every_real_batch():
 @pytest.mark.slow
 def test_mirrored_two_replicas_equal_one_device_with_fresh_real_batches(tmp_path):
     from replicas import max_diff, one_device_and_two_replicas
+
     (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "mvt_fresh", steps=1)  # 2 D steps, 2 batches
     # Measured: 7e-5 at most (a spectral norm's power-iteration vector, which two D steps
     # amplify), 2e-5 for every other weight; feeding the replicas chunk-major rows instead

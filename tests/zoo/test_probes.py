@@ -1,5 +1,6 @@
 """zoo/probes.py: the linear SVM, the majority vote and fine-tuning a discriminator
 as a classifier (VGAN section 3.3, TGAN section 5.4)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -61,8 +62,9 @@ def test_the_discriminator_fine_tunes_as_a_k_way_classifier():
 
 
 def test_labelled_clips_refuses_unlabelled_data():
-    ds = tf.data.Dataset.from_tensor_slices({"video": np.zeros([3, 2, 4, 4, 3], np.float32),
-                                             "label": np.array([-1, -1, -1], np.int32)})
+    ds = tf.data.Dataset.from_tensor_slices(
+        {"video": np.zeros([3, 2, 4, 4, 3], np.float32), "label": np.array([-1, -1, -1], np.int32)}
+    )
     with pytest.raises(ValueError, match="no labels"):
         probes.labelled_clips(ds, 2)
     with pytest.raises(ValueError, match="fewer than 5"):

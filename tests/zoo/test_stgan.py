@@ -1,6 +1,7 @@
 """STGAN (docs/models/stgan.md): inflation (section 4, eqs. 6-7),
 Table 1, activation maximization (section 4.1), the 2D source's training and its hub
 module with a Keras architecture."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,9 @@ def test_inflated_generator_repeats_the_2d_image_on_a_still_video():
     video = video_generator(tf.repeat(z[:, None], frames, axis=1), training=False).numpy()
     assert video.shape == (2, frames) + image.shape[1:]
     # Four convolutions with T' = 3: frames 4..7 are out of reach of the zero temporal padding.
-    convs = sum(isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose, UpConv, DownConv))
-                for l in source.layers)
+    convs = sum(
+        isinstance(l, (keras.layers.Conv2D, keras.layers.Conv2DTranspose, UpConv, DownConv)) for l in source.layers
+    )
     assert convs == 4
     for t in range(convs, frames - convs):
         np.testing.assert_allclose(video[:, t], image, atol=1e-5)
@@ -83,9 +85,17 @@ def test_paper_preset_is_table_1():
     cfg = zoo.resolve("stgan", "paper", stage="video", latent_dim=8, fc_width=8)
     assert (cfg.frames, cfg.size, cfg.temporal_depth, cfg.fc_layers) == (16, 256, 3, 3)
     g = stgan.inflate(stgan.image_generator_2d(cfg), cfg.temporal_depth)
-    table = [("g_upconv5", 8, 256), ("g_conv5", 8, 512), ("g_upconv4", 16, 256), ("g_conv4", 16, 256),
-             ("g_upconv3", 32, 128), ("g_conv3", 32, 128), ("g_upconv2", 64, 64), ("g_upconv1", 128, 32),
-             ("g_upconv0", 256, 3)]
+    table = [
+        ("g_upconv5", 8, 256),
+        ("g_conv5", 8, 512),
+        ("g_upconv4", 16, 256),
+        ("g_conv4", 16, 256),
+        ("g_upconv3", 32, 128),
+        ("g_conv3", 32, 128),
+        ("g_upconv2", 64, 64),
+        ("g_upconv1", 128, 32),
+        ("g_upconv0", 256, 3),
+    ]
     convs = [l for l in g.layers if isinstance(l, (keras.layers.Conv3D, keras.layers.Conv3DTranspose))]
     assert [(l.name, l.output.shape[2], l.output.shape[-1]) for l in convs] == table
     for l in convs:
@@ -140,8 +150,9 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     radius = am.am_code_clip * np.sqrt(8)
     assert np.linalg.norm(out["z"], axis=-1).max() <= radius + 1e-4
     z0 = video_model.sample_latent(3, 7)
-    free = stgan.activation_maximization(video_model, condition, z0, 0,
-                                          zoo.resolve_run("stgan", "tiny", am_code_clip=0.0))
+    free = stgan.activation_maximization(
+        video_model, condition, z0, 0, zoo.resolve_run("stgan", "tiny", am_code_clip=0.0)
+    )
     assert np.linalg.norm(free["z"], axis=-1).max() > 1.5 * radius  # machine C: 1.93 x, machines A, B: > 2 x
     np.testing.assert_allclose(free["initial_video"], video_model(z0).numpy(), atol=1e-6)  # G(z0), before AM
     # Figure 3: snapshots of G(z) as the optimisation goes (tiny: 10 iterations, every 4th)
@@ -152,8 +163,9 @@ def test_activation_maximization_raises_the_class_probability(video_model, train
     np.testing.assert_allclose(snap["snapshots"][-1], snap["video"], atol=1e-6)
     # A video whose probability is already above am_stop_probability does not move.
     z0 = video_model.sample_latent(2, 9)
-    stopped = stgan.activation_maximization(video_model, condition, z0, 0,
-                                            zoo.resolve_run("stgan", "tiny", am_stop_probability=1e-6))
+    stopped = stgan.activation_maximization(
+        video_model, condition, z0, 0, zoo.resolve_run("stgan", "tiny", am_stop_probability=1e-6)
+    )
     np.testing.assert_array_equal(stopped["z"], z0.numpy())
 
 

@@ -1,5 +1,6 @@
 """TGAN (Saito et al. 2017) against the paper: Table 1 shapes, the two-step training,
 section 4's applications (the bilinear filter, long videos, eq. 3), 5.2's noise, SVC."""
+
 import dataclasses
 import math
 
@@ -19,31 +20,55 @@ def _cfg(preset="tiny", **kw):
 
 def _batch(cfg, n=None, seed=0):
     n = n or zoo.resolve_run("tgan", cfg.preset, cfg).batch_size  # the preset's batch
-    return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
-                                                 seed=[seed, 1], minval=-1, maxval=1)}
+    return {
+        "video": tf.random.stateless_uniform(
+            [n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1], minval=-1, maxval=1
+        )
+    }
 
 
 # ------------------------------------------------------------------ Table 1
 def test_table_1_shapes_at_the_paper_preset():
     cfg = _cfg("paper")
-    assert (cfg.frames, cfg.size, cfg.latent_dim, cfg.image_latent_dim, cfg.feature_dim) == (16, 48, 100, 128,
-                                                                                              512 * 6 * 6)
+    assert (cfg.frames, cfg.size, cfg.latent_dim, cfg.image_latent_dim, cfg.feature_dim) == (
+        16,
+        48,
+        100,
+        128,
+        512 * 6 * 6,
+    )
     g0 = tgan.TemporalGenerator(cfg)
     assert g0.layer_shapes(tf.zeros([2, 100])) == [
-        ("g0_deconv0", (2, 1, 512)), ("g0_deconv1", (2, 2, 256)), ("g0_deconv2", (2, 4, 128)),
-        ("g0_deconv3", (2, 8, 128)), ("g0_upsample", (2, 16, 128))]
+        ("g0_deconv0", (2, 1, 512)),
+        ("g0_deconv1", (2, 2, 256)),
+        ("g0_deconv2", (2, 4, 128)),
+        ("g0_deconv3", (2, 8, 128)),
+        ("g0_upsample", (2, 16, 128)),
+    ]
     g1 = tgan.FrameGenerator(cfg)
     assert g1.layer_shapes(tf.zeros([2, 128])) == [
-        ("g1_linear", (2, 6, 6, 512)), ("g1_deconv1", (2, 12, 12, 256)), ("g1_deconv2", (2, 24, 24, 128)),
-        ("g1_deconv3", (2, 48, 48, 64)), ("g1_out", (2, 48, 48, 3))]
+        ("g1_linear", (2, 6, 6, 512)),
+        ("g1_deconv1", (2, 12, 12, 256)),
+        ("g1_deconv2", (2, 24, 24, 128)),
+        ("g1_deconv3", (2, 48, 48, 64)),
+        ("g1_out", (2, 48, 48, 3)),
+    ]
     d1 = tgan.ImageDiscriminator(cfg)
     assert d1.layer_shapes(tf.zeros([2, 48, 48, 3])) == [
-        ("d1_conv0", (2, 48, 48, 64)), ("d1_conv1", (2, 24, 24, 128)), ("d1_conv2", (2, 12, 12, 256)),
-        ("d1_conv3", (2, 6, 6, 512)), ("d1_logit", (2, 1))]
+        ("d1_conv0", (2, 48, 48, 64)),
+        ("d1_conv1", (2, 24, 24, 128)),
+        ("d1_conv2", (2, 12, 12, 256)),
+        ("d1_conv3", (2, 6, 6, 512)),
+        ("d1_logit", (2, 1)),
+    ]
     assert tuple(d1.features(tf.zeros([2, 48, 48, 3])).shape) == (2, 6, 6, 512)
     d0 = tgan.TemporalDiscriminator(cfg)
     assert d0.layer_shapes(tf.zeros([2, 16, 6, 6, 512])) == [
-        ("d0_conv0", (2, 8, 128)), ("d0_conv1", (2, 4, 256)), ("d0_conv2", (2, 2, 512)), ("d0_logit", (2, 1, 1))]
+        ("d0_conv0", (2, 8, 128)),
+        ("d0_conv1", (2, 4, 256)),
+        ("d0_conv2", (2, 2, 512)),
+        ("d0_logit", (2, 1, 1)),
+    ]
     assert tuple(d0(tf.zeros([2, 16, 6 * 6 * 512])).shape) == (2, 1)
     # kernels: deconv(1, 512) on a length-1 map, then kernel 4; D1's first conv 3x3
     assert tuple(g0.deconvs[0].kernel.shape) == (1, 512, 100) and tuple(g0.deconvs[1].kernel.shape) == (4, 256, 512)
@@ -75,8 +100,9 @@ def test_paper_hyperparameters_and_presets():
 def test_temporal_upsample_by_hand():
     x = tf.constant([0.0, 4.0, 8.0])[None, :, None]
     np.testing.assert_allclose(tgan.temporal_upsample(x, 2)[0, :, 0], [0, 1, 3, 5, 7, 8], atol=1e-6)
-    np.testing.assert_allclose(tgan.temporal_upsample(x, 3)[0, :, 0], [0, 0, 4 / 3, 8 / 3, 4, 16 / 3, 20 / 3, 8, 8],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        tgan.temporal_upsample(x, 3)[0, :, 0], [0, 0, 4 / 3, 8 / 3, 4, 16 / 3, 20 / 3, 8, 8], atol=1e-6
+    )
     np.testing.assert_array_equal(tgan.temporal_upsample(x, 1), x)
     # = TF's bilinear resize (half-pixel centers, clamped edges) along time, per channel and example
     y = tf.random.stateless_uniform([2, 5, 3], seed=[0, 1])
@@ -186,14 +212,21 @@ def test_video_stage_trains_g0_d0_and_only_batch_norms_of_g1_d1(trained_video):
     changed = {p for p in before if not np.array_equal(before[p], after[p])}
     for v in model.temporal_generator.trainable_variables + model.temporal_discriminator.trainable_variables:
         assert v.path in changed, v.path
-    frozen = [v.path for v in model.frame_generator.weights + model.frame_features.weights
-              if "kernel" in v.path or "bias" in v.path]
+    frozen = [
+        v.path
+        for v in model.frame_generator.weights + model.frame_features.weights
+        if "kernel" in v.path or "bias" in v.path
+    ]
     assert frozen and not changed & set(frozen)
-    bn = [v.path for v in model.frame_generator.weights + model.frame_features.weights
-          if v.path.endswith(("gamma", "beta"))]
+    bn = [
+        v.path
+        for v in model.frame_generator.weights + model.frame_features.weights
+        if v.path.endswith(("gamma", "beta"))
+    ]
     assert bn and set(bn) <= changed
     assert {v.path for v in model.generator_variables} == {
-        v.path for v in model.temporal_generator.trainable_variables} | {p for p in bn if "image_generator" in p}
+        v.path for v in model.temporal_generator.trainable_variables
+    } | {p for p in bn if "image_generator" in p}
 
 
 def test_video_stage_can_train_all_of_g1():
@@ -220,8 +253,13 @@ def test_g0_without_upsampling_emits_one_latent_per_frame():
     cfg = _cfg("paper", g0_upsample=False)
     g0 = tgan.TemporalGenerator(cfg)
     assert g0.layer_shapes(tf.zeros([2, 100])) == [
-        ("g0_deconv0", (2, 1, 512)), ("g0_deconv1", (2, 2, 256)), ("g0_deconv2", (2, 4, 128)),
-        ("g0_deconv3", (2, 8, 128)), ("g0_deconv4", (2, 16, 128))]
+        ("g0_deconv0", (2, 1, 512)),
+        ("g0_deconv1", (2, 2, 256)),
+        ("g0_deconv2", (2, 4, 128)),
+        ("g0_deconv3", (2, 8, 128)),
+        ("g0_deconv4", (2, 16, 128)),
+    ]
+
     def pair_blend_error(**kw):
         """How far latents 2j+1, 2j+2 are from being 3:1 / 1:3 blends of one pair (Table 1's 2x
         bilinear upsampling makes them exactly that), relative to the latents' spread."""
@@ -230,6 +268,7 @@ def test_g0_without_upsampling_emits_one_latent_per_frame():
         a, b = z[:, 1:-1:2], z[:, 2::2]  # (0.75 x_j + 0.25 x_j+1, 0.25 x_j + 0.75 x_j+1)
         x_j, x_next = 1.5 * a - 0.5 * b, 1.5 * b - 0.5 * a  # the pair each blend pair implies
         return np.abs(x_next[:, :-1] - x_j[:, 1:]).max() / z.std()  # consecutive pairs share a latent
+
     assert pair_blend_error() < 1e-4
     assert pair_blend_error(g0_upsample=False) > 0.05
     model = zoo.build("tgan", preset="tiny", stage="video", g0_upsample=False)
@@ -240,15 +279,16 @@ def test_g0_without_upsampling_emits_one_latent_per_frame():
 def test_content_code_is_shared_by_the_frames_of_a_clip():
     """content_code: G1 takes [z0, z1]; every frame of a clip gets the clip's z0, and two clips with
     the same G0 trajectory differ only through it."""
-    model = zoo.build("tgan", preset="tiny", stage="video", content_code=True, image_generator_training="all",
-                      init_stddev=0.5)  # outputs well above round-off
+    model = zoo.build(
+        "tgan", preset="tiny", stage="video", content_code=True, image_generator_training="all", init_stddev=0.5
+    )  # outputs well above round-off
     cfg = model.config
     assert cfg.g1_latent_dim == cfg.latent_dim + cfg.image_latent_dim
     z0 = model.sample_latent(3, 0)
     latents = model.generate(z0)["latents"].numpy()
-    np.testing.assert_array_equal(latents[:, :, :cfg.latent_dim], np.repeat(z0.numpy()[:, None], 16, axis=1))
+    np.testing.assert_array_equal(latents[:, :, : cfg.latent_dim], np.repeat(z0.numpy()[:, None], 16, axis=1))
     g1 = model.frame_generator
-    z1 = latents[0, :, cfg.latent_dim:]
+    z1 = latents[0, :, cfg.latent_dim :]
     same = g1(np.concatenate([np.repeat(z0.numpy()[:1], 16, 0), z1], -1)).numpy()
     other = g1(np.concatenate([np.repeat(z0.numpy()[1:2], 16, 0), z1], -1)).numpy()
     np.testing.assert_allclose(same, model.generate(z0[:1])["video"].numpy()[0], atol=1e-5)
@@ -267,8 +307,9 @@ def test_step_two_g1_with_moving_statistics_does_not_depend_on_the_batch():
         alone = model.generate(z0[:1], training=True)["video"].numpy()
         together = model.generate(z0, training=True)["video"].numpy()[:1]
         assert np.allclose(alone, together, atol=1e-5) == independent, statistics
-    frozen = zoo.build("tgan", preset="tiny", stage="video", image_generator_training="none",
-                       image_generator_statistics="moving")
+    frozen = zoo.build(
+        "tgan", preset="tiny", stage="video", image_generator_training="none", image_generator_statistics="moving"
+    )
     assert not frozen.frame_generator.trainable_weights
     assert {v.path for v in frozen.generator_variables} == {v.path for v in frozen.temporal_generator.trainable_weights}
 
@@ -276,24 +317,39 @@ def test_step_two_g1_with_moving_statistics_does_not_depend_on_the_batch():
 def test_pixel_video_discriminator_is_the_authors_3d_convolution():
     """video_discriminator="pixels": four 4x4x4 stride-2 3D convolutions on the video (the authors'
     public code), no D1'; it is the only thing D trains."""
-    model = zoo.build("tgan", preset="tiny", stage="video", video_discriminator="pixels",
-                      image_generator_training="all")
+    model = zoo.build(
+        "tgan", preset="tiny", stage="video", video_discriminator="pixels", image_generator_training="all"
+    )
     w = model.config.d0_width
     assert model.discriminator.layer_shapes(tf.zeros([2, 16, 16, 16, 3])) == [
-        ("dv_conv0", (2, 8, 8, 8, w)), ("dv_conv1", (2, 4, 4, 4, 2 * w)), ("dv_conv2", (2, 2, 2, 2, 4 * w)),
-        ("dv_conv3", (2, 1, 1, 1, 8 * w)), ("dv_logit", (2, 1))]
+        ("dv_conv0", (2, 8, 8, 8, w)),
+        ("dv_conv1", (2, 4, 4, 4, 2 * w)),
+        ("dv_conv2", (2, 2, 2, 2, 4 * w)),
+        ("dv_conv3", (2, 1, 1, 1, 8 * w)),
+        ("dv_logit", (2, 1)),
+    ]
     assert model.frame_features is None and model.temporal_discriminator is None
     assert {v.path for v in model.discriminator_variables} == {v.path for v in model.discriminator.trainable_weights}
     model.compile()
     before = _snapshot(model.discriminator.trainable_weights)
     model.train_step(_batch(model.config))
-    assert all(not np.array_equal(before[v.path], v.numpy()) for v in model.discriminator.trainable_weights
-               if "kernel" in v.path)
-    assert [p.field for p in zoo.resolve("tgan", "tiny", stage="video", video_discriminator="pixels")
-            .random_frozen_pieces()] == ["image_generator_handle"]
+    assert all(
+        not np.array_equal(before[v.path], v.numpy())
+        for v in model.discriminator.trainable_weights
+        if "kernel" in v.path
+    )
+    assert [
+        p.field for p in zoo.resolve("tgan", "tiny", stage="video", video_discriminator="pixels").random_frozen_pieces()
+    ] == ["image_generator_handle"]
     with pytest.raises(ValueError, match="image_features_handle is D1', which video_discriminator='pixels'"):
-        zoo.resolve("tgan", "tiny", stage="video", video_discriminator="pixels", image_generator_handle="g1",
-                    image_features_handle="d1")
+        zoo.resolve(
+            "tgan",
+            "tiny",
+            stage="video",
+            video_discriminator="pixels",
+            image_generator_handle="g1",
+            image_features_handle="d1",
+        )
 
 
 def test_passed_image_networks():
@@ -304,7 +360,8 @@ def test_passed_image_networks():
     model = tgan.TGAN(cfg, image_generator=stage_one.image_generator(), image_features=d1)
     assert model.frame_generator is g1 and model.frame_features is d1 and model.image_features() is d1
     assert {v.path for v in model.generator_variables if "image_generator" in v.path} == {
-        v.path for v in g1.weights if v.path.endswith(("gamma", "beta"))}
+        v.path for v in g1.weights if v.path.endswith(("gamma", "beta"))
+    }
     assert model.generate(model.sample_latent(2, 0))["video"].shape == (2, 16, 16, 16, 3)
     with pytest.raises(ValueError, match="expected a built layer"):
         tgan.freeze_except_batch_norm(tgan.FrameGenerator(cfg))
@@ -313,6 +370,7 @@ def test_passed_image_networks():
     with pytest.raises(ValueError, match=r"expected latent size image_latent_dim=8 \(G0's output\), got 6"):
         tgan.TGAN(cfg, image_generator=wrong)
     import keras
+
     plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16 * 16 * 3), keras.layers.Reshape((16, 16, 3))])
     with pytest.raises(ValueError, match=r"image_generator: expected a layer mapping z1 \[N, 8\]"):
         tgan.TGAN(cfg, image_generator=plain)
@@ -341,12 +399,16 @@ def test_discriminator_noise_only_in_training():
     noisy = tgan.VideoDiscriminator(loaded, tgan.TemporalDiscriminator(cfg))
     assert not np.allclose(noisy(video, training=True, noise_seed=a), noisy(video, training=True, noise_seed=b))
     quiet_d0 = tgan.TemporalDiscriminator(dataclasses.replace(cfg, d_noise=0.0))
-    np.testing.assert_array_equal(tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, a),
-                                  tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, b))
+    np.testing.assert_array_equal(
+        tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, a),
+        tgan.VideoDiscriminator(loaded, quiet_d0).frame_features(video, True, b),
+    )
     # without noise, the same batch gives the same training-mode output whatever the seed
     quiet = zoo.build("tgan", preset="tiny", stage="image").discriminator
     frames = video[:, 0]
-    np.testing.assert_array_equal(quiet(frames, training=True, noise_seed=a), quiet(frames, training=True, noise_seed=b))
+    np.testing.assert_array_equal(
+        quiet(frames, training=True, noise_seed=a), quiet(frames, training=True, noise_seed=b)
+    )
 
 
 # ------------------------------------------------------------------ WGAN + singular value clipping
@@ -411,17 +473,20 @@ def test_clipped_batch_norm_keeps_a_tiny_input_at_gain_one():
 
 
 # ------------------------------------------------------------------ configs, serving
-@pytest.mark.parametrize("override, message", [
-    (dict(frames=8), "frames must be 16"),
-    (dict(size=20), "size must be a positive multiple of 8 .*got 20"),
-    (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
-    (dict(objective="wgan"), "objective must be one of"),
-    (dict(objective="wgan_svc"), "loss must be 'wasserstein' with objective 'wgan_svc', got 'non_saturating'"),
-    (dict(loss="l2"), "loss must be one of .*got 'l2'"),
-    (dict(d_noise=-0.1), "d_noise must be >= 0, got -0.1"),
-    (dict(g1_width=0), "g1_width must be >= 1, got 0"),
-    (dict(stage="video", image_generator_statistics="running"), "image_generator_statistics must be one of"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (dict(frames=8), "frames must be 16"),
+        (dict(size=20), "size must be a positive multiple of 8 .*got 20"),
+        (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
+        (dict(objective="wgan"), "objective must be one of"),
+        (dict(objective="wgan_svc"), "loss must be 'wasserstein' with objective 'wgan_svc', got 'non_saturating'"),
+        (dict(loss="l2"), "loss must be one of .*got 'l2'"),
+        (dict(d_noise=-0.1), "d_noise must be >= 0, got -0.1"),
+        (dict(g1_width=0), "g1_width must be >= 1, got 0"),
+        (dict(stage="video", image_generator_statistics="running"), "image_generator_statistics must be one of"),
+    ],
+)
 def test_validate_names_field_expected_and_got(override, message):
     with pytest.raises(ValueError, match=message):
         _cfg(**override)
@@ -429,8 +494,9 @@ def test_validate_names_field_expected_and_got(override, message):
 
 def test_signatures_trace_and_serve(video_model):
     from export import saved_model as sm
+
     image_model = zoo.build("tgan", preset="tiny", stage="image")
-    (name, sig), = image_model.signatures().items()
+    ((name, sig),) = image_model.signatures().items()
     out = sm.signature_function(name, sig)(z=image_model.sample_latent(3, 0))
     assert name == "serving_default" and out["image"].dtype == tf.uint8 and out["image"].shape == (3, 16, 16, 3)
     model = tgan.TGAN(_cfg(stage="video", interpolation_factor=2, long_segments=3))
@@ -441,5 +507,6 @@ def test_signatures_trace_and_serve(video_model):
     for name, z_in, frames in (("serving_default", z, 16), ("interpolate", z, 32), ("long_video", zl, 48)):
         video = sm.signature_function(name, sigs[name])(z=z_in)["video"]
         assert video.dtype == tf.uint8 and video.shape == (2, frames, 16, 16, 3), name
-    np.testing.assert_array_equal(sm.signature_function("x", sigs["long_video"])(z=zl)["video"],
-                                  video_io.to_uint8(model.long_video(zl)))
+    np.testing.assert_array_equal(
+        sm.signature_function("x", sigs["long_video"])(z=zl)["video"], video_io.to_uint8(model.long_video(zl))
+    )

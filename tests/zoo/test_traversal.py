@@ -1,6 +1,7 @@
 """The manifold-traversal GAN (Monteiro et al.) against the paper: the networks of section 2,
 the fixed norm-1 random projections, the hypervolume combination of K discriminators,
 the frozen G_F of step two, a G_F of another model plugged in, serving, and two replicas."""
+
 import math
 
 import keras
@@ -19,8 +20,11 @@ def _cfg(preset="tiny", **kw):
 
 def _batch(cfg, n=None, seed=0):
     n = n or zoo.resolve_run("traversal", cfg.preset, cfg).batch_size  # the preset's batch
-    return {"video": tf.random.stateless_uniform([n, cfg.frames, cfg.size, cfg.size, cfg.channels],
-                                                 seed=[seed, 1], minval=-1, maxval=1)}
+    return {
+        "video": tf.random.stateless_uniform(
+            [n, cfg.frames, cfg.size, cfg.size, cfg.channels], seed=[seed, 1], minval=-1, maxval=1
+        )
+    }
 
 
 def _snapshot(variables):
@@ -30,8 +34,13 @@ def _snapshot(variables):
 # ------------------------------------------------------------------ the paper's numbers
 def test_paper_preset_and_networks():
     image, video = _cfg("paper"), _cfg("paper", stage="video")
-    assert (image.image_discriminators, image.video_discriminators, image.frames, image.latent_dim,
-            image.image_latent_dim) == (48, 16, 30, 100, 100)
+    assert (
+        image.image_discriminators,
+        image.video_discriminators,
+        image.frames,
+        image.latent_dim,
+        image.image_latent_dim,
+    ) == (48, 16, 30, 100, 100)
     # section 3: RMSprop, G_F 3e-4 with batches of 64, G_V 2e-4 with batches of 8
     batch = {c.stage: zoo.resolve_run("traversal", "paper", c).batch_size for c in (image, video)}
     assert (batch["image"], image.learning_rate, batch["video"], video.learning_rate) == (64, 3e-4, 8, 2e-4)
@@ -49,8 +58,12 @@ def test_paper_preset_and_networks():
     # G_F DCGAN 4x4x512 -> 64x64x3; D_k DCGAN on a 32x32 projection (8x8 filters, stride 2)
     gf = traversal.FrameGenerator(image)
     assert gf(tf.zeros([2, 100])).shape == (2, 64, 64, 3)
-    assert [tuple(d.kernel.shape) for d in gf.deconvs + [gf.out]] == [(4, 4, 256, 512), (4, 4, 128, 256),
-                                                                     (4, 4, 64, 128), (4, 4, 3, 64)]
+    assert [tuple(d.kernel.shape) for d in gf.deconvs + [gf.out]] == [
+        (4, 4, 256, 512),
+        (4, 4, 128, 256),
+        (4, 4, 64, 128),
+        (4, 4, 3, 64),
+    ]
     d = traversal.ProjectedDiscriminator(image, rank=3, width=64)
     assert d(tf.zeros([1, 30, 32, 32, 1])).shape == (1, 1)
     assert [tuple(c.kernel.shape) for c in d.convs] == [(4, 4, 4, 1, 64), (4, 4, 4, 64, 128), (4, 4, 4, 128, 256)]
@@ -87,8 +100,9 @@ def test_video_discriminators_pad_time_and_conv_impls_agree(other):
     assert [v.path.split("/", 1)[1] for v in nets[0].weights] == [v.path.split("/", 1)[1] for v in nets[1].weights]
     nets[1].set_weights(nets[0].get_weights())
     np.testing.assert_allclose(nets[1](x, training=True), nets[0](x, training=True), atol=1e-5)
-    np.testing.assert_allclose(nets[1](x[:, :3]), nets[0](tf.pad(x, [[0, 0], [0, 1], [0, 0], [0, 0], [0, 0]])),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        nets[1](x[:, :3]), nets[0](tf.pad(x, [[0, 0], [0, 1], [0, 0], [0, 0], [0, 0]])), atol=1e-5
+    )
 
 
 # ------------------------------------------------------------------ random projections
@@ -143,10 +157,11 @@ def test_hypervolume_is_the_formula_and_weights_worse_discriminators_more():
         loss = tf.reduce_mean(terms)
     np.testing.assert_allclose(loss.numpy(), -(math.log(2) + math.log(1) + math.log(2)), rtol=1e-6)
     # dL/dl_k = 1 / (eta - l_k), spread over the batch of 2; the worst discriminator (l = 2) weighs most
-    np.testing.assert_allclose(tape.gradient(loss, l).numpy(), np.array([[0.5, 0.5], [1, 1], [0.5, 0.5]]) / 2,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(loss, l).numpy(), np.array([[0.5, 0.5], [1, 1], [0.5, 0.5]]) / 2, rtol=1e-6
+    )
     # two replicas with an example each and the global means: together they make the same terms
-    halves = [losses.hypervolume(l[:, i:i + 1], 1.5, means=[1.0, 2.0, 1.0]) for i in (0, 1)]
+    halves = [losses.hypervolume(l[:, i : i + 1], 1.5, means=[1.0, 2.0, 1.0]) for i in (0, 1)]
     np.testing.assert_allclose(tf.concat(halves, 0), terms, rtol=1e-6)
     # a model's combination of its K generator losses, from the logits
     logits = {"d0": tf.constant([[0.0], [1.0]]), "d1": tf.constant([[-2.0], [3.0]])}
@@ -168,10 +183,12 @@ def test_step_two_trains_the_walker_and_leaves_gf_bit_identical():
     model.compile()
     gf = model.frame_generator
     assert gf.trainable_variables == [] and {v.path for v in model.generator_variables} == {
-        v.path for v in model.walker.trainable_variables}
+        v.path for v in model.walker.trainable_variables
+    }
     # weight paths (the checkpoint keys) do not depend on what the process built before
     assert [v.path for v in zoo.build("traversal", preset="tiny", stage="video").weights] == [
-        v.path for v in model.weights]
+        v.path for v in model.weights
+    ]
     before = _snapshot(model.weights)
     # batch 4: over 2 examples batch norm's output is +-1 whatever its input, so the walker's
     # first FC (batch-normalized, the authors' code) would get an exactly zero gradient
@@ -180,8 +197,11 @@ def test_step_two_trains_the_walker_and_leaves_gf_bit_identical():
     after = _snapshot(model.weights)
     frozen = [v.path for v in gf.weights] + [model.projection().kernel.path]
     assert len(frozen) == 13 and all(np.array_equal(before[p], after[p]) for p in frozen)  # moving stats too
-    moved = [v.path for v in model.walker.weights + model.discriminator_variables
-             if not np.array_equal(before[v.path], after[v.path])]
+    moved = [
+        v.path
+        for v in model.walker.weights + model.discriminator_variables
+        if not np.array_equal(before[v.path], after[v.path])
+    ]
     assert len(moved) == len(model.walker.weights) + len(model.discriminator_variables)
     # traced with an unknown batch (fit's last batch), frames and video Ds keep time static (Ds flatten it)
     traced = tf.function(lambda z: model.discriminate(model.generate(z)["video"], {}, training=False))
@@ -200,13 +220,16 @@ def test_long_video_runs_the_walker_further(video_model):
     assert long.shape == (2, 12, 8) and video_model.long_video(segments).shape == (2, 12, 16, 16, 3)
     # one Bi-LSTM pass over the joined sequences: the last segment reaches back to the first
     changed = tf.concat([segments[:, :2], segments[:, 2:] + 1.0], axis=1)
-    assert not np.allclose(video_model.walker(changed).numpy()[:, :cfg.frames], long[:, :cfg.frames])
+    assert not np.allclose(video_model.walker(changed).numpy()[:, : cfg.frames], long[:, : cfg.frames])
     with pytest.raises(ValueError, match="expected z of shape"):
         video_model.long_video(z)
     # what an export serves (traced and run end to end in tests/trainers/test_traversal_trainer.py)
     sigs = video_model.signatures()
     assert {n: sorted(s.inputs) for n, s in sigs.items()} == {
-        "serving_default": ["z"], "interpolation": ["alpha", "z_a", "z_b"], "long_video": ["z"]}
+        "serving_default": ["z"],
+        "interpolation": ["alpha", "z_a", "z_b"],
+        "long_video": ["z"],
+    }
     assert sigs["long_video"].inputs["z"].shape.as_list() == [None, cfg.long_segments, cfg.latent_dim]
     np.testing.assert_array_equal(video_model.interpolate(z, segments[:, 1], tf.zeros([2])), out["video"])
 
@@ -238,18 +261,21 @@ def test_a_tgan_g1_is_a_frozen_gf():
 
 
 # ------------------------------------------------------------------ configs
-@pytest.mark.parametrize("override, message", [
-    (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
-    (dict(image_generator_handle="hub/gf"), "expected stage 'video', got stage 'image'"),
-    (dict(combine="max"), r"combine must be one of \('hypervolume', 'mean'\), got 'max'"),
-    (dict(loss="hinge"), "expected loss 'non_saturating', got 'hinge'"),
-    (dict(size=24), r"size must be first_size \* 2\*\*k or that minus 2.*first_size 4: 8, 16, 32.*got 24"),
-    (dict(size=28, first_size=2), r"first_size 2: 4, 8, 16, 32.*got 28"),
-    (dict(projection_stride=8), "size / projection_stride must be at least 4 .*size 16 / projection_stride 8"),
-    (dict(conv_impl="fast"), r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fast'"),
-    (dict(nadir_slack=1.0), r"nadir_slack must be > 1 \(eta above the worst loss\), got 1.0"),
-    (dict(image_discriminators=0), "image_discriminators must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (dict(stage="both"), r"stage must be one of \('image', 'video'\), got 'both'"),
+        (dict(image_generator_handle="hub/gf"), "expected stage 'video', got stage 'image'"),
+        (dict(combine="max"), r"combine must be one of \('hypervolume', 'mean'\), got 'max'"),
+        (dict(loss="hinge"), "expected loss 'non_saturating', got 'hinge'"),
+        (dict(size=24), r"size must be first_size \* 2\*\*k or that minus 2.*first_size 4: 8, 16, 32.*got 24"),
+        (dict(size=28, first_size=2), r"first_size 2: 4, 8, 16, 32.*got 28"),
+        (dict(projection_stride=8), "size / projection_stride must be at least 4 .*size 16 / projection_stride 8"),
+        (dict(conv_impl="fast"), r"conv_impl must be one of \('auto', 'keras', 'stride1'\), got 'fast'"),
+        (dict(nadir_slack=1.0), r"nadir_slack must be > 1 \(eta above the worst loss\), got 1.0"),
+        (dict(image_discriminators=0), "image_discriminators must be >= 1, got 0"),
+    ],
+)
 def test_validate_names_field_expected_and_got(override, message):
     with pytest.raises(ValueError, match=message):
         _cfg(**override)
@@ -263,5 +289,6 @@ def test_mirrored_two_replicas_equal_one_device(tmp_path):
     hypervolume's l_k are global-batch means, each replica samples its own rows of one
     global draw of frames, batch norms are synchronized."""
     from replicas import max_diff, one_device_and_two_replicas  # tests/zoo is on sys.path
+
     (_, one), (_, two) = one_device_and_two_replicas(tmp_path, "traversal:image")
     assert max_diff(two, one) < 1e-5

@@ -1,4 +1,5 @@
 """VGAN (Vondrick et al. 2016) against the paper: Figure 1 shapes, equation 2, the losses."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -25,7 +26,11 @@ def test_figure_1_generator_shapes(paper):
     assert shapes["mask_out"] == (1, 32, 64, 64, 1)
     # Background stream (2D): 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3
     assert [shapes[f"bg_deconv{i}"] for i in range(4)] == [
-        (1, 4, 4, 512), (1, 8, 8, 256), (1, 16, 16, 128), (1, 32, 32, 64)]
+        (1, 4, 4, 512),
+        (1, 8, 8, 256),
+        (1, 16, 16, 128),
+        (1, 32, 32, 64),
+    ]
     assert shapes["bg_out"] == (1, 64, 64, 3)
     # First layer 2x4x4 kernel on a 1x1x1 input; the rest 4x4x4, stride 2.
     fg0 = paper.generator.trunk[0]
@@ -35,8 +40,13 @@ def test_figure_1_generator_shapes(paper):
 
 def test_figure_1_discriminator_shapes(paper):
     shapes = paper.discriminator.layer_shapes(tf.zeros([1, 32, 64, 64, 3]))
-    assert shapes == [("d_conv0", (1, 16, 32, 32, 64)), ("d_conv1", (1, 8, 16, 16, 128)),
-                      ("d_conv2", (1, 4, 8, 8, 256)), ("d_conv3", (1, 2, 4, 4, 512)), ("d_logit", (1, 1))]
+    assert shapes == [
+        ("d_conv0", (1, 16, 32, 32, 64)),
+        ("d_conv1", (1, 8, 16, 16, 128)),
+        ("d_conv2", (1, 4, 8, 8, 256)),
+        ("d_conv3", (1, 2, 4, 4, 512)),
+        ("d_logit", (1, 1)),
+    ]
     bns = [l.name for l in paper.discriminator.trunk if "bn" in l.name]
     assert bns == ["d_bn1", "d_bn2", "d_bn3"]  # batch norm on every layer but the first
 
@@ -121,6 +131,7 @@ def test_background_stream_is_an_image_generator(tiny):
 
 def _clips(cfg, n=8):
     from zoo import data
+
     ds = data.load("bouncing_balls", split="train", frames=cfg.frames, size=cfg.size, seed=0)
     return ds.take(n).batch(zoo.resolve_run("vgan", cfg.preset, cfg).batch_size)  # the train split repeats forever
 
@@ -160,6 +171,7 @@ def test_future_generation_from_the_first_frame():
 def test_discriminator_fine_tuned_as_classifier():
     """Section 3.3: D's last layer replaced by a K-way softmax, trained on labelled clips."""
     from zoo import data
+
     model = zoo.build("vgan", preset="tiny")
     num_classes = len(data.class_names("synthetic_actions"))
     clf = vgan.make_classifier(model, num_classes=num_classes, dropout=0.5)
@@ -171,8 +183,12 @@ def test_discriminator_fine_tuned_as_classifier():
     ds = data.load("synthetic_actions", split="train", frames=8, size=16, seed=0).take(16)
     ds = ds.map(lambda x: (x["video"], x["label"])).batch(8)
     import keras
-    clf.compile(optimizer=keras.optimizers.Adam(1e-3),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+    clf.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     before = model.discriminator.trunk[0].kernel.numpy().copy()
     history = clf.fit(ds, epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()

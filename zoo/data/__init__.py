@@ -22,6 +22,7 @@ sees the batches an uninterrupted one would. For the generated sets and the
 uncached folder, element ``i`` is computed from ``(seed, i)`` directly (cheap
 ``start``); the TFRecord reader skips ``start`` records.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -31,14 +32,26 @@ from typing import Callable, Dict, Optional, Tuple
 
 import tensorflow as tf
 
-from zoo.data import folder, synthetic, video_io
+from zoo.data import folder, synthetic, video_io  # noqa: F401 (video_io: zoo.data.video_io for users)
 from zoo.data.folder import build_cache, scan_folder
-from zoo.data.video_io import (VideoDecodeError, read_video, to_float, to_uint8, video_grid,
-                               write_gif, write_video)
+from zoo.data.video_io import VideoDecodeError, read_video, to_float, to_uint8, video_grid, write_gif, write_video
 
 __all__ = [
-    "DATASETS", "SPLITS", "load", "options", "option_types", "class_names", "to_uint8", "to_float", "read_video", "write_video", "write_gif",
-    "video_grid", "VideoDecodeError", "build_cache", "scan_folder",
+    "DATASETS",
+    "SPLITS",
+    "load",
+    "options",
+    "option_types",
+    "class_names",
+    "to_uint8",
+    "to_float",
+    "read_video",
+    "write_video",
+    "write_gif",
+    "video_grid",
+    "VideoDecodeError",
+    "build_cache",
+    "scan_folder",
 ]
 
 _LOADERS: Dict[str, Callable[..., tf.data.Dataset]] = {
@@ -80,8 +93,7 @@ def _check_options(name: str, opts) -> None:
     accepted = options(name)
     unknown = sorted(set(opts) - set(accepted))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; "
-                         f"expected some of {sorted(accepted)}")
+        raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; expected some of {sorted(accepted)}")
 
 
 def _cached_classes(data_dir: Optional[str]) -> Tuple[str, ...]:
@@ -95,8 +107,10 @@ def _cached_classes(data_dir: Optional[str]) -> Tuple[str, ...]:
             classes = manifest.get("settings", {}).get("classes", manifest.get("classes"))
             if classes is not None:
                 return tuple(str(c) for c in classes)
-    raise ValueError(f"no class names for TFRecords in {data_dir!r}: expected a "
-                     f"<split>-manifest.json with 'classes' (as build_cache writes) for one of {SPLITS}")
+    raise ValueError(
+        f"no class names for TFRecords in {data_dir!r}: expected a "
+        f"<split>-manifest.json with 'classes' (as build_cache writes) for one of {SPLITS}"
+    )
 
 
 def class_names(name: str, data_dir: Optional[str] = None, **opts) -> Tuple[str, ...]:
@@ -125,9 +139,19 @@ def class_names(name: str, data_dir: Optional[str] = None, **opts) -> Tuple[str,
     return ()
 
 
-def load(name: str, *, split: str = "train", frames: int, size: int,
-         data_dir: Optional[str] = None, seed: int = 0, start: int = 0, channels: int = 3,
-         num_examples: Optional[int] = None, **opts) -> tf.data.Dataset:
+def load(
+    name: str,
+    *,
+    split: str = "train",
+    frames: int,
+    size: int,
+    data_dir: Optional[str] = None,
+    seed: int = 0,
+    start: int = 0,
+    channels: int = 3,
+    num_examples: Optional[int] = None,
+    **opts,
+) -> tf.data.Dataset:
     """Returns data set ``name`` as an unbatched ``tf.data.Dataset`` of ``{"video", "label"}``.
 
     Args:
@@ -155,11 +179,20 @@ def load(name: str, *, split: str = "train", frames: int, size: int,
     frames = _int("frames", frames, 1)
     size = _int("size", size, 8)
     start = _int("start", start, 0)
-    seed = _int("seed", seed, -(2 ** 63))
+    seed = _int("seed", seed, -(2**63))
     if channels not in (1, 3) or isinstance(channels, bool):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}")
     if num_examples is not None:
         num_examples = _int("num_examples", num_examples, 1)
     _check_options(name, opts)
-    return _LOADERS[name](split=split, frames=frames, size=size, data_dir=data_dir, seed=seed,
-                          start=start, channels=int(channels), num_examples=num_examples, **opts)
+    return _LOADERS[name](
+        split=split,
+        frames=frames,
+        size=size,
+        data_dir=data_dir,
+        seed=seed,
+        start=start,
+        channels=int(channels),
+        num_examples=num_examples,
+        **opts,
+    )

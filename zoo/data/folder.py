@@ -19,7 +19,8 @@ reported with the files that do not decode, never silently ignored. ``data_dir``
 ``tf.io.gfile`` URL.
 
 Clips: ``frames`` frames, ``frame_stride`` apart, resized so the shorter side is
-``size`` and cropped to ``size x size`` (or by a paper's recipe: ``preprocess``). A video shorter than a clip is padded by
+``size`` and cropped to ``size x size`` (or by a paper's recipe: ``preprocess``). A video shorter than a clip is
+padded by
 repeating its last frame (never skipped), so every decodable file gives clips.
 Train draws ``clips_per_video`` clips per file and epoch at random offsets (and
 random crops with ``random_crop=True``), from ``(seed, epoch, file, slot)``; test/val
@@ -31,6 +32,7 @@ the ones that do not decode are skipped and reported in one warning
 are decoded once into sharded TFRecords (:func:`build_cache`) that later runs read
 (:func:`load_tfrecord`, also the ``"tfrecord"`` data set).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -52,8 +54,10 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = video_io.VIDEO_EXTENSIONS
 #: What the layout takes, for error messages.
-LAYOUT = (f"<data_dir>/<ClassName>/<file>{{{','.join(VIDEO_EXTENSIONS)}}} or "
-          f"<data_dir>/<ClassName>/<clip>/<frames>{{{','.join(video_io.FRAME_EXTENSIONS)}}}")
+LAYOUT = (
+    f"<data_dir>/<ClassName>/<file>{{{','.join(VIDEO_EXTENSIONS)}}} or "
+    f"<data_dir>/<ClassName>/<clip>/<frames>{{{','.join(video_io.FRAME_EXTENSIONS)}}}"
+)
 #: Why a file of a class folder that is not a video is skipped.
 NOT_A_VIDEO = f"not a video (expected a file {'/'.join(VIDEO_EXTENSIONS)} or a folder of frame images)"
 HOLDOUT_PERCENT = 20
@@ -63,6 +67,7 @@ _REPORTED_PATHS = 5  # how many bad paths the warning names
 
 
 # --------------------------------------------------------------------------- listing
+
 
 def _join(directory: str, *names: str) -> str:
     """Joins with "/" (works for local paths and gfile URLs alike)."""
@@ -130,9 +135,11 @@ def list_classes(data_dir: str) -> Tuple[str, ...]:
             names.append(name)
         others += len(rest)
     if not names:
-        raise ValueError(f"video folder {data_dir!r} has no class folder holding a video: expected {LAYOUT}; "
-                         f"found {loose} videos outside a class folder and {others} other files in its "
-                         f"sub-folders (not videos: expected {', '.join(VIDEO_EXTENSIONS)} or frame folders)")
+        raise ValueError(
+            f"video folder {data_dir!r} has no class folder holding a video: expected {LAYOUT}; "
+            f"found {loose} videos outside a class folder and {others} other files in its "
+            f"sub-folders (not videos: expected {', '.join(VIDEO_EXTENSIONS)} or frame folders)"
+        )
     return tuple(names)
 
 
@@ -140,8 +147,7 @@ def _split_list(data_dir: str, split: str, split_file: Optional[str], split_inde
     """The split list that selects ``split``'s files, or None when the folder has none."""
     if split_file is not None:
         if not tf.io.gfile.exists(split_file):
-            raise ValueError(f"split_file {split_file!r} does not exist; expected a list of "
-                             "'<ClassName>/<file>' lines")
+            raise ValueError(f"split_file {split_file!r} does not exist; expected a list of '<ClassName>/<file>' lines")
         return split_file
     if split_index not in (1, 2, 3):
         raise ValueError(f"split_index must be 1, 2 or 3 (UCF-101's three splits), got {split_index!r}")
@@ -149,13 +155,14 @@ def _split_list(data_dir: str, split: str, split_file: Optional[str], split_inde
     found = {s: _find(data_dir, n) for s, n in names.items()}
     wanted = "train" if split == "train" else "test"
     if found[wanted] is None and any(found.values()):
-        raise ValueError(f"{data_dir!r} has {[p for p in found.values() if p]} but no {names[wanted]}; "
-                         f"expected both lists of split {split_index} or neither")
+        raise ValueError(
+            f"{data_dir!r} has {[p for p in found.values() if p]} but no {names[wanted]}; "
+            f"expected both lists of split {split_index} or neither"
+        )
     return found[wanted]
 
 
-def list_videos(data_dir: str, *, split: str = "train", split_file: Optional[str] = None,
-                split_index: int = 1):
+def list_videos(data_dir: str, *, split: str = "train", split_file: Optional[str] = None, split_index: int = 1):
     """Lists ``split``'s files without opening them.
 
     Returns:
@@ -207,6 +214,7 @@ def list_videos(data_dir: str, *, split: str = "train", split_file: Optional[str
 @dataclasses.dataclass(frozen=True)
 class FolderScan:
     """What :func:`scan_folder` found: the usable videos and the skipped ones."""
+
     data_dir: str
     split: str
     classes: Tuple[str, ...]
@@ -222,8 +230,9 @@ def _probe(path: str):
         return err
 
 
-def scan_folder(data_dir: str, *, split: str = "train", split_file: Optional[str] = None,
-                split_index: int = 1, workers: int = 4) -> FolderScan:
+def scan_folder(
+    data_dir: str, *, split: str = "train", split_file: Optional[str] = None, split_index: int = 1, workers: int = 4
+) -> FolderScan:
     """Lists ``split``'s videos and probes each once (header and first frame).
 
     Files that are not videos or cannot be decoded (and split-list entries that are missing)
@@ -234,8 +243,7 @@ def scan_folder(data_dir: str, *, split: str = "train", split_file: Optional[str
       ValueError: when no usable video is left, naming the folder, the expected layout and
         what was found.
     """
-    classes, candidates, skipped = list_videos(data_dir, split=split, split_file=split_file,
-                                               split_index=split_index)
+    classes, candidates, skipped = list_videos(data_dir, split=split, split_file=split_file, split_index=split_index)
     paths = [_join(data_dir, relpath) for relpath, _ in candidates]
     with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
         probes = list(pool.map(_probe, paths))
@@ -249,26 +257,35 @@ def scan_folder(data_dir: str, *, split: str = "train", split_file: Optional[str
             counts.append(probe)
     first = "; ".join(f"{p} ({r})" for p, r in bad[:_REPORTED_PATHS])
     if bad:
-        log.warning("skipping %d of %d files of split %r under %s that are not videos or cannot be decoded; "
-                    "first: %s", len(bad), len(bad) + len(good), split, data_dir, first)
+        log.warning(
+            "skipping %d of %d files of split %r under %s that are not videos or cannot be decoded; first: %s",
+            len(bad),
+            len(bad) + len(good),
+            split,
+            data_dir,
+            first,
+        )
     if not good:
         raise ValueError(
             f"no usable video for split {split!r} under {data_dir!r}: expected {LAYOUT} that decodes; "
             f"found {len(classes)} classes, {len(candidates)} videos, {len(bad)} skipped"
-            + (f" (first: {first})" if bad else ""))
+            + (f" (first: {first})" if bad else "")
+        )
     return FolderScan(data_dir, split, classes, tuple(good), tuple(bad), tuple(counts))
 
 
 # --------------------------------------------------------------------------- clips
 
+
 @dataclasses.dataclass(frozen=True)
 class ClipSpec:
     """How clips are cut from a video (also the settings a TFRecord cache records)."""
+
     frames: int
     size: int
     frame_stride: int = 1
     clips_per_video: int = 1
-    preprocess: str = "shorter_side"   # video_io.PREPROCESSINGS: how frames become size x size
+    preprocess: str = "shorter_side"  # video_io.PREPROCESSINGS: how frames become size x size
 
     def __post_init__(self):
         for name in ("frame_stride", "clips_per_video"):
@@ -286,8 +303,7 @@ class ClipSpec:
     def evaluation_starts(self, length: int) -> List[int]:
         """The ``clips_per_video`` evenly spaced start frames of test clips (one: the middle)."""
         room = max(0, length - self.span)
-        return [int(round(room * (k + 1) / (self.clips_per_video + 1)))
-                for k in range(self.clips_per_video)]
+        return [int(round(room * (k + 1) / (self.clips_per_video + 1))) for k in range(self.clips_per_video)]
 
     def cut(self, video: np.ndarray, start: int, crop_at=(0.5, 0.5)) -> np.ndarray:
         """The clip at ``start``: uint8 ``[frames, size, size, 3]``; past the end, the last
@@ -296,9 +312,15 @@ class ClipSpec:
         return video_io.resize_and_crop(video[index], self.size, crop_at, self.preprocess)
 
 
-def read_clips(path: str, spec: ClipSpec, *, frame_count: int = 0,
-               rng: Optional[np.random.Generator] = None, random_crop: bool = False,
-               slots: Optional[Sequence[int]] = None) -> List[Tuple[np.ndarray, int]]:
+def read_clips(
+    path: str,
+    spec: ClipSpec,
+    *,
+    frame_count: int = 0,
+    rng: Optional[np.random.Generator] = None,
+    random_crop: bool = False,
+    slots: Optional[Sequence[int]] = None,
+) -> List[Tuple[np.ndarray, int]]:
     """Decodes ``path`` and cuts clips: ``[(clip, start)]``.
 
     With ``rng``: one clip at a random start (and a random crop if ``random_crop``).
@@ -309,6 +331,7 @@ def read_clips(path: str, spec: ClipSpec, *, frame_count: int = 0,
     Raises:
       video_io.VideoDecodeError: if the file does not decode.
     """
+
     def starts_for(length):
         if rng is not None:
             return [int(rng.integers(0, max(0, length - spec.span) + 1))]
@@ -331,8 +354,17 @@ def read_clips(path: str, spec: ClipSpec, *, frame_count: int = 0,
     return [(spec.cut(video, s, c), s) for s, c in zip(starts, crops)]
 
 
-def _folder_stream(scan: FolderScan, spec: ClipSpec, *, split: str, seed: int, start: int,
-                   channels: int, num_examples: Optional[int], random_crop: bool) -> tf.data.Dataset:
+def _folder_stream(
+    scan: FolderScan,
+    spec: ClipSpec,
+    *,
+    split: str,
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    random_crop: bool,
+) -> tf.data.Dataset:
     """Index-addressed clips of the scanned files (see the module docstring)."""
     per_file = spec.clips_per_video
     pool = len(scan.good) * per_file
@@ -351,8 +383,14 @@ def _folder_stream(scan: FolderScan, spec: ClipSpec, *, split: str, seed: int, s
             k = (file_index + attempt) % len(scan.good)
             path, label = scan.good[k]
             try:
-                clips = read_clips(path, spec, frame_count=scan.frame_counts[k], rng=rng,
-                                   random_crop=random_crop, slots=None if rng is not None else [slot])
+                clips = read_clips(
+                    path,
+                    spec,
+                    frame_count=scan.frame_counts[k],
+                    rng=rng,
+                    random_crop=random_crop,
+                    slots=None if rng is not None else [slot],
+                )
                 return clips[0][0], label
             except video_io.VideoDecodeError as err:
                 if path not in failed:
@@ -360,9 +398,13 @@ def _folder_stream(scan: FolderScan, spec: ClipSpec, *, split: str, seed: int, s
                     log.warning("video passed the probe but failed to decode, using another: %s", err)
         raise ValueError(f"no video under {scan.data_dir!r} decodes any more")
 
-    return synthetic.indexed_dataset(element, shape=(spec.frames, spec.size, spec.size, 3),
-                                     channels=channels, start=start,
-                                     stop=None if split == "train" else pool)
+    return synthetic.indexed_dataset(
+        element,
+        shape=(spec.frames, spec.size, spec.size, 3),
+        channels=channels,
+        start=start,
+        stop=None if split == "train" else pool,
+    )
 
 
 # --------------------------------------------------------------------------- TFRecord cache
@@ -389,8 +431,13 @@ def _example(clip: np.ndarray, label: int, path: str, start: int) -> bytes:
         if isinstance(value, bytes):
             return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
         return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-    features = {"video": feature(tf.io.serialize_tensor(clip).numpy()), "label": feature(label),
-                "path": feature(path.encode("utf-8")), "start_frame": feature(start)}
+
+    features = {
+        "video": feature(tf.io.serialize_tensor(clip).numpy()),
+        "label": feature(label),
+        "path": feature(path.encode("utf-8")),
+        "start_frame": feature(start),
+    }
     return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
@@ -403,11 +450,23 @@ def _read_json(path: str):
         return json.loads(f.read())
 
 
-def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: int, size: int,
-                frame_stride: int = 1, clips_per_video: int = 1, split_file: Optional[str] = None,
-                split_index: int = 1, num_shards: Optional[int] = None, rebuild: bool = False,
-                probe_workers: int = 4, preprocess: str = "shorter_side",
-                progress: Optional[Callable[[int, int, int], None]] = None) -> dict:
+def build_cache(
+    data_dir: str,
+    cache_dir: str,
+    *,
+    split: str = "train",
+    frames: int,
+    size: int,
+    frame_stride: int = 1,
+    clips_per_video: int = 1,
+    split_file: Optional[str] = None,
+    split_index: int = 1,
+    num_shards: Optional[int] = None,
+    rebuild: bool = False,
+    probe_workers: int = 4,
+    preprocess: str = "shorter_side",
+    progress: Optional[Callable[[int, int, int], None]] = None,
+) -> dict:
     """Decodes ``split``'s evaluation clips of a video folder once into sharded TFRecords.
 
     Writes ``cache_dir/<split>-0000k-of-0000N.tfrecord`` (temporary names renamed when
@@ -428,11 +487,18 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
       The manifest (a dict).
     """
     spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
-    classes, candidates, _ = list_videos(data_dir, split=split, split_file=split_file,
-                                         split_index=split_index)
-    settings = {"format": CACHE_FORMAT, "split": split, "frames": frames, "size": size,
-                "frame_stride": frame_stride, "clips_per_video": clips_per_video, "preprocess": preprocess,
-                "classes": list(classes), "candidates": [relpath for relpath, _ in candidates]}
+    classes, candidates, _ = list_videos(data_dir, split=split, split_file=split_file, split_index=split_index)
+    settings = {
+        "format": CACHE_FORMAT,
+        "split": split,
+        "frames": frames,
+        "size": size,
+        "frame_stride": frame_stride,
+        "clips_per_video": clips_per_video,
+        "preprocess": preprocess,
+        "classes": list(classes),
+        "candidates": [relpath for relpath, _ in candidates],
+    }
     manifest_file = manifest_path(cache_dir, split)
     if tf.io.gfile.exists(manifest_file):
         manifest = _read_json(manifest_file)
@@ -448,14 +514,14 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
                 f"stale TFRecord cache {manifest_file!r}: it {what} (cached "
                 f"{ {k: cached.get(k) for k in shown} }, asked { {k: settings[k] for k in shown} }); "
                 "expected a matching cache: rebuild it with the option rebuild_cache=true "
-                "(--data_opt=rebuild_cache=true on a command line) or use another cache_dir")
+                "(--data_opt=rebuild_cache=true on a command line) or use another cache_dir"
+            )
         tf.io.gfile.remove(manifest_file)
         for old in manifest.get("shards", []):
             if tf.io.gfile.exists(_join(cache_dir, old)):
                 tf.io.gfile.remove(_join(cache_dir, old))
 
-    scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index,
-                       workers=probe_workers)
+    scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index, workers=probe_workers)
     expected = len(scan.good) * clips_per_video
     num_shards = int(num_shards) if num_shards else max(1, math.ceil(expected / 256))
     if num_shards < 1:
@@ -478,7 +544,8 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
                 clips = []
             for clip, start in clips:
                 writers[min(count * num_shards // max(expected, 1), num_shards - 1)].write(
-                    _example(clip, label, path, start))
+                    _example(clip, label, path, start)
+                )
                 count += 1
             if clips:
                 written.append(path)
@@ -493,8 +560,14 @@ def build_cache(data_dir: str, cache_dir: str, *, split: str = "train", frames: 
         raise ValueError(f"no clip could be decoded for split {split!r} under {data_dir!r}")
     for tmp, name in zip(temps, names):
         tf.io.gfile.rename(tmp, _join(cache_dir, name), overwrite=True)
-    manifest = {"settings": settings, "data_dir": data_dir, "shards": names, "num_clips": count,
-                "files": written, "skipped": skipped}
+    manifest = {
+        "settings": settings,
+        "data_dir": data_dir,
+        "shards": names,
+        "num_clips": count,
+        "files": written,
+        "skipped": skipped,
+    }
     _write_json(manifest_file, manifest)
     return manifest
 
@@ -509,9 +582,11 @@ def _shards(data_dir: str, split: str) -> List[str]:
     prefixed = [p for p in every if p.rsplit("/", 1)[-1].split("-")[0] in SPLITS]
     if every and not prefixed:
         return every
-    raise ValueError(f"no TFRecord shards for split {split!r} in {data_dir!r}: expected "
-                     f"{split}-00000-of-0000N.tfrecord files (as build_cache writes), found "
-                     f"{[p.rsplit('/', 1)[-1] for p in every][:5]}")
+    raise ValueError(
+        f"no TFRecord shards for split {split!r} in {data_dir!r}: expected "
+        f"{split}-00000-of-0000N.tfrecord files (as build_cache writes), found "
+        f"{[p.rsplit('/', 1)[-1] for p in every][:5]}"
+    )
 
 
 def _parse(record):
@@ -519,9 +594,18 @@ def _parse(record):
     return tf.io.parse_tensor(example["video"], tf.uint8), tf.cast(example["label"], tf.int32)
 
 
-def load_tfrecord(*, split: str, frames: int, size: int, data_dir: Optional[str], seed: int,
-                  start: int, channels: int, num_examples: Optional[int],
-                  shuffle_buffer: int = 256) -> tf.data.Dataset:
+def load_tfrecord(
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    data_dir: Optional[str],
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    shuffle_buffer: int = 256,
+) -> tf.data.Dataset:
     """Clips from TFRecord shards (as :func:`build_cache` writes them) in ``data_dir``.
 
     Train repeats forever, shuffled through a buffer of ``shuffle_buffer`` records with a
@@ -540,37 +624,57 @@ def load_tfrecord(*, split: str, frames: int, size: int, data_dir: Optional[str]
         raise ValueError(f"TFRecord shards {shards[:2]} hold no record; expected cached clips")
     stored = tuple(first[0].shape)
     if len(stored) != 4 or stored[0] != frames or stored[1:3] != (size, size):
-        raise ValueError(f"TFRecord cache {data_dir!r} holds clips of shape {list(stored)}; "
-                         f"expected [frames={frames}, size={size}, size={size}, C]")
+        raise ValueError(
+            f"TFRecord cache {data_dir!r} holds clips of shape {list(stored)}; "
+            f"expected [frames={frames}, size={size}, size={size}, C]"
+        )
     if int(shuffle_buffer) < 1:
         raise ValueError(f"shuffle_buffer must be >= 1, got {shuffle_buffer!r}")
     records = tf.data.TFRecordDataset(shards)
     if num_examples is not None:
         records = records.take(num_examples)
     if split == "train":
-        records = records.shuffle(int(shuffle_buffer), seed=synthetic.seed_word(seed) % (2 ** 63),
-                                  reshuffle_each_iteration=True).repeat()
+        records = records.shuffle(
+            int(shuffle_buffer), seed=synthetic.seed_word(seed) % (2**63), reshuffle_each_iteration=True
+        ).repeat()
     shape = list(stored)
 
     def to_example(record):
         video, label = _parse(record)
         video = video_io.to_float(tf.ensure_shape(video, shape))
-        return {"video": tf.ensure_shape(video_io.match_channels(video, channels), shape[:3] + [channels]),
-                "label": label}
+        return {
+            "video": tf.ensure_shape(video_io.match_channels(video, channels), shape[:3] + [channels]),
+            "label": label,
+        }
 
-    return records.skip(start).map(to_example, num_parallel_calls=tf.data.AUTOTUNE,
-                                   deterministic=True)
+    return records.skip(start).map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 # --------------------------------------------------------------------------- the data set
 
-def load_video_folder(*, split: str, frames: int, size: int, data_dir: Optional[str], seed: int,
-                      start: int, channels: int, num_examples: Optional[int],
-                      frame_stride: int = 1, clips_per_video: int = 1, random_crop: bool = False,
-                      split_file: Optional[str] = None, split_index: int = 1,
-                      cache_dir: Optional[str] = None, cache_shards: Optional[int] = None,
-                      rebuild_cache: bool = False, shuffle_buffer: int = 256,
-                      probe_workers: int = 4, preprocess: str = "shorter_side") -> tf.data.Dataset:
+
+def load_video_folder(
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    data_dir: Optional[str],
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    frame_stride: int = 1,
+    clips_per_video: int = 1,
+    random_crop: bool = False,
+    split_file: Optional[str] = None,
+    split_index: int = 1,
+    cache_dir: Optional[str] = None,
+    cache_shards: Optional[int] = None,
+    rebuild_cache: bool = False,
+    shuffle_buffer: int = 256,
+    probe_workers: int = 4,
+    preprocess: str = "shorter_side",
+) -> tf.data.Dataset:
     """Clips of a UCF-101-layout video folder (see the module docstring).
 
     Options:
@@ -594,16 +698,44 @@ def load_video_folder(*, split: str, frames: int, size: int, data_dir: Optional[
     spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
     if cache_dir:
         if random_crop:
-            raise ValueError("random_crop=True cannot apply to cached clips (they are center "
-                             "crops); expected random_crop=False with cache_dir")
-        build_cache(data_dir, cache_dir, split=split, frames=frames, size=size,
-                    frame_stride=frame_stride, clips_per_video=clips_per_video,
-                    split_file=split_file, split_index=split_index, num_shards=cache_shards,
-                    rebuild=rebuild_cache, probe_workers=probe_workers, preprocess=preprocess)
-        return load_tfrecord(split=split, frames=frames, size=size, data_dir=cache_dir, seed=seed,
-                             start=start, channels=channels, num_examples=num_examples,
-                             shuffle_buffer=shuffle_buffer)
-    scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index,
-                       workers=probe_workers)
-    return _folder_stream(scan, spec, split=split, seed=seed, start=start, channels=channels,
-                          num_examples=num_examples, random_crop=bool(random_crop))
+            raise ValueError(
+                "random_crop=True cannot apply to cached clips (they are center "
+                "crops); expected random_crop=False with cache_dir"
+            )
+        build_cache(
+            data_dir,
+            cache_dir,
+            split=split,
+            frames=frames,
+            size=size,
+            frame_stride=frame_stride,
+            clips_per_video=clips_per_video,
+            split_file=split_file,
+            split_index=split_index,
+            num_shards=cache_shards,
+            rebuild=rebuild_cache,
+            probe_workers=probe_workers,
+            preprocess=preprocess,
+        )
+        return load_tfrecord(
+            split=split,
+            frames=frames,
+            size=size,
+            data_dir=cache_dir,
+            seed=seed,
+            start=start,
+            channels=channels,
+            num_examples=num_examples,
+            shuffle_buffer=shuffle_buffer,
+        )
+    scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index, workers=probe_workers)
+    return _folder_stream(
+        scan,
+        spec,
+        split=split,
+        seed=seed,
+        start=start,
+        channels=channels,
+        num_examples=num_examples,
+        random_crop=bool(random_crop),
+    )

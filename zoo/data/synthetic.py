@@ -29,6 +29,7 @@ Every element ``i`` of a stream is computed directly from ``(seed, split, i)``
 without generating the first ``k`` elements. :func:`indexed_dataset` turns such an
 element function into a ``tf.data`` pipeline; the video-folder data set uses it too.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -52,6 +53,7 @@ ElementFn = Callable[..., Tuple[np.ndarray, int]]  # (index or rng) -> (uint8 vi
 
 
 # --------------------------------------------------------------------------- randomness
+
 
 def seed_word(seed: int) -> int:
     """Any Python int as the non-negative 64-bit word numpy's SeedSequence wants."""
@@ -80,8 +82,15 @@ def epoch_position(index: int, n: int, seed: int) -> Tuple[int, int]:
 
 # --------------------------------------------------------------------------- pipeline
 
-def indexed_dataset(element_fn: ElementFn, *, shape: Tuple[int, int, int, int], channels: int,
-                    start: int = 0, stop: Optional[int] = None) -> tf.data.Dataset:
+
+def indexed_dataset(
+    element_fn: ElementFn,
+    *,
+    shape: Tuple[int, int, int, int],
+    channels: int,
+    start: int = 0,
+    stop: Optional[int] = None,
+) -> tf.data.Dataset:
     """A dataset of ``{"video", "label"}`` whose element ``i`` is ``element_fn(i)``.
 
     Args:
@@ -95,8 +104,7 @@ def indexed_dataset(element_fn: ElementFn, *, shape: Tuple[int, int, int, int], 
       ``{"video": float32 [T, H, W, channels] in [-1, 1], "label": int32 []}``, in index
       order (the parallel map is deterministic).
     """
-    indices = (tf.data.Dataset.counter(start) if stop is None
-               else tf.data.Dataset.range(start, max(start, stop)))
+    indices = tf.data.Dataset.counter(start) if stop is None else tf.data.Dataset.range(start, max(start, stop))
 
     def element(index):
         video, label = element_fn(int(index))
@@ -105,19 +113,30 @@ def indexed_dataset(element_fn: ElementFn, *, shape: Tuple[int, int, int, int], 
     def to_example(index):
         video, label = tf.numpy_function(element, [index], (tf.uint8, tf.int32), stateful=False)
         video = tf.ensure_shape(video, shape)
-        return {"video": tf.ensure_shape(video_io.match_channels(video_io.to_float(video), channels),
-                                         list(shape[:3]) + [channels]),
-                "label": tf.ensure_shape(label, [])}
+        return {
+            "video": tf.ensure_shape(
+                video_io.match_channels(video_io.to_float(video), channels), list(shape[:3]) + [channels]
+            ),
+            "label": tf.ensure_shape(label, []),
+        }
 
     return indices.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def _generated_stream(make_example: ElementFn, *, split: str, seed: int, start: int,
-                      num_examples: Optional[int], shape: Tuple[int, int, int, int],
-                      channels: int) -> tf.data.Dataset:
+def _generated_stream(
+    make_example: ElementFn,
+    *,
+    split: str,
+    seed: int,
+    start: int,
+    num_examples: Optional[int],
+    shape: Tuple[int, int, int, int],
+    channels: int,
+) -> tf.data.Dataset:
     """The stream of a generator ``make_example(rng) -> (uint8 video, label)``: train is
     infinite (over a pool of ``num_examples`` reshuffled every epoch when given), test/val
     are ``num_examples`` (default 256) long."""
+
     def element(i):
         if split == "train" and num_examples is not None:
             i = epoch_position(i, num_examples, seed)[1]
@@ -138,9 +157,15 @@ def _reflect(position: np.ndarray, velocity: np.ndarray, low: float, high: float
 
 # --------------------------------------------------------------------------- bouncing balls
 
-def bouncing_balls_trajectory(rng: np.random.Generator, frames: int, num_balls: int = 3,
-                              radius: float = 0.125, speed: float = 0.05,
-                              substeps: int = 2) -> np.ndarray:
+
+def bouncing_balls_trajectory(
+    rng: np.random.Generator,
+    frames: int,
+    num_balls: int = 3,
+    radius: float = 0.125,
+    speed: float = 0.05,
+    substeps: int = 2,
+) -> np.ndarray:
     """Ball centers ``[frames, num_balls, 2]`` (y, x) in units of the box side.
 
     As in Sutskever's ``bounce_n``: non-overlapping uniform start positions, a
@@ -156,8 +181,10 @@ def bouncing_balls_trajectory(rng: np.random.Generator, frames: int, num_balls: 
         if num_balls == 1 or gaps[np.triu_indices(num_balls, 1)].min() >= 2 * radius:
             break
     else:
-        raise ValueError(f"bouncing_balls: cannot place num_balls={num_balls} of radius={radius} "
-                         "without overlap; expected fewer or smaller balls")
+        raise ValueError(
+            f"bouncing_balls: cannot place num_balls={num_balls} of radius={radius} "
+            "without overlap; expected fewer or smaller balls"
+        )
     velocity = rng.standard_normal((num_balls, 2))
     velocity *= speed / max(np.linalg.norm(velocity), 1e-12)
     out = np.empty((frames, num_balls, 2), np.float64)
@@ -179,14 +206,13 @@ def bouncing_balls_trajectory(rng: np.random.Generator, frames: int, num_balls: 
     return out
 
 
-def render_balls(positions: np.ndarray, size: int, radius: float,
-                 colors: Optional[np.ndarray] = None) -> np.ndarray:
+def render_balls(positions: np.ndarray, size: int, radius: float, colors: Optional[np.ndarray] = None) -> np.ndarray:
     """Renders centers ``[T, N, 2]`` as soft discs: uint8 ``[T, size, size, 1]``, or
     ``[T, size, size, 3]`` with one RGB color in ``[0, 1]`` per ball (``colors [N, 3]``)."""
     grid = (np.arange(size) + 0.5) / size
     dy = grid[None, None, :, None] - positions[:, :, 0, None, None]
     dx = grid[None, None, None, :] - positions[:, :, 1, None, None]
-    discs = np.exp(-(((dy ** 2 + dx ** 2) / radius ** 2) ** 4))  # [T, N, size, size]
+    discs = np.exp(-(((dy**2 + dx**2) / radius**2) ** 4))  # [T, N, size, size]
     if colors is None:
         video = discs.sum(axis=1)[..., None]
     else:
@@ -199,10 +225,22 @@ def render_balls(positions: np.ndarray, size: int, radius: float,
 JITTER_FINE = 4
 
 
-def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optional[str],
-                        seed: int, start: int, channels: int, num_examples: Optional[int],
-                        num_balls: int = 3, radius: float = 0.125, speed: float = 0.05,
-                        color: bool = False, speed_jitter: bool = False) -> tf.data.Dataset:
+def load_bouncing_balls(
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    data_dir: Optional[str],
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    num_balls: int = 3,
+    radius: float = 0.125,
+    speed: float = 0.05,
+    color: bool = False,
+    speed_jitter: bool = False,
+) -> tf.data.Dataset:
     """Sutskever's bouncing balls (see the module docstring); ``data_dir`` is ignored.
 
     Options:
@@ -238,14 +276,14 @@ def load_bouncing_balls(*, split: str, frames: int, size: int, data_dir: Optiona
         return render_balls(positions, size, radius, colors), -1
 
     shape = (frames, size, size, 3 if color else 1)
-    return _generated_stream(make_example, split=split, seed=seed, start=start,
-                             num_examples=num_examples, shape=shape, channels=channels)
+    return _generated_stream(
+        make_example, split=split, seed=seed, start=start, num_examples=num_examples, shape=shape, channels=channels
+    )
 
 
 # --------------------------------------------------------------------------- synthetic actions
 
-ACTIONS = ("right", "left", "down", "up", "clockwise", "counterclockwise",
-           "zoom_in", "zoom_out", "bounce", "shake")
+ACTIONS = ("right", "left", "down", "up", "clockwise", "counterclockwise", "zoom_in", "zoom_out", "bounce", "shake")
 SHAPES = ("disc", "square", "triangle", "diamond", "ring", "cross")
 SCALE_RANGE = (0.7, 1.4)  # object size relative to the `radius` option, the same for every class
 _EXTENT = 1.2  # how far any shape reaches from its center, in units of its size
@@ -259,6 +297,7 @@ _MIN_CONTRAST = 0.3  # luminance gap between the object and every background pix
 
 class ActionClip(NamedTuple):
     """One synthetic-actions clip and what made it (for tests and inspection)."""
+
     label: int  # index of ``action`` in the ``actions`` it was drawn from
     action: str
     video: np.ndarray  # uint8 [T, size, size, 3]
@@ -279,11 +318,11 @@ def action_names(actions: Union[None, str, Sequence[str]] = None) -> Tuple[str, 
     names = tuple(n.strip() for n in names if n.strip())
     unknown = [n for n in names if n not in ACTIONS]
     if unknown:
-        raise ValueError(f"synthetic_actions: unknown action(s) {unknown}; expected a comma-separated "
-                         f"subset of {ACTIONS}")
+        raise ValueError(
+            f"synthetic_actions: unknown action(s) {unknown}; expected a comma-separated subset of {ACTIONS}"
+        )
     if not names or len(set(names)) != len(names):
-        raise ValueError(f"synthetic_actions: actions must name at least one action, each once; "
-                         f"got {actions!r}")
+        raise ValueError(f"synthetic_actions: actions must name at least one action, each once; got {actions!r}")
     return names
 
 
@@ -311,8 +350,8 @@ def _still(rng: np.random.Generator, low: float, high: float, frames: int) -> fl
 def _bounce_height(t: np.ndarray, drop: float, t_hit: float, restitution: float) -> np.ndarray:
     """Height above the floor of a ball let go at rest from ``drop`` at time 0 that first hits
     the floor at ``t_hit`` and rebounds with ``restitution`` (clip time in [0, 1])."""
-    gravity = 2 * drop / t_hit ** 2
-    height = np.where(t < t_hit, drop - 0.5 * gravity * t ** 2, 0.0)
+    gravity = 2 * drop / t_hit**2
+    height = np.where(t < t_hit, drop - 0.5 * gravity * t**2, 0.0)
     landed, speed = t_hit, restitution * gravity * t_hit
     for _ in range(64):
         if landed >= 1 or speed < 1e-6:
@@ -325,8 +364,9 @@ def _bounce_height(t: np.ndarray, drop: float, t_hit: float, restitution: float)
     return height
 
 
-def action_motion(rng: np.random.Generator, frames: int, action: str,
-                  radius: float = 0.125) -> Tuple[np.ndarray, np.ndarray]:
+def action_motion(
+    rng: np.random.Generator, frames: int, action: str, radius: float = 0.125
+) -> Tuple[np.ndarray, np.ndarray]:
     """The path of an object performing ``action``: centers ``[frames, 2]`` (y, x) and sizes
     ``[frames]``, in frame sides (y points down).
 
@@ -347,8 +387,9 @@ def action_motion(rng: np.random.Generator, frames: int, action: str,
     zoom = rng.uniform(0.5, 1.0) * min(log_high - log_low, _MAX_ZOOM_STEP * steps)
     log_start = rng.uniform(log_low, log_high - zoom)
     at = _random_frame_time(rng, frames)
-    log_size = {"zoom_in": log_start + zoom * t,
-                "zoom_out": log_start + zoom * (1 - t)}.get(action, np.full(frames, log_start + zoom * at))
+    log_size = {"zoom_in": log_start + zoom * t, "zoom_out": log_start + zoom * (1 - t)}.get(
+        action, np.full(frames, log_start + zoom * at)
+    )
     sizes = radius * np.exp(log_size)
 
     low = radius * SCALE_RANGE[1] * _EXTENT
@@ -417,8 +458,9 @@ def random_background(rng: np.random.Generator, size: int, object_luma: float) -
         dy, dx = np.sin(angle), np.cos(angle)
         blend = (yy * dy + xx * dx) / (abs(dy) + abs(dx)) + 0.5
     else:  # low-frequency texture
-        blend = 0.5 + 0.25 * sum(np.cos(k * (yy * np.sin(d) + xx * np.cos(d)) + p)
-                                 for k, d, p in zip(waves, directions, phases))
+        blend = 0.5 + 0.25 * sum(
+            np.cos(k * (yy * np.sin(d) + xx * np.cos(d)) + p) for k, d, p in zip(waves, directions, phases)
+        )
     blend = np.clip(blend, 0.0, 1.0).astype(np.float32)[..., None]
     return (first + (second - first) * blend).astype(np.float32)
 
@@ -444,8 +486,7 @@ def shape_distance(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
 
 
-def render_shape(shape: str, centers: np.ndarray, sizes: np.ndarray, size: int,
-                 angle: float = 0.0) -> np.ndarray:
+def render_shape(shape: str, centers: np.ndarray, sizes: np.ndarray, size: int, angle: float = 0.0) -> np.ndarray:
     """Anti-aliased coverage float32 ``[T, size, size]`` in [0, 1] of ``shape`` at ``centers
     [T, 2]`` (y, x) with ``sizes [T]`` (frame sides), turned by ``angle``; edges are about one
     pixel soft: ``clip(0.5 - signed distance in pixels, 0, 1)``."""
@@ -460,17 +501,21 @@ def render_shape(shape: str, centers: np.ndarray, sizes: np.ndarray, size: int,
     return np.clip(0.5 - distance * pixels, 0.0, 1.0)
 
 
-def synthetic_action_clip(rng: np.random.Generator, frames: int, size: int,
-                          actions: Tuple[str, ...] = ACTIONS, radius: float = 0.125,
-                          plain: bool = False) -> ActionClip:
+def synthetic_action_clip(
+    rng: np.random.Generator,
+    frames: int,
+    size: int,
+    actions: Tuple[str, ...] = ACTIONS,
+    radius: float = 0.125,
+    plain: bool = False,
+) -> ActionClip:
     """One clip of the ``synthetic_actions`` set: a uniform label into ``actions``, then an
     appearance drawn the same way whatever the label (shape, turn, color, background; all
     drawn even when ``plain`` replaces them by a white disc on black), then the motion."""
     label = int(rng.integers(len(actions)))
     shape = SHAPES[rng.integers(len(SHAPES))]
     angle = rng.uniform(0, 2 * np.pi)
-    color = np.array(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.7, 1.0), rng.uniform(0.75, 1.0)),
-                     np.float32)
+    color = np.array(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.7, 1.0), rng.uniform(0.75, 1.0)), np.float32)
     background = random_background(rng, size, float(color @ _LUMA))
     centers, sizes = action_motion(rng, frames, actions[label], radius)
     if plain:
@@ -483,10 +528,20 @@ def synthetic_action_clip(rng: np.random.Generator, frames: int, size: int,
     return ActionClip(label, actions[label], video, coverage, centers, sizes, shape)
 
 
-def load_synthetic_actions(*, split: str, frames: int, size: int, data_dir: Optional[str],
-                           seed: int, start: int, channels: int, num_examples: Optional[int],
-                           radius: float = 0.125, plain: bool = False,
-                           actions: Union[None, str, Sequence[str]] = None) -> tf.data.Dataset:
+def load_synthetic_actions(
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    data_dir: Optional[str],
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    radius: float = 0.125,
+    plain: bool = False,
+    actions: Union[None, str, Sequence[str]] = None,
+) -> tf.data.Dataset:
     """A labelled set whose classes differ only by motion (see :func:`action_motion`): one
     object moving right, left, down, up, clockwise, counterclockwise, zooming in, zooming
     out, bouncing on a floor or shaking sideways (label = index in ``actions``, uniform).
@@ -510,9 +565,15 @@ def load_synthetic_actions(*, split: str, frames: int, size: int, data_dir: Opti
         clip = synthetic_action_clip(rng, frames, size, names, radius, plain)
         return clip.video, clip.label
 
-    return _generated_stream(make_example, split=split, seed=seed, start=start,
-                             num_examples=num_examples, shape=(frames, size, size, 3),
-                             channels=channels)
+    return _generated_stream(
+        make_example,
+        split=split,
+        seed=seed,
+        start=start,
+        num_examples=num_examples,
+        shape=(frames, size, size, 3),
+        channels=channels,
+    )
 
 
 # --------------------------------------------------------------------------- moving digits
@@ -550,7 +611,7 @@ def compose_digits(glyphs, trajectories: np.ndarray, size: int) -> np.ndarray:
         g = glyph.shape[0]
         offsets = np.floor(path * (size - g)).astype(int)
         for t, (y, x) in enumerate(offsets):
-            np.maximum(video[t, y:y + g, x:x + g], glyph, out=video[t, y:y + g, x:x + g])
+            np.maximum(video[t, y : y + g, x : x + g], glyph, out=video[t, y : y + g, x : x + g])
     return video[..., None]
 
 
@@ -566,8 +627,15 @@ def _font_glyph_bank() -> np.ndarray:
     for digit in range(10):
         for k, stroke in enumerate(_STROKES):
             image = Image.new("L", (side, side))
-            ImageDraw.Draw(image).text((side / 2, side / 2), str(digit), fill=255, font=font,
-                                       anchor="mm", stroke_width=stroke // scale, stroke_fill=255)
+            ImageDraw.Draw(image).text(
+                (side / 2, side / 2),
+                str(digit),
+                fill=255,
+                font=font,
+                anchor="mm",
+                stroke_width=stroke // scale,
+                stroke_fill=255,
+            )
             bank[digit, k] = np.asarray(image.resize((_GLYPH_CANVAS,) * 2, Image.BILINEAR))
     return bank
 
@@ -593,6 +661,7 @@ def rendered_glyph(rng: np.random.Generator, glyph_size: int) -> np.ndarray:
 def _mnist_glyph_source(images: np.ndarray) -> Callable[[np.random.Generator, int], np.ndarray]:
     def glyph(rng, glyph_size):
         return video_io.resize_and_crop(images[rng.integers(len(images))][None], glyph_size)[0, ..., 0]
+
     return glyph
 
 
@@ -612,8 +681,10 @@ def read_idx_images(path: str) -> np.ndarray:
     data = _read_bytes(path)
     magic, n, rows, cols = np.frombuffer(data[:16], ">i4") if len(data) >= 16 else (0, 0, 0, 0)
     if magic != 2051 or len(data) != 16 + n * rows * cols:
-        raise ValueError(f"{path!r}: expected an MNIST idx3-ubyte image file (magic 2051, "
-                         f"16 + N*rows*cols bytes), got magic {magic} and {len(data)} bytes")
+        raise ValueError(
+            f"{path!r}: expected an MNIST idx3-ubyte image file (magic 2051, "
+            f"16 + N*rows*cols bytes), got magic {magic} and {len(data)} bytes"
+        )
     return np.frombuffer(data, np.uint8, offset=16).reshape(n, rows, cols)
 
 
@@ -632,15 +703,17 @@ def read_moving_mnist(path: str) -> np.ndarray:
     else:
         array = np.load(io.BytesIO(_read_bytes(path)))
     if array.ndim != 4 or array.dtype != np.uint8:
-        raise ValueError(f"{path!r}: expected uint8 [frames, sequences, height, width] "
-                         f"(Moving MNIST is [20, 10000, 64, 64]), got {array.dtype} {array.shape}")
+        raise ValueError(
+            f"{path!r}: expected uint8 [frames, sequences, height, width] "
+            f"(Moving MNIST is [20, 10000, 64, 64]), got {array.dtype} {array.shape}"
+        )
     return array
 
 
 def _mnist_images(data_dir: str, split: str) -> Optional[np.ndarray]:
     """MNIST glyphs for ``split`` from ``data_dir`` (idx files or mnist.npz); test/val use the
     test images where present, else the training images. None if there are none."""
-    for part in (("test", "train") if split != "train" else ("train",)):
+    for part in ("test", "train") if split != "train" else ("train",):
         for name in _MNIST_IMAGE_FILES[part]:
             if tf.io.gfile.exists(_join(data_dir, name)):
                 return read_idx_images(_join(data_dir, name))
@@ -652,10 +725,21 @@ def _mnist_images(data_dir: str, split: str) -> Optional[np.ndarray]:
     return None
 
 
-def load_moving_digits(*, split: str, frames: int, size: int, data_dir: Optional[str],
-                       seed: int, start: int, channels: int, num_examples: Optional[int],
-                       num_digits: int = 2, step_length: float = 0.1,
-                       glyph_size: Optional[int] = None, holdout: float = 0.1) -> tf.data.Dataset:
+def load_moving_digits(
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    data_dir: Optional[str],
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    num_digits: int = 2,
+    step_length: float = 0.1,
+    glyph_size: Optional[int] = None,
+    holdout: float = 0.1,
+) -> tf.data.Dataset:
     """Moving MNIST-style digits (see the module docstring).
 
     Sources, in order of preference:
@@ -676,9 +760,17 @@ def load_moving_digits(*, split: str, frames: int, size: int, data_dir: Optional
       holdout: test fraction of ``mnist_test_seq.npy`` (default 0.1).
     """
     if data_dir is not None and tf.io.gfile.exists(_join(data_dir, MOVING_MNIST_FILE)):
-        return _moving_mnist_file(_join(data_dir, MOVING_MNIST_FILE), split=split, frames=frames,
-                                  size=size, seed=seed, start=start, channels=channels,
-                                  num_examples=num_examples, holdout=holdout)
+        return _moving_mnist_file(
+            _join(data_dir, MOVING_MNIST_FILE),
+            split=split,
+            frames=frames,
+            size=size,
+            seed=seed,
+            start=start,
+            channels=channels,
+            num_examples=num_examples,
+            holdout=holdout,
+        )
     if int(num_digits) < 1:
         raise ValueError(f"moving_digits: num_digits must be >= 1, got {num_digits!r}")
     glyph_size = int(glyph_size) if glyph_size else max(4, int(round(size * 28 / 64)))
@@ -688,9 +780,11 @@ def load_moving_digits(*, split: str, frames: int, size: int, data_dir: Optional
     if data_dir is not None:
         images = _mnist_images(data_dir, split)
         if images is None:
-            raise ValueError(f"moving_digits: data_dir {data_dir!r} holds none of {MOVING_MNIST_FILE}, "
-                             f"{', '.join(sum(_MNIST_IMAGE_FILES.values(), ()))}, {MNIST_NPZ_FILE}; "
-                             "expected one of them (or no data_dir for rendered digits)")
+            raise ValueError(
+                f"moving_digits: data_dir {data_dir!r} holds none of {MOVING_MNIST_FILE}, "
+                f"{', '.join(sum(_MNIST_IMAGE_FILES.values(), ()))}, {MNIST_NPZ_FILE}; "
+                "expected one of them (or no data_dir for rendered digits)"
+            )
         glyph_source = _mnist_glyph_source(images)
     else:
         _font_glyph_bank()  # render the font once, before the parallel map starts
@@ -701,19 +795,36 @@ def load_moving_digits(*, split: str, frames: int, size: int, data_dir: Optional
         paths = np.stack([digit_trajectory(rng, frames, step_length) for _ in range(num_digits)])
         return compose_digits(glyphs, paths, size), -1
 
-    return _generated_stream(make_example, split=split, seed=seed, start=start,
-                             num_examples=num_examples, shape=(frames, size, size, 1),
-                             channels=channels)
+    return _generated_stream(
+        make_example,
+        split=split,
+        seed=seed,
+        start=start,
+        num_examples=num_examples,
+        shape=(frames, size, size, 1),
+        channels=channels,
+    )
 
 
-def _moving_mnist_file(path: str, *, split: str, frames: int, size: int, seed: int, start: int,
-                       channels: int, num_examples: Optional[int], holdout: float) -> tf.data.Dataset:
+def _moving_mnist_file(
+    path: str,
+    *,
+    split: str,
+    frames: int,
+    size: int,
+    seed: int,
+    start: int,
+    channels: int,
+    num_examples: Optional[int],
+    holdout: float,
+) -> tf.data.Dataset:
     """Clips of the released Moving MNIST sequences (see :func:`load_moving_digits`)."""
     array = read_moving_mnist(path)
     length, count = array.shape[:2]
     if frames > length:
-        raise ValueError(f"moving_digits: {path!r} holds {length}-frame sequences; "
-                         f"expected frames <= {length}, got frames={frames}")
+        raise ValueError(
+            f"moving_digits: {path!r} holds {length}-frame sequences; expected frames <= {length}, got frames={frames}"
+        )
     if not 0 < float(holdout) < 1:
         raise ValueError(f"moving_digits: holdout must be in (0, 1), got {holdout!r}")
     n_test = max(1, int(round(count * float(holdout)))) if count > 1 else 0
@@ -721,8 +832,10 @@ def _moving_mnist_file(path: str, *, split: str, frames: int, size: int, seed: i
     if num_examples is not None:
         pool = min(pool, num_examples)
     if pool < 1:
-        raise ValueError(f"moving_digits: {path!r} holds {count} sequences, none left for "
-                         f"split {split!r}; expected more sequences or another holdout")
+        raise ValueError(
+            f"moving_digits: {path!r} holds {count} sequences, none left for "
+            f"split {split!r}; expected more sequences or another holdout"
+        )
 
     def element(i):
         if split == "train":
@@ -730,5 +843,6 @@ def _moving_mnist_file(path: str, *, split: str, frames: int, size: int, seed: i
         clip = np.asarray(array[:frames, first + i])[..., None]
         return video_io.resize_and_crop(clip, size), -1
 
-    return indexed_dataset(element, shape=(frames, size, size, 1), channels=channels, start=start,
-                           stop=None if split == "train" else pool)
+    return indexed_dataset(
+        element, shape=(frames, size, size, 1), channels=channels, start=start, stop=None if split == "train" else pool
+    )

@@ -14,6 +14,7 @@ Conventions (see DESIGN.md): a video is channels-last ``[T, H, W, C]``; uint8 in
 is the one resize used by every dataset (shorter side to ``size``, then a
 ``size x size`` crop), :func:`match_channels` turns gray into RGB and back.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,21 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "VIDEO_EXTENSIONS", "FRAME_EXTENSIONS", "VideoDecodeError", "VideoInfo", "read_video", "frame_files",
-    "probe_video", "write_video", "write_gif", "video_grid", "to_uint8", "to_float", "match_channels", "resize_and_crop", "is_local_path",
+    "VIDEO_EXTENSIONS",
+    "FRAME_EXTENSIONS",
+    "VideoDecodeError",
+    "VideoInfo",
+    "read_video",
+    "frame_files",
+    "probe_video",
+    "write_video",
+    "write_gif",
+    "video_grid",
+    "to_uint8",
+    "to_float",
+    "match_channels",
+    "resize_and_crop",
+    "is_local_path",
 ]
 
 # Luminance weights of ITU-R BT.601, the ones PIL's "L" conversion uses.
@@ -59,6 +73,7 @@ class VideoDecodeError(ValueError):
 
 class VideoInfo(NamedTuple):
     """What :func:`probe_video` learns from a container header and its first frame."""
+
     num_frames: int  # as the container header says; 0 where it does not say (mkv, webm)
     height: int
     width: int
@@ -66,6 +81,7 @@ class VideoInfo(NamedTuple):
 
 
 # --------------------------------------------------------------------------- paths
+
 
 def is_local_path(path: str) -> bool:
     """True for plain file-system paths, False for URLs that need ``tf.io.gfile``."""
@@ -109,6 +125,7 @@ _DECODE_ERRORS = (av.error.FFmpegError, OSError, EOFError, tf.errors.OpError)
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def _natural(name: str):
     """A sort key that orders the numbers inside names by value (2 before 10)."""
@@ -204,17 +221,16 @@ def probe_video(path: str) -> VideoInfo:
 
 # --------------------------------------------------------------------------- writing
 
+
 def _as_rgb_uint8(frames, what: str = "frames") -> np.ndarray:
     """Checks uint8 ``[T, H, W]``, ``[T, H, W, 1]`` or ``[T, H, W, 3]`` and returns ``[T, H, W, 3]``."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8:
-        raise ValueError(f"{what}: expected uint8 frames (convert with zoo.data.to_uint8), "
-                         f"got dtype {frames.dtype}")
+        raise ValueError(f"{what}: expected uint8 frames (convert with zoo.data.to_uint8), got dtype {frames.dtype}")
     if frames.ndim == 3:
         frames = frames[..., None]
     if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.shape[0] < 1:
-        raise ValueError(f"{what}: expected shape [T, H, W] or [T, H, W, 1|3] with T >= 1, "
-                         f"got {frames.shape}")
+        raise ValueError(f"{what}: expected shape [T, H, W] or [T, H, W, 1|3] with T >= 1, got {frames.shape}")
     return match_channels(frames, 3)
 
 
@@ -264,8 +280,14 @@ def encode_gif(frames, fps: float = 8, loop: int = 0) -> bytes:
     frames = _as_rgb_uint8(frames)
     images = [Image.fromarray(f) for f in frames]
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(1, int(round(1000.0 / fps))), loop=loop)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(1, int(round(1000.0 / fps))),
+        loop=loop,
+    )
     return buffer.getvalue()
 
 
@@ -279,8 +301,7 @@ def write_gif(path: str, frames, fps: float = 8, loop: int = 0) -> bytes:
     return gif
 
 
-def video_grid(videos, cols: Optional[int] = None, border: int = 2,
-               border_value: int = 255) -> np.ndarray:
+def video_grid(videos, cols: Optional[int] = None, border: int = 2, border_value: int = 255) -> np.ndarray:
     """Tiles uint8 videos ``[N, T, H, W, C]`` (C = 1 or 3) into one ``[T, H', W', 3]`` video.
 
     Tiles fill rows left to right, ``cols`` per row (default ``ceil(sqrt(N))``), with
@@ -298,16 +319,16 @@ def video_grid(videos, cols: Optional[int] = None, border: int = 2,
     if cols < 1:
         raise ValueError(f"video_grid: cols must be >= 1, got {cols}")
     rows = int(math.ceil(n / cols))
-    grid = np.full((t, rows * (h + border) + border, cols * (w + border) + border, 3),
-                   border_value, np.uint8)
+    grid = np.full((t, rows * (h + border) + border, cols * (w + border) + border, 3), border_value, np.uint8)
     for k in range(n):
         r, c = divmod(k, cols)
         y, x = border + r * (h + border), border + c * (w + border)
-        grid[:, y:y + h, x:x + w] = videos[k]
+        grid[:, y : y + h, x : x + w] = videos[k]
     return grid
 
 
 # --------------------------------------------------------------------------- array helpers
+
 
 def to_uint8(video):
     """float ``[-1, 1]`` -> uint8 ``[0, 255]`` (rounded, clipped); numpy in, numpy out; tf in, tf out."""
@@ -335,8 +356,9 @@ def match_channels(video, channels: int):
     if have == channels:
         return video
     if have == 1:
-        return tf.tile(video, [1] * (len(video.shape) - 1) + [3]) if tf.is_tensor(video) \
-            else np.repeat(video, 3, axis=-1)
+        return (
+            tf.tile(video, [1] * (len(video.shape) - 1) + [3]) if tf.is_tensor(video) else np.repeat(video, 3, axis=-1)
+        )
     if have != 3:
         raise ValueError(f"expected 1 or 3 channels, got shape {tuple(video.shape)}")
     if tf.is_tensor(video):
@@ -353,15 +375,19 @@ def match_channels(video, channels: int):
 #: crop ``crop x crop``, and resize the crop to ``size`` where it is another size.
 PREPROCESSINGS: Dict[str, Callable[[int, int, int], Tuple[int, int, int]]] = {
     # The zoo's default: the shorter side to size (aspect kept), a size x size crop.
-    "shorter_side": lambda size, h, w: (max(size, round(h * size / min(h, w))),
-                                        max(size, round(w * size / min(h, w))), size),
+    "shorter_side": lambda size, h, w: (
+        max(size, round(h * size / min(h, w))),
+        max(size, round(w * size / min(h, w))),
+        size,
+    ),
     # TGAN (section 5, UCF-101): every video resized to 60 x 80, a 48-pixel square from the
     # center (the paper's 48 x 48 models; another size resizes the crop).
     "tgan_ucf101": lambda size, h, w: (60, 80, 48),
     # MVT-GAN (section 6.1, UCF-101): resized to 127 x 127 for 96 x 96 models and 170 x 170 for
     # 128 x 128 (aspect not kept), then cropped; other sizes keep the ratio (~1.33).
-    "mvt_ucf101": lambda size, h, w: ({96: (127, 127), 128: (170, 170)}.get(size) or
-                                      (round(size * 170 / 128),) * 2) + (size,),
+    "mvt_ucf101": lambda size, h, w: (
+        ({96: (127, 127), 128: (170, 170)}.get(size) or (round(size * 170 / 128),) * 2) + (size,)
+    ),
     # MVT-GAN (section 6.1, Jester): resized to 96 x 136, then cropped to 96 x 96 (size scales both).
     "mvt_jester": lambda size, h, w: (size, round(size * 136 / 96), size),
 }
@@ -380,8 +406,9 @@ def _resize(frames: np.ndarray, new_h: int, new_w: int) -> np.ndarray:
     return resized
 
 
-def resize_and_crop(frames: np.ndarray, size: int,
-                    crop_at: Tuple[float, float] = (0.5, 0.5), preprocess: str = "shorter_side") -> np.ndarray:
+def resize_and_crop(
+    frames: np.ndarray, size: int, crop_at: Tuple[float, float] = (0.5, 0.5), preprocess: str = "shorter_side"
+) -> np.ndarray:
     """uint8 ``[T, H, W, C]`` -> ``[T, size, size, C]`` by the named ``preprocess``
     (:data:`PREPROCESSINGS`; by default the shorter side resized to ``size``, bilinear,
     antialiased when shrinking, then a ``size x size`` crop).
@@ -403,4 +430,4 @@ def resize_and_crop(frames: np.ndarray, size: int,
     resized = _resize(frames, new_h, new_w)
     y0 = int(round(min(max(crop_at[0], 0.0), 1.0) * (new_h - crop)))
     x0 = int(round(min(max(crop_at[1], 0.0), 1.0) * (new_w - crop)))
-    return _resize(resized[:, y0:y0 + crop, x0:x0 + crop], size, size)
+    return _resize(resized[:, y0 : y0 + crop, x0 : x0 + crop], size, size)

@@ -43,12 +43,21 @@ Conventions: a "features" argument is a [N, F] matrix of N examples (rows);
 and flatten each example. Means and standard deviations over splits/subsets are
 population ones (``ddof=0``), as the reference implementations compute them.
 """
+
 from zoo.metrics.callback import MetricCallback
-from zoo.metrics.clips import (ClipSource, Clips, dataset_source, generator_source, noise_source,
-                               shuffled_source)
-from zoo.metrics.distances import (feature_statistics, frechet_distance, frechet_distance_from_features,
-                                   inception_contributions, inception_score, kernel_distance, linear_probe,
-                                   memorization, nearest_neighbours, s3)
+from zoo.metrics.clips import ClipSource, Clips, dataset_source, generator_source, noise_source, shuffled_source
+from zoo.metrics.distances import (
+    feature_statistics,
+    frechet_distance,
+    frechet_distance_from_features,
+    inception_contributions,
+    inception_score,
+    kernel_distance,
+    linear_probe,
+    memorization,
+    nearest_neighbours,
+    s3,
+)
 from zoo.metrics.evaluation import IS_PROTOCOLS, METRICS, Evaluator, Metric, compute, get, names, register
 from zoo.metrics.networks import I3D_HANDLE, I3D_SIZE, FeatureNetwork, model_network
 
@@ -63,7 +72,23 @@ __all__ = [
     "memorization",
     "linear_probe",
     "s3",
-    "I3D_HANDLE", "I3D_SIZE", "FeatureNetwork", "model_network", "Clips", "ClipSource", "dataset_source",
-    "generator_source", "shuffled_source", "noise_source", "Evaluator", "Metric", "METRICS", "IS_PROTOCOLS",
-    "register", "names", "get", "compute", "MetricCallback",
+    "I3D_HANDLE",
+    "I3D_SIZE",
+    "FeatureNetwork",
+    "model_network",
+    "Clips",
+    "ClipSource",
+    "dataset_source",
+    "generator_source",
+    "shuffled_source",
+    "noise_source",
+    "Evaluator",
+    "Metric",
+    "METRICS",
+    "IS_PROTOCOLS",
+    "register",
+    "names",
+    "get",
+    "compute",
+    "MetricCallback",
 ]

@@ -1,4 +1,5 @@
 """Cheap metrics logged to TensorBoard during training (:class:`MetricCallback`)."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -9,6 +10,7 @@ import tensorflow as tf
 from zoo.metrics.clips import ClipSource, generator_source
 from zoo.metrics.evaluation import Evaluator, METRICS, compute, get, names
 from zoo.metrics.networks import FeatureNetwork
+
 
 # ---------------------------------------------------------------------------- during training
 class MetricCallback(keras.callbacks.Callback):
@@ -22,32 +24,47 @@ class MetricCallback(keras.callbacks.Callback):
     curve shows the generator changing, not the sample.
     """
 
-    def __init__(self, metric_names: Sequence[str], networks: Mapping[str, FeatureNetwork],
-                 real: ClipSource, every: int, num_samples: int = 64, log_dir: Optional[str] = None,
-                 seed: int = 0):
+    def __init__(
+        self,
+        metric_names: Sequence[str],
+        networks: Mapping[str, FeatureNetwork],
+        real: ClipSource,
+        every: int,
+        num_samples: int = 64,
+        log_dir: Optional[str] = None,
+        seed: int = 0,
+    ):
         super().__init__()
         self.metrics = [get(n) for n in metric_names]
         expensive = [m.name for m in self.metrics if not m.cheap]
         if expensive:
-            raise ValueError(f"{expensive} are too expensive to compute during training; "
-                             f"use some of {[n for n in names() if METRICS[n].cheap]}")
+            raise ValueError(
+                f"{expensive} are too expensive to compute during training; "
+                f"use some of {[n for n in names() if METRICS[n].cheap]}"
+            )
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.every = int(every)
         self.seed = int(seed)
-        self.evaluator = Evaluator(generated=None, real=real, networks=networks, num_samples=num_samples,
-                                   seed=seed)
+        self.evaluator = Evaluator(generated=None, real=real, networks=networks, num_samples=num_samples, seed=seed)
         self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
         self.history: List[Tuple[int, Dict[str, float]]] = []
         self._steps = 0
 
     def evaluate(self, model, step: int, writer=None) -> Dict[str, float]:
         """The metrics of ``model``'s generator now, logged as ``metrics/<name>`` at ``step``."""
-        self.evaluator.set_generated(generator_source(
-            lambda z: model.video_from_latent(z, training=False), model.latent_dim,
-            model.latent_distribution, seed=self.seed))
-        values = {name: float(result["value"]) for name, result in
-                  compute([m.name for m in self.metrics], self.evaluator).items()}
+        self.evaluator.set_generated(
+            generator_source(
+                lambda z: model.video_from_latent(z, training=False),
+                model.latent_dim,
+                model.latent_distribution,
+                seed=self.seed,
+            )
+        )
+        values = {
+            name: float(result["value"])
+            for name, result in compute([m.name for m in self.metrics], self.evaluator).items()
+        }
         writer = writer or self.writer
         if writer is not None:
             with writer.as_default(step=step):
@@ -61,4 +78,3 @@ class MetricCallback(keras.callbacks.Callback):
         self._steps += 1
         if self._steps % self.every == 0:
             self.evaluate(self.model, self._steps)
-

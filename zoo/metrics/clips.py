@@ -1,4 +1,5 @@
 """Clip sources the evaluator draws from: a data set, a generator, shuffled frames, noise."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +10,12 @@ import tensorflow as tf
 
 from zoo.data import video_io
 
+
 # ---------------------------------------------------------------------------- clips
 @dataclasses.dataclass
 class Clips:
     """``num`` clips (uint8 ``[N, T, H, W, C]``) with their labels (int ``[N]``, -1 unlabelled)."""
+
     videos: np.ndarray
     labels: np.ndarray
 
@@ -36,6 +39,7 @@ def _uint8(video) -> np.ndarray:
 def dataset_source(dataset: tf.data.Dataset) -> ClipSource:
     """The first ``num`` elements of an unbatched ``{"video", "label"}`` dataset (a ``zoo.data.load``
     stream); a finite dataset shorter than ``num`` is an error naming both counts."""
+
     def take(num: int) -> Clips:
         videos, labels = [], []
         for batch in dataset.take(num).batch(64):
@@ -45,16 +49,25 @@ def dataset_source(dataset: tf.data.Dataset) -> ClipSource:
         if count < num:
             raise ValueError(f"the real data set has {count} clips; expected at least --num_samples={num}")
         return Clips(np.concatenate(videos), np.concatenate(labels))
+
     return take
 
 
-def generator_source(generate: Callable[..., Any], latent_dim: int, latent_distribution: str = "normal",
-                     num_classes: Optional[int] = None, seed: int = 0, batch_size: int = 16) -> ClipSource:
+def generator_source(
+    generate: Callable[..., Any],
+    latent_dim: int,
+    latent_distribution: str = "normal",
+    num_classes: Optional[int] = None,
+    seed: int = 0,
+    batch_size: int = 16,
+) -> ClipSource:
     """Clips of a generator: ``generate(z)`` (or ``generate(z, label)`` when ``num_classes`` is
     given, labels ``i % num_classes``: balanced) -> video, float in [-1, 1] or uint8.
     The latents are a pure function of ``seed``."""
+
     def take(num: int) -> Clips:
         from zoo.randomness import draw_latent
+
         videos, labels = [], []
         for start in range(0, num, batch_size):
             n = min(batch_size, num - start)
@@ -68,6 +81,7 @@ def generator_source(generate: Callable[..., Any], latent_dim: int, latent_distr
             videos.append(_uint8(np.asarray(video)))
             labels.append(label.astype(np.int64))
         return Clips(np.concatenate(videos), np.concatenate(labels))
+
     return take
 
 
@@ -75,17 +89,21 @@ def shuffled_source(source: ClipSource, seed: int = 0) -> ClipSource:
     """``source``'s clips with the frames of each clip in a random order: every frame is
     right, the motion is not (the baseline a video model must beat to show it learned
     motion, not only frames). The permutations are a pure function of ``seed``."""
+
     def take(num: int) -> Clips:
         clips = source(num)
         rng = np.random.default_rng([seed, 7])
         videos = np.stack([clip[rng.permutation(len(clip))] for clip in clips.videos])
         return Clips(videos, clips.labels)
+
     return take
 
 
 def noise_source(shape: Sequence[int], seed: int = 0) -> ClipSource:
     """Uniform noise clips ``[N, *shape]``: the floor every metric must beat."""
+
     def take(num: int) -> Clips:
         rng = np.random.default_rng(seed)
         return Clips(rng.integers(0, 256, size=(num, *shape), dtype=np.uint8), np.full([num], -1, np.int64))
+
     return take

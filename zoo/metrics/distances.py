@@ -1,5 +1,6 @@
 """The numbers of the metrics, in float64 numpy: Frechet distance, Inception Score, KID,
 nearest neighbours and memorization, the linear probe and S3 (``zoo.metrics``' docstring)."""
+
 from __future__ import annotations
 
 import numbers
@@ -27,16 +28,19 @@ def _as_float64(x, name: str) -> np.ndarray:
 def _check_finite(a: np.ndarray, name: str) -> None:
     bad = a.size - int(np.count_nonzero(np.isfinite(a)))
     if bad:
-        raise ValueError(f"{name}: expected finite values, got {bad} non-finite "
-                         f"(NaN or inf) of {a.size} in an array of shape {_shape(a)}")
+        raise ValueError(
+            f"{name}: expected finite values, got {bad} non-finite "
+            f"(NaN or inf) of {a.size} in an array of shape {_shape(a)}"
+        )
 
 
 def _matrix(x, name: str, min_rows: int = 1) -> np.ndarray:
     """[N, F] float64, finite, N >= min_rows."""
     a = _as_float64(x, name)
     if a.ndim != 2 or a.shape[0] < min_rows or a.shape[1] < 1:
-        raise ValueError(f"{name}: expected a 2-D array [N, F] with N >= {min_rows} rows "
-                         f"and F >= 1 features, got shape {_shape(a)}")
+        raise ValueError(
+            f"{name}: expected a 2-D array [N, F] with N >= {min_rows} rows and F >= 1 features, got shape {_shape(a)}"
+        )
     _check_finite(a, name)
     return a
 
@@ -82,8 +86,7 @@ def feature_statistics(features) -> Tuple[np.ndarray, np.ndarray]:
     """
     x = _as_float64(features, "features")
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
-        raise ValueError(f"features: expected a 2-D array [N, F] with N >= 2 rows and F >= 1, "
-                         f"got shape {_shape(x)}")
+        raise ValueError(f"features: expected a 2-D array [N, F] with N >= 2 rows and F >= 1, got shape {_shape(x)}")
     _check_finite(x, "features")
     mu = x.mean(axis=0)
     centred = x - mu
@@ -152,8 +155,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     f = mu1.shape[0]
     for name, a, want in (("mu2", mu2, (f,)), ("sigma1", s1, (f, f)), ("sigma2", s2, (f, f))):
         if a.shape != want:
-            raise ValueError(f"{name}: expected shape {_shape(np.empty(want))} to match mu1 "
-                             f"[{f}], got shape {_shape(a)}")
+            raise ValueError(
+                f"{name}: expected shape {_shape(np.empty(want))} to match mu1 [{f}], got shape {_shape(a)}"
+            )
     for name, a in (("mu1", mu1), ("mu2", mu2), ("sigma1", s1), ("sigma2", s2)):
         _check_finite(a, name)
     s1 = (s1 + s1.T) / 2.0
@@ -171,9 +175,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         if d >= -1e-8 * scale:
             d = 0.0
         else:
-            warnings.warn(f"frechet_distance is negative ({d!r}, scale {scale!r}) beyond round-off: "
-                          "a covariance is probably not positive semi-definite", RuntimeWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"frechet_distance is negative ({d!r}, scale {scale!r}) beyond round-off: "
+                "a covariance is probably not positive semi-definite",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return d
 
 
@@ -187,8 +194,10 @@ def frechet_distance_from_features(features1, features2) -> float:
     f1 = _matrix(features1, "features1", min_rows=2)
     f2 = _matrix(features2, "features2", min_rows=2)
     if f1.shape[1] != f2.shape[1]:
-        raise ValueError(f"features2: expected {f1.shape[1]} features per row to match features1 "
-                         f"{_shape(f1)}, got shape {_shape(f2)}")
+        raise ValueError(
+            f"features2: expected {f1.shape[1]} features per row to match features1 "
+            f"{_shape(f1)}, got shape {_shape(f2)}"
+        )
     mu1, s1 = feature_statistics(f1)
     mu2, s2 = feature_statistics(f2)
     return frechet_distance(mu1, s1, mu2, s2)
@@ -207,22 +216,25 @@ def _probabilities(predictions, from_logits: bool) -> np.ndarray:
     """[N, K] class probabilities in float64 (checked, rows renormalised), or softmax of logits."""
     p = _as_float64(predictions, "predictions")
     if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
-        raise ValueError(f"predictions: expected a 2-D array [N, K] with N >= 1 and K >= 1, "
-                         f"got shape {_shape(p)}")
+        raise ValueError(f"predictions: expected a 2-D array [N, K] with N >= 1 and K >= 1, got shape {_shape(p)}")
     _check_finite(p, "predictions")
     if from_logits:
         p = _softmax(p)
     else:
         if p.min() < 0.0:
-            raise ValueError(f"predictions: expected probabilities >= 0 (or from_logits=True), got "
-                             f"{int(np.count_nonzero(p < 0))} negative entries (min {p.min()!r})")
+            raise ValueError(
+                f"predictions: expected probabilities >= 0 (or from_logits=True), got "
+                f"{int(np.count_nonzero(p < 0))} negative entries (min {p.min()!r})"
+            )
         sums = p.sum(axis=1)
         off = np.abs(sums - 1.0) > 1e-3
         if off.any():
             worst = sums[np.argmax(np.abs(sums - 1.0))]
-            raise ValueError(f"predictions: expected rows summing to 1 within 1e-3 (or "
-                             f"from_logits=True), got {int(off.sum())} rows that do not "
-                             f"(e.g. a row summing to {worst!r})")
+            raise ValueError(
+                f"predictions: expected rows summing to 1 within 1e-3 (or "
+                f"from_logits=True), got {int(off.sum())} rows that do not "
+                f"(e.g. a row summing to {worst!r})"
+            )
         p = p / sums[:, None]
     return p
 
@@ -278,9 +290,16 @@ def inception_score(predictions, splits: int = 10, from_logits: bool = False) ->
 # -- Kernel Inception distance
 
 
-def kernel_distance(features1, features2, num_subsets: int = 100, subset_size: int = 1000,
-                    degree: int = 3, gamma=None, coef0: float = 1.0,
-                    seed: int = 0) -> Tuple[float, float]:
+def kernel_distance(
+    features1,
+    features2,
+    num_subsets: int = 100,
+    subset_size: int = 1000,
+    degree: int = 3,
+    gamma=None,
+    coef0: float = 1.0,
+    seed: int = 0,
+) -> Tuple[float, float]:
     """Kernel distance (KID): unbiased MMD^2 with a polynomial kernel, over random subsets.
 
     Binkowski et al. (2018), "Demystifying MMD GANs", section 4 / appendix D and
@@ -312,8 +331,9 @@ def kernel_distance(features1, features2, num_subsets: int = 100, subset_size: i
     x = _matrix(features1, "features1", min_rows=2)
     y = _matrix(features2, "features2", min_rows=2)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"features2: expected {x.shape[1]} features per row to match features1 "
-                         f"{_shape(x)}, got shape {_shape(y)}")
+        raise ValueError(
+            f"features2: expected {x.shape[1]} features per row to match features1 {_shape(x)}, got shape {_shape(y)}"
+        )
     num_subsets = _int_arg(num_subsets, "num_subsets", 1)
     subset_size = _int_arg(subset_size, "subset_size", 2)
     degree = _int_arg(degree, "degree", 1)
@@ -349,8 +369,9 @@ def _rows(x, name: str) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected a real numeric array, got dtype {a.dtype}")
     if a.ndim < 2 or a.shape[0] < 1 or a.size == 0:
-        raise ValueError(f"{name}: expected an array [N, ...] of N >= 1 examples with at least one "
-                         f"value each, got shape {_shape(a)}")
+        raise ValueError(
+            f"{name}: expected an array [N, ...] of N >= 1 examples with at least one value each, got shape {_shape(a)}"
+        )
     return a.reshape(a.shape[0], -1)
 
 
@@ -375,36 +396,38 @@ def nearest_neighbours(queries, references, batch_size: int = 256) -> Tuple[np.n
     q = _rows(queries, "queries")
     r = _rows(references, "references")
     if q.shape[1] != r.shape[1]:
-        raise ValueError(f"references: expected {q.shape[1]} values per example to match queries "
-                         f"{_shape(queries)}, got shape {_shape(references)}")
+        raise ValueError(
+            f"references: expected {q.shape[1]} values per example to match queries "
+            f"{_shape(queries)}, got shape {_shape(references)}"
+        )
     bs = _int_arg(batch_size, "batch_size", 1)
     ref_norms = []
     for start in range(0, r.shape[0], bs):
-        block = r[start:start + bs].astype(np.float64)
+        block = r[start : start + bs].astype(np.float64)
         _check_finite(block, "references")
         ref_norms.append(np.einsum("ij,ij->i", block, block))
     best_d2 = np.empty(q.shape[0])
     best_idx = np.empty(q.shape[0], dtype=np.int64)
     for qs in range(0, q.shape[0], bs):
-        qb = q[qs:qs + bs].astype(np.float64)
+        qb = q[qs : qs + bs].astype(np.float64)
         _check_finite(qb, "queries")
         qn = np.einsum("ij,ij->i", qb, qb)
         run_d2 = np.full(qb.shape[0], np.inf)
         run_idx = np.zeros(qb.shape[0], dtype=np.int64)
         for k, rs in enumerate(range(0, r.shape[0], bs)):
-            rb = r[rs:rs + bs].astype(np.float64)
+            rb = r[rs : rs + bs].astype(np.float64)
             d2 = qn[:, None] + ref_norms[k][None, :] - 2.0 * (qb @ rb.T)
             j = np.argmin(d2, axis=1)
             dj = d2[np.arange(qb.shape[0]), j]
             better = dj < run_d2
             run_d2[better] = dj[better]
             run_idx[better] = j[better] + rs
-        best_d2[qs:qs + bs] = run_d2
-        best_idx[qs:qs + bs] = run_idx
+        best_d2[qs : qs + bs] = run_d2
+        best_idx[qs : qs + bs] = run_idx
     distances = np.empty(q.shape[0])
     for qs in range(0, q.shape[0], bs):
-        diff = q[qs:qs + bs].astype(np.float64) - r[best_idx[qs:qs + bs]].astype(np.float64)
-        distances[qs:qs + bs] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        diff = q[qs : qs + bs].astype(np.float64) - r[best_idx[qs : qs + bs]].astype(np.float64)
+        distances[qs : qs + bs] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     return distances, best_idx
 
 
@@ -470,8 +493,7 @@ def memorization(generated, held_out, train, batch_size: int = 256) -> Dict[str,
 def _labels(y, name: str, n: int) -> np.ndarray:
     a = np.asarray(y)
     if a.ndim != 1 or a.shape[0] != n:
-        raise ValueError(f"{name}: expected a 1-D array of {n} labels (one per feature row), "
-                         f"got shape {_shape(a)}")
+        raise ValueError(f"{name}: expected a 1-D array of {n} labels (one per feature row), got shape {_shape(a)}")
     if a.dtype.kind in "iu":
         out = a.astype(np.int64)
     elif a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
@@ -542,10 +564,16 @@ class _Softmax:
         return float(-np.mean(logp[np.arange(len(y)), y]))
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels,
-                 l2_grid: Iterable[float] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
-                 validation_fraction: float = 0.2, steps: int = 500,
-                 seed: int = 0) -> Dict[str, object]:
+def linear_probe(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    l2_grid: Iterable[float] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+    validation_fraction: float = 0.2,
+    steps: int = 500,
+    seed: int = 0,
+) -> Dict[str, object]:
     """Accuracy of a linear classifier on frozen features (representation quality).
 
     The protocol of VGAN section 3.3 (discriminator features + a K-way softmax
@@ -587,18 +615,21 @@ def linear_probe(train_features, train_labels, test_features, test_labels,
     x_train = _matrix(train_features, "train_features", min_rows=2)
     x_test = _matrix(test_features, "test_features", min_rows=1)
     if x_test.shape[1] != x_train.shape[1]:
-        raise ValueError(f"test_features: expected {x_train.shape[1]} features per row to match "
-                         f"train_features {_shape(x_train)}, got shape {_shape(x_test)}")
+        raise ValueError(
+            f"test_features: expected {x_train.shape[1]} features per row to match "
+            f"train_features {_shape(x_train)}, got shape {_shape(x_test)}"
+        )
     y_train = _labels(train_labels, "train_labels", x_train.shape[0])
     y_test = _labels(test_labels, "test_labels", x_test.shape[0])
     classes = np.unique(y_train)
     if classes.size < 2:
-        raise ValueError(f"train_labels: expected at least 2 classes, got {classes.size} "
-                         f"({classes.tolist()})")
+        raise ValueError(f"train_labels: expected at least 2 classes, got {classes.size} ({classes.tolist()})")
     unseen = np.setdiff1d(np.unique(y_test), classes)
     if unseen.size:
-        raise ValueError(f"test_labels: expected only classes seen in training {classes.tolist()}, "
-                         f"got unseen classes {unseen.tolist()}")
+        raise ValueError(
+            f"test_labels: expected only classes seen in training {classes.tolist()}, "
+            f"got unseen classes {unseen.tolist()}"
+        )
     grid = [_real_arg(v, "l2_grid entry") for v in l2_grid]
     if not grid or min(grid) < 0.0:
         raise ValueError(f"l2_grid: expected a non-empty sequence of L2 weights >= 0, got {grid}")
@@ -618,8 +649,10 @@ def linear_probe(train_features, train_labels, test_features, test_labels,
             n_val = min(max(int(round(validation_fraction * idx.size)), 1), idx.size - 1)
             val_mask[idx[:n_val]] = True
     if not val_mask.any():
-        raise ValueError("train_labels: expected at least one class with 2 or more training rows "
-                         "(to carve a validation split), got one row per class")
+        raise ValueError(
+            "train_labels: expected at least one class with 2 or more training rows "
+            "(to carve a validation split), got one row per class"
+        )
     fit_x, fit_y = x_train[~val_mask], y_train[~val_mask]
     val_x, val_y = x_train[val_mask], y_train[val_mask]
 

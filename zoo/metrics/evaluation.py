@@ -1,5 +1,6 @@
 """The :class:`Evaluator` (draws clips, runs each network once per source) and the registry
 of named metrics (:data:`METRICS`, :func:`get`, :func:`compute`)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,8 +15,14 @@ import tensorflow as tf
 from zoo import balls_check, digits_check
 from zoo.data import video_io
 from zoo.metrics.clips import ClipSource, Clips
-from zoo.metrics.distances import (frechet_distance_from_features, inception_score, kernel_distance, linear_probe,
-                                   memorization, s3)
+from zoo.metrics.distances import (
+    frechet_distance_from_features,
+    inception_score,
+    kernel_distance,
+    linear_probe,
+    memorization,
+    s3,
+)
 from zoo.metrics.networks import FeatureNetwork, I3D_HANDLE
 
 # ---------------------------------------------------------------------------- evaluation
@@ -38,10 +45,19 @@ class Evaluator:
     kept as uint8) and each network runs once per source.
     """
 
-    def __init__(self, generated: ClipSource, real: ClipSource, real_test: Optional[ClipSource] = None,
-                 networks: Optional[Mapping[str, FeatureNetwork]] = None, num_samples: int = 256,
-                 splits: int = 10, seed: int = 0, classifier_steps: int = 300,
-                 classifier_preset: str = "small", is_protocol: str = "splits"):
+    def __init__(
+        self,
+        generated: ClipSource,
+        real: ClipSource,
+        real_test: Optional[ClipSource] = None,
+        networks: Optional[Mapping[str, FeatureNetwork]] = None,
+        num_samples: int = 256,
+        splits: int = 10,
+        seed: int = 0,
+        classifier_steps: int = 300,
+        classifier_preset: str = "small",
+        is_protocol: str = "splits",
+    ):
         if num_samples < 2:
             raise ValueError(f"num_samples must be >= 2, got {num_samples}")
         if is_protocol not in IS_PROTOCOLS:
@@ -77,8 +93,10 @@ class Evaluator:
 
     def network(self, role: str) -> FeatureNetwork:
         if role not in self.networks:
-            raise ValueError(f"this metric needs the {role!r} network (e.g. --{role}=<hub module or path>); "
-                             f"given: {sorted(self.networks) or 'none'}")
+            raise ValueError(
+                f"this metric needs the {role!r} network (e.g. --{role}=<hub module or path>); "
+                f"given: {sorted(self.networks) or 'none'}"
+            )
         return self.networks[role]
 
     def outputs(self, source: str, role: str, frames: Optional[int] = None) -> Dict[str, np.ndarray]:
@@ -102,6 +120,7 @@ class Metric:
     ``depends_on`` says in words what the number depends on (the name records it
     too), ``cheap`` marks those fit for evaluation during training.
     """
+
     name: str
     compute: Callable[[Evaluator], Dict[str, Any]]
     networks: Tuple[str, ...]
@@ -121,13 +140,20 @@ def _fvd(role: str, output: str, n: int) -> Callable[[Evaluator], Dict[str, Any]
     def compute(ev: Evaluator) -> Dict[str, Any]:
         net = ev.network(role)
         if net.frames is not None and net.frames != n:
-            raise ValueError(f"fvd_*_{n}f needs a {role} network taking {n}-frame clips; this one takes "
-                             f"{net.frames} (use fvd_local_{net.frames}f)")
+            raise ValueError(
+                f"fvd_*_{n}f needs a {role} network taking {n}-frame clips; this one takes "
+                f"{net.frames} (use fvd_local_{net.frames}f)"
+            )
         _frames(ev, n)
         fake = ev.outputs("generated", role, n)[output]
         real = ev.outputs("real", role, n)[output]
-        return {"value": frechet_distance_from_features(fake, real), "num_generated": len(fake),
-                "num_real": len(real), "feature_dim": int(fake.shape[1])}
+        return {
+            "value": frechet_distance_from_features(fake, real),
+            "num_generated": len(fake),
+            "num_real": len(real),
+            "feature_dim": int(fake.shape[1]),
+        }
+
     return compute
 
 
@@ -139,22 +165,33 @@ def _inception_score(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
         mean, std = inception_score(logits, splits=splits, from_logits=True)
         real_mean, real_std = inception_score(ev.outputs("real", role)["logits"], splits=splits, from_logits=True)
         classes, per_split = int(logits.shape[1]), len(logits) // splits
-        report = {"value": mean, "std": std, "protocol": ev.is_protocol, "splits": splits,
-                  "samples_per_split": per_split, "real_value": real_mean, "real_std": real_std,
-                  "num_classes": classes}
+        report = {
+            "value": mean,
+            "std": std,
+            "protocol": ev.is_protocol,
+            "splits": splits,
+            "samples_per_split": per_split,
+            "real_value": real_mean,
+            "real_std": real_std,
+            "num_classes": classes,
+        }
         if per_split < 10 * classes:
             # p(y) of a chunk is a mean over its clips: with few clips per class it is noisy and
             # the score biased low; the papers' protocols have >= 1000 per class.
-            report["warning"] = (f"{per_split} clips per split for {classes} classes: under 10 per class, the "
-                                 "score is biased low and not comparable with the papers' (>= 1000 per class)")
+            report["warning"] = (
+                f"{per_split} clips per split for {classes} classes: under 10 per class, the "
+                "score is biased low and not comparable with the papers' (>= 1000 per class)"
+            )
             warnings.warn(f"is_{role}: {report['warning']}", stacklevel=2)
         return report
+
     return compute
 
 
 def _conditional_accuracy(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
     """The classifier's top-1 agreement with the labels the clips were made for (a
     class-conditional generator's requested classes); ``real_value`` is the same on real clips."""
+
     def compute(ev: Evaluator) -> Dict[str, Any]:
         out = {}
         for source, key in (("generated", "value"), ("real", "real_value")):
@@ -165,6 +202,7 @@ def _conditional_accuracy(role: str) -> Callable[[Evaluator], Dict[str, Any]]:
                 classes = np.unique(clips.labels)
                 out["per_class"] = {int(k): float(np.mean(predicted[clips.labels == k] == k)) for k in classes}
         return out
+
     return compute
 
 
@@ -180,8 +218,11 @@ def _fid_frames(ev: Evaluator) -> Dict[str, Any]:
     fake = ev.outputs("generated", "lrcn")["frame_features"]
     real = ev.outputs("real", "lrcn")["frame_features"]
     fake, real = fake.reshape(-1, fake.shape[-1]), real.reshape(-1, real.shape[-1])
-    return {"value": frechet_distance_from_features(fake, real), "num_generated_frames": len(fake),
-            "num_real_frames": len(real)}
+    return {
+        "value": frechet_distance_from_features(fake, real),
+        "num_generated_frames": len(fake),
+        "num_real_frames": len(real),
+    }
 
 
 def _kid(ev: Evaluator) -> Dict[str, Any]:
@@ -206,14 +247,18 @@ def _nearest(space: str) -> Callable[[Evaluator], Dict[str, Any]]:
             rows = {s: ev.outputs(s, space)["features"] for s in ("generated", "real_test", "real")}
         report = memorization(rows["generated"], rows["real_test"], rows["real"])
         return {"value": report["ratio"], **report}
+
     return compute
 
 
 def _labelled(ev: Evaluator, source: str) -> Clips:
     clips = ev.clips(source)
     if not clips.labelled:
-        what = ("a class-conditional generator (a serving_default with a 'label' input)"
-                if source == "generated" else "a labelled real data set (e.g. synthetic_actions)")
+        what = (
+            "a class-conditional generator (a serving_default with a 'label' input)"
+            if source == "generated"
+            else "a labelled real data set (e.g. synthetic_actions)"
+        )
         raise ValueError(f"this metric needs labelled {source} clips: {what}")
     return clips
 
@@ -227,37 +272,53 @@ def _clips_dataset(clips: Clips, seed: int) -> tf.data.Dataset:
 def _s3(arch: str) -> Callable[[Evaluator], Dict[str, Any]]:
     """MVT section 5: ``arch`` classifiers (``c3d`` or ``lrcn``) trained on generated and on real
     clips, tested across (Table 3 reports S3 with two architectures)."""
+
     def compute(ev: Evaluator) -> Dict[str, Any]:
         return _s3_with(ev, arch)
+
     return compute
 
 
 def _s3_with(ev: Evaluator, arch: str) -> Dict[str, Any]:
     from zoo import classifiers
     from zoo import registry
+
     fake, real, test = (_labelled(ev, s) for s in ("generated", "real", "real_test"))
     num_classes = int(max(fake.labels.max(), real.labels.max(), test.labels.max())) + 1
     _, t, h, _, c = real.videos.shape
-    cfg = registry.resolve(arch, ev.classifier_preset, frames=t, size=h, channels=c,
-                             num_classes=num_classes, seed=ev.seed)
+    cfg = registry.resolve(
+        arch, ev.classifier_preset, frames=t, size=h, channels=c, num_classes=num_classes, seed=ev.seed
+    )
 
     def score(model, clips):
-        data = tf.data.Dataset.from_tensor_slices({"video": clips.float_videos(),
-                                                   "label": clips.labels.astype(np.int32)})
+        data = tf.data.Dataset.from_tensor_slices(
+            {"video": clips.float_videos(), "label": clips.labels.astype(np.int32)}
+        )
         return classifiers.accuracy(model, data)["accuracy"]
 
     batch = registry.resolve_run(arch, ev.classifier_preset, cfg).batch_size
     on_real = classifiers.fit(cfg, _clips_dataset(real, ev.seed), ev.classifier_steps, batch)
     on_fake = classifiers.fit(cfg, _clips_dataset(fake, ev.seed), ev.classifier_steps, batch)
     rer, res, ser = score(on_real, test), score(on_real, fake), score(on_fake, test)
-    return {"value": s3(ser=ser, rer=rer, res=res), "SeR": ser, "ReR": rer, "ReS": res,
-            "classifier": f"{arch}/{ev.classifier_preset}", "classifier_steps": ev.classifier_steps}
+    return {
+        "value": s3(ser=ser, rer=rer, res=res),
+        "SeR": ser,
+        "ReR": rer,
+        "ReS": res,
+        "classifier": f"{arch}/{ev.classifier_preset}",
+        "classifier_steps": ev.classifier_steps,
+    }
 
 
 def _probe(ev: Evaluator) -> Dict[str, Any]:
     train, test = _labelled(ev, "real"), _labelled(ev, "real_test")
-    report = linear_probe(ev.outputs("real", "probe")["features"], train.labels,
-                          ev.outputs("real_test", "probe")["features"], test.labels, seed=ev.seed)
+    report = linear_probe(
+        ev.outputs("real", "probe")["features"],
+        train.labels,
+        ev.outputs("real_test", "probe")["features"],
+        test.labels,
+        seed=ev.seed,
+    )
     return {"value": report["test_accuracy"], **report}
 
 
@@ -271,66 +332,140 @@ def register(metric: Metric) -> Metric:
 
 def _fvd_metric(kind: str, n: int) -> Metric:
     if kind == "i3d":
-        return Metric(f"fvd_i3d_{n}f", _fvd("i3d", "logits", n), ("i3d",),
-                      f"Frechet distance of I3D (Kinetics-400, {I3D_HANDLE}) logits, 400-d, of the first {n} "
-                      "frames resized to 224x224 in [-1, 1] (the reference FVD), generated vs real",
-                      higher_is_better=False, cheap=False)
-    return Metric(f"fvd_local_{n}f", _fvd("c3d", "features", n), ("c3d",),
-                  f"Frechet distance of the zoo's C3D penultimate features (--c3d) on the first {n} frames, "
-                  "generated vs real; comparable only between runs measured with the same classifier",
-                  higher_is_better=False)
+        return Metric(
+            f"fvd_i3d_{n}f",
+            _fvd("i3d", "logits", n),
+            ("i3d",),
+            f"Frechet distance of I3D (Kinetics-400, {I3D_HANDLE}) logits, 400-d, of the first {n} "
+            "frames resized to 224x224 in [-1, 1] (the reference FVD), generated vs real",
+            higher_is_better=False,
+            cheap=False,
+        )
+    return Metric(
+        f"fvd_local_{n}f",
+        _fvd("c3d", "features", n),
+        ("c3d",),
+        f"Frechet distance of the zoo's C3D penultimate features (--c3d) on the first {n} frames, "
+        "generated vs real; comparable only between runs measured with the same classifier",
+        higher_is_better=False,
+    )
 
 
 _PATTERNS = {re.compile(r"fvd_(i3d|local)_(\d+)f"): lambda m: _fvd_metric(m.group(1), int(m.group(2)))}
 
 for _metric in (
-        _fvd_metric("i3d", 16), _fvd_metric("local", 16),
-        Metric("is_c3d", _inception_score("c3d"), ("c3d",),
-               "Inception Score of the zoo's C3D classifier's predictions on generated clips, under the "
-               "protocol named in the report (--is_protocol: splits, tgan, mvt); value = mean over chunks, "
-               "real_value = the same on real clips",
-               higher_is_better=True),
-        Metric("is_lrcn", _inception_score("lrcn"), ("lrcn",),
-               "Inception Score of the zoo's LRCN classifier's predictions (as is_c3d)", higher_is_better=True),
-        Metric("acc_c3d", _conditional_accuracy("c3d"), ("c3d",),
-               "Class-conditional accuracy: share of generated clips that the zoo's C3D classifier (--c3d) "
-               "assigns to the class they were generated for; needs a class-conditional generator; "
-               "real_value = the classifier's accuracy on labelled real clips", higher_is_better=True),
-        Metric("acc_lrcn", _conditional_accuracy("lrcn"), ("lrcn",),
-               "Class-conditional accuracy as acc_c3d, judged by the zoo's LRCN (--lrcn)", higher_is_better=True),
-        Metric("fid_frames", _fid_frames, ("lrcn",),
-               "Frechet distance of per-frame features (the LRCN's 2D CNN, --lrcn) over all frames, generated "
-               "vs real", higher_is_better=False),
-        Metric("kid", _kid, ("c3d",),
-               "Kernel distance (unbiased MMD^2, cubic polynomial kernel) of the zoo's C3D features, generated "
-               "vs real; mean and std over subsets", higher_is_better=False),
-        Metric("s3", _s3("c3d"), (),
-               "Symmetric similarity score (MVT section 5): C3D classifiers trained from scratch on generated "
-               "and on real clips and tested across; needs a class-conditional generator and labelled data",
-               higher_is_better=True, cheap=False),
-        Metric("s3_lrcn", _s3("lrcn"), (),
-               "Symmetric similarity score as s3 with LRCN classifiers (MVT Table 3 reports two "
-               "architectures)", higher_is_better=True, cheap=False),
-        Metric("probe", _probe, ("probe",),
-               "Linear probe: logistic regression on frozen features (--probe: e.g. a discriminator's) of "
-               "labelled real training clips, accuracy on held-out real clips", higher_is_better=True,
-               cheap=False),
-        Metric("balls", _balls, (),
-               "Bouncing balls as a person checks them (zoo.balls_check): share of generated clips whose ball "
-               "count is constant, balls round and of the real size, motion straight between bounces and "
-               "background steady; real_value = the same for the real clips", higher_is_better=True),
-        Metric("digits", _digits, (),
-               "Moving digits as a person checks them (zoo.digits_check): share of generated clips whose glyphs, "
-               "followed by block matching, step about as far per frame as real digits (within 2x) and keep "
-               "their strokes (crop correlation step to step and with the first frame); real_value = the same "
-               "for the real clips", higher_is_better=True),
-        Metric("nn_pixels", _nearest("pixels"), (),
-               "Memorization check: median pixel distance of generated clips to their nearest training clip "
-               "over the same for held-out real clips (value = ratio; well below 1 means copying)",
-               higher_is_better=True, cheap=False),
-        Metric("nn_c3d", _nearest("c3d"), ("c3d",),
-               "Memorization check as nn_pixels, in the zoo's C3D feature space", higher_is_better=True,
-               cheap=False)):
+    _fvd_metric("i3d", 16),
+    _fvd_metric("local", 16),
+    Metric(
+        "is_c3d",
+        _inception_score("c3d"),
+        ("c3d",),
+        "Inception Score of the zoo's C3D classifier's predictions on generated clips, under the "
+        "protocol named in the report (--is_protocol: splits, tgan, mvt); value = mean over chunks, "
+        "real_value = the same on real clips",
+        higher_is_better=True,
+    ),
+    Metric(
+        "is_lrcn",
+        _inception_score("lrcn"),
+        ("lrcn",),
+        "Inception Score of the zoo's LRCN classifier's predictions (as is_c3d)",
+        higher_is_better=True,
+    ),
+    Metric(
+        "acc_c3d",
+        _conditional_accuracy("c3d"),
+        ("c3d",),
+        "Class-conditional accuracy: share of generated clips that the zoo's C3D classifier (--c3d) "
+        "assigns to the class they were generated for; needs a class-conditional generator; "
+        "real_value = the classifier's accuracy on labelled real clips",
+        higher_is_better=True,
+    ),
+    Metric(
+        "acc_lrcn",
+        _conditional_accuracy("lrcn"),
+        ("lrcn",),
+        "Class-conditional accuracy as acc_c3d, judged by the zoo's LRCN (--lrcn)",
+        higher_is_better=True,
+    ),
+    Metric(
+        "fid_frames",
+        _fid_frames,
+        ("lrcn",),
+        "Frechet distance of per-frame features (the LRCN's 2D CNN, --lrcn) over all frames, generated vs real",
+        higher_is_better=False,
+    ),
+    Metric(
+        "kid",
+        _kid,
+        ("c3d",),
+        "Kernel distance (unbiased MMD^2, cubic polynomial kernel) of the zoo's C3D features, generated "
+        "vs real; mean and std over subsets",
+        higher_is_better=False,
+    ),
+    Metric(
+        "s3",
+        _s3("c3d"),
+        (),
+        "Symmetric similarity score (MVT section 5): C3D classifiers trained from scratch on generated "
+        "and on real clips and tested across; needs a class-conditional generator and labelled data",
+        higher_is_better=True,
+        cheap=False,
+    ),
+    Metric(
+        "s3_lrcn",
+        _s3("lrcn"),
+        (),
+        "Symmetric similarity score as s3 with LRCN classifiers (MVT Table 3 reports two architectures)",
+        higher_is_better=True,
+        cheap=False,
+    ),
+    Metric(
+        "probe",
+        _probe,
+        ("probe",),
+        "Linear probe: logistic regression on frozen features (--probe: e.g. a discriminator's) of "
+        "labelled real training clips, accuracy on held-out real clips",
+        higher_is_better=True,
+        cheap=False,
+    ),
+    Metric(
+        "balls",
+        _balls,
+        (),
+        "Bouncing balls as a person checks them (zoo.balls_check): share of generated clips whose ball "
+        "count is constant, balls round and of the real size, motion straight between bounces and "
+        "background steady; real_value = the same for the real clips",
+        higher_is_better=True,
+    ),
+    Metric(
+        "digits",
+        _digits,
+        (),
+        "Moving digits as a person checks them (zoo.digits_check): share of generated clips whose glyphs, "
+        "followed by block matching, step about as far per frame as real digits (within 2x) and keep "
+        "their strokes (crop correlation step to step and with the first frame); real_value = the same "
+        "for the real clips",
+        higher_is_better=True,
+    ),
+    Metric(
+        "nn_pixels",
+        _nearest("pixels"),
+        (),
+        "Memorization check: median pixel distance of generated clips to their nearest training clip "
+        "over the same for held-out real clips (value = ratio; well below 1 means copying)",
+        higher_is_better=True,
+        cheap=False,
+    ),
+    Metric(
+        "nn_c3d",
+        _nearest("c3d"),
+        ("c3d",),
+        "Memorization check as nn_pixels, in the zoo's C3D feature space",
+        higher_is_better=True,
+        cheap=False,
+    ),
+):
     register(_metric)
 
 
@@ -346,8 +481,9 @@ def get(name: str) -> Metric:
         match = pattern.fullmatch(name)
         if match:
             return make(match)
-    raise ValueError(f"unknown metric {name!r}; expected one of {names()} "
-                     "(or fvd_local_<N>f / fvd_i3d_<N>f for N-frame clips)")
+    raise ValueError(
+        f"unknown metric {name!r}; expected one of {names()} (or fvd_local_<N>f / fvd_i3d_<N>f for N-frame clips)"
+    )
 
 
 def compute(metric_names: Sequence[str], evaluator: Evaluator) -> Dict[str, Dict[str, Any]]:
@@ -359,9 +495,12 @@ def compute(metric_names: Sequence[str], evaluator: Evaluator) -> Dict[str, Dict
         start = time.perf_counter()
         result = metric.compute(evaluator)
         result = {k: _plain(v) for k, v in result.items()}
-        result.update(depends_on=metric.depends_on, higher_is_better=metric.higher_is_better,
-                      networks={r: evaluator.networks[r].info for r in metric.networks},
-                      seconds=round(time.perf_counter() - start, 3))
+        result.update(
+            depends_on=metric.depends_on,
+            higher_is_better=metric.higher_is_better,
+            networks={r: evaluator.networks[r].info for r in metric.networks},
+            seconds=round(time.perf_counter() - start, 3),
+        )
         report[metric.name] = result
     return report
 

@@ -1,5 +1,6 @@
 """The networks the metrics read: :class:`FeatureNetwork` (a classifier, I3D or a
 discriminator's features, with its preprocessing) and the standard I3D handle."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,6 +34,7 @@ class FeatureNetwork:
     business: ``export.load_video_classifier`` and ``export.load_i3d`` make them
     from handles.
     """
+
     name: str
     fn: Callable[[tf.Tensor], Mapping[str, tf.Tensor]]
     size: int
@@ -47,19 +49,21 @@ class FeatureNetwork:
         video = tf.convert_to_tensor(video)
         video = video_io.to_float(video) if video.dtype == tf.uint8 else tf.cast(video, tf.float32)
         if video.shape.rank != 5:
-            raise ValueError(f"{self.name}: expected videos [batch, frames, height, width, channels], "
-                             f"got shape {video.shape}")
+            raise ValueError(
+                f"{self.name}: expected videos [batch, frames, height, width, channels], got shape {video.shape}"
+            )
         t, h, w, c = video.shape[1:]
         if self.frames is not None:
             if t < self.frames:
                 raise ValueError(f"{self.name} takes {self.frames}-frame clips; got {t}-frame videos")
-            video = video[:, :self.frames]
+            video = video[:, : self.frames]
             t = self.frames
         if (h, w) != (self.size, self.size):
             frames = tf.reshape(video, [-1, h, w, c])
             if self.resize == "tf1_bilinear":
-                frames = tf.compat.v1.image.resize_bilinear(frames, [self.size, self.size], align_corners=False,
-                                                            half_pixel_centers=False)
+                frames = tf.compat.v1.image.resize_bilinear(
+                    frames, [self.size, self.size], align_corners=False, half_pixel_centers=False
+                )
             elif self.resize == "bilinear":
                 frames = tf.image.resize(frames, [self.size, self.size], method="bilinear")
             else:
@@ -78,7 +82,7 @@ class FeatureNetwork:
             raise ValueError(f"{self.name} has no output(s) {missing}; it gives {list(self.outputs)}")
         parts: Dict[str, list] = {o: [] for o in wanted}
         for i in range(0, len(videos), self.batch_size):
-            out = self.fn(self.prepare(videos[i:i + self.batch_size]))
+            out = self.fn(self.prepare(videos[i : i + self.batch_size]))
             for o in wanted:
                 parts[o].append(np.asarray(out[o], np.float64))
         return {o: np.concatenate(v) for o, v in parts.items()}
@@ -87,11 +91,19 @@ class FeatureNetwork:
 def model_network(model, name: Optional[str] = None, info: Optional[Dict[str, Any]] = None) -> FeatureNetwork:
     """A zoo classifier in memory (``zoo.classifiers``) as a :class:`FeatureNetwork`."""
     c = model.config
+
     @tf.function
     @tf.autograph.experimental.do_not_convert
     def call(video):
         return model(video, training=False)
 
     outputs = tuple(o for o in model.output_names_ if o != "probabilities")
-    return FeatureNetwork(name=name or c.model_name, fn=call, size=c.size, frames=c.frames, channels=c.channels,
-                          outputs=outputs, info=dict(info or {"arch": c.model_name, "in_memory": True}))
+    return FeatureNetwork(
+        name=name or c.model_name,
+        fn=call,
+        size=c.size,
+        frames=c.frames,
+        channels=c.channels,
+        outputs=outputs,
+        info=dict(info or {"arch": c.model_name, "in_memory": True}),
+    )

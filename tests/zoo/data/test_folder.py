@@ -1,4 +1,5 @@
 """Tests of the UCF-101-layout folder data set, its TFRecord cache and the "tfrecord" set."""
+
 import logging
 import shutil
 
@@ -28,10 +29,16 @@ FRAMES, SIZE = 4, 16
 @pytest.fixture(scope="module")
 def ucf_hash_split(video_folder):
     """GOOD and BAD in a UCF-101 layout with no split lists (the hash holdout splits it), and a text file."""
-    root = video_folder({**{relpath: square_video(frames, color) for relpath, (frames, color) in GOOD.items()},
-                         "Alpha/garbage.avi": b"RIFF not really an avi" * 50, "notes.txt": "not a video"}, "ucf")
+    root = video_folder(
+        {
+            **{relpath: square_video(frames, color) for relpath, (frames, color) in GOOD.items()},
+            "Alpha/garbage.avi": b"RIFF not really an avi" * 50,
+            "notes.txt": "not a video",
+        },
+        "ucf",
+    )
     valid = (root / "Alpha/v_Alpha_g01_c01.mp4").read_bytes()
-    (root / "Beta/truncated.mp4").write_bytes(valid[:int(len(valid) * 0.3)])
+    (root / "Beta/truncated.mp4").write_bytes(valid[: int(len(valid) * 0.3)])
     return root
 
 
@@ -80,8 +87,7 @@ def test_clips_have_shape_range_and_the_labels_of_their_class_folders(ucf_hash_s
         assert -1.0 <= video.min() and video.max() <= 1.0 and video.max() > 0.5
         assert e["label"].dtype == np.int32 and e["label"] == dominant_label(video)
     assert sorted(int(e["label"]) for e in examples) == [0, 0, 0, 0, 1, 1, 1, 1]
-    gray = first(data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
-                           channels=1), 1)[0]
+    gray = first(data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split), channels=1), 1)[0]
     assert gray["video"].shape == (FRAMES, SIZE, SIZE, 1)
 
 
@@ -108,8 +114,8 @@ def test_clip_spec_cuts_strided_clips_and_pads_at_the_end():
 
 def test_stream_is_deterministic_per_seed_and_start_equals_skip(ucf_hash_split):
     def load(**kw):
-        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
-                         random_crop=True, **kw)
+        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split), random_crop=True, **kw)
+
     a, b, c = first(load(seed=1), 6), first(load(seed=1), 6), first(load(seed=2), 6)
     assert_same(a, b)
     assert any(not np.array_equal(x["video"], y["video"]) for x, y in zip(a, c))
@@ -129,6 +135,7 @@ def test_a_folder_without_usable_videos_is_a_value_error(tmp_path):
 
 def test_gifs_and_frame_folders_are_videos_and_other_files_are_reported(tmp_path, caplog):
     from PIL import Image
+
     gif, frames = square_video(6, RED), square_video(12, GREEN)
     (tmp_path / "Alpha").mkdir()
     video_io.write_gif(str(tmp_path / "Alpha" / "v_Alpha_g01.gif"), gif)
@@ -153,8 +160,10 @@ def test_gifs_and_frame_folders_are_videos_and_other_files_are_reported(tmp_path
     only_text = tmp_path / "text"
     (only_text / "Alpha").mkdir(parents=True)
     (only_text / "Alpha" / "readme.txt").write_text("not a video")
-    with pytest.raises(ValueError, match="has no class folder holding a video: .*found 0 videos outside a class "
-                                         "folder and 1 other files"):
+    with pytest.raises(
+        ValueError,
+        match="has no class folder holding a video: .*found 0 videos outside a class folder and 1 other files",
+    ):
         data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(only_text))
 
 
@@ -163,7 +172,8 @@ def test_split_lists_and_class_index_are_honored(ucf_hash_split, tmp_path):
     shutil.copytree(ucf_hash_split, root)
     (root / "classInd.txt").write_text("1 Beta\n2 Alpha\n")  # not alphabetical on purpose
     (root / "trainlist01.txt").write_text(
-        "Alpha/v_Alpha_g01_c01.mp4 2\nBeta/v_Beta_g02_c01.avi 1\nBeta/truncated.mp4 1\n")
+        "Alpha/v_Alpha_g01_c01.mp4 2\nBeta/v_Beta_g02_c01.avi 1\nBeta/truncated.mp4 1\n"
+    )
     (root / "testlist01.txt").write_text("Alpha/v_Alpha_g02_c01.avi\nBeta/v_Beta_missing.avi\n")
     train = folder.scan_folder(str(root), split="train")
     assert train.classes == ("Beta", "Alpha")
@@ -172,8 +182,7 @@ def test_split_lists_and_class_index_are_honored(ucf_hash_split, tmp_path):
     test = folder.scan_folder(str(root), split="test")
     assert test.good == ((f"{root}/Alpha/v_Alpha_g02_c01.avi", 1),)
     assert [p for p, _ in test.bad] == [f"{root}/Beta/v_Beta_missing.avi"]
-    (example,) = first(data.load("video_folder", split="test", frames=FRAMES, size=SIZE,
-                                 data_dir=str(root)), 5)
+    (example,) = first(data.load("video_folder", split="test", frames=FRAMES, size=SIZE, data_dir=str(root)), 5)
     assert example["label"] == 1 and dominant_label(example["video"]) == 0  # red, Alpha = id 2
     custom = tmp_path / "mine.txt"
     custom.write_text("Beta/v_Beta_g07_c01.avi\n")
@@ -191,13 +200,12 @@ def test_cache_round_trip_reuse_and_staleness(ucf_hash_split, tmp_path, monkeypa
     assert len(direct) == 4
     assert_same(direct, cached)
     names = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert names == ["test-00000-of-00002.tfrecord", "test-00001-of-00002.tfrecord",
-                     "test-manifest.json"]
-    assert_same(direct, first(data.load("tfrecord", split="test", frames=FRAMES, size=SIZE,
-                                        data_dir=cache), 10))
+    assert names == ["test-00000-of-00002.tfrecord", "test-00001-of-00002.tfrecord", "test-manifest.json"]
+    assert_same(direct, first(data.load("tfrecord", split="test", frames=FRAMES, size=SIZE, data_dir=cache), 10))
 
     def no_scan(*args, **kwargs):
         raise AssertionError("a matching cache must be reused without probing")
+
     monkeypatch.setattr(folder, "scan_folder", no_scan)
     assert_same(direct, first(data.load("video_folder", cache_dir=cache, **kw), 10))
     monkeypatch.undo()
@@ -219,8 +227,15 @@ def test_cache_round_trip_reuse_and_staleness(ucf_hash_split, tmp_path, monkeypa
 
 def test_cached_train_stream_repeats_deterministically(ucf_hash_split, tmp_path):
     def load(**kw):
-        return data.load("video_folder", frames=FRAMES, size=SIZE, data_dir=str(ucf_hash_split),
-                         cache_dir=str(tmp_path / "cache"), **kw)
+        return data.load(
+            "video_folder",
+            frames=FRAMES,
+            size=SIZE,
+            data_dir=str(ucf_hash_split),
+            cache_dir=str(tmp_path / "cache"),
+            **kw,
+        )
+
     a = first(load(seed=5), 9)  # more than the 4 cached clips: it repeats
     assert len(a) == 9 and {int(e["label"]) for e in a} == {0, 1}
     assert_same(a, first(load(seed=5), 9))

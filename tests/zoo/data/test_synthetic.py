@@ -1,5 +1,6 @@
 """Tests of zoo.data.load for the generated sets (bouncing balls, moving digits, synthetic
 actions) and of zoo.data.class_names."""
+
 import gzip
 import itertools
 
@@ -24,8 +25,10 @@ def assert_same(a, b):
         assert x["label"] == y["label"]
 
 
-@pytest.mark.parametrize("name,opts", [("bouncing_balls", {}), ("bouncing_balls", {"color": True}),
-                                       ("moving_digits", {}), ("synthetic_actions", {})])
+@pytest.mark.parametrize(
+    "name,opts",
+    [("bouncing_balls", {}), ("bouncing_balls", {"color": True}), ("moving_digits", {}), ("synthetic_actions", {})],
+)
 @pytest.mark.parametrize("channels", [3, 1])
 def test_elements_have_the_contract_shape_dtype_and_range(name, opts, channels):
     ds = data.load(name, frames=FRAMES, size=SIZE, channels=channels, **opts)
@@ -58,12 +61,17 @@ def test_stream_is_a_function_of_the_seed(name):
     assert not np.array_equal(a[0]["video"], a[1]["video"])
 
 
-@pytest.mark.parametrize("name,split,num_examples", [("bouncing_balls", "train", None),
-                                                     ("moving_digits", "train", None),
-                                                     ("bouncing_balls", "train", 3),
-                                                     ("moving_digits", "test", 8),
-                                                     ("synthetic_actions", "test", 8),
-                                                     ("synthetic_actions", "train", 4)])
+@pytest.mark.parametrize(
+    "name,split,num_examples",
+    [
+        ("bouncing_balls", "train", None),
+        ("moving_digits", "train", None),
+        ("bouncing_balls", "train", 3),
+        ("moving_digits", "test", 8),
+        ("synthetic_actions", "test", 8),
+        ("synthetic_actions", "train", 4),
+    ],
+)
 def test_start_equals_skip(name, split, num_examples):
     kwargs = dict(split=split, frames=FRAMES, size=SIZE, seed=7, num_examples=num_examples)
     skipped = first(data.load(name, **kwargs).skip(5), 3)
@@ -82,8 +90,7 @@ def test_train_is_infinite_and_test_is_finite_and_disjoint():
 
 
 def test_a_train_pool_is_reshuffled_every_epoch():
-    videos = [e["video"] for e in first(data.load("bouncing_balls", frames=2, size=SIZE,
-                                                  num_examples=4), 8)]
+    videos = [e["video"] for e in first(data.load("bouncing_balls", frames=2, size=SIZE, num_examples=4), 8)]
     epoch0, epoch1 = videos[:4], videos[4:]
     key = lambda v: v.tobytes()  # noqa: E731
     assert sorted(map(key, epoch0)) == sorted(map(key, epoch1))  # the same 4 examples
@@ -112,16 +119,19 @@ def test_balls_that_do_not_fit_are_a_value_error():
         data.load("bouncing_balls", frames=2, size=16, num_balls=40, radius=0.2)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(name="mnist"), "unknown data set 'mnist'"),
-    (dict(split="valid"), "unknown split 'valid'"),
-    (dict(frames=0), "frames must be an int >= 1, got 0"),
-    (dict(size=4), "size must be an int >= 8, got 4"),
-    (dict(channels=2), "channels must be 1 or 3, got 2"),
-    (dict(start=-1), "start must be"),
-    (dict(num_examples=0), "num_examples must be"),
-    (dict(num_ballz=2), r"unknown option\(s\) \['num_ballz'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(name="mnist"), "unknown data set 'mnist'"),
+        (dict(split="valid"), "unknown split 'valid'"),
+        (dict(frames=0), "frames must be an int >= 1, got 0"),
+        (dict(size=4), "size must be an int >= 8, got 4"),
+        (dict(channels=2), "channels must be 1 or 3, got 2"),
+        (dict(start=-1), "start must be"),
+        (dict(num_examples=0), "num_examples must be"),
+        (dict(num_ballz=2), r"unknown option\(s\) \['num_ballz'\]"),
+    ],
+)
 def test_bad_arguments_are_value_errors_naming_them(kwargs, match):
     args = dict(name="bouncing_balls", frames=4, size=16)
     args.update(kwargs)
@@ -142,6 +152,7 @@ def test_to_uint8_works_on_numpy_and_tensors():
 
 # --------------------------------------------------------------------------- moving digits sources
 
+
 def test_moving_digits_scale_glyphs_for_small_canvases():
     video = first(data.load("moving_digits", frames=3, size=16, num_digits=1), 1)[0]["video"]
     lit = np.argwhere(video[0, ..., 0] > -0.5)
@@ -153,8 +164,7 @@ def test_moving_mnist_file_is_served(tmp_path):
     rng = np.random.default_rng(0)
     sequences = rng.integers(0, 256, size=(20, 10, 32, 32), dtype=np.uint8)
     np.save(tmp_path / "mnist_test_seq.npy", sequences)
-    test = first(data.load("moving_digits", split="test", frames=8, size=16,
-                           data_dir=str(tmp_path)), 5)
+    test = first(data.load("moving_digits", split="test", frames=8, size=16, data_dir=str(tmp_path)), 5)
     assert len(test) == 1  # the last 10% of the 10 sequences
     expected = video_io.resize_and_crop(sequences[:8, 9][..., None], 16)
     np.testing.assert_array_equal(data.to_uint8(test[0]["video"][..., :1]), expected)
@@ -188,8 +198,7 @@ def test_mnist_glyphs_from_data_dir_are_used(tmp_path, layout):
     (example,) = first(data.load("moving_digits", frames=4, size=32, data_dir=str(tmp_path)), 1)
     assert data.to_uint8(example["video"]).max() == 200  # the fake glyphs' value, not a font's
     if layout == "npz":
-        (test,) = first(data.load("moving_digits", split="test", frames=4, size=32,
-                                  data_dir=str(tmp_path)), 1)
+        (test,) = first(data.load("moving_digits", split="test", frames=4, size=32, data_dir=str(tmp_path)), 1)
         assert data.to_uint8(test["video"]).max() == 100  # x_test for the test split
 
 
@@ -199,6 +208,7 @@ def test_moving_digits_with_an_empty_data_dir_is_a_value_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- synthetic actions
+
 
 def action_clip(action, index, frames=16, size=32, **kwargs):
     """A synthetic-actions clip performing ``action`` (its own one-action subset)."""
@@ -221,8 +231,10 @@ def reversals(steps, tiny=0.05):
 def test_synthetic_actions_has_many_classes_all_in_a_test_split_roughly_uniform():
     assert len(synthetic.ACTIONS) >= 8
     assert synthetic.ACTIONS[:6] == ("right", "left", "down", "up", "clockwise", "counterclockwise")
-    labels = [int(e["label"]) for e in first(data.load("synthetic_actions", split="test", frames=2,
-                                                       size=8, num_examples=200), 300)]
+    labels = [
+        int(e["label"])
+        for e in first(data.load("synthetic_actions", split="test", frames=2, size=8, num_examples=200), 300)
+    ]
     assert len(labels) == 200
     counts = np.bincount(labels, minlength=len(synthetic.ACTIONS))
     assert len(counts) == len(synthetic.ACTIONS) and counts.min() >= 1
@@ -257,7 +269,7 @@ def test_every_action_moves_as_its_name_says(action):
             assert 0 < low < len(path) - 1, (index, path[:, 0])
             assert dy[low - 1] > 0 and dy[low] < 0  # falls onto the floor, then rises
             assert path[low, 0] - path[0, 0] > 3  # a visible fall
-            falling = dy[:low - 1]  # the steps before the one that may hold the impact
+            falling = dy[: low - 1]  # the steps before the one that may hold the impact
             assert falling[-1] > falling[0] + 1 and np.diff(falling).mean() > 0.1  # gravity
             assert still(dx) and area.std() < 0.02 * area.mean()
         else:  # shake
@@ -266,8 +278,7 @@ def test_every_action_moves_as_its_name_says(action):
 
 
 def test_synthetic_actions_loader_serves_the_clips_of_synthetic_action_clip():
-    loaded = first(data.load("synthetic_actions", split="test", frames=5, size=16, seed=4,
-                             num_examples=3), 3)
+    loaded = first(data.load("synthetic_actions", split="test", frames=5, size=16, seed=4, num_examples=3), 3)
     for i, e in enumerate(loaded):
         clip = synthetic.synthetic_action_clip(synthetic.sample_rng(4, "test", i), 5, 16)
         np.testing.assert_array_equal(data.to_uint8(e["video"]), clip.video)
@@ -275,8 +286,7 @@ def test_synthetic_actions_loader_serves_the_clips_of_synthetic_action_clip():
 
 
 def test_synthetic_actions_appearance_varies_across_clips():
-    clips = [synthetic.synthetic_action_clip(synthetic.sample_rng(0, "train", i), 2, 16)
-             for i in range(40)]
+    clips = [synthetic.synthetic_action_clip(synthetic.sample_rng(0, "train", i), 2, 16) for i in range(40)]
     corners = {tuple(c.video[0, 0, 0]) for c in clips}
     assert len(corners) >= 30  # backgrounds differ
     assert len({c.shape for c in clips}) >= 4
@@ -299,8 +309,14 @@ def test_synthetic_actions_appearance_does_not_depend_on_the_label():
     for i in range(n):
         clip = synthetic.synthetic_action_clip(synthetic.sample_rng(1, "train", i), frames, 16)
         t = rng.integers(frames)
-        stats[clip.action].append((clip.coverage[t].sum(), *clip.centers[t],
-                                   clip.video[t, 0, 0].mean(), synthetic.SHAPES.index(clip.shape) == 0))
+        stats[clip.action].append(
+            (
+                clip.coverage[t].sum(),
+                *clip.centers[t],
+                clip.video[t, 0, 0].mean(),
+                synthetic.SHAPES.index(clip.shape) == 0,
+            )
+        )
     everything = np.concatenate([np.array(v, float) for v in stats.values()])
     overall, spread = everything.mean(0), everything.std(0)
     for action, values in stats.items():
@@ -314,8 +330,9 @@ def test_synthetic_actions_appearance_does_not_depend_on_the_label():
 def test_an_action_subset_relabels_in_the_order_given():
     assert data.class_names("synthetic_actions", actions="up,zoom_in") == ("up", "zoom_in")
     assert data.class_names("synthetic_actions", actions=["zoom_in", " up"]) == ("zoom_in", "up")
-    examples = first(data.load("synthetic_actions", split="test", frames=8, size=32,
-                               num_examples=12, actions="up,zoom_in"), 12)
+    examples = first(
+        data.load("synthetic_actions", split="test", frames=8, size=32, num_examples=12, actions="up,zoom_in"), 12
+    )
     assert {int(e["label"]) for e in examples} == {0, 1}
     for i, e in enumerate(examples):
         clip = synthetic.synthetic_action_clip(synthetic.sample_rng(0, "test", i), 8, 32, ("up", "zoom_in"))
@@ -345,8 +362,8 @@ def test_synthetic_actions_radius_is_validated(radius):
 
 def test_synthetic_actions_splits_differ_and_are_each_fixed_by_the_seed():
     def clips(split, seed):
-        return first(data.load("synthetic_actions", split=split, frames=3, size=16, seed=seed,
-                               num_examples=4), 4)
+        return first(data.load("synthetic_actions", split=split, frames=3, size=16, seed=seed, num_examples=4), 4)
+
     train, test = clips("train", 5), clips("test", 5)
     assert_same(train, clips("train", 5))
     assert_same(test, clips("test", 5))
@@ -357,8 +374,9 @@ def test_synthetic_actions_splits_differ_and_are_each_fixed_by_the_seed():
 
 @pytest.mark.parametrize("channels", [3, 1])
 def test_synthetic_actions_of_one_frame_and_small_frames(channels):
-    examples = first(data.load("synthetic_actions", split="test", frames=1, size=8,
-                               channels=channels, num_examples=20), 20)
+    examples = first(
+        data.load("synthetic_actions", split="test", frames=1, size=8, channels=channels, num_examples=20), 20
+    )
     assert all(e["video"].shape == (1, 8, 8, channels) for e in examples)
     assert len({int(e["label"]) for e in examples}) > 3
     for action in synthetic.ACTIONS:
@@ -380,6 +398,7 @@ def test_plain_synthetic_actions_are_a_white_disc_on_black_with_the_same_motion(
 
 # --------------------------------------------------------------------------- class names
 
+
 def test_class_names_of_the_generated_sets():
     assert data.class_names("synthetic_actions") == synthetic.ACTIONS
     assert data.class_names("bouncing_balls") == ()
@@ -392,8 +411,12 @@ def test_class_names_of_the_generated_sets():
 
 def test_class_names_of_a_video_folder_and_its_tfrecord_cache(tmp_path, video_folder):
     cache = tmp_path / "cache"
-    root = video_folder({relpath: np.full((2, 16, 16, 3), 100, np.uint8) for relpath in (
-        "Walk/v_Walk_g01_c01.avi", "Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi")})
+    root = video_folder(
+        {
+            relpath: np.full((2, 16, 16, 3), 100, np.uint8)
+            for relpath in ("Walk/v_Walk_g01_c01.avi", "Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi")
+        }
+    )
     (root / "Empty").mkdir()
     assert data.class_names("video_folder", str(root)) == ("Jump", "Run", "Walk")
     (root / "classInd.txt").write_text("1 Walk\n2 Run\n3 Jump\n")
@@ -403,6 +426,7 @@ def test_class_names_of_a_video_folder_and_its_tfrecord_cache(tmp_path, video_fo
     with pytest.raises(ValueError, match="no class names for TFRecords in .*cache"):
         data.class_names("tfrecord", str(cache))
     (tmp_path / "all.txt").write_text("Walk/v_Walk_g01_c01.avi\nRun/v_Run_g01_c01.avi\n")
-    data.build_cache(str(root), str(cache), split="test", frames=2, size=8,
-                     split_file=str(tmp_path / "all.txt"))  # no train manifest: test's is read
+    data.build_cache(
+        str(root), str(cache), split="test", frames=2, size=8, split_file=str(tmp_path / "all.txt")
+    )  # no train manifest: test's is read
     assert data.class_names("tfrecord", str(cache)) == ("Walk", "Run", "Jump")

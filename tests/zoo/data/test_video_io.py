@@ -1,4 +1,5 @@
 """Tests of zoo.data.video_io: PyAV decoding/encoding, GIFs, grids and array helpers."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +10,7 @@ from zoo.data import video_io
 def moving_square(frames=12, height=32, width=40, color=(255, 64, 0)):
     video = np.zeros((frames, height, width, 3), np.uint8)
     for t in range(frames):
-        video[t, 8:20, 2 * t:2 * t + 12] = color
+        video[t, 8:20, 2 * t : 2 * t + 12] = color
     return video
 
 
@@ -52,7 +53,7 @@ def test_undecodable_files_raise_video_decode_error_naming_the_path(tmp_path, ki
     bad = tmp_path / f"{kind}.mp4"
     if kind == "truncated":
         content = good.read_bytes()
-        bad.write_bytes(content[:int(len(content) * 0.3)])
+        bad.write_bytes(content[: int(len(content) * 0.3)])
     elif kind == "garbage":
         bad.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
     elif kind == "empty":
@@ -105,12 +106,13 @@ def test_the_papers_preprocessings(monkeypatch):
     for size, side in ((96, 127), (128, 170)):
         out = video_io.resize_and_crop(video, size, preprocess="mvt_ucf101")
         y0 = x0 = int(round(0.5 * (side - size)))
-        np.testing.assert_array_equal(out, video_io._resize(video, side, side)[:, y0:y0 + size, x0:x0 + size])
+        np.testing.assert_array_equal(out, video_io._resize(video, side, side)[:, y0 : y0 + size, x0 : x0 + size])
     jester = video_io.resize_and_crop(video, 96, preprocess="mvt_jester")
     np.testing.assert_array_equal(jester, video_io._resize(video, 96, 136)[:, :, 20:116])
     # the default is unchanged by the names
-    np.testing.assert_array_equal(video_io.resize_and_crop(video, 32),
-                                  video_io.resize_and_crop(video, 32, preprocess="shorter_side"))
+    np.testing.assert_array_equal(
+        video_io.resize_and_crop(video, 32), video_io.resize_and_crop(video, 32, preprocess="shorter_side")
+    )
     with pytest.raises(ValueError, match="preprocess 'tgan'"):
         video_io.resize_and_crop(video, 64, preprocess="tgan")
     monkeypatch.setitem(video_io.PREPROCESSINGS, "too_big", lambda size, h, w: (60, 80, 90))
