@@ -291,7 +291,8 @@ def test_content_code_is_shared_by_the_frames_of_a_clip():
     z1 = latents[0, :, cfg.latent_dim :]
     same = g1(np.concatenate([np.repeat(z0.numpy()[:1], 16, 0), z1], -1)).numpy()
     other = g1(np.concatenate([np.repeat(z0.numpy()[1:2], 16, 0), z1], -1)).numpy()
-    np.testing.assert_allclose(same, model.generate(z0[:1])["video"].numpy()[0], atol=1e-5)
+    # the same frames up to float32 round-off (a batch of 16 frames against one of 48 may take other kernels)
+    np.testing.assert_allclose(same, model.generate(z0[:1])["video"].numpy()[0], rtol=1e-3, atol=1e-4)
     assert np.abs(same - other).mean() > 1e-3  # identity changes through z0 alone
     assert model.long_video(tf.zeros([1, 2, cfg.latent_dim])).shape[1] == 32
     step_one = zoo.build("tgan", preset="tiny", stage="image", content_code=True)
