@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import importlib
 import json
 import os
 import sys
@@ -82,9 +81,7 @@ def probe(run_dir: str, checkpoint: str, clips: int, seed: int, motion: bool) ->
         "logit_gap": {k: float(np.mean(logits["real"]) - np.mean(v)) for k, v in logits.items() if k != "real"},
     }
     if motion and trainer["dataset"] in common.MOTION_CHECKS:
-        module, function, keys = common.MOTION_CHECKS[trainer["dataset"]]
-        report = getattr(importlib.import_module(f"zoo.{module}"), function)(sources["generated"], real)
-        line["motion"] = {source: {k: report[source][k] for k in keys} for source in ("generated", "real")}
+        line["motion"] = common.motion_report(trainer["dataset"], sources["generated"], real)["headline"]
     return line
 
 

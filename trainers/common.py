@@ -538,6 +538,15 @@ MOTION_CLIPS = 64
 MOTION_FILE = "motion_check.json"
 
 
+def motion_report(dataset: str, generated, real) -> Dict[str, Any]:
+    """The motion check of ``dataset`` (:data:`MOTION_CHECKS`) on uint8 clips: the metric's report
+    with ``"headline"``, its numbers a person reads, generated and real side by side."""
+    module, function, keys = MOTION_CHECKS[dataset]
+    report = getattr(importlib.import_module(f"zoo.{module}"), function)(generated, real)
+    report["headline"] = {source: {k: report[source][k] for k in keys} for source in ("generated", "real")}
+    return report
+
+
 def random_piece_warning(piece) -> str:
     """What a run is told when it trains through a random, frozen pretrained piece
     (``ModelConfig.random_frozen_pieces``)."""
@@ -825,7 +834,6 @@ class Trainer:
 
         if self.opts.dataset not in MOTION_CHECKS or self.sample_inputs is None or self.model.samples_from_data:
             return None
-        module, function, keys = MOTION_CHECKS[self.opts.dataset]
         cfg = self.cfg
         inputs = self.model.sample_inputs(MOTION_CLIPS, tf.constant([cfg.seed, 54321], tf.int64))
         generated = data_lib.to_uint8(self.model.generate(inputs, training=False)["video"].numpy())
@@ -840,13 +848,13 @@ class Trainer:
             **self.opts.data_options,
         )
         real = data_lib.to_uint8(np.concatenate([b["video"].numpy() for b in real.take(MOTION_CLIPS).batch(32)]))
-        report = getattr(importlib.import_module(f"zoo.{module}"), function)(generated, real)
+        report = motion_report(self.opts.dataset, generated, real)
         if self.chief:
             with open(os.path.join(self.opts.run_dir, MOTION_FILE), "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=1)
-            print(f"motion check (zoo.{module}, {MOTION_CLIPS} clips): generated (real)")
-            for key in keys:
-                print(f"  {key}: {_number(report['generated'][key])} ({_number(report['real'][key])})")
+            print(f"motion check (zoo.{MOTION_CHECKS[self.opts.dataset][0]}, {MOTION_CLIPS} clips): generated (real)")
+            for key, value in report["headline"]["generated"].items():
+                print(f"  {key}: {_number(value)} ({_number(report['headline']['real'][key])})")
         return report
 
     def after_training(self) -> None:
