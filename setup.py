@@ -40,6 +40,10 @@ def _pretrained_files():
 
 
 EXTRAS = {
+    # Camera stabilisation of video folders (--data_opt=stabilize=true; VGAN's paper preset):
+    # SIFT, RANSAC homographies and warps. A 62-64 MB wheel (about 170 MB installed), so an
+    # extra; headless: no GUI libraries. Tested with 4.14 and 5.1 (cv2.SIFT_create since 4.4).
+    "stabilize": ["opencv-python-headless>=4.14,<6"],
     "test": [
         "pytest>=8",
         "pytest-xdist>=3.5",  # the suite on both cores (-n 2)

@@ -30,7 +30,9 @@ Every file is probed once (header and first frame) when the dataset is built;
 the ones that do not decode are skipped and reported in one warning
 (:func:`scan_folder` returns the lists). With ``cache_dir`` the deterministic clips
 are decoded once into sharded TFRecords (:func:`build_cache`) that later runs read
-(:func:`load_tfrecord`, also the ``"tfrecord"`` data set).
+(:func:`load_tfrecord`, also the ``"tfrecord"`` data set). ``stabilize=True`` cancels each
+cached clip's camera motion first and drops the clips without a consistent homography
+(``zoo.data.stabilize``; VGAN's section 4.1), counted and reported like files that do not decode.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import files
+from zoo.data import stabilize as stabilize_lib
 from zoo.data import synthetic, video_io
 
 log = logging.getLogger(__name__)
@@ -286,6 +289,7 @@ class ClipSpec:
     frame_stride: int = 1
     clips_per_video: int = 1
     preprocess: str = "shorter_side"  # video_io.PREPROCESSINGS: how frames become size x size
+    stabilize: bool = False  # zoo.data.stabilize: each clip's camera motion cancelled first
 
     def __post_init__(self):
         for name in ("frame_stride", "clips_per_video"):
@@ -305,11 +309,21 @@ class ClipSpec:
         room = max(0, length - self.span)
         return [int(round(room * (k + 1) / (self.clips_per_video + 1))) for k in range(self.clips_per_video)]
 
+    @property
+    def stabilize_key(self):
+        """What a cache records of stabilisation: False, or the stabiliser's settings."""
+        return stabilize_lib.DEFAULT.key() if self.stabilize else False
+
     def cut(self, video: np.ndarray, start: int, crop_at=(0.5, 0.5)) -> np.ndarray:
         """The clip at ``start``: uint8 ``[frames, size, size, 3]``; past the end, the last
-        frame repeats."""
+        frame repeats. With ``stabilize``, its frames are stabilised at the source's size
+        first (``zoo.data.stabilize``), which raises ``SegmentDropped`` for a clip without a
+        consistent homography."""
         index = np.minimum(start + self.frame_stride * np.arange(self.frames), len(video) - 1)
-        return video_io.resize_and_crop(video[index], self.size, crop_at, self.preprocess)
+        frames = video[index]
+        if self.stabilize:
+            frames = stabilize_lib.stabilize(frames).video
+        return video_io.resize_and_crop(frames, self.size, crop_at, self.preprocess)
 
 
 def read_clips(
@@ -320,6 +334,7 @@ def read_clips(
     rng: Optional[np.random.Generator] = None,
     random_crop: bool = False,
     slots: Optional[Sequence[int]] = None,
+    dropped: Optional[List[Tuple[int, str]]] = None,
 ) -> List[Tuple[np.ndarray, int]]:
     """Decodes ``path`` and cuts clips: ``[(clip, start)]``.
 
@@ -327,9 +342,12 @@ def read_clips(
     Without: the evaluation clips ``slots`` (default all ``clips_per_video``), center-cropped.
     ``frame_count`` (from the header, 0 if unknown) lets decoding stop after the last
     frame needed; when the header overstates the length, starts follow the real length.
+    ``dropped``: where ``(start, reason)`` of each clip that stabilisation drops
+    (``spec.stabilize``) is appended; without it, a dropped clip raises.
 
     Raises:
       video_io.VideoDecodeError: if the file does not decode.
+      stabilize.SegmentDropped: for a clip that stabilisation drops, without ``dropped``.
     """
 
     def starts_for(length):
@@ -351,7 +369,15 @@ def read_clips(
         video = video_io.read_video(path)
         starts = starts_for(len(video))
     crops = [tuple(rng.random(2)) if (rng is not None and random_crop) else (0.5, 0.5) for _ in starts]
-    return [(spec.cut(video, s, c), s) for s, c in zip(starts, crops)]
+    clips = []
+    for s, c in zip(starts, crops):
+        try:
+            clips.append((spec.cut(video, s, c), s))
+        except stabilize_lib.SegmentDropped as err:
+            if dropped is None:
+                raise
+            dropped.append((s, err.reason))
+    return clips
 
 
 def _folder_stream(
@@ -416,6 +442,8 @@ _FEATURES = {
     "start_frame": tf.io.FixedLenFeature([], tf.int64),
 }
 CACHE_FORMAT = 1
+#: The value of a setting that caches made before it existed lack (they were made without it).
+_SETTING_DEFAULTS = {"stabilize": False}
 
 
 def manifest_path(cache_dir: str, split: str) -> str:
@@ -465,6 +493,7 @@ def build_cache(
     rebuild: bool = False,
     probe_workers: int = 4,
     preprocess: str = "shorter_side",
+    stabilize: bool = False,
     progress: Optional[Callable[[int, int, int], None]] = None,
 ) -> dict:
     """Decodes ``split``'s evaluation clips of a video folder once into sharded TFRecords.
@@ -479,6 +508,11 @@ def build_cache(
     other settings or files is rebuilt with ``rebuild=True`` and rejected otherwise.
     Files that do not decode are skipped, counted and listed in the manifest (``skipped``).
 
+    With ``stabilize`` each clip's camera motion is cancelled before it is resized
+    (``zoo.data.stabilize``; the stabiliser's settings are part of the cache's settings), and
+    clips without a consistent homography are dropped: counted, reported in one warning with
+    their share, and listed in the manifest (``dropped``: ``[path, start frame, reason]``).
+
     ``progress(done, total, skipped)``, if given, is called once the files are probed and
     after each file is decoded: files of the split handled so far, all of them, and how many
     were skipped (missing or undecodable); never for a cache that is reused.
@@ -486,7 +520,7 @@ def build_cache(
     Returns:
       The manifest (a dict).
     """
-    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
+    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess, bool(stabilize))
     classes, candidates, _ = list_videos(data_dir, split=split, split_file=split_file, split_index=split_index)
     settings = {
         "format": CACHE_FORMAT,
@@ -496,18 +530,19 @@ def build_cache(
         "frame_stride": frame_stride,
         "clips_per_video": clips_per_video,
         "preprocess": preprocess,
+        "stabilize": spec.stabilize_key,
         "classes": list(classes),
         "candidates": [relpath for relpath, _ in candidates],
     }
     manifest_file = manifest_path(cache_dir, split)
     if tf.io.gfile.exists(manifest_file):
         manifest = _read_json(manifest_file)
-        stale = sorted(k for k in settings if manifest.get("settings", {}).get(k) != settings[k])
+        cached = {**_SETTING_DEFAULTS, **manifest.get("settings", {})}
+        stale = sorted(k for k in settings if cached.get(k) != settings[k])
         complete = all(tf.io.gfile.exists(_join(cache_dir, s)) for s in manifest.get("shards", []))
         if not stale and complete:
             return manifest
         if not rebuild:
-            cached = manifest.get("settings", {})
             shown = [k for k in stale if k != "candidates"]
             what = f"differs in {stale}" if stale else "misses shards"
             raise ValueError(
@@ -521,6 +556,8 @@ def build_cache(
             if tf.io.gfile.exists(_join(cache_dir, old)):
                 tf.io.gfile.remove(_join(cache_dir, old))
 
+    if spec.stabilize:
+        stabilize_lib.require_opencv()  # before any file is probed or written
     scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index, workers=probe_workers)
     expected = len(scan.good) * clips_per_video
     num_shards = int(num_shards) if num_shards else max(1, math.ceil(expected / 256))
@@ -530,18 +567,20 @@ def build_cache(
     names = [shard_name(split, k, num_shards) for k in range(num_shards)]
     temps = [_join(cache_dir, f"{n}.tmp-{uuid.uuid4().hex}") for n in names]
     writers = [tf.io.TFRecordWriter(t) for t in temps]
-    written, skipped, count = [], [list(b) for b in scan.bad], 0
+    written, skipped, dropped, count = [], [list(b) for b in scan.bad], [], 0
     total = len(scan.good) + len(scan.bad)
     if progress is not None:
         progress(len(scan.bad), total, len(skipped))
     try:
         for done, ((path, label), frame_count) in enumerate(zip(scan.good, scan.frame_counts), len(scan.bad) + 1):
+            dropped_here: List[Tuple[int, str]] = []
             try:
-                clips = read_clips(path, spec, frame_count=frame_count)
+                clips = read_clips(path, spec, frame_count=frame_count, dropped=dropped_here)
             except video_io.VideoDecodeError as err:
                 log.warning("skipping a video that passed the probe but failed to decode: %s", err)
                 skipped.append([path, err.reason])
                 clips = []
+            dropped += [[path, start, reason] for start, reason in dropped_here]
             for clip, start in clips:
                 writers[min(count * num_shards // max(expected, 1), num_shards - 1)].write(
                     _example(clip, label, path, start)
@@ -554,10 +593,24 @@ def build_cache(
     finally:
         for writer in writers:
             writer.close()
+    if dropped:
+        log.warning(
+            "stabilisation dropped %d of %d clips (%.1f%%) of split %r under %s: no consistent "
+            "homography between their frames; first: %s",
+            len(dropped),
+            len(dropped) + count,
+            100.0 * len(dropped) / (len(dropped) + count),
+            split,
+            data_dir,
+            "; ".join(f"{p} from frame {s} ({r})" for p, s, r in dropped[:_REPORTED_PATHS]),
+        )
     if not count:
         for t in temps:
             tf.io.gfile.remove(t)
-        raise ValueError(f"no clip could be decoded for split {split!r} under {data_dir!r}")
+        also = (
+            f"; stabilisation dropped all {len(dropped)} clips that decoded (first: {dropped[0][2]})" if dropped else ""
+        )
+        raise ValueError(f"no clip could be decoded for split {split!r} under {data_dir!r}{also}")
     for tmp, name in zip(temps, names):
         tf.io.gfile.rename(tmp, _join(cache_dir, name), overwrite=True)
     manifest = {
@@ -567,6 +620,7 @@ def build_cache(
         "num_clips": count,
         "files": written,
         "skipped": skipped,
+        "dropped": dropped,
     }
     _write_json(manifest_file, manifest)
     return manifest
@@ -589,6 +643,20 @@ def _shards(data_dir: str, split: str) -> List[str]:
     )
 
 
+def _check_stabilized(data_dir: str, split: str) -> None:
+    """ValueError unless ``split``'s manifest in ``data_dir`` says its clips were stabilised."""
+    path = manifest_path(data_dir, split)
+    recorded = _read_json(path).get("settings", {}).get("stabilize") if tf.io.gfile.exists(path) else None
+    if not recorded:
+        found = f"its manifest records stabilize={recorded!r}" if recorded is not None else f"no {path!r}"
+        raise ValueError(
+            f"stabilize=true: the TFRecords of split {split!r} in {data_dir!r} are not stabilised ({found}); "
+            "stabilisation needs the source videos: build the cache from the video folder with it, "
+            "python -m trainers.build_cache --data_dir=<videos> --cache_dir=<this folder> "
+            "--data_opt=stabilize=true (or read these clips with stabilize=false)"
+        )
+
+
 def _parse(record):
     example = tf.io.parse_single_example(record, _FEATURES)
     return tf.io.parse_tensor(example["video"], tf.uint8), tf.cast(example["label"], tf.int32)
@@ -605,6 +673,7 @@ def load_tfrecord(
     channels: int,
     num_examples: Optional[int],
     shuffle_buffer: int = 256,
+    stabilize: bool = False,
 ) -> tf.data.Dataset:
     """Clips from TFRecord shards (as :func:`build_cache` writes them) in ``data_dir``.
 
@@ -615,10 +684,15 @@ def load_tfrecord(
 
     Options:
       shuffle_buffer: records in the train shuffle buffer (default 256).
+      stabilize: require clips whose camera motion was cancelled when they were cached: the
+        split's manifest must record ``stabilize`` (stabilisation needs the source videos, so
+        it runs when a folder's cache is built, never on stored clips).
     """
     if not data_dir:
         raise ValueError("the 'tfrecord' data set needs data_dir: a folder of <split>-*.tfrecord shards")
     shards = _shards(data_dir, split)
+    if stabilize:
+        _check_stabilized(data_dir, split)
     first = next(iter(tf.data.TFRecordDataset(shards[:1]).map(_parse)), None)
     if first is None:
         raise ValueError(f"TFRecord shards {shards[:2]} hold no record; expected cached clips")
@@ -674,6 +748,7 @@ def load_video_folder(
     shuffle_buffer: int = 256,
     probe_workers: int = 4,
     preprocess: str = "shorter_side",
+    stabilize: bool = False,
 ) -> tf.data.Dataset:
     """Clips of a UCF-101-layout video folder (see the module docstring).
 
@@ -692,10 +767,21 @@ def load_video_folder(
         (default: the shorter side resized to size, then a crop), or a paper's recipe:
         "tgan_ucf101" (60 x 80, a 48 crop, resized to size), "mvt_ucf101" (127 x 127 for 96,
         170 x 170 for 128, then the crop), "mvt_jester" (96 x 136, then the crop).
+      stabilize: cancel each clip's camera motion (``zoo.data.stabilize``: SIFT, RANSAC
+        homographies between adjacent frames, every frame warped into the first one's
+        coordinates) and drop the clips without a consistent homography, counted and reported.
+        Runs once, when the cache is built: needs ``cache_dir``, and OpenCV (the ``stabilize``
+        extra).
     """
     if not data_dir:
         raise ValueError("the 'video_folder' data set needs data_dir: <data_dir>/<ClassName>/<videos>")
-    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess)
+    spec = ClipSpec(frames, size, frame_stride, clips_per_video, preprocess, bool(stabilize))
+    if stabilize and not cache_dir:
+        raise ValueError(
+            "stabilize=true (given, or set by the model's preset) runs once, into the preprocessing cache: "
+            "expected cache_dir too (--data_opt=cache_dir=DIR; python -m trainers.build_cache builds it "
+            "ahead), or stabilize=false"
+        )
     if cache_dir:
         if random_crop:
             raise ValueError(
@@ -716,6 +802,7 @@ def load_video_folder(
             rebuild=rebuild_cache,
             probe_workers=probe_workers,
             preprocess=preprocess,
+            stabilize=bool(stabilize),
         )
         return load_tfrecord(
             split=split,
@@ -727,6 +814,7 @@ def load_video_folder(
             channels=channels,
             num_examples=num_examples,
             shuffle_buffer=shuffle_buffer,
+            stabilize=bool(stabilize),
         )
     scan = scan_folder(data_dir, split=split, split_file=split_file, split_index=split_index, workers=probe_workers)
     return _folder_stream(
