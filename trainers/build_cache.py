@@ -14,9 +14,11 @@ the clips without decoding a video; other settings are refused as a stale cache
   from that model's preset, as its trainer would.
 - ``--splits``: the splits to cache (default ``train``; ``train,test`` for a classifier or
   ``trainers.evaluate``, which also read the test split).
-- ``--data_opt=key=value``: the video folder's options, as in the trainers.
+- ``--data_opt=key=value``: the video folder's options, as in the trainers; with ``--model``, over
+  what its ``--preset`` sets of them, as its trainer would (VGAN's ``paper``: ``stabilize=true``).
 
-Files that do not decode are skipped and counted, never fatal. Progress goes to stderr
+Files that do not decode are skipped and counted, never fatal; so are the clips that
+``stabilize=true`` drops (no consistent homography between their frames). Progress goes to stderr
 (``train: [ 37/101] videos, 2 skipped``), one summary line per split to stdout. A cache that
 already matches is reused without opening a video. Exit status: 0 done, 1 failed (e.g. a
 write), 2 bad flags or input (no such folder, no decodable video, a stale cache).
@@ -157,6 +159,7 @@ def build(
             rebuild=opts.get("rebuild_cache", False),
             probe_workers=opts.get("probe_workers", 4),
             preprocess=opts.get("preprocess", "shorter_side"),
+            stabilize=opts.get("stabilize", False),
             progress=progress,
         )
         manifests.append(dict(manifest, cache_dir=cache_dir, reused=progress.calls == 0))
@@ -175,6 +178,10 @@ def summary(manifest: Dict[str, Any]) -> str:
     )
     if skipped:
         text += " (" + "; ".join(f"{p}: {r}" for p, r in skipped[:5]) + ("; ..." if len(skipped) > 5 else "") + ")"
+    if manifest["settings"].get("stabilize"):
+        dropped = len(manifest.get("dropped", []))
+        share = dropped / max(1, dropped + manifest["num_clips"])
+        text += f", stabilised: {dropped} of {dropped + manifest['num_clips']} clips dropped ({share:.1%})"
     return text + (" (reused: built before with these settings)" if manifest["reused"] else "")
 
 
@@ -185,13 +192,18 @@ def main(argv: List[str]) -> None:
 
     def run():
         frames, size = clip_settings(FLAGS.frames, FLAGS.size, FLAGS.model, FLAGS.preset)
+        options = (
+            common.with_preset_data_options(FLAGS.model, FLAGS.preset, DATASET, FLAGS.data_opt)
+            if FLAGS.model
+            else FLAGS.data_opt
+        )
         build(
             FLAGS.data_dir,
             FLAGS.cache_dir,
             frames=frames,
             size=size,
             splits=FLAGS.splits,
-            data_options=FLAGS.data_opt,
+            data_options=options,
             report=lambda manifest: print(summary(manifest), flush=True),
         )
 

@@ -232,9 +232,10 @@ def config_overrides(model_name: str) -> Dict[str, Any]:
 DATA_OPT_HELP = (
     "An option of the data set as key=value, repeatable, e.g. --data_opt=cache_dir=/data/cache "
     "--data_opt=frame_stride=2 (video_folder: frame_stride, clips_per_video, random_crop, split_file, "
-    "split_index, cache_dir, cache_shards, rebuild_cache, shuffle_buffer, probe_workers; the "
-    "generated sets have theirs: zoo.data.options). Typed as the loader declares: int, float, "
-    "bool (true/false), str, none for an optional one, comma-separated for a list"
+    "split_index, cache_dir, cache_shards, rebuild_cache, shuffle_buffer, probe_workers, preprocess, "
+    "stabilize; the generated sets have theirs: zoo.data.options). Typed as the loader declares: int, "
+    "float, bool (true/false), str, none for an optional one, comma-separated for a list. A preset may "
+    "set some (VGAN's paper preset: stabilize=true for video_folder); the items given here win"
 )
 _NONE_WORDS = ("none", "null")
 _TRUE_WORDS = ("true", "yes", "on", "1")
@@ -370,6 +371,17 @@ def data_options(dataset: str, given) -> Dict[str, Any]:
             )
         out[key] = typed
     return out
+
+
+def with_preset_data_options(model_name: str, preset: str, dataset: str, given) -> Dict[str, Any]:
+    """The options of data set ``dataset`` for model ``model_name`` at ``preset``: what the preset
+    sets (``zoo.registry.preset_data_options``, e.g. a paper's preprocessing) under ``given``
+    (``--data_opt`` items or a mapping, :func:`data_options`), which wins."""
+    import zoo
+
+    return data_options(
+        dataset, {**zoo.registry.preset_data_options(model_name, preset, dataset), **data_options(dataset, given)}
+    )
 
 
 def trainer_options() -> Dict[str, Any]:
@@ -587,6 +599,19 @@ class Trainer:
         # The model's config and the run's settings (zoo.config.RunConfig: the batch, STGAN's
         # AM); ``overrides`` may set fields of either. ValueError before any work.
         self.cfg, self.run_cfg = zoo.resolve_with_run(model_name, preset, **overrides)
+        # What the preset sets of the data set's options (VGAN's paper preset: a folder's camera
+        # stabilisation), under the ones given; saved with the run's options.
+        set_by_preset = {
+            k: v
+            for k, v in zoo.registry.preset_data_options(model_name, preset, options.dataset).items()
+            if k not in options.data_options
+        }
+        if set_by_preset:
+            options.data_options = data_options(options.dataset, {**set_by_preset, **options.data_options})
+            shown = " ".join(
+                f"--data_opt={k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in set_by_preset.items()
+            )
+            print(f"preset {preset!r} of {model_name} sets {shown} for {options.dataset} (a --data_opt overrides it)")
         self.model_name = model_name
         self.opts = options
         self.dataset_fn = dataset_fn or build_dataset

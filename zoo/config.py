@@ -159,13 +159,19 @@ class VideoConfig(ModelConfig):
 class ModelEntry:
     """A model of the registry (``zoo.registry``): ``builder(config)`` returns the (uncompiled)
     Keras model. A model module declares its entries as ``ENTRIES``; they are checked here,
-    when declared."""
+    when declared.
+
+    ``data_options``: what a preset sets of a data set's options (``zoo.data.options``), by
+    preset and data set, e.g. ``{"paper": {"video_folder": {"stabilize": True}}}``: a preprocessing
+    step the paper applied to its data. A trainer at that preset on that data set adds them
+    under the ``--data_opt`` items it is given, which win (``zoo.registry.preset_data_options``)."""
 
     name: str
     config_cls: Type
     presets: Mapping[str, Mapping[str, Any]]
     builder: Callable[[Any], Any]
     doc: str = ""
+    data_options: Mapping[str, Mapping[str, Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for preset in ("paper", "small", "tiny"):
@@ -187,6 +193,17 @@ class ModelEntry:
                     f"{sorted(missing)} that {self.config_cls.__name__} lacks"
                 )
         object.__setattr__(self, "presets", dict(self.presets))
+        unknown = sorted(set(self.data_options) - set(self.presets))
+        if unknown:
+            raise ValueError(
+                f"model {self.name!r}: data_options name presets {unknown} it does not define "
+                f"(expected some of {sorted(self.presets)})"
+            )
+        object.__setattr__(
+            self,
+            "data_options",
+            {p: {d: dict(o) for d, o in by_data.items()} for p, by_data in self.data_options.items()},
+        )
 
 
 @functools.lru_cache(maxsize=None)  # read once per class, not once per flag

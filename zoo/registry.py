@@ -62,6 +62,18 @@ def _preset(ent: ModelEntry, name: str, preset: str) -> Dict[str, Any]:
     return dict(ent.presets[preset])
 
 
+def preset_data_options(name: str, preset: str, dataset: str) -> Dict[str, Any]:
+    """The options of data set ``dataset`` that ``preset`` of model ``name`` sets
+    (``ModelEntry.data_options``; ``{}`` for most): a trainer's ``--data_opt`` items override them.
+
+    >>> zoo.registry.preset_data_options("vgan", "paper", "video_folder")
+    {'stabilize': True}
+    """
+    ent = entry(name)
+    _preset(ent, name, preset)
+    return dict(ent.data_options.get(preset, {}).get(dataset, {}))
+
+
 def resolve(name: str, preset: str = "small", **overrides: Any):
     """Returns the frozen config of ``name`` at ``preset`` with ``overrides`` applied (the
     model's fields; its run settings are :func:`resolve_run`'s)."""

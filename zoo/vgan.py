@@ -497,4 +497,13 @@ def make_classifier(model: VGAN, num_classes: int, dropout: float = 0.5) -> Vide
     return clf
 
 
-ENTRIES = (config_lib.ModelEntry("vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0]),)
+# Section 4.1: every video's camera motion is cancelled (SIFT, RANSAC homographies between
+# adjacent frames) and segments without a consistent homography are dropped, once, when a
+# video folder is cached (zoo.data.stabilize; --data_opt=stabilize=false turns it off).
+PRESET_DATA_OPTIONS = {"paper": {"video_folder": {"stabilize": True}}}
+
+ENTRIES = (
+    config_lib.ModelEntry(
+        "vgan", VGANConfig, PRESETS, VGAN, doc=__doc__.splitlines()[0], data_options=PRESET_DATA_OPTIONS
+    ),
+)

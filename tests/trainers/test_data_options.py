@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import zoo
 import zoo.data as data
 from tests.conftest import square_video
 from trainers import build_cache, common
@@ -127,6 +128,32 @@ def test_a_good_data_opt_reaches_the_loader_and_the_saved_flags(tmp_path, monkey
     with pytest.raises(ValueError, match="data set 'bouncing_balls' has no option 'balls'"):
         common.Trainer("vgan", "tiny", {}, common.RunOptions(run_dir=str(tmp_path / "bad"), data_options={"balls": 2}))
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_preset_sets_data_options_and_data_opt_overrides_them(tmp_path, capsys):
+    # VGAN's paper preset stabilises a video folder (section 4.1); nothing else is set
+    assert zoo.registry.preset_data_options("vgan", "paper", "video_folder") == {"stabilize": True}
+    assert zoo.registry.preset_data_options("vgan", "paper", "tfrecord") == {}
+    assert zoo.registry.preset_data_options("vgan", "small", "video_folder") == {}
+
+    def trainer_options(preset, given):
+        options = common.RunOptions(
+            run_dir=str(tmp_path / "run"), dataset="video_folder", data_dir=str(tmp_path), data_options=given
+        )
+        return common.Trainer("vgan", preset, {}, options).opts.trainer_dict()["data_options"]
+
+    assert trainer_options("paper", {}) == {"stabilize": True}
+    assert "preset 'paper' of vgan sets --data_opt=stabilize=true for video_folder" in capsys.readouterr().out
+    assert trainer_options("paper", ["stabilize=false", "frame_stride=2"]) == {"stabilize": False, "frame_stride": 2}
+    assert trainer_options("small", {}) == {}
+    # trainers.build_cache --model=vgan --preset=paper builds the cache that preset's trainer reads
+    assert common.with_preset_data_options("vgan", "paper", "video_folder", ["cache_dir=/c"]) == {
+        "stabilize": True,
+        "cache_dir": "/c",
+    }
+    entry = zoo.entry("vgan")
+    with pytest.raises(ValueError, match=r"data_options name presets \['huge'\]"):
+        type(entry)("x", entry.config_cls, entry.presets, entry.builder, data_options={"huge": {}})
 
 
 def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf_split_lists, tmp_path, monkeypatch):
