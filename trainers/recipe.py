@@ -387,8 +387,9 @@ RECIPES: Dict[str, Recipe] = {
             summary=(
                 "STGAN (`small`: 32x32 RGB, 16 frames): the 2D source trained on frames of the built-in "
                 "synthetic_actions and shipped as `stgan_source_synthetic_actions`, inflated to 3D, then "
-                "activation maximization (section 4.1) of every class against the shipped C3D "
-                "(`c3d_synthetic_actions`), the same videos judged by the shipped LRCN."
+                "activation maximization (section 4.1) of every class against the shipped LRCN "
+                "(`lrcn_synthetic_actions`), the same videos judged by the shipped C3D: the paper's roles "
+                "(an LRCN conditions its main experiments, a C3D measures them)."
             ),
             train=(
                 (
@@ -418,8 +419,8 @@ RECIPES: Dict[str, Recipe] = {
                     "--dataset=synthetic_actions",
                     "--run_dir={work}/video",
                     "--source_generator_handle={pretrained}/stgan_source_synthetic_actions",
-                    "--condition_net={pretrained}/c3d_synthetic_actions",
-                    "--judge_net={pretrained}/lrcn_synthetic_actions",
+                    "--condition_net={pretrained}/lrcn_synthetic_actions",
+                    "--judge_net={pretrained}/c3d_synthetic_actions",
                     "--videos_per_class=8",
                     "--verbose=0",
                     "--export_dir={work}/exports",
@@ -429,7 +430,7 @@ RECIPES: Dict[str, Recipe] = {
             run_dir="{work}/video",
             reports={"activation_maximization": "{work}/video/am/summary.json"},
             images={
-                "Activation maximization: the first of 8 videos of each class, classes in the C3D's order": (
+                "Activation maximization: the first of 8 videos of each class, classes in the LRCN's order": (
                     "{work}/video/videos/grid.gif"
                 )
             },

@@ -17,10 +17,11 @@ with the numbers they gave.
   the change between its two ends and between two independent draws (the mean over
   ``--steps`` pairs); a smooth latent space changes little per step.
 - ``stgan_fig3``: STGAN Figure 3, one video as activation maximization goes (class
-  ``--seed`` mod the classes; ``--condition_net``, default the shipped C3D): ``--steps`` snapshots from the initial
-  codes to the
-  last iteration. Numbers: the condition network's probability of the class and the
-  change of the frames from the initial video at every snapshot.
+  ``--seed`` mod the classes; ``--condition_net``, default the shipped LRCN, the paper's
+  condition network for Figure 3; the shipped C3D is the reverse): ``--steps`` snapshots from
+  the initial codes to the last iteration, each the part of the frames the condition network
+  sees (the run settings' ``condition_input``). Numbers: the condition network's probability
+  of the class and the change of the frames from the initial video at every snapshot.
 - ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
   others and the class stay fixed: ``--steps`` videos per subspace. Numbers: per subspace,
   the mean absolute change of the frames against the first video, split into the change of
@@ -214,7 +215,7 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     every = max(1, am.am_iterations // max(steps - 1, 1))
     out = stgan.activation_maximization(
         lambda z: loaded(z, training=False),
-        lambda v: network.fn(network.prepare(v))["logits"],
+        stgan.condition_logits(network, am.condition_input),
         z0,
         target,
         am,
@@ -223,7 +224,8 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
     )
     from zoo import data
 
-    snapshots = data.to_uint8(out["snapshots"][:, 0])  # [S, T, H, W, C], one video
+    # [S, T, H, W, C], one video, as the condition network saw it
+    snapshots = data.to_uint8(stgan.condition_view(out["snapshots"][:, 0], network.size, am.condition_input).numpy())
     files = _write(out_dir, "optimisation", snapshots)
     probability = out["probability"][:, 0]
     return [
@@ -539,7 +541,12 @@ def define_flags() -> None:
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
     flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
-    flags.DEFINE_string("condition_net", "c3d_synthetic_actions", "stgan_fig3: the classifier AM maximizes.")
+    flags.DEFINE_string(
+        "condition_net",
+        "lrcn_synthetic_actions",
+        "stgan_fig3: the classifier AM maximizes (the paper's Figure 3: an LRCN; c3d_synthetic_actions "
+        "is the reverse of the paper's roles).",
+    )
     flags.DEFINE_integer(
         "gan_steps",
         3000,

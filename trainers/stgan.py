@@ -9,7 +9,13 @@ carries its Keras architecture.
 any image-generator module of a Sequential generator) to the 3D generator of section 4
 and runs activation maximization (section 4.1) with a video classifier as the condition
 network (``--condition_net``: a classifier export of ``trainers.classifier``) for the
-classes ``--classes`` (names or indices; default all). Per class it writes
+classes ``--classes`` (names or indices; default all). The networks' roles are the paper's
+by default: the LRCN conditions (section 4.2: the condition network of its main experiments;
+here the shipped ``lrcn_synthetic_actions``) and the C3D judges the same videos (section 5.2
+measures with C3D; here ``c3d_synthetic_actions``); ``--condition_net=c3d_synthetic_actions
+--judge_net=lrcn_synthetic_actions`` is the reverse, one network on both sides Table 2's
+"fooling" row. The condition network sees the centre of every frame at its input size and
+AM's videos are that crop (``--condition_input=crop``, section 4.2). Per class it writes
 ``<run_dir>/videos/<class>/am_NNN.gif`` (``--videos_per_class`` videos), the codes z*
 and the class probability of every iteration in ``<run_dir>/am/<class>.npz``, the
 probabilities to TensorBoard (``am/<class>``) and a summary line; a rerun skips the
@@ -33,11 +39,18 @@ from absl import flags
 import export
 from trainers import common
 from zoo import data as data_lib
-from zoo import files, randomness
+from zoo import files, pretrained, randomness
+from zoo import stgan as stgan_lib
 
 FLAGS = flags.FLAGS
 AM_DIR = "am"
 VIDEO_DIR = "videos"
+#: The networks AM ran with, written into ``<run_dir>/am/`` before the first class.
+NETWORKS_FILE = "networks.json"
+#: The paper's roles (section 4.2, section 5.2): the condition network of its main experiments
+#: is an LRCN, its videos are measured with a C3D. The shipped classifiers stand in for them.
+CONDITION_NET = "lrcn_synthetic_actions"
+JUDGE_NET = "c3d_synthetic_actions"
 
 
 def define_flags() -> None:
@@ -45,14 +58,18 @@ def define_flags() -> None:
         "condition_net",
         None,
         "Stage video: the condition network Phi, a video classifier export "
-        "(hub module or serving version of trainers.classifier).",
+        "(hub module or serving version of trainers.classifier, or a shipped module's name). "
+        f"Default: {CONDITION_NET}, as the paper's main experiments condition on an LRCN "
+        f"(section 4.2); --condition_net={JUDGE_NET} --judge_net={CONDITION_NET} is the reverse.",
     )
     flags.DEFINE_string(
         "judge_net",
         None,
         "Stage video: an independent video classifier export (e.g. the other "
         "architecture than --condition_net, same classes) that scores the same videos before and "
-        "after AM, so that the gain is not only the condition network's.",
+        "after AM, so that the gain is not only the condition network's. Default: "
+        f"{JUDGE_NET} (section 5.2 measures with a C3D) when --condition_net is left at its "
+        "default, none otherwise; empty for none.",
     )
     flags.DEFINE_list("classes", [], "Stage video: the classes to generate (names or indices; default all).")
     flags.DEFINE_integer("videos_per_class", 4, "Stage video: videos generated per class.")
@@ -104,8 +121,15 @@ class STGANTrainer(common.Trainer):
         judge_net: Optional[str] = None,
         **kwargs,
     ):
+        """``condition_net=None`` (stage video): the shipped LRCN (:data:`CONDITION_NET`), and then
+        ``judge_net=None`` the shipped C3D (:data:`JUDGE_NET`), the paper's roles; a given
+        ``condition_net`` has no judge unless ``judge_net`` names one; ``judge_net=""``: none."""
         super().__init__("stgan", preset, overrides, options, **kwargs)
-        self.condition_net, self.classes, self.judge_net = condition_net, list(classes), judge_net
+        if self.cfg.stage == "video":
+            if judge_net is None and condition_net is None:
+                judge_net = JUDGE_NET
+            condition_net = CONDITION_NET if condition_net is None else condition_net
+        self.condition_net, self.classes, self.judge_net = condition_net, list(classes), judge_net or None
         self.videos_per_class, self.fmt = int(videos_per_class), fmt
         if self.cfg.stage == "video":
             if not self.cfg.source_generator_handle:
@@ -134,8 +158,15 @@ class STGANTrainer(common.Trainer):
             if judge is not None and list(judge.info["class_names"]) != list(network.info["class_names"]):
                 raise ValueError(
                     f"--judge_net {self.judge_net!r} has the classes {judge.info['class_names']}; "
-                    f"expected those of --condition_net: {network.info['class_names']}"
+                    f"expected those of --condition_net: {network.info['class_names']} "
+                    "(--judge_net= for none)"
                 )
+            for flag, net in (("--condition_net", network), ("--judge_net", judge)):
+                if net is not None and net.frames is not None and net.frames > self.cfg.frames:
+                    raise ValueError(
+                        f"{flag} {net.info.get('handle')!r} takes {net.frames}-frame clips; the generator "
+                        f"makes {self.cfg.frames} (--frames): expected a classifier of at most that many frames"
+                    )
         except common.SetupError:
             raise
         except ValueError as e:
@@ -150,10 +181,16 @@ class STGANTrainer(common.Trainer):
         with ``judge`` (another classifier) its probability of the class and its top-1 accuracy
         on the same videos before and after AM (``judge_initial``, ``judge_final``,
         ``judge_accuracy_initial``, ``judge_accuracy_final``)."""
-        cfg, names = self.cfg, network.info["class_names"]
-        condition = lambda video: _logits(network, video)  # noqa: E731
+        cfg, names, mode = self.cfg, network.info["class_names"], self.run_cfg.condition_input
+        # Phi sees the centre of every frame at its input size (section 4.2), and so do the judge
+        # (resized to its own input, as section 5.2 resizes to C3D's) and the written videos.
+        condition = stgan_lib.condition_logits(network, mode)
+        view = lambda video: stgan_lib.condition_view(video, network.size, mode).numpy()  # noqa: E731
         am_dir = os.path.join(self.opts.run_dir, AM_DIR)
         tf.io.gfile.makedirs(am_dir)
+        check_networks(
+            am_dir, {"condition_net": self.condition_net, "judge_net": self.judge_net, "condition_input": mode}
+        )
         summary, first_codes = {}, []
         for h in targets:
             name = names[h]
@@ -179,13 +216,13 @@ class STGANTrainer(common.Trainer):
                 judged = {}
                 if judge is not None:
                     for when in ("initial", "final"):
-                        video = result["initial_video" if when == "initial" else "video"]
+                        video = view(result["initial_video" if when == "initial" else "video"])
                         p = tf.nn.softmax(_logits(judge, tf.convert_to_tensor(video))).numpy()
                         judged[f"judge_{when}"] = p[:, h]
                         judged[f"judge_accuracy_{when}"] = (np.argmax(p, axis=-1) == h).astype(np.float32)
                 video_dir = os.path.join(self.opts.run_dir, VIDEO_DIR, _safe(name))
                 tf.io.gfile.makedirs(video_dir)
-                videos = data_lib.to_uint8(result["video"])
+                videos = data_lib.to_uint8(view(result["video"]))
                 for i, video in enumerate(videos):
                     data_lib.write_video(os.path.join(video_dir, f"am_{i:03d}.{self.fmt}"), video, fps=8)
                 with self.writer.as_default():
@@ -218,7 +255,7 @@ class STGANTrainer(common.Trainer):
                 )
             )
         if first_codes:  # the first video of every class, one tile each, in the order of targets
-            first = data_lib.to_uint8(self.model.call(tf.constant(np.concatenate(first_codes)), training=False))
+            first = data_lib.to_uint8(view(self.model.call(tf.constant(np.concatenate(first_codes)), training=False)))
             data_lib.write_video(
                 os.path.join(self.opts.run_dir, VIDEO_DIR, f"grid.{self.fmt}"),
                 data_lib.video_grid(np.asarray(first)),
@@ -231,11 +268,61 @@ class STGANTrainer(common.Trainer):
         )
         with tf.io.gfile.GFile(os.path.join(am_dir, "summary.json"), "w") as f:
             json.dump(
-                {"condition_net": self.condition_net, "judge_net": self.judge_net, "mean": means, "classes": summary},
+                {
+                    "condition_net": self.condition_net,
+                    "judge_net": self.judge_net,
+                    "condition_input": mode,
+                    "mean": means,
+                    "classes": summary,
+                },
                 f,
                 indent=2,
             )
         return summary
+
+
+def _same_network(saved, requested) -> bool:
+    """Whether two handles name the same classifier export (a shipped module's name and its
+    folder are the same; a handle found nowhere is compared as written)."""
+    if not saved or not requested:
+        return (saved or None) == (requested or None)
+
+    def where(handle):
+        try:
+            found = pretrained.path(handle)
+        except ValueError:
+            return handle
+        return found if "://" in found else os.path.abspath(found)
+
+    return where(saved) == where(requested)
+
+
+def check_networks(am_dir: str, networks: Dict[str, Optional[str]]) -> None:
+    """Records ``networks`` (condition network, judge, condition input) in ``am_dir`` before AM
+    writes a class there; ``ValueError`` when the folder holds AM made with others (its classes
+    would be skipped as done). A folder written before the record existed is checked against its
+    ``summary.json``, which named both networks."""
+    record = os.path.join(am_dir, NETWORKS_FILE)
+    summary = os.path.join(am_dir, "summary.json")
+    saved = None
+    for path in (record, summary):
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                saved = json.load(f)
+            break
+    if saved is None:
+        files.write_atomically(record, json.dumps(networks, indent=2).encode())
+        return
+    differ = {
+        k: (saved[k], v)
+        for k, v in networks.items()
+        if k in saved and not (_same_network(saved[k], v) if k.endswith("_net") else saved[k] == v)
+    }
+    if differ:
+        raise ValueError(
+            f"{am_dir!r} holds activation maximization made with other networks; differing (saved, "
+            f"requested): {differ}. Use a new --run_dir, or the same flags to resume."
+        )
 
 
 def make_trainer(options: common.RunOptions) -> STGANTrainer:

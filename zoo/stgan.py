@@ -47,6 +47,16 @@ official code is DGN-AM's ``act_max.py``, Evolving-AI-Lab/synthesizing):
   element-wise clip at 3 standard deviations still did; with the projection the
   videos stay frames of the source and the LRCN agrees more (zoom_in 0.24 -> 0.58,
   clockwise 0.22 -> 0.75). 0 disables it.
+
+The condition network's input (section 4.2): the generator makes 256 x 256 frames and LRCN,
+the condition network of the paper's main experiments, takes 227 x 227, so "our generated
+videos after AM are restricted to 227 x 227px": Phi sees the centre of every frame at its input
+size, and AM's videos are that crop (DGN-AM's ``act_max.py`` crops its generator's 256 x 256
+images to the classifier's 227 x 227 the same way). ``condition_input="crop"`` (every preset)
+does so (:func:`condition_view`); ``"resize"`` resizes the whole frame to Phi's input, what the
+zoo did before the field existed (its class default, so older run folders resume as they ran).
+Section 5.2 measures the videos with another network (C3D, 112 x 112) resized to its input: the
+trainer's ``--judge_net`` does that.
 """
 
 from __future__ import annotations
@@ -67,6 +77,8 @@ from zoo.data import video_io
 from zoo.layers import DownConv, UpConv, batch_norm, down_conv, normal_init, up_conv
 
 STAGES = gan.STAGES
+#: How G's frames meet the condition network's input (``STGANRunConfig.condition_input``).
+CONDITION_INPUTS = ("crop", "resize")
 _LAYER_SPEC = re.compile(r"^([uc])(\d+)$")
 
 
@@ -86,6 +98,10 @@ class STGANRunConfig(config_lib.RunConfig):
     am_stop_probability: float = 1.0  # stop a video once Phi_h(G(z)) reaches this (1.0: never)
     am_batch_size: int = 8  # videos optimized together
     am_code_clip: float = 1.0  # each frame's code kept within norm c * sqrt(K) (DGN-AM's clip; 0: none)
+    # What the condition network sees of G's frames and what AM's videos are (section 4.2): "crop",
+    # the centre of every frame at its input size (256 -> LRCN's 227, every preset), or "resize",
+    # the whole frame resized to it (the class default: the zoo's behaviour before the field)
+    condition_input: str = "resize"
 
     def validate(self) -> None:
         def bad(msg):
@@ -94,6 +110,8 @@ class STGANRunConfig(config_lib.RunConfig):
         super().validate()
         if not 0.0 < self.am_stop_probability <= 1.0:
             bad(f"am_stop_probability must be in (0, 1], got {self.am_stop_probability}")
+        if self.condition_input not in CONDITION_INPUTS:
+            bad(f"condition_input must be one of {CONDITION_INPUTS}, got {self.condition_input!r}")
         for name in ("am_lr_start", "am_lr_end"):
             if not getattr(self, name) > 0:
                 bad(f"{name} must be > 0, got {getattr(self, name)}")
@@ -107,7 +125,11 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
     model_name: ClassVar[str] = "stgan"
     run_config: ClassVar[type] = STGANRunConfig
     #: Fields that take one of a few values (their flags are enums).
-    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {**gan.GANConfig.choices, "stage": STAGES}
+    choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
+        **gan.GANConfig.choices,
+        "stage": STAGES,
+        "condition_input": CONDITION_INPUTS,  # a run setting (STGANRunConfig); its flag is an enum too
+    }
     at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "fc_width", "first_size", "first_channels", "d_width")
     #: Step two's 2D source generator, rebuilt as its Keras layers and inflated to 3D (section 4).
     pieces: ClassVar[Tuple[config_lib.PretrainedPiece, ...]] = (
@@ -176,7 +198,8 @@ class STGANConfig(config_lib.TwoStepConfig, gan.AdamGANConfig):
 
 PRESETS = {
     # Table 1 and sections 4-5: 4096-d codes per frame, three 4096-wide dense layers,
-    # 4x4x256 -> 256x256 in six up-convolutions, T' = 3, T = 16; AM as section 4.1.
+    # 4x4x256 -> 256x256 in six up-convolutions, T' = 3, T = 16; AM as section 4.1, its
+    # condition network seeing the centre of every frame (section 4.2: 256 -> LRCN's 227).
     "paper": dict(
         frames=16,
         latent_dim=4096,
@@ -188,6 +211,7 @@ PRESETS = {
         batch_norm=False,
         d_width=64,
         batch_size=64,
+        condition_input="crop",
     ),
     # Minutes on two CPU cores: 32x32, 16 frames (the zoo's small classifiers' clip). One dense
     # layer (DCGAN's projection), not Table 1's three: trained as a GAN on synthetic_actions, the
@@ -205,6 +229,7 @@ PRESETS = {
         d_width=32,
         batch_size=32,
         am_batch_size=8,
+        condition_input="crop",  # the shipped classifiers take 32x32, the generator's size: nothing to crop
     ),
     # Unit tests: 16x16, 8 frames (the tiny classifiers' clip).
     "tiny": dict(
@@ -220,6 +245,7 @@ PRESETS = {
         batch_size=4,
         am_iterations=10,
         am_batch_size=2,
+        condition_input="crop",
     ),
 }
 
@@ -444,6 +470,32 @@ def am_learning_rates(cfg: STGANRunConfig) -> np.ndarray:
     return np.linspace(cfg.am_lr_start, cfg.am_lr_end, n).astype(np.float32)
 
 
+def condition_view(video, size: int, mode: str) -> tf.Tensor:
+    """What the condition network Phi sees of G's videos ``[B, T, H, W, C]``, and what AM's
+    videos are (section 4.2). ``mode="crop"``: the centre ``size`` pixels of every frame side
+    longer than ``size`` (the paper's 256 x 256 frames and LRCN's 227 x 227 input: rows and
+    columns 14 to 240, as DGN-AM's ``act_max.py`` crops); ``"resize"``, or a side no longer than
+    ``size``: unchanged (Phi's ``prepare`` resizes what differs from its input)."""
+    video = tf.convert_to_tensor(video)
+    if mode not in CONDITION_INPUTS:
+        raise ValueError(f"condition_view: mode must be one of {CONDITION_INPUTS}, got {mode!r}")
+    if mode == "resize":
+        return video
+    h, w = int(video.shape[2]), int(video.shape[3])
+    top, left = max(h - size, 0) // 2, max(w - size, 0) // 2
+    return video[:, :, top : top + min(h, size), left : left + min(w, size)]
+
+
+def condition_logits(network, mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Phi for :func:`activation_maximization`: G's videos -> ``network``'s class logits, through
+    :func:`condition_view` and then the network's own ``prepare`` (its frames, its size).
+    ``network`` is a ``zoo.metrics.FeatureNetwork`` with a ``"logits"`` output (e.g.
+    ``export.load_video_classifier``)."""
+    if mode not in CONDITION_INPUTS:
+        raise ValueError(f"condition_logits: mode must be one of {CONDITION_INPUTS}, got {mode!r}")
+    return lambda video: network.fn(network.prepare(condition_view(video, network.size, mode)))["logits"]
+
+
 def activation_maximization(
     generator: Callable[[tf.Tensor], tf.Tensor],
     condition: Callable[[tf.Tensor], tf.Tensor],
@@ -458,8 +510,8 @@ def activation_maximization(
     Args:
       generator: G, codes [B, T, K] -> videos [B, T, H, W, C] in [-1, 1] (e.g. an inflated
         generator called with ``training=False``).
-      condition: Phi, videos -> class logits [B, classes] (differentiable; e.g. a
-        ``zoo.metrics.FeatureNetwork``'s ``prepare`` then its ``fn``, which resizes).
+      condition: Phi, videos -> class logits [B, classes] (differentiable; e.g.
+        :func:`condition_logits` of a classifier export, which crops to its input).
       z0: the initial codes [B, T, K] (section 5.1: each ~ N(0, 1)).
       target: the class h of every video, int [B] (or one int).
       cfg: the AM settings (``STGANRunConfig``): iterations, step sizes, lambda, gradient noise,

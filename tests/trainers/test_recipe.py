@@ -93,9 +93,20 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks)
     assert again["training"]["wall_seconds"] == shipped["training"]["wall_seconds"] > 0
 
 
+def test_stgan_recipe_takes_the_papers_roles():
+    """Section 4.2 conditions the main experiments on an LRCN; section 5.2 measures with a C3D."""
+    (video,) = [
+        s for s in recipe.RECIPES["stgan_synthetic_actions"].train if isinstance(s, tuple) and "--stage=video" in s
+    ]
+    assert "--condition_net={pretrained}/lrcn_synthetic_actions" in video
+    assert "--judge_net={pretrained}/c3d_synthetic_actions" in video
+    notes = " ".join(recipe.RECIPES["stgan_synthetic_actions"].notes)
+    assert "the shipped LRCN's probability" in notes and "the shipped C3D judges" in notes
+
+
 @pytest.mark.slow
 def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path, networks):
-    """The recipe's reports and images: AM's summary (judged by the LRCN) and its class grid go
+    """The recipe's reports and images: AM's summary (judged by the C3D) and its class grid go
     into the card of the inflated generator; the 2D source ships first, as a user would load it."""
     out = tmp_path / "pretrained"
     shutil.copytree(networks, out)
@@ -109,7 +120,8 @@ def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path,
     assert source["config"]["stage"] == "image" and source["training"]["steps"] == 4
     assert shipped["config"]["source_generator_handle"] == str(out / "stgan_source_synthetic_actions")
     am = shipped["activation_maximization"]
-    assert am["judge_net"] == str(out / "lrcn_synthetic_actions") and len(am["classes"]) == 10
+    assert am["condition_net"] == str(out / "lrcn_synthetic_actions") and len(am["classes"]) == 10
+    assert am["judge_net"] == str(out / "c3d_synthetic_actions") and am["condition_input"] == "crop"
     assert set(am["mean"]) == {
         "initial",
         "final",

@@ -30,6 +30,7 @@ def test_vgan_streams(tmp_path):
 
 def test_stgan_optimisation_snapshots(tmp_path):
     (line,) = _lines(_run("stgan_fig3", f"--out_dir={tmp_path}", "--steps=3"))
+    assert line["condition_net"] == "lrcn_synthetic_actions"  # the paper's Figure 3: the LRCN conditions
     assert line["iterations"][0] == 0 and line["iterations"][-1] == 100 and len(line["iterations"]) == 3
     assert len(line["probability"]) == 3 and all(0 <= p <= 1 for p in line["probability"])
     assert line["change_from_start"][0] == 0 and line["change_from_start"][-1] > 0  # AM moved the video

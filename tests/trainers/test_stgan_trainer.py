@@ -9,9 +9,11 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from trainers import common, stgan as stgan_trainer
 from zoo import data as data_lib
+from zoo import metrics, stgan
 
 
 def test_resolve_classes_by_name_or_index():
@@ -29,6 +31,69 @@ def test_stage_errors_and_the_image_stage_export_name(tmp_path):
         stgan_trainer.STGANTrainer("tiny", {"stage": "video"}, opts(), condition_net="c3d")
     with pytest.raises(ValueError, match="belong to --stage=video"):
         stgan_trainer.STGANTrainer("tiny", {}, opts(), condition_net="c3d")
+
+
+def test_the_video_stage_takes_the_papers_roles_by_default(tmp_path):
+    """Section 4.2: an LRCN conditions the paper's main experiments; section 5.2 measures with a
+    C3D. Without flags the shipped LRCN conditions and the shipped C3D judges; the reverse (and
+    any other pair) is two flags away, and a condition network given alone has no judge."""
+    opts = lambda: common.RunOptions(run_dir=str(tmp_path / "run"), dataset="synthetic_actions")  # noqa: E731
+    video = {"stage": "video", "source_generator_handle": "source"}
+
+    def roles(**kw):
+        t = stgan_trainer.STGANTrainer("tiny", video, opts(), **kw)
+        return t.condition_net, t.judge_net
+
+    assert roles() == ("lrcn_synthetic_actions", "c3d_synthetic_actions")
+    reverse = dict(condition_net="c3d_synthetic_actions", judge_net="lrcn_synthetic_actions")
+    assert roles(**reverse) == ("c3d_synthetic_actions", "lrcn_synthetic_actions")
+    assert roles(condition_net="c3d_synthetic_actions") == ("c3d_synthetic_actions", None)
+    assert roles(judge_net="") == ("lrcn_synthetic_actions", None)
+    image = stgan_trainer.STGANTrainer("tiny", {}, opts())  # stage image: no networks
+    assert (image.condition_net, image.judge_net) == (None, None)
+
+
+def test_am_writes_what_the_condition_network_sees_and_keeps_to_its_networks(tmp_path):
+    """The condition network (input 12 x 12) sees the centre of the 16 x 16 frames, not the frames
+    resized; the judge and the written videos get the same crop (section 4.2: AM's videos are
+    227 x 227). A run folder holding AM of other networks is refused, not skipped as done."""
+    run_dir = tmp_path / "run"
+    trainer = stgan_trainer.STGANTrainer(
+        "tiny",
+        {"stage": "video", "source_generator_handle": "source", "am_iterations": 2, "init_stddev": 0.3, "seed": 0},
+        common.RunOptions(run_dir=str(run_dir), dataset="synthetic_actions", verbose=0),
+        condition_net="phi",
+        judge_net="judge",
+        videos_per_class=1,
+    )
+    trainer.model = stgan.STGAN(trainer.cfg)
+    trainer.writer = tf.summary.create_noop_writer()
+    seen = {"phi": [], "judge": []}
+
+    def network(name):
+        def fn(video):
+            seen[name].append(tuple(video.shape[1:4]))
+            return {"logits": tf.reduce_mean(video, axis=[1, 2, 3])[:, :2] * 10.0}
+
+        return metrics.FeatureNetwork(
+            name=name, fn=fn, size=12, frames=8, outputs=("logits",), info={"class_names": ["a", "b"]}
+        )
+
+    summary = trainer.maximize(network("phi"), [0, 1], network("judge"))
+    assert set(seen["phi"]) == set(seen["judge"]) == {(8, 12, 12)}
+    assert data_lib.read_video(str(run_dir / "videos" / "a" / "am_000.gif")).shape == (8, 12, 12, 3)
+    assert data_lib.read_video(str(run_dir / "videos" / "grid.gif")).shape[1] == 2 + 12 + 2  # one row of tiles
+    codes = np.load(run_dir / "am" / "b.npz")["z"]
+    frames = trainer.model(codes)[:, :, 2:14, 2:14]  # the centre of G(z*): the judge's view of it
+    judged = tf.nn.softmax(network("judge").fn(frames)["logits"])[:, 1].numpy().mean()
+    assert summary["b"]["judge_final"] == pytest.approx(judged, abs=1e-5)
+    saved = json.loads((run_dir / "am" / "summary.json").read_text())
+    assert saved["condition_input"] == "crop" and saved["condition_net"] == "phi" and saved["judge_net"] == "judge"
+    with pytest.raises(ValueError, match=r"other networks.*'condition_net': \('phi', 'judge'\)"):
+        trainer.condition_net, trainer.judge_net = "judge", "phi"
+        trainer.maximize(network("judge"), [0], network("phi"))
+    trainer.condition_net, trainer.judge_net = "phi", "judge"
+    assert trainer.maximize(network("phi"), [0], network("judge"))["a"] == summary["a"]  # resumed
 
 
 @pytest.mark.slow
@@ -59,12 +124,8 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
         f"--export_dir={export_dir}",
         "--verbose=0",
     ]
-    (rc, out), (rc_missing, err) = run_commands(
-        video_cmd,
-        [a for a in video_cmd if not a.startswith(("--condition_net", "--judge_net"))] + [f"--run_dir={tmp_path}/x"],
-    )
+    ((rc, out),) = run_commands(video_cmd)
     assert rc == 0, out
-    assert rc_missing == 2 and "--stage=video needs --condition_net" in err
     summary = json.loads((run_dir / "am" / "summary.json").read_text())["classes"]
     assert sorted(summary) == ["right", "up"]
     for name, probability in summary.items():
@@ -85,6 +146,7 @@ def test_cli_inflates_a_trained_source_and_maximizes_classes(tmp_path, c3d_hub, 
         {"stage": "video", "source_generator_handle": source, "seed": 0},
         common.RunOptions(run_dir=str(run_dir), dataset="synthetic_actions", verbose=0),
         condition_net=c3d_hub,
+        judge_net=c3d_hub,
         classes=["right"],
         videos_per_class=2,
     )

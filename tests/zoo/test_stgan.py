@@ -127,6 +127,34 @@ def test_learning_rate_decays_linearly_from_one_to_a_tenth():
     np.testing.assert_allclose(np.diff(rates), -0.9 / 99, rtol=1e-5)
 
 
+def test_the_condition_network_sees_the_centre_of_the_frames():
+    """Section 4.2: 256 x 256 frames meet LRCN's 227 x 227 input as their centre (DGN-AM's crop),
+    not resized; every preset does so, and "resize" (the class default, the zoo's older way) stays."""
+    assert [zoo.resolve_run("stgan", p).condition_input for p in ("paper", "small", "tiny")] == ["crop"] * 3
+    assert stgan.STGANRunConfig().condition_input == "resize"
+    with pytest.raises(ValueError, match=r"condition_input must be one of \('crop', 'resize'\), got 'pad'"):
+        zoo.resolve_run("stgan", "tiny", condition_input="pad")
+    paper = stgan.condition_view(tf.zeros([1, 1, 256, 256, 1]), 227, "crop")
+    assert paper.shape == (1, 1, 227, 227, 1)
+    video = tf.reshape(tf.range(2 * 20 * 20 * 3, dtype=tf.float32), [1, 2, 20, 20, 3]) / 2400.0 - 1.0
+    np.testing.assert_array_equal(stgan.condition_view(video, 16, "crop"), video[:, :, 2:18, 2:18])
+    np.testing.assert_array_equal(stgan.condition_view(video, 32, "crop"), video)  # nothing to crop
+    np.testing.assert_array_equal(stgan.condition_view(video, 16, "resize"), video)
+    seen = []
+
+    def phi(v):
+        seen.append(v)
+        return {"logits": tf.reduce_mean(v, axis=[1, 2, 3])[:, :2]}
+
+    network = metrics.FeatureNetwork(name="phi", fn=phi, size=16, frames=2, outputs=("logits",))
+    logits = stgan.condition_logits(network, "crop")(video)
+    np.testing.assert_array_equal(seen[-1], video[:, :, 2:18, 2:18])
+    np.testing.assert_allclose(logits, tf.reduce_mean(video[:, :, 2:18, 2:18], axis=[1, 2, 3])[:, :2])
+    stgan.condition_logits(network, "resize")(video)
+    np.testing.assert_allclose(seen[-1], network.prepare(video))  # the whole frame, resized
+    assert not np.allclose(seen[-1], seen[0])
+
+
 @pytest.fixture(scope="module")
 def video_model():
     cfg = tiny(stage="video", init_stddev=0.3)
