@@ -156,6 +156,20 @@ def test_a_preset_sets_data_options_and_data_opt_overrides_them(tmp_path, capsys
         type(entry)("x", entry.config_cls, entry.presets, entry.builder, data_options={"huge": {}})
 
 
+def test_build_cache_summary_gives_the_share_of_clips_stabilisation_dropped():
+    manifest = {
+        "settings": {"split": "train", "stabilize": {"method": "sift_ransac_homography"}},
+        "num_clips": 97,
+        "files": ["a"] * 97,
+        "skipped": [],
+        "dropped": [["a", 0, "frames 3-4: median re-projection error 9.1 px"]] * 3,
+        "cache_dir": "c",
+        "reused": False,
+    }
+    assert "stabilised: 3 of 100 clips dropped (3.0%)" in build_cache.summary(manifest)
+    assert "stabilised" not in build_cache.summary(dict(manifest, settings={"split": "train", "stabilize": False}))
+
+
 def test_build_cache_skips_and_counts_a_corrupt_file_and_training_reuses_it(ucf_split_lists, tmp_path, monkeypatch):
     cache = str(tmp_path / "cache")
     out = io.StringIO()
