@@ -67,7 +67,9 @@ class RunFolder:
     def check_config(self, cfg, run=None) -> None:
         """``ValueError`` when the folder holds a run of another config or other run settings
         (``run``). A field the saved config lacks was added to the zoo after the run began;
-        its class default is, by the rule for adding fields, the behaviour the run had."""
+        its class default is, by the rule for adding fields, the behaviour the run had. The
+        model's ``compute_fields`` (VGAN's ``precision``) may differ: its checkpoints do not
+        depend on them."""
         import tensorflow as tf
         import zoo
         from export import runs
@@ -87,6 +89,7 @@ class RunFolder:
                     k: (saved.get(k, "<absent>"), v)
                     for k, v in current.items()
                     if (saved[k] if k in saved else defaults.get(k, "<no default>")) != v
+                    and k not in getattr(type(value), "compute_fields", ())
                 }
             )
         if diff:

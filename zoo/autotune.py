@@ -308,6 +308,27 @@ def fastest(seconds: Mapping[str, Optional[float]], order: Sequence[str]) -> str
     return next(n for n, t in timed.items() if t <= best * (1 + TIE) + TIE_SECONDS)
 
 
+def _key(op: str, x_shape: Sequence[int], kernel_shape: Sequence[int], dtype: str) -> str:
+    return f"{op}|x={'x'.join(map(str, x_shape))}|k={'x'.join(map(str, kernel_shape))}|{dtype}"
+
+
+def seconds(
+    op: str,
+    candidates: Sequence[str],
+    x_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    dtype: str = "float32",
+    mode: str = "forward_backward",
+) -> Optional[Dict[str, Optional[float]]]:
+    """What :func:`choose` measured of ``op`` at these shapes in ``mode`` on this machine
+    (seconds per candidate name, None for one dropped as clearly slower), or None if nothing was."""
+    with _lock:
+        entry = _lookup(cache_path(), _key(op, x_shape, kernel_shape, dtype), list(candidates))
+    if entry is None or mode not in entry:
+        return None
+    return {n: entry["seconds"][n].get(mode) for n in candidates}
+
+
 def choose(
     op: str,
     candidates: Mapping[str, Callable],
@@ -327,7 +348,7 @@ def choose(
         raise ValueError(f"autotune.choose({op!r}): the input shape must be fully known, got {list(x_shape)}")
     names = list(candidates)
     order = ([prefer] if prefer in candidates else []) + [n for n in names if n != prefer]
-    key = f"{op}|x={'x'.join(map(str, x_shape))}|k={'x'.join(map(str, kernel_shape))}|{dtype}"
+    key = _key(op, x_shape, kernel_shape, dtype)
     with _lock:
         path = cache_path()
         entry = _lookup(path, key, names)

@@ -18,6 +18,8 @@ import json
 import typing
 from typing import Any, Callable, ClassVar, Dict, Mapping, Tuple, Type
 
+from zoo import precision as precision_lib
+
 #: The interfaces a pretrained piece can have (export.hub has one loader for each):
 #: ``image_generator`` z -> image (a hub module, as a Keras layer); ``image_generator_layers``
 #: the same module rebuilt as its Keras layers (STGAN inflates them); ``image_features``
@@ -111,6 +113,9 @@ class ModelConfig:
     #: which older model configs carried, are dropped from a model's config and
     #: read as its run settings by ``export.runs.read_config``.)
     retired_fields: ClassVar[Mapping[str, str]] = {}
+    #: Fields that say how the model computes, not what: a run folder resumes under another
+    #: value (its checkpoints do not depend on them), e.g. VGAN's ``precision``.
+    compute_fields: ClassVar[Tuple[str, ...]] = ()
 
     def complete_run(self, run: RunConfig) -> RunConfig:
         """The run settings with what follows from this model's fields filled in (the
@@ -128,11 +133,16 @@ class ModelConfig:
         """The model's folder in an export layout (``<export_dir>/<export_name>/<version>``)."""
         return self.model_name
 
+    def precision_choice(self) -> "precision_lib.Choice":
+        """The precision the model computes in on this machine, and why (``zoo.precision``): a
+        model with a ``precision`` field resolves it (``auto`` per machine); float32 by default."""
+        return precision_lib.float32_only(self.model_name)
+
     @property
     def dtype_policy(self) -> str:
-        """The Keras dtype policy the model is built under (VGAN: ``mixed_bfloat16`` with
-        ``precision="bfloat16"``)."""
-        return "float32"
+        """The Keras dtype policy the model's layers are built under: :meth:`precision_choice`'s
+        (``mixed_bfloat16`` for bfloat16, ``mixed_float16`` for float16)."""
+        return self.precision_choice().policy
 
     def validate(self) -> None:
         """Raises a ValueError naming the field when the values cannot build a model; here, the

@@ -38,6 +38,7 @@ import tensorflow as tf
 
 from zoo import config as config_lib
 from zoo import contract, gan
+from zoo import precision as precision_lib
 from zoo.data import video_io
 from zoo.layers import Network, batch_norm, down_conv, normal_init, up_conv
 
@@ -49,8 +50,9 @@ class VGANConfig(gan.AdamGANConfig):
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         **gan.GANConfig.choices,
         "future_loss": ("l1", "l2"),
-        "precision": ("float32", "bfloat16"),
+        "precision": precision_lib.PRECISIONS,
     }
+    compute_fields: ClassVar[Tuple[str, ...]] = ("precision",)
     at_least_one: ClassVar[Tuple[str, ...]] = ("latent_dim", "base_filters")
     frames: int = 32  # T
     size: int = 64  # H = W
@@ -62,7 +64,10 @@ class VGANConfig(gan.AdamGANConfig):
     future: bool = False  # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
     future_loss: str = "l1"  # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
-    precision: str = "float32"  # or "bfloat16" (mixed_bfloat16 policy; logits and losses stay float32)
+    # what the layers compute in: "auto" (bfloat16 where this machine computes it faster,
+    # float16 on GPUs without bfloat16, else float32; zoo.precision), "float32", "bfloat16" or
+    # "float16" (with loss scaling); weights, logits and losses stay float32
+    precision: str = "auto"
 
     @property
     def num_upsamplings(self) -> int:
@@ -78,9 +83,8 @@ class VGANConfig(gan.AdamGANConfig):
         n = self.num_upsamplings
         return tuple(self.base_filters * 2 ** (n - 1 - i) for i in range(n))
 
-    @property
-    def dtype_policy(self) -> str:
-        return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[self.precision]
+    def precision_choice(self) -> precision_lib.Choice:
+        return precision_lib.choose(self.precision)
 
     def validate(self) -> None:
         def bad(msg):
@@ -93,8 +97,7 @@ class VGANConfig(gan.AdamGANConfig):
             bad(f"frames must be a positive multiple of {n} for size {self.size}, got {self.frames}")
         if self.streams not in (1, 2):
             bad(f"streams must be 1 or 2, got {self.streams}")
-        if self.precision not in ("float32", "bfloat16"):
-            bad(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        precision_lib.check(self.precision, "VGANConfig: ")
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")

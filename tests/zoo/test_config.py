@@ -114,7 +114,7 @@ def test_every_registered_config_declares_its_pretrained_pieces_as_data():
                 or isinstance(getattr(cls, piece.latent_dim_field), property)
             )
         declared[name] = {(p.field, p.interface, p.trainable) for p in cls.pieces}
-        assert zoo.resolve(name, "tiny").dtype_policy in ("float32", "mixed_bfloat16")
+        assert zoo.resolve(name, "tiny").dtype_policy in ("float32", "mixed_bfloat16", "mixed_float16")
     assert declared["tgan"] == {
         ("image_generator_handle", "image_generator", "batch_norm"),
         ("image_features_handle", "image_features", "batch_norm"),
