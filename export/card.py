@@ -305,6 +305,17 @@ def _am_section(am: Optional[Mapping[str, Any]]) -> List[str]:
     return lines + [""]
 
 
+def _precision_lines(sessions: Sequence[Mapping[str, Any]]) -> List[str]:
+    """``- Precision: ...``: what the training sessions computed in and why (``zoo.precision``;
+    none for runs made before it was recorded)."""
+    seen = _unique(
+        [(p.get("precision"), p.get("asked"), p.get("reason")) for p in (s.get("precision") for s in sessions) if p]
+    )
+    if not seen:
+        return []
+    return ["- Precision: " + "; ".join(f"{p} (asked: {asked}; {reason})" for p, asked, reason in seen)]
+
+
 def card_markdown(card: Mapping[str, Any]) -> str:
     t = card.get("training", {})
     machines = (
@@ -332,6 +343,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         f"- Training: {t.get('steps')} steps of batch {t.get('batch_size')}, "
         f"{t.get('wall_seconds', 0) / 60:.1f} min of wall time (as the trainer measured it: steps, samples and "
         f"checkpoints; other processes may have shared the machine) on {machines}",
+        *_precision_lines(t.get("sessions", [])),
         f"- Commit: `{commit.get('sha')}`{' (with uncommitted changes)' if commit.get('dirty') else ''}, "
         f"zoo {card.get('zoo_version')}",
         f"- Size: {card.get('bytes', 0) / 1e6:.2f} MB in {len(card.get('files', {}))} files "

@@ -5,7 +5,7 @@ Layout (DESIGN.md, "Runs and artifacts")::
     <run_dir>/config.json      {"model": <zoo.to_dict(config)>, "run": <zoo.to_dict(run settings)>,
                                 "trainer": {...flags...}}
     <run_dir>/checkpoints/     tf.train.Checkpoint(weights={path: variable}, g_optimizer, d_optimizer)
-                           (a classifier: weights, optimizer)
+                           (a classifier: weights, optimizer; float16: also g_loss_scale, d_loss_scale)
 
 The checkpoint holds every weight of the model by its Keras path (trainable
 weights and batch-norm moving statistics alike; Keras 3 layers do not expose
@@ -81,12 +81,26 @@ def write_progress(run_dir: str, progress: Dict[str, Any]) -> str:
     return files.write_atomically(os.path.join(run_dir, PROGRESS_FILE), json.dumps(progress, indent=1, sort_keys=True))
 
 
-def checkpoint(model) -> tf.train.Checkpoint:
-    """The checkpoint object every trainer saves and every loader restores."""
+def checkpoint(model, optional: bool = True) -> tf.train.Checkpoint:
+    """The checkpoint object every trainer saves and every loader restores: the weights, the
+    model's ``checkpointed_state()`` and (``optional``) its ``optional_checkpointed_state()``."""
     weights = {v.path: v for v in model.weights}
     if len(weights) != len(model.weights):
         raise ValueError(f"{model.name}: weight paths are not unique; give every layer a unique name")
-    return tf.train.Checkpoint(weights=weights, **model.checkpointed_state())
+    state = dict(model.checkpointed_state())
+    if optional:
+        state.update(model.optional_checkpointed_state())
+    return tf.train.Checkpoint(weights=weights, **state)
+
+
+def restore_checkpoint(model, path: str) -> None:
+    """Restores ``path`` into ``model``: every weight and ``checkpointed_state()`` must be there
+    (assert_existing_objects_matched), ``optional_checkpointed_state()`` where it is (float16's
+    loss scale: a checkpoint written under another precision lacks it)."""
+    checkpoint(model, optional=False).restore(path).assert_existing_objects_matched()
+    optional = model.optional_checkpointed_state()
+    if optional:
+        tf.train.Checkpoint(**optional).restore(path).expect_partial()
 
 
 def latest_checkpoint(run_dir: str) -> Optional[str]:

@@ -577,8 +577,8 @@ class Trainer:
     distributed step at a time, stopping at a failure or a signal), and the callbacks after
     each step (``trainers.callbacks``: NaN guard, scalars, checkpoints, samples, metrics;
     :meth:`callbacks`), then :meth:`after_training` and :meth:`export`. Mixed precision is
-    the model's own (its layers carry ``cfg.dtype_policy``); the process's Keras policy is
-    left alone.
+    the model's own (its layers carry ``cfg.dtype_policy``, ``precision.json`` says which and
+    why); the process's Keras policy is left alone.
     """
 
     def __init__(
@@ -666,8 +666,13 @@ class Trainer:
         self.sample_inputs = self._sample_inputs()
         self.metric_callback = self._metric_callback() if self.opts.eval_metrics else None
         self.folder.create(self.cfg, self.run_cfg, self.opts.trainer_dict())
+        precision = self.cfg.precision_choice()  # zoo.precision: what the layers compute in, and why
+        self.folder.write_precision(precision)
+        print(f"precision: {precision.precision} ({precision.reason})")
         self.writer = tf.summary.create_file_writer(self.folder.log_dir())
-        self.folder.start_session(self.start_step, self.opts.strategy, self.strategy.num_replicas_in_sync)
+        self.folder.start_session(
+            self.start_step, self.opts.strategy, self.strategy.num_replicas_in_sync, precision.to_dict()
+        )
 
     def _training_data(self):
         """The training stream from ``start_step``: ``global_batch`` clips per step and real

@@ -2,7 +2,8 @@
 
 ``<run_dir>/config.json`` (the resolved config and the trainer's options; a rerun must ask
 for the same config), ``checkpoints/`` (resumable), ``progress.json`` (the step reached and
-each session's cost, read by model cards), ``samples/step_*.gif``, ``conv_impl.json``, and
+each session's cost, read by model cards), ``samples/step_*.gif``, ``conv_impl.json``,
+``precision.json``, and
 ``logs/`` (TensorBoard). Under ``MultiWorkerMirroredStrategy`` the chief owns the folder and
 every other worker writes its copies under ``workers/<type>-<id>`` (all workers must take
 part in saving distributed variables).
@@ -22,6 +23,7 @@ from typing import Any, Dict, Optional
 # trainers.common).
 
 CONV_CHOICES_FILE = "conv_impl.json"
+PRECISION_FILE = "precision.json"
 
 
 def _task():
@@ -119,8 +121,8 @@ class RunFolder:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.out_dir, runs.CHECKPOINT_DIR), max_to_keep=3
         )
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        if self.manager.latest_checkpoint:  # written under any precision (runs.restore_checkpoint)
+            runs.restore_checkpoint(model, self.manager.latest_checkpoint)
             print(f"resumed from {self.manager.latest_checkpoint} at step {int(model.step)}")
         return int(model.step)
 
@@ -134,8 +136,9 @@ class RunFolder:
         return self.manager.latest_checkpoint if self.manager else None
 
     # ............................................................. progress
-    def start_session(self, start_step: int, strategy_name: str, replicas: int) -> None:
-        """Opens this process's entry in ``progress.json`` (a resumed run adds one)."""
+    def start_session(self, start_step: int, strategy_name: str, replicas: int, precision=None) -> None:
+        """Opens this process's entry in ``progress.json`` (a resumed run adds one), with the
+        precision it computes in (``zoo.precision.Choice.to_dict()``) where given."""
         from export import card, runs
         from zoo import autotune
 
@@ -151,6 +154,8 @@ class RunFolder:
             "end_step": start_step,
             "seconds": 0.0,
         }
+        if precision is not None:
+            self._session["precision"] = dict(precision)
         self.progress.setdefault("sessions", []).append(self._session)  # updated in place by write_progress
 
     def write_progress(self, step: int) -> None:
@@ -173,6 +178,16 @@ class RunFolder:
 
     def log_dir(self) -> str:
         return os.path.join(self.out_dir, "logs")
+
+    def write_precision(self, choice) -> str:
+        """``<worker folder>/precision.json``: the precision the model computes in here, what was
+        asked for and why (a ``zoo.precision.Choice``: ``auto`` decides per machine), and the machine."""
+        from zoo import autotune, files
+
+        path = os.path.join(self.out_dir, PRECISION_FILE)
+        report = {**choice.to_dict(), "machine": autotune.machine()}
+        files.write_atomically(path, json.dumps(report, indent=1, sort_keys=True))
+        return path
 
     def write_conv_choices(self, model) -> str:
         """``<worker folder>/conv_impl.json``: the implementation every stride-2 convolution

@@ -217,6 +217,12 @@ class ExportableModel(Trainable):
         optimizer = getattr(self, "optimizer", None)  # absent before compile()
         return {} if optimizer is None else {"optimizer": optimizer}
 
+    def optional_checkpointed_state(self) -> Dict[str, Any]:
+        """Training state a checkpoint holds where there is some and may lack (one written under
+        another precision): the loss scale of float16 training (``zoo.gan``). A checkpoint
+        without it restores the rest, and the state keeps its initial values. Default: none."""
+        return {}
+
     @property
     def export_needs_training_state(self) -> bool:
         """Whether an export must restore :meth:`checkpointed_state` (which only a compiled

@@ -33,6 +33,14 @@ replicas' gradients, so the loss is scaled once), batch norm is synchronized
 seeded by (config seed, step, draw) -- each replica takes its own rows of one
 global draw, so replicas never share noise and N replicas reproduce one
 device exactly.
+
+Precision. The layers compute in their config's dtype policy (``zoo.precision``); variables,
+logits and losses stay float32. Under float16 the optimizers are wrapped in Keras'
+``LossScaleOptimizer``: each loss is scaled before its gradients, an update whose gradients
+overflow is skipped (the scale halves) and counted by the ``d_skipped`` / ``g_skipped``
+trackers; a skipped generator update still counts as a step, so that steps, noise and data
+stay in line with the trainer's. Checkpoints hold the inner optimizers under the same names
+as in float32 and the loss scales as optional state, so a run resumes under any precision.
 """
 
 from __future__ import annotations
@@ -164,6 +172,15 @@ def pretrained_image_generator(
     return image_generator, distribution, tf.cast(images, tf.float32)
 
 
+#: The trackers of updates skipped for overflowing gradients under float16 (``zoo.precision``).
+SKIPPED_TRACKERS = ("d_skipped", "g_skipped")
+
+
+def unscaled(optimizer):
+    """The optimizer a ``LossScaleOptimizer`` wraps (float16), else ``optimizer``."""
+    return optimizer.inner_optimizer if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else optimizer
+
+
 #: The two steps of a two-step model (TGAN, STGAN, traversal): ``"image"`` trains an image
 #: generator (:class:`ImageStage`), ``"video"`` builds the video model on it.
 STAGES = ("image", "video")
@@ -288,6 +305,10 @@ class AdversarialModel(ExportableModel, keras.Model):
         super().__init__(**kwargs)
         self.config = config
         self.trackers = {n: keras.metrics.Mean(name=n) for n in ("d_loss", "g_loss") + tuple(self.extra_loss_names)}
+        # float16: the optimizers scale the losses (compile), skipped updates are counted
+        self.loss_scaling = config.precision_choice().loss_scaling
+        if self.loss_scaling:
+            self.trackers.update({n: keras.metrics.Sum(name=n) for n in SKIPPED_TRACKERS})
         self.loss_family = losses_lib.get(config.loss)
         self.d_steps = int(config.d_steps)
         # The k-th call_seed() of a step draws k. Counted per thread: MirroredStrategy
@@ -372,12 +393,23 @@ class AdversarialModel(ExportableModel, keras.Model):
         return self.discriminator.trainable_variables
 
     def checkpointed_state(self) -> Dict[str, Any]:
-        """Keras' ``optimizer`` (the base's) and, once compiled, G's and D's optimizers."""
+        """Keras' ``optimizer`` (the base's) and, once compiled, G's and D's optimizers (the
+        inner ones under float16's loss scaling: the same layout in every precision)."""
         state = dict(super().checkpointed_state())
         for name in ("g_optimizer", "d_optimizer"):
             optimizer = getattr(self, name, None)  # set by compile()
             if optimizer is not None:
-                state[name] = optimizer
+                state[name] = unscaled(optimizer)
+        return state
+
+    def optional_checkpointed_state(self) -> Dict[str, Any]:
+        """Under float16, the loss-scale optimizers (their scale and its growth counter), as
+        ``g_loss_scale`` / ``d_loss_scale``: a checkpoint of another precision lacks them."""
+        state = {}
+        for name in ("g_optimizer", "d_optimizer"):
+            optimizer = getattr(self, name, None)
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                state[name[0] + "_loss_scale"] = optimizer
         return state
 
     @property
@@ -396,6 +428,7 @@ class AdversarialModel(ExportableModel, keras.Model):
         if not self.config.generator_average:
             return
         optimizer = getattr(self, "g_optimizer", None)  # set by compile()
+        optimizer = None if optimizer is None else unscaled(optimizer)
         if optimizer is None or not optimizer.use_ema:
             raise ValueError(
                 f"model {self.name!r}: generator_average={self.config.generator_average} needs the "
@@ -425,6 +458,11 @@ class AdversarialModel(ExportableModel, keras.Model):
         g_default, d_default = (None, None) if g_optimizer and d_optimizer else self.config.optimizers()
         self.g_optimizer = g_optimizer or g_default
         self.d_optimizer = d_optimizer or d_default
+        if self.loss_scaling:  # float16: dynamic loss scaling (zoo.precision)
+            self.g_optimizer, self.d_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
+                for o in (self.g_optimizer, self.d_optimizer)
+            )
         if loss is not None:
             self.loss_family = losses_lib.get(loss)
         if d_steps is not None:
@@ -460,6 +498,16 @@ class AdversarialModel(ExportableModel, keras.Model):
         for name, value in terms.items():
             if name in self.trackers:
                 self.trackers[name].update_state(tf.reduce_mean(value))
+
+    def _apply(self, optimizer, grads, variables, skipped: str) -> Optional[tf.Tensor]:
+        """``optimizer.apply``; under float16 also counts a skipped (overflowing) update in the
+        tracker ``skipped`` and returns 1.0 for one, 0.0 otherwise (None without loss scaling)."""
+        optimizer.apply(grads, variables)
+        if not self.loss_scaling:
+            return None
+        overflow = tf.cast(tf.logical_not(optimizer.check_finite(grads)), tf.float32)
+        self.trackers[skipped].update_state(overflow)
+        return overflow
 
     # No data-dependent Python control flow here: skip AutoGraph's conversion.
     @tf.autograph.experimental.do_not_convert
@@ -497,15 +545,18 @@ class AdversarialModel(ExportableModel, keras.Model):
                         }
                         d_terms.update(self.discriminator_loss_terms(data, real_logits, fake_logits))
                         d_loss = tf.add_n([self._global_mean(t) for t in d_terms.values()])
+                        d_loss = self.d_optimizer.scale_loss(d_loss)  # the loss itself unless float16
                     d_grads = d_tape.gradient(d_loss, d_vars)
-                    self.d_optimizer.apply(d_grads, d_vars)
+                    self._apply(self.d_optimizer, d_grads, d_vars, "d_skipped")
                     self.after_discriminator_update()
             fake_logits = self.discriminate(outputs["video"], fake_data, training=True)
             g_terms = {"g_loss": self.generator_adversarial_loss(fake_logits)}
             g_terms.update(self.generator_loss_terms(data, outputs, fake_logits))
-            g_loss = tf.add_n([self._global_mean(t) for t in g_terms.values()])
+            g_loss = self.g_optimizer.scale_loss(tf.add_n([self._global_mean(t) for t in g_terms.values()]))
         g_grads = g_tape.gradient(g_loss, g_vars)
-        self.g_optimizer.apply(g_grads, g_vars)
+        skipped = self._apply(self.g_optimizer, g_grads, g_vars, "g_skipped")
+        if skipped is not None:  # a skipped update is still a step (seeds, data, checkpoints)
+            self.step.assign_add(tf.cast(skipped, self.step.dtype))
 
         self._update_trackers({**d_terms, **g_terms})
         return {name: t.result() for name, t in self.trackers.items()}

@@ -279,8 +279,11 @@ def test_cli_errors_are_clear_and_early(tmp_path):
 
 def test_mixed_precision_is_the_models_not_the_process(tmp_path):
     """precision=bfloat16 builds VGAN's layers under mixed_bfloat16 and leaves Keras' global
-    policy alone: what the process builds after (metric networks, another model) stays float32."""
+    policy alone: what the process builds after (metric networks, another model) stays float32.
+    The run folder and the card say what ran and why; the folder resumes under float32."""
     import keras
+
+    import zoo
 
     opts = common.RunOptions(
         run_dir=str(tmp_path / "run"),
@@ -295,3 +298,16 @@ def test_mixed_precision_is_the_models_not_the_process(tmp_path):
     trainer.run()
     assert trainer.model.generator.trunk[0].compute_dtype == "bfloat16"
     assert keras.mixed_precision.global_policy().name == "float32"
+    with open(tmp_path / "run" / run_folder.PRECISION_FILE) as f:
+        saved = json.load(f)
+    assert (saved["precision"], saved["asked"], saved["policy"]) == ("bfloat16", "bfloat16", "mixed_bfloat16")
+    assert saved["reason"] and saved["machine"]["cpu"]
+    (session,) = runs.read_progress(str(tmp_path / "run"))["sessions"]
+    assert session["precision"]["precision"] == "bfloat16"
+    card = export.card.card_markdown(export.card.run_card(str(tmp_path / "run")))
+    assert "- Precision: bfloat16 (asked: bfloat16; asked for" in card
+    # the folder resumes under another precision (checkpoints do not depend on it), not another model
+    folder = trainer.folder
+    folder.check_config(zoo.resolve("vgan", "tiny", precision="float32", channels=1), trainer.run_cfg)
+    with pytest.raises(ValueError, match="another config"):
+        folder.check_config(zoo.resolve("vgan", "tiny", precision="float32", channels=3), trainer.run_cfg)
