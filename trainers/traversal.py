@@ -16,7 +16,8 @@ entirely. The export serves ``serving_default`` (z_v -> video), ``interpolation`
 more frames); ``python -m trainers.generate`` writes them as GIF/MP4.
 
 Flags: the common ones (trainers/common.py) and one per field of
-``zoo.traversal.TraversalConfig`` (``--combine=mean`` instead of the hypervolume,
+``zoo.traversal.TraversalConfig`` (``--combine``: ``mean``, the paper's reference [11]
+and the paper preset's, or ``hypervolume``, the authors' later code and the other presets';
 ``--nadir_slack``, ...). ``--batch_size`` and ``--learning_rate`` default to the
 paper's values of the stage (64 frames, 3e-4 / 8 videos, 2e-4). Presets: paper
 (64x64, 30 frames, three bouncing balls), small, tiny.

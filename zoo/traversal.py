@@ -20,11 +20,15 @@ projections"): D_k looks only at P_k x, its own fixed random projection.
   channels per discriminator, every filter scaled to unit L2 norm, drawn from
   the config seed (:func:`projection_filters`) and never trained. The video
   discriminators project every frame with one 2D projection each.
-- Generator loss over the K discriminators (``combine``): ``"hypervolume"``,
-  the authors' hypervolume maximization (L = -sum_k log(eta - l_k),
+- Generator loss over the K discriminators (``combine``): ``"mean"``, the scheme
+  of [11] that the paper names (G against the average of the K discriminators'
+  losses; the ``paper`` preset), or ``"hypervolume"``, the hypervolume
+  maximization of the authors' later multiple-discriminator work (Albuquerque et
+  al. 2019, arXiv:1901.08680, and its code: L = -sum_k log(eta - l_k),
   eta = ``nadir_slack`` * max_k l_k held constant; :func:`zoo.losses.hypervolume`),
-  or ``"mean"``. Each D_k trains on its own loss (their losses are summed,
-  so each gets exactly its own gradient).
+  the field's default, which the other presets and the shipped modules use. Each
+  D_k trains on its own loss (their losses are summed, so each gets exactly its
+  own gradient).
 - Networks (section 2): G_F DCGAN (linear to 4x4 x 8w, stride-2 deconvs, BN +
   ReLU, tanh; a size short of first_size * 2^n by two, such as the authors' 30x30
   from 2x2, crops one pixel at each border of the last deconvolution's output,
@@ -134,7 +138,8 @@ class TraversalConfig(config_lib.TwoStepConfig, gan.GANConfig):
     # within a few hundred steps (measured on bouncing balls, BUILD_NOTES.md): batch norm
     # keeps the encoded sequences different across the batch. False: ReLU between, last linear.
     walker_batch_norm: bool = True
-    combine: str = "hypervolume"  # how the generator combines the K losses: "hypervolume" or "mean"
+    # How G combines the K losses: "mean" (the paper's [11]) or "hypervolume" (the authors' later code)
+    combine: str = "hypervolume"
     nadir_slack: float = 1.5  # eta = nadir_slack * max_k l_k (the authors' code)
     loss: str = "non_saturating"  # BCE, G trained with the "real" label (the authors' code)
     learning_rate: float = 0.0  # RMSprop, G and D; 0: the stage's paper value (3e-4 step one, 2e-4 step two)
@@ -239,7 +244,9 @@ PRESETS = {
     # batch 64 for G_F, 2e-4 / batch 8 for G_V (batch_size / learning_rate 0 = by stage).
     # The frame size is not in the paper: 64x64, DCGAN's size and the setting of the random-
     # projection paper [11] (8x8 filters, stride 2: a 32x32 projection per discriminator).
+    # G's loss is [11]'s, the one the paper names: the mean of the K discriminators' losses.
     "paper": dict(
+        combine="mean",
         size=64,
         frames=30,
         latent_dim=100,

@@ -172,6 +172,18 @@ def test_hypervolume_is_the_formula_and_weights_worse_discriminators_more():
     np.testing.assert_allclose(mean.generator_adversarial_loss(logits), tf.reduce_mean(per_d, 0), rtol=1e-6)
 
 
+def test_paper_preset_combines_the_discriminators_as_its_reference_11():
+    """Section 2 names the scheme of [11] (Neyshabur et al.): G against the mean of the K
+    discriminators' losses; the hypervolume is the authors' later code, kept by the other presets."""
+    assert {stage: _cfg("paper", stage=stage).combine for stage in ("image", "video")} == {
+        "image": "mean",
+        "video": "mean",
+    }
+    assert {p: _cfg(p).combine for p in ("frame_gan", "small", "tiny")} == dict.fromkeys(
+        ("frame_gan", "small", "tiny"), "hypervolume"
+    )
+
+
 # ------------------------------------------------------------------ step two
 @pytest.fixture(scope="module")
 def video_model():
