@@ -2,6 +2,7 @@
 
     python benchmarks/speed_bench.py                          # everything (about 20-30 minutes on 2 cores)
     python benchmarks/speed_bench.py --models=vgan --paper= --serve=   # one model's small step only
+    python benchmarks/speed_bench.py --models=vgan --paper=vgan --serve= --precisions=float32,bfloat16
 
 Every model runs in its own subprocess, with one copy per ``conv_impl`` compared; the
 copies' steps (or served calls) are timed in interleaved rounds, so that drift in the
@@ -19,7 +20,14 @@ Lines (``"bench"``):
   timed steps (2.0 = both cores busy), model GFLOP per step, achieved GFLOP/s and its
   fraction of ``best_gflops``, the peak RSS of the process (all copies).
 - ``train_auto``: per model, ``auto`` seconds / the fastest forced implementation's
-  (the target is <= 1.15).
+  (the target is <= 1.15), in float32.
+- Precisions (``zoo.precision``): every line says its ``precision``. Each model runs in
+  float32 with every ``conv_impl``, and in each other precision of ``--precisions`` it
+  offers (a ``precision`` config field: VGAN) with the first of ``--impls``; by default
+  (``native``) the precisions this machine computes natively: float32, bfloat16 on a CPU
+  with AVX-512 BF16 or AMX, float16 and bfloat16 on GPUs by compute capability. Name them
+  (``--precisions=float32,bfloat16``) to time an emulated one. ``train_precision`` and
+  ``serve_precision``: a precision's seconds / float32's, same ``conv_impl``, same process.
 - ``serve`` and ``serve_auto``: the exported SavedModel's ``serving_default`` at batch
   1 and 64 (``--serve_batches``), per implementation, median latency (as many calls as
   the steps); the same ratio.
@@ -67,7 +75,7 @@ SERVED = ("vgan", "tgan_video", "mvt", "traversal_video")
 NO_STRIDE2 = ("c3d", "lrcn")  # no stride-2 convolutions: nothing to choose (conv_impl "none" in the lines)
 
 
-def _build(key, preset, impl, batch=None):
+def _build(key, preset, impl, batch=None, precision="float32"):
     """(model, its training batch: ``batch`` or the preset's)."""
     import zoo
 
@@ -75,6 +83,8 @@ def _build(key, preset, impl, batch=None):
     overrides = dict(overrides)
     if key not in NO_STRIDE2:
         overrides["conv_impl"] = impl
+    if "precision" in zoo.entry(name).config_cls.choices:
+        overrides["precision"] = precision
     if name in ("mvt", "c3d", "lrcn"):
         overrides.setdefault("num_classes", 10)
     model = zoo.build(name, preset=preset, **overrides)
@@ -89,31 +99,50 @@ def _batch(model, b):
     return {"video": video, "label": tf.range(b, dtype=tf.int32) % 10}
 
 
+def precisions(args):
+    """The precisions the model ``args.model`` is timed in: float32, and those of ``--precisions``
+    (``native``: what this machine computes natively, zoo.precision.native) it offers."""
+    import zoo
+    from zoo import precision
+
+    wanted = precision.native(precision.machine()) if args.precisions == "native" else args.precisions.split(",")
+    offered = zoo.entry(MODELS[args.model][0]).config_cls.choices.get("precision", ("float32",))
+    return ["float32"] + [p for p in wanted if p in offered and p not in ("float32", "auto")]
+
+
+def variants(args):
+    """(conv_impl, precision) pairs timed in one process: float32 with every ``--impls``, every
+    other precision with the first."""
+    impls = args.impls.split(",")
+    return [(impl, "float32") for impl in impls] + [(impls[0], p) for p in precisions(args)[1:]]
+
+
 def run_train(args):
     import tensorflow as tf
 
     steps, lines = {}, {}
-    for impl in args.impls.split(","):
-        model, batch = _build(args.model, args.preset, impl, args.batch)
+    for impl, prec in variants(args):
+        model, batch = _build(args.model, args.preset, impl, args.batch, prec)
         model.compile()
         data = _batch(model, batch)
         step = tf.function(model.train_step)
         sync = lambda step=step, data=data: [float(v) for v in step(data).values()]  # noqa: E731
         start = time.perf_counter()
         sync()  # traces; with "auto", measures what the cache does not hold
-        lines[impl] = {
+        lines[impl, prec] = {
             "bench": "train_step",
             "model": args.model,
             "preset": args.preset,
             "conv_impl": impl,
+            "precision": prec,
             "batch": int(batch),
             "first_step_sec": round(time.perf_counter() - start, 2),
         }
-        if impl in ("keras", "none"):
-            lines[impl]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
-        steps[impl] = sync
-    for impl, (sec, cpu_over_wall, n) in interleaved(steps, args.steps, args.min_seconds).items():
-        lines[impl].update(
+        if impl in ("keras", "none") and prec == "float32":
+            lines[impl, prec]["gflop_per_step"] = round(graph_flops(step.get_concrete_function(data).graph) / 1e9, 3)
+        steps[impl, prec] = sync
+    for key, (sec, cpu_over_wall, n) in interleaved(steps, args.steps, args.min_seconds).items():
+        lines[key].update(
             sec_per_step=round(sec, 4),
             cpu_over_wall=round(cpu_over_wall, 2),
             steps_timed=n,
@@ -127,9 +156,9 @@ def run_serve(args):
     import export
 
     calls, tmp = {}, tempfile.mkdtemp()
-    for impl in args.impls.split(","):
-        model, _ = _build(args.model, args.preset, impl)
-        serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, impl))).signatures[
+    for impl, prec in variants(args):
+        model, _ = _build(args.model, args.preset, impl, precision=prec)
+        serve = tf.saved_model.load(export.export_saved_model(model, os.path.join(tmp, f"{impl}_{prec}"))).signatures[
             "serving_default"
         ]
         names = sorted(serve.structured_input_signature[1])
@@ -138,16 +167,22 @@ def run_serve(args):
             feed = inputs if isinstance(inputs, dict) else {names[0]: inputs}
             call = lambda serve=serve, feed=feed: [v.numpy() for v in serve(**feed).values()]  # noqa: E731
             call()
-            calls[(impl, b)] = call
+            calls[(impl, prec, b)] = call
     out = {
-        impl: {"bench": "serve", "model": args.model, "preset": args.preset, "conv_impl": impl}
-        for impl in args.impls.split(",")
+        (impl, prec): {
+            "bench": "serve",
+            "model": args.model,
+            "preset": args.preset,
+            "conv_impl": impl,
+            "precision": prec,
+        }
+        for impl, prec in variants(args)
     }
     for b in args.serve_batches:
-        timed = interleaved({impl: calls[(impl, b)] for impl in out}, args.steps, args.min_seconds)
-        for impl, (sec, _, n) in timed.items():
-            out[impl][f"batch{b}_sec"] = round(sec, 5)
-            out[impl][f"batch{b}_calls"] = n
+        timed = interleaved({key: calls[(*key, b)] for key in out}, args.steps, args.min_seconds)
+        for key, (sec, _, n) in timed.items():
+            out[key][f"batch{b}_sec"] = round(sec, 5)
+            out[key][f"batch{b}_calls"] = n
     return list(out.values())
 
 
@@ -159,6 +194,7 @@ def _child(args, kind, **kw):
         f"--steps={args.steps}",
         f"--min_seconds={args.min_seconds}",
         f"--serve_batches={','.join(map(str, args.serve_batches))}",
+        f"--precisions={args.precisions}",
     ]
     cmd += [f"--{k}={v}" for k, v in kw.items() if v is not None]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -170,7 +206,7 @@ def _child(args, kind, **kw):
 
 
 def _ratio_line(bench, model, preset, lines, key):
-    times = {l["conv_impl"]: l[key] for l in lines if key in l}
+    times = {l["conv_impl"]: l[key] for l in lines if key in l and l.get("precision", "float32") == "float32"}
     fixed = {k: v for k, v in times.items() if k != "auto"}
     if "auto" not in times or not fixed:
         return None
@@ -185,6 +221,24 @@ def _ratio_line(bench, model, preset, lines, key):
         "fastest_fixed": best,
         "auto_over_fastest_fixed": round(times["auto"] / fixed[best], 3),
     }
+
+
+def _precision_lines(bench, model, preset, lines, key):
+    """Each other precision's ``key`` over float32's at the same ``conv_impl`` (one line each)."""
+    base = {l["conv_impl"]: l[key] for l in lines if key in l and l.get("precision") == "float32"}
+    return [
+        {
+            "bench": bench,
+            "model": model,
+            "preset": preset,
+            "measure": key,
+            "conv_impl": l["conv_impl"],
+            "precision": l["precision"],
+            "over_float32": round(l[key] / base[l["conv_impl"]], 3),
+        }
+        for l in lines
+        if key in l and l.get("precision", "float32") != "float32" and base.get(l["conv_impl"])
+    ]
 
 
 def main(argv=None):
@@ -205,6 +259,12 @@ def main(argv=None):
         help="... and more, up to 100, until they took this long (short steps are noisy)",
     )
     p.add_argument("--gemm_size", type=int, default=4096)
+    p.add_argument(
+        "--precisions",
+        default="native",
+        help="precisions besides float32 (zoo.precision), for the models that offer them: "
+        "'native' (what this machine computes natively) or a list, e.g. float32,bfloat16,float16",
+    )
     p.add_argument("--_one", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", default=None, help=argparse.SUPPRESS)
 
@@ -240,6 +300,8 @@ def main(argv=None):
         ratio = _ratio_line("train_auto", model, preset, lines, "sec_per_step")
         if ratio:
             emit(**ratio)
+        for line in _precision_lines("train_precision", model, preset, lines, "sec_per_step"):
+            emit(**line)
 
     for model in split(args.models):
         impls = split(args.impls)
@@ -256,6 +318,8 @@ def main(argv=None):
             ratio = _ratio_line("serve_auto", model, args.preset, lines, f"batch{b}_sec")
             if ratio:
                 emit(**ratio)
+            for line in _precision_lines("serve_precision", model, args.preset, lines, f"batch{b}_sec"):
+                emit(**line)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def _child(args, what: str) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="paper")
-    p.add_argument("--precision", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--precision", default="float32", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--conv_impl", default="auto", choices=["auto", "keras", "stride1"])
     p.add_argument("--batch_sizes", default="8,16", help="training batch sizes to time")
     p.add_argument(
