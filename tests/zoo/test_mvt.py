@@ -342,6 +342,30 @@ def test_the_four_configurations_build_and_train_a_step(preset):
     assert int(model.step) == 1
 
 
+def test_table_2_presets_are_the_weizmann_and_jester_setup():
+    """Section 6.1-6.2: on Weizmann (MVT, MVT-MC, MVT-VAR, MVT-TSA) and Jester (MVT-TSA) every
+    model takes batch 40, 16 frames, N = 4 frames for D_Image and 96x96 frames; Weizmann's are
+    cropped without a resize, Jester's resized to 96 x 136 first; UCF-101's resized square."""
+    rows = {
+        "weizmann_mvt": ((1.0, 1.0, 1.0), 0.0, 0, "crop"),
+        "weizmann_mvt_mc": ((1.0, 1.0, 1.0), 1.0, 0, "crop"),
+        "weizmann_mvt_var": ((0.5, 1.0, 2.0), 0.0, 0, "crop"),
+        "weizmann_mvt_tsa": ((0.5, 1.0, 2.0), 0.0, 2, "crop"),
+        "jester_mvt_tsa": ((0.5, 1.0, 2.0), 0.0, 2, "mvt_jester"),
+    }
+    for preset, (sigmas, alpha, temporal, frames) in rows.items():
+        cfg = _cfg(preset)
+        assert (cfg.size, cfg.frames, cfg.image_frames, zoo.resolve_run("mvt", preset).batch_size) == (96, 16, 4, 40)
+        assert (cfg.latent_sigmas, cfg.motion_weight, cfg.temporal_blocks) == (sigmas, alpha, temporal), preset
+        assert (cfg.latent_dims, cfg.g_learning_rate, cfg.d_learning_rate) == ((20, 20, 80), 5e-5, 2e-4)
+        assert zoo.registry.preset_data_options("mvt", preset, "video_folder") == {"preprocess": frames}
+        assert zoo.registry.preset_data_options("mvt", preset, "synthetic_actions") == {}
+    assert (_cfg("weizmann_mvt").num_classes, _cfg("jester_mvt_tsa").num_classes) == (10, 27)
+    for preset in ("mvt", "mvt_tsa", "paper"):
+        assert zoo.registry.preset_data_options("mvt", preset, "video_folder") == {"preprocess": "mvt_ucf101"}
+    assert zoo.registry.preset_data_options("mvt", "small", "video_folder") == {}
+
+
 def test_config_errors_name_what_was_expected():
     with pytest.raises(ValueError, match="first_size"):
         _cfg(size=40)

@@ -766,7 +766,8 @@ def load_video_folder(
       preprocess: how frames become size x size (``video_io.PREPROCESSINGS``): "shorter_side"
         (default: the shorter side resized to size, then a crop), or a paper's recipe:
         "tgan_ucf101" (60 x 80, a 48 crop, resized to size), "mvt_ucf101" (127 x 127 for 96,
-        170 x 170 for 128, then the crop), "mvt_jester" (96 x 136, then the crop).
+        170 x 170 for 128, then the crop), "mvt_jester" (96 x 136, then the crop), "crop" (the
+        frames as they are, cropped: MVT's Weizmann).
       stabilize: cancel each clip's camera motion (``zoo.data.stabilize``: SIFT, RANSAC
         homographies between adjacent frames, every frame warped into the first one's
         coordinates) and drop the clips without a consistent homography, counted and reported.

@@ -390,6 +390,9 @@ PREPROCESSINGS: Dict[str, Callable[[int, int, int], Tuple[int, int, int]]] = {
     ),
     # MVT-GAN (section 6.1, Jester): resized to 96 x 136, then cropped to 96 x 96 (size scales both).
     "mvt_jester": lambda size, h, w: (size, round(size * 136 / 96), size),
+    # A size x size crop of the frames as they are, no resize (MVT-GAN, section 6.1, Weizmann:
+    # "we cropped the videos to 96 x 96", from its 180 x 144 frames); smaller frames are refused.
+    "crop": lambda size, h, w: (h, w, size),
 }
 
 

@@ -97,7 +97,7 @@ def test_resize_and_crop_takes_the_shorter_side_then_crops():
 
 def test_the_papers_preprocessings(monkeypatch):
     """TGAN: 60 x 80, a centered 48 square, resized to the model's size; MVT: a square resize
-    (127 for 96, 170 for 128) then the crop; Jester: 96 x 136 then the crop."""
+    (127 for 96, 170 for 128) then the crop; Jester: 96 x 136 then the crop; Weizmann: the crop alone."""
     rng = np.random.default_rng(0)
     video = rng.integers(0, 256, (2, 240, 320, 3), dtype=np.uint8)  # UCF-101's frames
     out = video_io.resize_and_crop(video, 64, preprocess="tgan_ucf101")
@@ -109,6 +109,15 @@ def test_the_papers_preprocessings(monkeypatch):
         np.testing.assert_array_equal(out, video_io._resize(video, side, side)[:, y0 : y0 + size, x0 : x0 + size])
     jester = video_io.resize_and_crop(video, 96, preprocess="mvt_jester")
     np.testing.assert_array_equal(jester, video_io._resize(video, 96, 136)[:, :, 20:116])
+    # Weizmann: a 96 x 96 crop of its 144 x 180 frames, no resize (a random crop places it anywhere)
+    weizmann = video[:, :144, :180]
+    np.testing.assert_array_equal(
+        video_io.resize_and_crop(weizmann, 96, preprocess="crop"), weizmann[:, 24:120, 42:138]
+    )
+    corner = video_io.resize_and_crop(weizmann, 96, crop_at=(1.0, 0.0), preprocess="crop")
+    np.testing.assert_array_equal(corner, weizmann[:, 48:, :96])
+    with pytest.raises(ValueError, match="preprocess 'crop': a 96-pixel crop of 80x120 frames"):
+        video_io.resize_and_crop(video[:, :80, :120], 96, preprocess="crop")
     # the default is unchanged by the names
     np.testing.assert_array_equal(
         video_io.resize_and_crop(video, 32), video_io.resize_and_crop(video, 32, preprocess="shorter_side")
