@@ -306,8 +306,8 @@ def _am_section(am: Optional[Mapping[str, Any]]) -> List[str]:
 
 
 def _precision_lines(sessions: Sequence[Mapping[str, Any]]) -> List[str]:
-    """``- Precision: ...``: what the training sessions computed in and why (``zoo.precision``;
-    none for runs made before it was recorded)."""
+    """``- Precision: ...``: what each stretch of training (``progress.json``) computed in and
+    why (``zoo.precision``; nothing for runs made before it was recorded)."""
     seen = _unique(
         [(p.get("precision"), p.get("asked"), p.get("reason")) for p in (s.get("precision") for s in sessions) if p]
     )
