@@ -47,8 +47,9 @@ from timing import emit  # noqa: E402
 
 
 def fit(generator, frames, start, iterations: int, learning_rate: float = 0.05):
-    """One Adam fit of latents to ``frames`` [N, H, W, C] from ``start`` [N, K]: the latents and
-    their per-frame squared errors [N]. A uniform latent is fitted as tanh(v), kept in (-1, 1)."""
+    """One Adam fit of latents to ``frames`` [N, ...] (images [N, H, W, C], or clips [N, T, H, W,
+    C] through a video generator) from ``start`` [N, K]: the latents and their mean squared errors
+    [N]. A uniform latent is fitted as tanh(v), kept in (-1, 1)."""
     import tensorflow as tf
 
     uniform = generator.latent_distribution == "uniform"
@@ -59,7 +60,7 @@ def fit(generator, frames, start, iterations: int, learning_rate: float = 0.05):
 
     def errors():
         z = tf.tanh(v) if uniform else v
-        return tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=[1, 2, 3])
+        return tf.reduce_mean(tf.square(generator(z, training=False) - x), axis=list(range(1, x.shape.rank)))
 
     @tf.function
     def step():
