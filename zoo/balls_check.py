@@ -93,17 +93,12 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     flat = mask.reshape(-1, h, w)
     big = np.iinfo(np.int64).max
     labels = np.where(flat, np.arange(h * w, dtype=np.int64).reshape(1, h, w) + 1, big)
+    padded = np.full((flat.shape[0], h + 2, w + 2), big, np.int64)  # its border stays big
     while True:
-        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)), constant_values=big)
-        neighbours = np.minimum.reduce(
-            [
-                padded[:, 1:-1, 1:-1],
-                padded[:, :-2, 1:-1],
-                padded[:, 2:, 1:-1],
-                padded[:, 1:-1, :-2],
-                padded[:, 1:-1, 2:],
-            ]
-        )
+        padded[:, 1:-1, 1:-1] = labels
+        neighbours = np.minimum(labels, padded[:, :-2, 1:-1])
+        for shifted in (padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]):
+            np.minimum(neighbours, shifted, out=neighbours)
         new = np.where(flat, neighbours, big)
         if np.array_equal(new, labels):
             break
@@ -121,24 +116,27 @@ class _Blob:
 def _blobs(labels: np.ndarray, lum: np.ndarray) -> List[_Blob]:
     """Components of one labelled image; centres weighted by luminance (sub-pixel)."""
     out = []
+    h, w = labels.shape
     for value in np.unique(labels):
         if value == 0:
             continue
         ys, xs = np.nonzero(labels == value)
         area = float(len(ys))
-        bbox = (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)
+        top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+        bbox = (bottom - top + 1) * (right - left + 1)
         # the centre weighs the component's pixels and its soft edge (2 pixels out, not another
-        # component's) by luminance: thresholded pixels alone move the centre in pixel steps
-        edge = labels == value
+        # component's) by luminance: thresholded pixels alone move the centre in pixel steps.
+        # Computed in the bounding box grown by those 2 pixels (nothing further out can be in
+        # the edge), which keeps a frame of many small components cheap.
+        y0, x0 = max(top - 2, 0), max(left - 2, 0)
+        window = labels[y0 : min(bottom + 3, h), x0 : min(right + 3, w)]
+        edge = window == value
+        grown = np.zeros((edge.shape[0] + 2, edge.shape[1] + 2), bool)
         for _ in range(2):
-            edge = (
-                edge
-                | np.pad(edge, 1)[:-2, 1:-1]
-                | np.pad(edge, 1)[2:, 1:-1]
-                | np.pad(edge, 1)[1:-1, :-2]
-                | np.pad(edge, 1)[1:-1, 2:]
-            )
-        ey, ex = np.nonzero(edge & ((labels == 0) | (labels == value)))
+            grown[1:-1, 1:-1] = edge
+            edge = edge | grown[:-2, 1:-1] | grown[2:, 1:-1] | grown[1:-1, :-2] | grown[1:-1, 2:]
+        ey, ex = np.nonzero(edge & ((window == 0) | (window == value)))
+        ey, ex = ey + y0, ex + x0
         weight = lum[ey, ex]
         out.append(_Blob(area, area / (np.pi / 4 * bbox), np.array([ey @ weight, ex @ weight]) / weight.sum()))
     return out
