@@ -14,15 +14,23 @@ foreground stream, m(z) the mask, b(z) the background stream, D (section 2.3).
 - Training: mask sparsity lambda*|m|_1 with lambda = 0.1; weights N(0, 0.01);
   Adam 2e-4, beta1 0.5; batch 64; 100-d z ~ N(0, I). The official Torch code
   (main.lua) uses ``nn.L1Penalty(0.1, sizeAverage=true)``, i.e. lambda times the
-  *mean* |m|, BN gammas drawn from N(1, 0.02) and zero biases; we do the same.
-  Its generator is trained with the "real" label (the non-saturating loss).
+  *mean* |m| (``mask_prior="mean"``, the default), BN gammas drawn from
+  N(1, 0.02) and zero biases; we do the same, in every preset. ``mask_prior="sum"``
+  is the paper's lambda * ||m||_1, the sum over the T x H x W mask (131072 times
+  the mean at ``paper`` size); with lambda = 0.1 it outweighs the adversarial loss
+  by orders of magnitude and drives the mask to zero: a still background, no
+  motion (docs/models/vgan.md). Its generator is trained with the "real" label
+  (the non-saturating loss).
 - Future generation (3.4): an image encoder in front of the generator ("a
   five-layer convolutional network ... encodes the image into the latent
   space"), trained from scratch with an extra first-frame reconstruction term.
   The paper's text says L1 while its equation 3 is squared L2; the official
   code (main_conditional.lua) uses L1 (``nn.AbsCriterion``) with lambda = 10
-  and batch 32, so ``future_loss`` defaults to L1 with weight 10. (That code's
-  encoder stops at a 4x4x1024 map; we follow the paper and encode to z.)
+  and batch 32, so ``future_loss`` defaults to L1 with weight 10; ``"l2"`` is
+  eq. 3's squared error (the ``paper`` preset). Both are means over the frame's
+  pixels: eq. 3's lambda is not given, and a sum is the mean with lambda scaled by
+  H x W x C. (That code's encoder stops at a 4x4x1024 map; we follow the paper
+  and encode to z.)
 - Representation learning (3.3): :func:`make_classifier` replaces D's last
   layer with a K-way classifier and adds dropout to the penultimate layer.
 """
@@ -50,6 +58,7 @@ class VGANConfig(gan.AdamGANConfig):
     choices: ClassVar[Dict[str, Tuple[str, ...]]] = {
         **gan.GANConfig.choices,
         "future_loss": ("l1", "l2"),
+        "mask_prior": ("mean", "sum"),
         "precision": precision_lib.PRECISIONS,
     }
     compute_fields: ClassVar[Tuple[str, ...]] = ("precision",)
@@ -60,6 +69,7 @@ class VGANConfig(gan.AdamGANConfig):
     base_filters: int = 64  # channels of the last hidden layer (paper: 512-256-128-64)
     streams: int = 2  # 2: G2 (eq. 2); 1: one-stream baseline
     mask_weight: float = 0.1  # lambda of the mask sparsity prior
+    mask_prior: str = "mean"  # lambda * mean |m| ("mean", official code) or lambda * ||m||_1 ("sum", the paper)
     init_stddev: float = 0.01  # N(0, 0.01) weights
     future: bool = False  # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
@@ -101,11 +111,15 @@ class VGANConfig(gan.AdamGANConfig):
         super().validate()  # loss, conv_impl, d_steps, the learning rates
         if self.future_loss not in ("l1", "l2"):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
+        if self.mask_prior not in ("mean", "sum"):
+            bad(f"mask_prior must be 'mean' or 'sum', got {self.mask_prior!r}")
 
 
 PRESETS = {
     # Section 2.2-2.3 and the official main.lua: 64x64, 32 frames, 512-256-128-64, batch 64.
-    "paper": dict(frames=32, size=64, base_filters=64, batch_size=64),
+    # A future model's first-frame loss is eq. 3's squared L2 (lambda: the official code's 10).
+    # The mask prior stays the official code's mean |m|: the paper's sum collapses the mask.
+    "paper": dict(frames=32, size=64, base_filters=64, batch_size=64, future_loss="l2"),
     # Minutes on two CPU cores: 32x32, 16 frames, 128-64-32 channels.
     "small": dict(frames=16, size=32, base_filters=32, batch_size=16),
     # Unit tests.
@@ -396,7 +410,7 @@ class VGAN(gan.AdversarialModel):
         cfg = self.config
         terms = {}
         if cfg.streams == 2:
-            terms["mask_l1"] = cfg.mask_weight * mask_sparsity(outputs["mask"])
+            terms["mask_l1"] = cfg.mask_weight * mask_sparsity(outputs["mask"], cfg.mask_prior)
         if cfg.future:
             diff = outputs["video"][:, 0] - data["video"][:, 0]
             err = tf.abs(diff) if cfg.future_loss == "l1" else tf.square(diff)
@@ -458,9 +472,15 @@ class VGAN(gan.AdversarialModel):
         )
 
 
-def mask_sparsity(mask) -> tf.Tensor:
-    """Per-example mean |m| (official code: ``nn.L1Penalty(lambda, sizeAverage=true)``)."""
-    return tf.reduce_mean(tf.abs(tf.reshape(mask, [tf.shape(mask)[0], -1])), axis=1)
+def mask_sparsity(mask, reduction: str = "mean") -> tf.Tensor:
+    """Per-example |m| over the mask's T x H x W values: their mean (``"mean"``, the official
+    code's ``nn.L1Penalty(lambda, sizeAverage=true)``) or their sum (``"sum"``: ||m||_1, section 2.2)."""
+    flat = tf.abs(tf.reshape(mask, [tf.shape(mask)[0], -1]))
+    if reduction == "sum":
+        return tf.reduce_sum(flat, axis=1)
+    if reduction == "mean":
+        return tf.reduce_mean(flat, axis=1)
+    raise ValueError(f"mask_sparsity: reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
 class VideoClassifier(keras.Model):

@@ -102,6 +102,28 @@ def test_mask_sparsity_loss(tiny):
     np.testing.assert_allclose(terms["mask_l1"].numpy(), 0.1 * m.reshape(2, -1).mean(1), rtol=1e-6)
 
 
+def test_mask_prior_and_future_loss_take_the_papers_forms():
+    """Section 2.2's lambda ||m||_1 (a sum over the mask) and eq. 3's squared L2, beside the
+    official code's mean |m| and L1 (the defaults)."""
+    model = zoo.build("vgan", preset="tiny", future=True, mask_prior="sum", future_loss="l2")
+    mask = tf.constant(np.linspace(0, 1, 2 * 8 * 16 * 16).reshape(2, 8, 16, 16, 1), tf.float32)
+    m = mask.numpy().reshape(2, -1)
+    np.testing.assert_allclose(vgan.mask_sparsity(mask, "sum").numpy(), m.sum(1), rtol=1e-6)
+    video = tf.random.stateless_uniform([2, 8, 16, 16, 3], [1, 2], -1, 1)
+    out = {"mask": mask, "video": video}
+    data = {"video": tf.zeros_like(video)}
+    terms = model.generator_loss_terms(data, out, None)
+    np.testing.assert_allclose(terms["mask_l1"].numpy(), 0.1 * m.sum(1), rtol=1e-6)
+    want = 10.0 * np.square(video.numpy()[:, 0]).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["first_frame"].numpy(), want, rtol=1e-5)
+    with pytest.raises(ValueError, match="mask_prior must be 'mean' or 'sum', got 'max'"):
+        zoo.resolve("vgan", "tiny", mask_prior="max")
+    paper = zoo.resolve("vgan", "paper")
+    # the paper's sum drives the mask to zero (docs/models/vgan.md): every preset keeps the mean
+    assert (paper.mask_prior, paper.future_loss) == ("mean", "l2")
+    assert (zoo.resolve("vgan", "small").mask_prior, zoo.resolve("vgan", "small").future_loss) == ("mean", "l1")
+
+
 def test_streams_signature_serves_figure_3s_layers():
     """Section 3.1 / Figure 3: foreground, mask and background of the two-stream generator."""
     model = zoo.build("vgan", preset="tiny")
