@@ -24,14 +24,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import emit  # noqa: E402
 
 
-def counts(luminance, ball_area: float, threshold: float):
-    import numpy as np
-
-    values = np.round((luminance > threshold).sum(axis=(1, 2)) / ball_area).astype(int)
-    found, freq = np.unique(values, return_counts=True)
-    return {int(k): round(float(f) / len(values), 4) for k, f in zip(found, freq)}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="+")
@@ -43,21 +35,22 @@ def main(argv=None):
     import export
     from zoo import balls_check, data
 
-    threshold = balls_check.BallCheck().threshold
     generators = {handle: export.hub.load_image_generator(handle) for handle in args.modules}
     first = generators[args.modules[0]]
     size, channels = first.image_shape[0], first.image_shape[2]
     real = data.load(
         "bouncing_balls", split="test", frames=1, size=size, channels=channels, seed=args.seed, num_examples=args.num
     )  # more than the test split's 256 clips
-    frames = np.stack([e["video"][0] for e in real.take(args.num).as_numpy_iterator()])
-    real_lum = balls_check.luminance(data.to_uint8(frames)[:, None])[:, 0]
-    ball_area = float((real_lum > threshold).sum(axis=(1, 2)).mean()) / 3  # the data has 3 balls
-    emit(source="dataset:bouncing_balls", frames=len(frames), count_fraction=counts(real_lum, ball_area, threshold))
+    frames = data.to_uint8(np.stack([e["video"][0] for e in real.take(args.num).as_numpy_iterator()]))
+    area = balls_check.ball_area(frames, balls=3)  # the data has 3 balls
+
+    def counts(images):
+        return {k: round(f, 4) for k, f in balls_check.frame_counts(images, area).items()}
+
+    emit(source="dataset:bouncing_balls", frames=len(frames), count_fraction=counts(frames))
     for handle, generator in generators.items():
-        images = generator.sample(args.num, args.seed)
-        lum = balls_check.luminance(data.to_uint8(images.numpy())[:, None])[:, 0]
-        emit(source=handle, frames=len(lum), count_fraction=counts(lum, ball_area, threshold))
+        images = data.to_uint8(generator.sample(args.num, args.seed).numpy())
+        emit(source=handle, frames=len(images), count_fraction=counts(images))
 
 
 if __name__ == "__main__":

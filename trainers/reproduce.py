@@ -22,11 +22,34 @@ with the numbers they gave.
   the initial codes to the last iteration, each the part of the frames the condition network
   sees (the run settings' ``condition_input``). Numbers: the condition network's probability
   of the class and the change of the frames from the initial video at every snapshot.
+- ``tgan_fig7``: TGAN Figure 7 (section 4.2), long videos: ``--segments`` latents z0 (the
+  paper's 10: 160 frames) drawn as eq. 3's random walk (sigma^2 = 0.1) and rendered as one
+  feature map of G0, ``--steps`` videos. A shipped module serves ``long_video`` for its own
+  ``long_segments`` (4), so the model is rebuilt from the export's config with ``--segments``
+  and the export's weights, and checked against the served ``long_video``. Numbers: the mean
+  change between consecutive frames within a segment and across the joins of segments, the
+  change from the first to the last frame; images: the whole videos, and frames 12-19 (the
+  last four of the first 16 and the four after them, the figure's columns).
 - ``mvt_fig12``: MVT-GAN Figure 12, resampling one latent subspace (A, B or C) while the
   others and the class stay fixed: ``--steps`` videos per subspace. Numbers: per subspace,
   the mean absolute change of the frames against the first video, split into the change of
   the mean frame (appearance) and the rest (motion, the residual after the clip's mean
   frame).
+- ``stgan_table2``: STGAN Table 2 (section 5.2) and section 5.3, on the shipped STGAN, C3D and
+  LRCN (``--lrcn``, ``--c3d``): AM of ``--videos_per_class`` videos of every class conditioned
+  on the LRCN (the paper's main setup) and on the C3D (the "fooling" case), each scored by the
+  C3D's Inception Score beside the real test clips' (the run settings' AM of the export;
+  ``--am_iterations`` and ``--am_batch_size`` change those). Then, with ``--augment_steps`` > 0, section
+  5.3: the LRCN-conditioned clips that add most to the C3D's score, at most
+  ``--keep_per_class`` per class, labelled with their AM class; a fresh C3D of the shipped
+  one's config trained ``--augment_steps`` steps on real, generated, and real + generated
+  (half each) clips, its accuracy on ``--test_examples`` real test clips for each.
+- ``traversal_fig2``: the traversal paper's Figure 2, frames of the frame generator G_F (an
+  image-generator module, default the shipped step one): ``--steps`` rows of 8 frames, and
+  how many balls they show against as many real frames (the white area over one real ball's).
+- ``traversal_fig3``: the traversal paper's Figure 3, ``--steps`` real bouncing-balls videos
+  (3a) and ``--steps`` generated ones (3b), time left to right; numbers: the balls check
+  (``zoo.balls_check``) of each set.
 - ``vgan_fig4``: VGAN Figure 4 (section 3.3), the discriminator as a representation: a VGAN
   trained on unlabelled ``synthetic_actions`` clips (``--model``, a run folder, or one this
   command trains under ``--out_dir`` for ``--gan_steps``), its D fine-tuned whole as a 10-way
@@ -241,6 +264,270 @@ def stgan_fig3(model: str, out_dir: str, steps: int, seed: int, condition_net: s
             **files,
         }
     ]
+
+
+def _rebuilt(loaded, config: Dict[str, Any], **fields):
+    """The model an export serves, rebuilt from its ``config`` with ``fields`` replaced, holding
+    the export's weights (matched by path). Its pretrained pieces are built fresh, as the
+    export carries their weights. ``ValueError`` if a served weight finds no place."""
+    import zoo
+
+    cfg = zoo.from_dict(config)
+    cfg = dataclasses.replace(cfg, **{p.field: "" for p in type(cfg).pieces}, **fields)
+    model = zoo.entry(cfg.model_name).builder(cfg)
+    weights = {w.path: w for w in model.weights}
+    unplaced = []
+    for v in loaded.variables:
+        name = v.name.split(":")[0]
+        w = weights.get(name)
+        if w is None or tuple(w.shape) != tuple(v.shape):
+            unplaced.append(name)
+        else:
+            w.assign(v)
+    if unplaced:
+        raise ValueError(f"the export's weights {unplaced} have no place in a {cfg.model_name!r} model of its config")
+    return model
+
+
+def tgan_fig7(model: str, out_dir: str, steps: int, seed: int, segments: int) -> List[Dict[str, Any]]:
+    import tensorflow as tf
+    from zoo import data
+    from zoo.tgan import LONG_SIGMA
+
+    loaded, meta, config = export.hub.load_generator(model)
+    if meta["model_name"] != "tgan" or "long_video" not in loaded.signatures:
+        raise ValueError(f"{model!r} is not a two-step TGAN export with a long_video signature")
+    served = int(loaded.signatures["long_video"].structured_input_signature[1]["z"].shape[1])
+    tgan = _rebuilt(loaded, config, long_segments=segments)
+    # the rebuilt model draws the served long video exactly (at the export's own segment count)
+    check = tgan.sample_long_latent(2, served, [seed, 1])
+    want = export.run_signature(loaded, {"z": check}, "long_video")["video"].numpy()
+    got = data.to_uint8(tgan.long_video(check, training=False).numpy())
+    mismatch = int(np.abs(want.astype(np.int32) - got.astype(np.int32)).max())
+    if mismatch > 1:
+        raise ValueError(f"the model rebuilt from {model!r} differs from its long_video by {mismatch} grey levels")
+    z = tgan.sample_long_latent(steps, segments, [seed, 0], LONG_SIGMA)  # eq. 3: sigma^2 = 0.1
+    videos = data.to_uint8(tf.concat([tgan.long_video(z[i : i + 4]) for i in range(0, steps, 4)], 0).numpy())
+    per_frame = np.abs(np.diff(videos.astype(np.float64), axis=1)).mean(axis=(0, 2, 3, 4)) / 255.0  # [T - 1]
+    joins = np.arange(1, segments) * 16 - 1  # the change from frame 16k - 1 to 16k
+    files = _write(out_dir, "long_video", videos)
+    figure = {f"figure7_{k}": v for k, v in _write(out_dir, "figure7", videos[:, 12:20]).items()}
+    return [
+        {
+            "experiment": "tgan_fig7",
+            "model": model,
+            "segments": segments,
+            "frames": int(videos.shape[1]),
+            "videos": steps,
+            "walk_sigma": LONG_SIGMA,
+            "seed": seed,
+            "served_segments": served,
+            "served_long_video_max_difference": mismatch,
+            "within_segment_change": float(np.delete(per_frame, joins).mean()),
+            "join_change": float(per_frame[joins].mean()) if len(joins) else None,
+            "first_to_last_change": float(np.mean([_change(v[0], v[-1]) for v in videos])),
+            **files,
+            **figure,
+        }
+    ]
+
+
+def traversal_fig2(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
+    from zoo import balls_check, data
+
+    generator = export.hub.load_image_generator(model)
+    size, channels = generator.image_shape[0], generator.image_shape[2]
+    images = data.to_uint8(generator.sample(8 * steps, seed).numpy())
+    real = data.load(
+        "bouncing_balls", split="test", frames=1, size=size, channels=channels, seed=seed, num_examples=8 * steps
+    )
+    real_frames = data.to_uint8(np.stack([e["video"][0] for e in real.take(8 * steps).as_numpy_iterator()]))
+    area = balls_check.ball_area(real_frames, balls=3)  # the data has three balls
+    files = _write(out_dir, "frames", images.reshape(steps, 8, *images.shape[1:]))
+    return [
+        {
+            "experiment": "traversal_fig2",
+            "source": source,
+            "frames": len(frames),
+            "count_fraction": balls_check.frame_counts(frames, area),
+            "seed": seed,
+            **(files if source == model else {}),
+        }
+        for source, frames in (("dataset:bouncing_balls", real_frames), (model, images))
+    ]
+
+
+def traversal_fig3(model: str, out_dir: str, steps: int, seed: int) -> List[Dict[str, Any]]:
+    import tensorflow as tf
+    from zoo import balls_check, data
+    from zoo.randomness import draw_latent
+
+    loaded, meta, config = export.hub.load_generator(model)
+    z = draw_latent(meta["latent_distribution"], [steps, int(meta["latent_dim"])], [seed, 0])
+    generated = export.run_signature(loaded, {"z": tf.constant(z)})["video"].numpy()
+    frames, size, channels = generated.shape[1], generated.shape[2], generated.shape[4]
+    real = data.load(
+        "bouncing_balls", split="test", frames=frames, size=size, channels=channels, seed=seed, num_examples=steps
+    )
+    real = data.to_uint8(np.stack([e["video"] for e in real.take(steps).as_numpy_iterator()]))
+    check = balls_check.balls_metric(generated, real)
+    lines = []
+    for source, videos, report in (
+        ("dataset:bouncing_balls", real, check["real"]),
+        (model, generated, check["generated"]),
+    ):
+        name = "real" if source != model else "generated"
+        keys = ("pass_rate", "count_constant", "count_mode", "usual_count_fraction", "shape_fraction")
+        keys += ("smooth_fraction", "free_acceleration_px", "speed_drift")
+        lines.append(
+            {
+                "experiment": "traversal_fig3",
+                "panel": "3a" if name == "real" else "3b",
+                "source": source,
+                "videos": steps,
+                "seed": seed,
+                **{k: report[k] for k in keys},
+                **_write(out_dir, name, videos),
+            }
+        )
+    return lines
+
+
+def _stgan_am(loaded, meta, cfg, am, network, num_classes: int, per_class: int, seed: int):
+    """AM videos of every class (``per_class`` each, class-major) through the served generator,
+    as the condition network saw them (float [-1, 1]), their AM classes and final probabilities."""
+    from zoo import stgan
+    from zoo.randomness import draw_latent, fold_in
+
+    condition = stgan.condition_logits(network, am.condition_input)
+    targets = np.repeat(np.arange(num_classes, dtype=np.int32), per_class)
+    videos, final = [], []
+    for start in range(0, len(targets), am.am_batch_size):
+        h = targets[start : start + am.am_batch_size]
+        draw = fold_in(seed, start)
+        z0 = draw_latent(meta["latent_distribution"], [len(h), cfg.frames, cfg.latent_dim], draw)
+        out = stgan.activation_maximization(
+            lambda z: loaded(z, training=False), condition, z0, h, am, seed=fold_in(draw, 1)
+        )
+        videos.append(stgan.condition_view(out["video"], network.size, am.condition_input).numpy())
+        final.append(out["probability"][-1])
+    return np.concatenate(videos), targets, np.concatenate(final)
+
+
+def stgan_table2(
+    model: str,
+    out_dir: str,
+    steps: int,
+    seed: int,
+    c3d: str,
+    lrcn: str,
+    videos_per_class: int,
+    am_iterations: int,
+    am_batch_size: int,
+    keep_per_class: int,
+    augment_steps: int,
+    test_examples: int,
+) -> List[Dict[str, Any]]:
+    import tensorflow as tf
+    import zoo
+    from zoo import classifiers, data, metrics
+
+    loaded, meta, config = export.hub.load_generator(model)
+    cfg = zoo.from_dict(config)
+    if cfg.model_name != "stgan":
+        raise ValueError(f"{model!r} is a {cfg.model_name!r} export; expected an STGAN video generator")
+    am = zoo.run_from_dict(cfg, config)  # the AM settings its run used (an older export: its preset's)
+    if am_iterations:
+        am = dataclasses.replace(am, am_iterations=am_iterations)
+    if am_batch_size:
+        am = dataclasses.replace(am, am_batch_size=am_batch_size)
+    networks = {"lrcn": export.load_video_classifier(lrcn), "c3d": export.load_video_classifier(c3d)}
+    judge = networks["c3d"]
+    class_names = judge.info["class_names"]
+    if networks["lrcn"].info["class_names"] != class_names:
+        raise ValueError(f"{lrcn!r} and {c3d!r} classify different classes; expected the same classes")
+    num_classes, n = len(class_names), len(class_names) * videos_per_class
+    splits = min(10, max(1, n // 8))  # chunks of at least 8 clips
+    setting = {"am_iterations": am.am_iterations, "am_lambda": am.am_lambda, "am_code_clip": am.am_code_clip}
+    lines, generated = [], {}
+    for name, network in networks.items():
+        videos, targets, final = _stgan_am(loaded, meta, cfg, am, network, num_classes, videos_per_class, seed)
+        logits = judge(videos, outputs=["logits"])["logits"]
+        score, std = metrics.inception_score(logits, splits=splits, from_logits=True)
+        files = _write(out_dir, f"am_{name}", data.to_uint8(videos[::videos_per_class]))  # one per class
+        lines.append(
+            {
+                "experiment": "stgan_table2",
+                "row": f"AM with the {name.upper()}, scored by the C3D" + (" (fooling)" if name == "c3d" else ""),
+                "condition_net": network.info["handle"],
+                "evaluator": judge.info["handle"],
+                "videos": n,
+                "condition_probability": float(final.mean()),
+                "evaluator_agrees": float((logits.argmax(1) == targets).mean()),
+                "inception_score": score,
+                "std": std,
+                **setting,
+                "seed": seed,
+                **files,
+            }
+        )
+        generated[name] = (videos, targets, logits)
+    frames, size, channels = cfg.frames, judge.size, cfg.channels
+    real = data.load("synthetic_actions", split="test", frames=frames, size=size, channels=channels, num_examples=n)
+    real_logits = judge(np.stack([e["video"] for e in real.as_numpy_iterator()]), outputs=["logits"])["logits"]
+    score, std = metrics.inception_score(real_logits, splits=splits, from_logits=True)
+    lines.append(
+        {
+            "experiment": "stgan_table2",
+            "row": "real test clips, scored by the C3D",
+            "evaluator": judge.info["handle"],
+            "videos": len(real_logits),
+            "inception_score": score,
+            "std": std,
+        }
+    )
+    if augment_steps <= 0:
+        return lines
+    # Section 5.3: the LRCN-conditioned clips that contribute most to the C3D's score.
+    videos, targets, logits = generated["lrcn"]
+    contribution = metrics.inception_contributions(logits, from_logits=True)
+    keep = np.concatenate(
+        [
+            np.flatnonzero(targets == h)[np.argsort(-contribution[targets == h])][:keep_per_class]
+            for h in range(num_classes)
+        ]
+    )
+    fake = (
+        tf.data.Dataset.from_tensor_slices({"video": videos[keep].astype(np.float32), "label": targets[keep]})
+        .repeat()
+        .shuffle(len(keep), seed=seed + 1)
+    )
+    train = data.load("synthetic_actions", split="train", frames=frames, size=size, channels=channels, seed=seed)
+    sets = {
+        "real": train,
+        "generated": fake,
+        "real+generated": tf.data.Dataset.sample_from_datasets([train, fake], [0.5, 0.5], seed=seed + 2),
+    }
+    test = data.load(
+        "synthetic_actions", split="test", frames=frames, size=size, channels=channels, num_examples=test_examples
+    )
+    ccfg = dataclasses.replace(zoo.from_dict(judge.info["config"]), seed=seed)  # a fresh C3D of the judge's config
+    batch = zoo.run_from_dict(ccfg, judge.info["config"]).batch_size
+    for name, dataset in sets.items():
+        clf = classifiers.fit(ccfg, dataset, augment_steps, batch)
+        lines.append(
+            {
+                "experiment": "stgan_table2",
+                "row": f"section 5.3: a C3D trained on {name} clips",
+                "generated_clips": int(len(keep)) if name != "real" else 0,
+                "steps": augment_steps,
+                "batch_size": batch,
+                "test_examples": test_examples,
+                "accuracy": classifiers.accuracy(clf, test)["accuracy"],
+                "seed": seed,
+            }
+        )
+    return lines
 
 
 # ------------------------------------------------------- representation probes
@@ -503,6 +790,45 @@ EXPERIMENTS: Dict[str, Experiment] = {
     "tgan_fig3": Experiment(
         "TGAN", "Figure 3", "videos along a line between two z0 (interpolation)", "tgan_moving_digits", tgan_fig3
     ),
+    "tgan_fig7": Experiment(
+        "TGAN",
+        "Figure 7",
+        "long videos: --segments latents (the paper's 10) as eq. 3's random walk",
+        "tgan_moving_digits",
+        tgan_fig7,
+        flags=("segments",),
+    ),
+    "stgan_table2": Experiment(
+        "STGAN",
+        "Table 2, section 5.3",
+        "IS of AM videos conditioned on the LRCN and (fooling) the C3D; augmentation with them",
+        "stgan_synthetic_actions",
+        stgan_table2,
+        flags=(
+            "c3d",
+            "lrcn",
+            "videos_per_class",
+            "am_iterations",
+            "am_batch_size",
+            "keep_per_class",
+            "augment_steps",
+            "test_examples",
+        ),
+    ),
+    "traversal_fig2": Experiment(
+        "traversal",
+        "Figure 2",
+        "frames of the frame generator G_F and their ball counts",
+        "traversal_gf_bouncing_balls",
+        traversal_fig2,
+    ),
+    "traversal_fig3": Experiment(
+        "traversal",
+        "Figure 3",
+        "real (3a) and generated (3b) videos and the balls check of each",
+        "traversal_bouncing_balls",
+        traversal_fig3,
+    ),
     "mvt_fig12": Experiment(
         "MVT-GAN",
         "Figure 12",
@@ -539,7 +865,9 @@ def define_flags() -> None:
         "not in exports), by default one they train under --out_dir.",
     )
     flags.DEFINE_string("out_dir", None, "Where the images go (default runs/reproduce/<NAME>).")
-    flags.DEFINE_integer("steps", 8, "Videos per path or subspace.", lower_bound=2)
+    flags.DEFINE_integer(
+        "steps", 8, "Videos per path, subspace or panel (traversal_fig2: rows of 8 frames).", lower_bound=2
+    )
     flags.DEFINE_integer("seed", 0, "Seed of the latents.")
     flags.DEFINE_string(
         "condition_net",
@@ -559,6 +887,30 @@ def define_flags() -> None:
     flags.DEFINE_integer(
         "finetune_steps", 600, "vgan_fig4: fine-tuning steps per amount and initialisation.", lower_bound=1
     )
+    flags.DEFINE_integer(
+        "segments", 10, "tgan_fig7: latent segments of 16 frames (Figure 7: 10, 160 frames).", lower_bound=1
+    )
+    flags.DEFINE_string("c3d", "c3d_synthetic_actions", "stgan_table2: the C3D, the judge of every row.")
+    flags.DEFINE_string("lrcn", "lrcn_synthetic_actions", "stgan_table2: the LRCN, the main setup's condition network.")
+    flags.DEFINE_integer(
+        "videos_per_class", 8, "stgan_table2: AM videos per class and condition network.", lower_bound=1
+    )
+    flags.DEFINE_integer(
+        "am_iterations", 0, "stgan_table2: AM iterations (0: the export's run settings, 100).", lower_bound=0
+    )
+    flags.DEFINE_integer(
+        "am_batch_size", 0, "stgan_table2: videos optimized together (0: the export's run settings, 8).", lower_bound=0
+    )
+    flags.DEFINE_integer(
+        "keep_per_class",
+        100,
+        "stgan_table2: generated clips per class kept for augmentation (5.3: 100).",
+        lower_bound=1,
+    )
+    flags.DEFINE_integer(
+        "augment_steps", 300, "stgan_table2: training steps of each augmentation C3D (0 skips 5.3).", lower_bound=0
+    )
+    flags.DEFINE_integer("test_examples", 512, "stgan_table2: real test clips of the augmentation C3Ds.", lower_bound=1)
     flags.DEFINE_integer("probe_train", 1000, "tgan_table2: labelled clips the SVMs train on.", lower_bound=1)
     flags.DEFINE_integer("probe_test", 500, "vgan_fig4, tgan_table2: held-out clips they are tested on.", lower_bound=1)
     flags.DEFINE_string(
@@ -573,7 +925,7 @@ def main(argv: List[str]) -> int:
     if FLAGS.list:
         for name, e in EXPERIMENTS.items():
             model = e.default_model or "a run folder it trains under --out_dir"
-            print(f"{name:12s} {e.paper} {e.item}: {e.what} (default --model: {model})")
+            print(f"{name:14s} {e.paper} {e.item}: {e.what} (default --model: {model})")
         return 0
     if len(argv) != 2 or argv[1] not in EXPERIMENTS:
         raise common.usage_error(f"expected one experiment name, one of {sorted(EXPERIMENTS)}; got {argv[1:]}")

@@ -84,6 +84,23 @@ def luminance(videos) -> np.ndarray:
     return x[..., 0] if x.shape[-1] == 1 else x @ _LUMA
 
 
+def ball_area(frames, balls: int, check: BallCheck = BallCheck()) -> float:
+    """One ball's area in pixels: the mean bright area of uint8 ``frames`` ``[N, H, W, C]``
+    (real ones, each showing ``balls`` balls) over ``balls``."""
+    lum = luminance(np.asarray(frames)[:, None])[:, 0]
+    return float((lum > check.threshold).sum(axis=(1, 2)).mean()) / balls
+
+
+def frame_counts(frames, area: float, check: BallCheck = BallCheck()) -> Dict[int, float]:
+    """How many balls uint8 ``frames`` ``[N, H, W, C]`` show, as a clip's count is taken: each
+    frame's bright area over one ball's ``area`` (:func:`ball_area`), rounded.
+    ``{count: share of frames}``."""
+    lum = luminance(np.asarray(frames)[:, None])[:, 0]
+    values = np.round((lum > check.threshold).sum(axis=(1, 2)) / area).astype(int)
+    found, freq = np.unique(values, return_counts=True)
+    return {int(k): float(f) / len(values) for k, f in zip(found, freq)}
+
+
 def label_components(mask: np.ndarray) -> np.ndarray:
     """4-connected components of every image of ``mask`` (bool ``[..., H, W]``) at once:
     int labels, 0 for background, otherwise the smallest flat index + 1 in the component

@@ -255,6 +255,7 @@ PRESETS = {
         d0_width=128,
         d_noise=0.3,
         batch_size=32,
+        long_segments=10,  # the served long_video: Figure 7's 10 latents, 160 frames (section 4.2)
     ),
     # Moving MNIST setting (5.1, 5.2): 64x64 grey frames (G1's linear layer to 512x8x8), noise
     # in D. One channel, as Moving MNIST: the data sets reduce RGB to luminance on request.
@@ -269,6 +270,7 @@ PRESETS = {
         d0_width=128,
         d_noise=0.3,
         batch_size=32,
+        long_segments=10,
     ),
     # Minutes on two CPU cores: 32x32 (G1 starts at 4x4), narrow networks.
     "small": dict(

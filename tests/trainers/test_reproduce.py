@@ -109,3 +109,82 @@ def test_tgan_linear_probes(tmp_path, c3d_hub):
     assert os.path.isdir(tmp_path / "d1") and os.path.isdir(tmp_path / "g1")  # step one's modules drove step two
     status, out = _run("tgan_table2", f"--out_dir={tmp_path / 'x'}", f"--model={tmp_path / 'image'}")
     assert status == 2 and "step-one" in out, out[-2000:]
+
+
+# In-process (the functions behind the commands): each loads a shipped module and runs a few
+# frames' worth of its experiment.
+def test_tgan_long_videos_take_the_papers_ten_segments(tmp_path):
+    """Figure 7 (section 4.2): 10 latent segments, 160 frames, from the shipped module whose
+    served long_video has 4: the rebuilt model draws the served long video exactly."""
+    from trainers import reproduce
+
+    assert reproduce.EXPERIMENTS["tgan_fig7"].flags == ("segments",)
+    (line,) = reproduce.tgan_fig7("tgan_moving_digits", str(tmp_path), 2, 0, segments=10)
+    assert (line["segments"], line["frames"], line["served_segments"]) == (10, 160, 4)
+    assert line["served_long_video_max_difference"] <= 1
+    assert 0 < line["within_segment_change"] < 1 and 0 < line["join_change"] < 1
+    assert os.path.isfile(line["png"]) and os.path.isfile(line["figure7_png"])
+
+
+def test_stgan_table_2_is_a_command_that_takes_an_stgan_export():
+    from trainers import reproduce
+
+    experiment = reproduce.EXPERIMENTS["stgan_table2"]
+    assert (experiment.default_model, experiment.flags[:2]) == ("stgan_synthetic_actions", ("c3d", "lrcn"))
+    with pytest.raises(ValueError, match="is a 'tgan' export; expected an STGAN video generator"):
+        reproduce.stgan_table2("tgan_moving_digits", "unused", 8, 0, **_STGAN_TINY, augment_steps=0)
+
+
+@pytest.mark.slow  # AM's gradient through the served generator: a minute on two shared cores
+def test_stgan_table_2_runs_on_the_shipped_modules(tmp_path):
+    """Section 5.2 on the shipped STGAN (32x32, 16 frames), C3D and LRCN: AM conditioned on the
+    LRCN and on the C3D, both scored by the C3D beside real clips (the script it replaces took
+    the tiny preset's 16x16 frames and failed on them)."""
+    from trainers import reproduce
+
+    lines = reproduce.stgan_table2("stgan_synthetic_actions", str(tmp_path), 8, 0, **_STGAN_TINY, augment_steps=0)
+    assert [l["row"] for l in lines] == [
+        "AM with the LRCN, scored by the C3D",
+        "AM with the C3D, scored by the C3D (fooling)",
+        "real test clips, scored by the C3D",
+    ]
+    assert [l["condition_net"] for l in lines[:2]] == ["lrcn_synthetic_actions", "c3d_synthetic_actions"]
+    assert lines[0]["videos"] == 10 and lines[0]["am_iterations"] == 1 and lines[0]["inception_score"] >= 1
+    assert os.path.isfile(lines[0]["png"])
+
+
+@pytest.mark.slow
+def test_stgan_section_5_3_trains_a_c3d_on_real_generated_and_both(tmp_path):
+    from trainers import reproduce
+
+    lines = reproduce.stgan_table2("stgan_synthetic_actions", str(tmp_path), 8, 0, **_STGAN_TINY, augment_steps=1)
+    assert [l["row"] for l in lines[3:]] == [
+        "section 5.3: a C3D trained on real clips",
+        "section 5.3: a C3D trained on generated clips",
+        "section 5.3: a C3D trained on real+generated clips",
+    ]
+    assert lines[4]["generated_clips"] == 10 and all(0 <= l["accuracy"] <= 1 for l in lines[3:])
+
+
+_STGAN_TINY = dict(
+    c3d="c3d_synthetic_actions",
+    lrcn="lrcn_synthetic_actions",
+    videos_per_class=1,
+    am_iterations=1,
+    am_batch_size=10,  # one AM batch (each traces its gradient anew)
+    keep_per_class=1,
+    test_examples=4,
+)
+
+
+def test_traversal_figures_2_and_3(tmp_path):
+    """Figure 2: G_F's frames and their ball counts beside real frames; Figure 3: real (3a) and
+    generated (3b) videos with the balls check of each."""
+    from trainers import reproduce
+
+    real, frames = reproduce.traversal_fig2("traversal_gf_bouncing_balls", str(tmp_path / "f2"), 2, 0)
+    assert real["count_fraction"] == {3: 1.0} and frames["frames"] == 16
+    assert sum(frames["count_fraction"].values()) == pytest.approx(1) and os.path.isfile(frames["png"])
+    a, b = reproduce.traversal_fig3("traversal_bouncing_balls", str(tmp_path / "f3"), 2, 0)
+    assert (a["panel"], b["panel"], a["videos"]) == ("3a", "3b", 2)
+    assert a["pass_rate"] == 1.0 and 0 <= b["pass_rate"] <= 1 and os.path.isfile(b["png"])

@@ -89,6 +89,7 @@ def test_paper_hyperparameters_and_presets():
     batch_size = zoo.resolve_run("tgan", "paper").batch_size
     assert (cfg.loss, cfg.objective, batch_size, cfg.svc_every) == ("non_saturating", "gan", 32, 5)
     assert tgan.LONG_SIGMA == pytest.approx(math.sqrt(0.1))  # sigma^2 = 0.1 (section 5.3.1)
+    assert cfg.long_segments == 10 and _cfg("mnist").long_segments == 10  # Figure 7: 10 latents, 160 frames
     mnist = _cfg("mnist")
     assert mnist.size == 64 and mnist.first_size == 8 and mnist.d_noise == 0.3
     assert _cfg("small").size == 32 and _cfg("small").first_size == 4
