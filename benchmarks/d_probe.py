@@ -12,7 +12,10 @@ the mean sigmoid of D's logit for each source and the mean logit of real clips m
 each other source. A D that sees a property scores clips without it clearly below real
 (a gap of a logit or more); a gap near 0 is a property the generator gets no signal to keep.
 ``--fit_jittered=N`` then trains D N more steps on real against speed-jittered clips and probes
-it again: whether the network can see speed when it is asked to. ``--motion`` adds the data
+it again: whether the network can see speed when it is asked to. Beside its inference-mode gap
+it reports ``logit_gap_batch_statistics``, the same held-out clips scored in batches of one
+source normalised by their own statistics: how D sees real and generated batches while the GAN
+trains (a D with batch norm can separate such batches without separating single clips). ``--motion`` adds the data
 set's motion check of the generated clips at that step beside the real ones
 (``trainers.common.MOTION_CHECKS``: the balls check's physics, the digits check's steps and
 identity): whether the generator is still improving along training.
@@ -54,11 +57,13 @@ def _real(cfg, trainer, count: int, seed: int, **extra) -> np.ndarray:
     return clip_sources.dataset_source(stream)(count).videos
 
 
-def _scores(model, videos: np.ndarray) -> np.ndarray:
+def _scores(model, videos: np.ndarray, training: bool = False) -> np.ndarray:
+    """D's mean logit per clip, in batches of 32 of one source; ``training`` normalises each
+    batch by its own statistics, as D sees real and generated batches while the GAN trains."""
     logits = []
     for start in range(0, len(videos), 32):
         batch = videos[start : start + 32].astype(np.float32) / 127.5 - 1.0
-        logits.append(np.asarray(model.discriminate(batch, {}, training=False)).reshape(len(batch), -1).mean(-1))
+        logits.append(np.asarray(model.discriminate(batch, {}, training=training)).reshape(len(batch), -1).mean(-1))
     return np.concatenate(logits)
 
 
@@ -133,12 +138,15 @@ def _fit_jittered(model, cfg, trainer, steps: int, learning_rate: float, seed: i
         real, jittered = (tf.cast(next(stream[k])["video"], tf.float32) for k in ("real", "jittered"))
         losses.append(float(step(real, jittered)))
     logits = {name: _scores(model, held_out[name]) for name in ("real", "jittered")}
+    # last: scoring with batch statistics also moves the batch norms' moving averages
+    batch_logits = {name: _scores(model, held_out[name], training=True) for name in ("real", "jittered")}
     return {
         "steps": steps,
         "learning_rate": learning_rate,
         "last_loss": float(np.mean(losses[-10:])),
         "sigmoid": {k: float(np.mean(1 / (1 + np.exp(-v)))) for k, v in logits.items()},
         "logit_gap": float(np.mean(logits["real"]) - np.mean(logits["jittered"])),
+        "logit_gap_batch_statistics": float(np.mean(batch_logits["real"]) - np.mean(batch_logits["jittered"])),
     }
 
 

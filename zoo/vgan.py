@@ -11,6 +11,9 @@ foreground stream, m(z) the mask, b(z) the background stream, D (section 2.3).
   ``streams=1`` is the one-stream baseline (f alone).
 - Discriminator (2.3): five-layer 3D conv net mirroring the foreground stream,
   BN on every layer but the first, leaky ReLU 0.2, one real/fake logit.
+  ``d_input="differences"`` (not the paper; default "frames") feeds D each frame beside
+  its difference from the frame before: a D of the paper's size barely tells constant
+  from changing speed on its own (docs/models/vgan.md, "Motion").
 - Training: mask sparsity lambda*|m|_1 with lambda = 0.1; weights N(0, 0.01);
   Adam 2e-4, beta1 0.5; batch 64; 100-d z ~ N(0, I). The official Torch code
   (main.lua) uses ``nn.L1Penalty(0.1, sizeAverage=true)``, i.e. lambda times the
@@ -59,6 +62,7 @@ class VGANConfig(gan.AdamGANConfig):
         **gan.GANConfig.choices,
         "future_loss": ("l1", "l2"),
         "mask_prior": ("mean", "sum"),
+        "d_input": ("frames", "differences"),
         "precision": precision_lib.PRECISIONS,
     }
     compute_fields: ClassVar[Tuple[str, ...]] = ("precision",)
@@ -71,6 +75,10 @@ class VGANConfig(gan.AdamGANConfig):
     mask_weight: float = 0.1  # lambda of the mask sparsity prior
     mask_prior: str = "mean"  # lambda * mean |m| ("mean", official code) or lambda * ||m||_1 ("sum", the paper)
     init_stddev: float = 0.01  # N(0, 0.01) weights
+    # what D reads: "frames" (the paper) or "differences" (each frame beside its difference from
+    # the frame before, the first frame's difference zero: a recipe-level departure that hands D
+    # the motion between frames as pixels; docs/models/vgan.md, "Motion")
+    d_input: str = "frames"
     future: bool = False  # section 3.4: image -> video
     future_weight: float = 10.0  # lambda of eq. 3 (official code)
     future_loss: str = "l1"  # "l1" (official code, paper text) or "l2" (eq. 3 as printed)
@@ -113,6 +121,8 @@ class VGANConfig(gan.AdamGANConfig):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         if self.mask_prior not in ("mean", "sum"):
             bad(f"mask_prior must be 'mean' or 'sum', got {self.mask_prior!r}")
+        if self.d_input not in ("frames", "differences"):
+            bad(f"d_input must be 'frames' or 'differences', got {self.d_input!r}")
 
 
 PRESETS = {
@@ -300,6 +310,8 @@ class VGANDiscriminator(_Stack):
 
     def features(self, video, training=False, trace=None):
         """Penultimate activations [B, T/16, 4, 4, 512] (representation learning, 3.3)."""
+        if self.cfg.d_input == "differences":
+            video = frame_differences(video)
         return self._run(video, self.trunk, training, trace)
 
     def call(self, video, training=False, trace=None):
@@ -308,6 +320,12 @@ class VGANDiscriminator(_Stack):
         if trace is not None:
             trace.append(("d_logit", tuple(logits.shape)))
         return logits
+
+
+def frame_differences(video):
+    """[B, T, H, W, C] -> [B, T, H, W, 2C]: each frame beside x_t - x_(t-1) (zero for t = 0)."""
+    before = tf.concat([video[:, :1], video[:, :-1]], axis=1)
+    return tf.concat([video, video - before], axis=-1)
 
 
 class DiscriminatorClassifier(_Stack):

@@ -34,6 +34,8 @@ def test_d_probe_scores_every_source_and_fits_d_to_speed(vgan_run):
     fit = line["fit_jittered"]
     assert fit["steps"] == 2 and fit["learning_rate"] == 1e-3
     assert all(0.0 < p < 1.0 for p in fit["sigmoid"].values()) and np.isfinite(fit["logit_gap"])
+    # batch statistics in place of the moving averages: another number for the same clips
+    assert fit["logit_gap_batch_statistics"] != pytest.approx(fit["logit_gap"], abs=1e-6)
     # the fit trained D: its scores of the held-out clips moved
     assert fit["sigmoid"]["real"] != pytest.approx(line["sigmoid"]["real"], abs=1e-7)
 

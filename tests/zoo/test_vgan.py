@@ -124,6 +124,22 @@ def test_mask_prior_and_future_loss_take_the_papers_forms():
     assert (zoo.resolve("vgan", "small").mask_prior, zoo.resolve("vgan", "small").future_loss) == ("mean", "l1")
 
 
+def test_differences_discriminator_reads_each_frame_beside_its_change():
+    video = tf.constant(np.arange(2 * 8 * 16 * 16 * 3, dtype=np.float32).reshape(2, 8, 16, 16, 3) % 7)
+    both = vgan.frame_differences(video).numpy()
+    v = video.numpy()
+    np.testing.assert_array_equal(both[..., :3], v)
+    np.testing.assert_array_equal(both[:, 0, ..., 3:], 0)
+    np.testing.assert_array_equal(both[:, 1:, ..., 3:], v[:, 1:] - v[:, :-1])
+    model = zoo.build("vgan", preset="tiny", d_input="differences")
+    logits = model.discriminate(video / 3.0 - 1.0, {}, training=False)
+    assert logits.shape == (2, 1)
+    assert model.discriminator.trunk[0].kernel.shape[-2] == 6  # the first layer reads 2C channels
+    with pytest.raises(ValueError, match="d_input must be 'frames' or 'differences', got 'flow'"):
+        zoo.resolve("vgan", "tiny", d_input="flow")
+    assert zoo.resolve("vgan", "paper").d_input == "frames"
+
+
 def test_streams_signature_serves_figure_3s_layers():
     """Section 3.1 / Figure 3: foreground, mask and background of the two-stream generator."""
     model = zoo.build("vgan", preset="tiny")
