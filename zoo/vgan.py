@@ -54,6 +54,11 @@ from zoo.data import video_io
 from zoo.layers import Network, batch_norm, down_conv, normal_init, up_conv
 
 
+#: What D may read (``VGANConfig.d_input``): the frames (the paper), or each frame beside its
+#: difference from the one before.
+D_INPUTS = ("frames", "differences")
+
+
 @dataclasses.dataclass(frozen=True)
 class VGANConfig(gan.AdamGANConfig):
     model_name: ClassVar[str] = "vgan"
@@ -62,7 +67,7 @@ class VGANConfig(gan.AdamGANConfig):
         **gan.GANConfig.choices,
         "future_loss": ("l1", "l2"),
         "mask_prior": ("mean", "sum"),
-        "d_input": ("frames", "differences"),
+        "d_input": D_INPUTS,
         "precision": precision_lib.PRECISIONS,
     }
     compute_fields: ClassVar[Tuple[str, ...]] = ("precision",)
@@ -121,7 +126,7 @@ class VGANConfig(gan.AdamGANConfig):
             bad(f"future_loss must be 'l1' or 'l2', got {self.future_loss!r}")
         if self.mask_prior not in ("mean", "sum"):
             bad(f"mask_prior must be 'mean' or 'sum', got {self.mask_prior!r}")
-        if self.d_input not in ("frames", "differences"):
+        if self.d_input not in D_INPUTS:
             bad(f"d_input must be 'frames' or 'differences', got {self.d_input!r}")
 
 
