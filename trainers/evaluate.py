@@ -13,6 +13,10 @@ details, what it depends on, and the provenance of every network it used.
   step (right paths, wrong speeds; data sets with a ``speed_jitter`` option: bouncing_balls),
   ``untrained:<export>`` the export's model rebuilt from its config with the initial
   weights of its seed (what training started from), ``noise`` uniform noise.
+- ``--signature``: the export's signature that makes the clips (default ``serving_default``);
+  one with an ``image`` input (VGAN's ``future``, section 3.4) continues the first frames of
+  the held-out clips of ``--real``, clip i from clip i, which the ``continuation`` metric
+  compares: ``--signature=future --metrics=continuation,balls``.
 - ``--real``: the data set compared against (``zoo.data``), at the generator's
   frame count and size; its train split is the reference, its test split the
   held-out data (S3, probe, nearest neighbours). ``--data_dir`` and ``--data_opt=key=value``
@@ -55,6 +59,12 @@ def define_flags() -> None:
         "Serving export or hub handle of a zoo generator; or dataset:<name>, shuffled:<name> "
         "(frames permuted), jittered:<name> (speeds jittered: bouncing_balls), untrained:<export> "
         "(its initial weights), noise.",
+    )
+    flags.DEFINE_string(
+        "signature",
+        "serving_default",
+        "The export's signature that makes the clips; one with an image input (VGAN's future) "
+        "continues the first frames of --real's held-out clips, clip i from clip i (metric continuation).",
     )
     flags.DEFINE_string("real", "synthetic_actions", "The real data set (zoo.data.DATASETS).")
     flags.DEFINE_string("data_dir", None, "Folder of the real data set, where it needs one.")
@@ -106,13 +116,18 @@ def _generator(
     data_dir: Optional[str],
     real: Optional[str] = None,
     data_options: Optional[Dict[str, Any]] = None,
+    signature: str = "serving_default",
+    held_out=None,
 ):
     """(clip source, provenance, (frames, size, channels)) of ``--generator``; a data set source
-    of the data set ``real`` takes its ``data_options``."""
+    of the data set ``real`` takes its ``data_options``. An export's ``signature`` with an
+    ``image`` input continues the first frames of ``held_out(frames, size, channels)``'s clips."""
     import tensorflow as tf
     from zoo import data, metrics
 
     if spec == "noise" or spec.startswith(_DATA_SOURCES):
+        if signature != "serving_default":
+            raise ValueError(f"--signature={signature} names a signature of an export; --generator={spec} has none")
         if frames is None or size is None:
             raise ValueError(f"--generator={spec} needs --frames and --size")
         shape = (frames, size, channels or 3)
@@ -152,14 +167,31 @@ def _generator(
 
         cfg = zoo.from_dict(config)
         keras.utils.set_random_seed(cfg.seed)
-        served = runs.build_model(cfg).signatures()["serving_default"]
-        inputs, call = served.inputs, served.fn
+        served = runs.build_model(cfg).signatures()
+        if signature not in served:
+            raise ValueError(f"{handle!r} has no signature {signature!r}; expected one of {sorted(served)}")
+        inputs, call = served[signature].inputs, served[signature].fn
     else:
-        inputs = loaded.signatures["serving_default"].structured_input_signature[1]
+        if signature not in loaded.signatures:
+            raise ValueError(f"{handle!r} has no signature {signature!r}; expected one of {sorted(loaded.signatures)}")
+        inputs = loaded.signatures[signature].structured_input_signature[1]
 
         def call(**given):  # a wrong dtype or shape: an error naming the signature and the input
-            return export.run_signature(loaded, given)
+            return export.run_signature(loaded, given, signature)
 
+    provenance = {
+        "kind": "untrained" if untrained else "export",
+        "handle": handle,
+        "model_name": meta["model_name"],
+        "config": config,
+    }
+    if signature != "serving_default":
+        provenance["signature"] = signature
+    if "image" in inputs:  # clip i continues held-out clip i's first frame
+        if held_out is None:
+            raise ValueError(f"signature {signature!r} continues given frames: it needs a --real data set")
+        source = metrics.conditioned_source(lambda image: call(image=image)["video"], held_out(*shape), batch_size)
+        return source, provenance, shape
     num_classes = None
     if "label" in inputs:
         num_classes = int(config["num_classes"])
@@ -179,16 +211,7 @@ def _generator(
         seed=seed,
         batch_size=batch_size,
     )
-    return (
-        source,
-        {
-            "kind": "untrained" if untrained else "export",
-            "handle": handle,
-            "model_name": meta["model_name"],
-            "config": config,
-        },
-        shape,
-    )
+    return source, provenance, shape
 
 
 def _probe_network(spec: str):
@@ -237,6 +260,7 @@ def evaluate(
     channels: Optional[int] = None,
     data_options=None,
     is_protocol: str = "splits",
+    signature: str = "serving_default",
 ) -> Dict[str, Any]:
     """The report ``python -m trainers.evaluate`` writes (see the module docstring).
 
@@ -265,19 +289,30 @@ def evaluate(
         ref = networks.get("c3d") or networks.get("lrcn")
         if ref is not None:
             frames, size, channels = ref.frames, ref.size, channels or ref.channels
-    source, provenance, (t, s, c) = _generator(
-        generator, frames, size, channels, seed, batch_size, data_dir, real, data_options
-    )
 
-    def stream(split):
+    def stream(split, t, s, c):
         return metrics.dataset_source(
             data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed, channels=c, **data_options)
         )
 
+    source, provenance, (t, s, c) = _generator(
+        generator,
+        frames,
+        size,
+        channels,
+        seed,
+        batch_size,
+        data_dir,
+        real,
+        data_options,
+        signature,
+        held_out=lambda t, s, c: stream("test", t, s, c),
+    )
+
     evaluator = metrics.Evaluator(
         source,
-        stream("train"),
-        stream("test"),
+        stream("train", t, s, c),
+        stream("test", t, s, c),
         networks=networks,
         num_samples=num_samples,
         splits=splits,
@@ -334,6 +369,7 @@ def main(argv):
             channels=FLAGS.channels,
             data_options=FLAGS.data_opt,
             is_protocol=FLAGS.is_protocol,
+            signature=FLAGS.signature,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -26,8 +26,11 @@ and a grid of all of them (``grid.gif``):
   ``label_b`` are ``--label`` / ``--label_b`` (default 0 and 1).
 - An ``image`` input (VGAN's ``future`` signature, section 3.4) takes the first frames of
   held-out clips: ``--images=<data set>`` (its test split; ``--data_dir`` for a video
-  folder), e.g. ``--signature=future --images=bouncing_balls``. The written grid puts the
-  given frame before each generated future.
+  folder), e.g. ``--signature=future --images=bouncing_balls``, or your own pictures:
+  ``--image=PATH`` (repeatable; PNG, JPEG, GIF or BMP), each cut to its central square,
+  resized to the model's frame size and converted to its channels, one video per picture (the
+  signature has no latent: a picture has one future). The written grid puts the given frame
+  before each generated future.
 """
 
 from __future__ import annotations
@@ -77,6 +80,12 @@ def define_flags() -> None:
         "For an 'image' input (VGAN's future signature): the data set whose "
         "test clips' first frames condition the videos, e.g. bouncing_balls.",
     )
+    flags.DEFINE_multi_string(
+        "image",
+        [],
+        "For an 'image' input: a picture file (PNG, JPEG, GIF, BMP) whose future to make; repeat for "
+        "more (one video each). Cut to its central square and resized to the model's frames.",
+    )
     flags.DEFINE_string("data_dir", None, "The folder of --images=video_folder.")
     flags.DEFINE_bool("list", False, "Print the signatures and their inputs, and exit.")
 
@@ -89,6 +98,33 @@ def held_out_images(dataset: str, num: int, size: int, channels: int, seed: int,
     frames = [e["video"][0] for e in clips.take(num).as_numpy_iterator()]
     if len(frames) < num:
         raise ValueError(f"--images={dataset}: {len(frames)} test clips, expected at least {num}")
+    return np.stack(frames).astype(np.float32)
+
+
+def picture_frames(paths, size: int, channels: int) -> np.ndarray:
+    """Picture files as the frames an ``image`` input takes: float32 [len(paths), size, size,
+    channels] in [-1, 1], each cut to its central square and resized (area averaging when
+    shrinking); a missing or unreadable file is a ``ValueError`` naming it."""
+    import tensorflow as tf
+
+    frames = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ValueError(f"--image={path}: no such file")
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
+        except (tf.errors.InvalidArgumentError, ValueError) as e:
+            raise ValueError(f"--image={path}: expected a PNG, JPEG, GIF or BMP picture ({e})") from None
+        if image.shape[-1] in (2, 4):  # drop alpha
+            image = image[..., :-1]
+        h, w = image.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        image = image[top : top + side, left : left + side].astype(np.float32)
+        image = tf.image.resize(image, [size, size], method="area" if side >= size else "bilinear").numpy()
+        if image.shape[-1] != channels:
+            image = image.mean(axis=-1, keepdims=True) if channels == 1 else np.repeat(image, channels, axis=-1)
+        frames.append(np.clip(image / 127.5 - 1.0, -1.0, 1.0))
     return np.stack(frames).astype(np.float32)
 
 
@@ -189,8 +225,8 @@ def draw_inputs(
         elif role == "image":
             if images is None:
                 raise ValueError(
-                    f"signature input {name!r} {shape}: pass --images=<data set> (the first frames of "
-                    "its test clips condition the videos)"
+                    f"signature input {name!r} {shape}: pass --image=PICTURE (repeatable) or "
+                    "--images=<data set> (the first frames of its test clips condition the videos)"
                 )
             inputs[name] = tf.constant(images, spec.dtype)
         else:
@@ -215,8 +251,10 @@ def generate(
     label_b=None,
     images: str = None,
     data_dir: str = None,
+    pictures=(),
 ):
-    """Writes the videos; returns their paths (the grid last)."""
+    """Writes the videos; returns their paths (the grid last). ``pictures``: files for an
+    ``image`` input (one video each), instead of ``images``' held-out frames."""
     from zoo import data
 
     loaded, meta, config = export.hub.load_generator(model)
@@ -226,7 +264,12 @@ def generate(
         raise ValueError(f"--num_videos must be >= 1, got {num_videos}")
     signature = loaded.signatures[signature_name]
     given = None
-    if images is not None:
+    if pictures and images is not None:
+        raise ValueError("give --image files or --images=<data set>, not both")
+    if pictures:
+        given = picture_frames(pictures, int(config["size"]), int(config.get("channels", 3)))
+        num_videos = len(given)
+    elif images is not None:
         given = held_out_images(images, num_videos, int(config["size"]), int(config.get("channels", 3)), seed, data_dir)
     roles = signature_roles(meta, signature_name, signature.structured_input_signature[1], config)
     if walk_sigma is None:
@@ -281,6 +324,7 @@ def main(argv):
             FLAGS.label_b,
             FLAGS.images,
             FLAGS.data_dir,
+            FLAGS.image,
         )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

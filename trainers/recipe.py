@@ -102,10 +102,12 @@ def _evaluations(
     size: int = 32,
     networks: Tuple[str, ...] = ("c3d",),
     costly: str = "",
+    signature: str = "",
 ) -> Dict[str, Tuple[str, ...]]:
     """The four measurements of a generator of ``dataset`` (see SOURCES), with the shipped
     metric networks ``networks``; ``costly`` metrics (e.g. s3, which trains classifiers) are
-    measured for the generator and the real floor only."""
+    measured for the generator and the real floor only. ``signature``: the export's signature
+    that makes the clips (e.g. VGAN's ``future``), for the module and its untrained twin."""
     real = (
         f"--real={dataset}",
         f"--frames={frames}",
@@ -123,15 +125,18 @@ def _evaluations(
         sources["jittered"] = f"jittered:{dataset}"
     return {
         label: (f"--generator={source}",)
+        + ((f"--signature={signature}",) if signature and label in ("generator", "untrained") else ())
         + real
         + (f"--metrics={metrics},{costly}" if costly and label in ("generator", "real") else f"--metrics={metrics}",)
         for label, source in sources.items()
     }
 
 
-def _balls_evaluations(frames: int) -> Dict[str, Tuple[str, ...]]:
+def _balls_evaluations(
+    frames: int, signature: str = "", metrics: str = "fvd_local_16f,kid,balls"
+) -> Dict[str, Tuple[str, ...]]:
     """The four measurements of a bouncing-balls generator (grey, 32x32)."""
-    return _evaluations("bouncing_balls", frames, 1, "fvd_local_16f,kid,balls")
+    return _evaluations("bouncing_balls", frames, 1, metrics, signature=signature)
 
 
 #: What each evaluation of a generator recipe measures (a card's metric columns).
@@ -206,6 +211,37 @@ RECIPES: Dict[str, Recipe] = {
             generate=("--num_videos=16",),
             requires=("c3d_synthetic_actions",),
             notes=recipe_notes("vgan_bouncing_balls"),
+        ),
+        Recipe(
+            name="vgan_future_bouncing_balls",
+            summary=(
+                "VGAN's future generation (section 3.4: a still frame in, its video out) trained on the built-in "
+                "bouncing balls: 16 frames of 32x32, one (grey) channel. The `future` signature takes the first "
+                "frame; the module's clips continue it."
+            ),
+            train=(
+                (
+                    "trainers.vgan",
+                    "--preset=small",
+                    "--channels=1",
+                    "--dataset=bouncing_balls",
+                    "--future",
+                    "--d_learning_rate=5e-5",
+                    "--generator_average=0.999",
+                    "--run_dir={work}/run",
+                    "--steps=3000",
+                    "--checkpoint_every=500",
+                    "--sample_every=500",
+                    "--verbose=0",
+                    "--export_dir={work}/exports",
+                ),
+            ),
+            module="{work}/exports/vgan/1",
+            run_dir="{work}/run",
+            evaluations=_balls_evaluations(16, "future", "fvd_local_16f,kid,balls,continuation"),
+            generate=("--signature=future", "--images=bouncing_balls", "--num_videos=16"),
+            requires=("c3d_synthetic_actions",),
+            notes=recipe_notes("vgan_future_bouncing_balls"),
         ),
         Recipe(
             name="traversal_bouncing_balls",
@@ -653,12 +689,19 @@ def run(
         images[f"The same, frames 0, {every}, {2 * every}, ... side by side"] = sheet
     if recipe.generate:
         samples = os.path.join(work, "samples")
-        grid = os.path.join(samples, "serving_default_grid.gif")
+        signature = next(
+            (f.split("=", 1)[1] for f in recipe.generate if f.startswith("--signature=")), "serving_default"
+        )
+        grid = os.path.join(samples, f"{signature}_grid.gif")
         if not os.path.exists(grid):
             _run(["trainers.generate", f"--model={module}", f"--out_dir={samples}"] + list(recipe.generate), log)
         shutil.copyfile(grid, os.path.join(samples, "samples.gif"))
         grid = os.path.join(samples, "samples.gif")
-        images["Samples (a 4x4 grid of generated videos, animated)"] = grid
+        images[
+            "Samples (a 4x4 grid of generated videos, animated)"
+            if signature == "serving_default"
+            else f"Samples of the `{signature}` signature (a 4x4 grid, animated; each given frame first)"
+        ] = grid
         sheet, every = card.gif_sheet(grid, os.path.join(samples, "samples.png"))
         images[f"The same samples, frames 0, {every}, {2 * every}, ... side by side"] = sheet
     extra = {

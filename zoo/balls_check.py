@@ -320,3 +320,47 @@ def balls_metric(generated, real, check: BallCheck = BallCheck()) -> Dict[str, o
         "real": real_report,
         "thresholds": dataclasses.asdict(check),
     }
+
+
+def first_frame_match(images, videos, check: BallCheck = BallCheck()) -> Dict[str, object]:
+    """How well generated continuations ``videos`` (uint8 ``[N, T, H, W, C]``) keep the balls of
+    the frames ``images`` (uint8 ``[N, H, W, C]``) that conditioned them, in their first frame:
+
+    * ``balls_kept``: the share of the given balls with a generated ball within one ball radius
+      (from the given balls' median area) of its centre;
+    * ``ball_offset_px``: the median distance from a given ball's centre to the nearest
+      generated ball's (over the given balls with any generated ball in that frame);
+    * ``count_kept``: the share of clips whose first frame has as many components as the given one.
+    """
+    images, videos = np.asarray(images), np.asarray(videos)
+    if images.ndim != 4 or videos.ndim != 5 or len(images) != len(videos) or images.shape[1:] != videos.shape[2:]:
+        raise ValueError(
+            f"first_frame_match: expected frames [N, H, W, C] and their videos [N, T, H, W, C], "
+            f"got {images.shape} and {videos.shape}"
+        )
+    pairs = np.stack([images, videos[:, 0]], axis=1)  # [N, 2, H, W, C]
+    lum = luminance(pairs)
+    labels = label_components(lum > check.threshold)
+    given, made = [], []
+    for clip_labels, clip_lum in zip(labels, lum):
+        given.append(_blobs(clip_labels[0], clip_lum[0]))
+        made.append(_blobs(clip_labels[1], clip_lum[1]))
+    areas = [b.area for frame in given for b in frame]
+    radius = float(np.sqrt(np.median(areas) / np.pi)) if areas else 0.0
+    offsets, kept, total = [], 0, 0
+    for source, target in zip(given, made):
+        total += len(source)
+        if not source or not target:
+            continue
+        centres = np.stack([b.center for b in target])
+        for ball in source:
+            nearest = float(np.min(np.linalg.norm(centres - ball.center, axis=1)))
+            offsets.append(nearest)
+            kept += nearest <= radius
+    return {
+        "balls_kept": kept / total if total else float("nan"),
+        "ball_offset_px": float(np.median(offsets)) if offsets else float("nan"),
+        "count_kept": float(np.mean([len(a) == len(b) for a, b in zip(given, made)])),
+        "given_balls": total,
+        "ball_radius_px": radius,
+    }

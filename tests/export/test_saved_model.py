@@ -322,5 +322,27 @@ def test_generate_drives_the_future_signature_with_held_out_frames(future_model,
     first = data.read_video(out[0])
     assert first.shape[0] == want.shape[1] + 1
     np.testing.assert_array_equal(first[0], data.to_uint8(given[0]))  # GIF frames are lossless
-    with pytest.raises(ValueError, match="pass --images=<data set>"):
+    with pytest.raises(ValueError, match="pass --image=PICTURE .* or --images=<data set>"):
         generate.generate(path, str(tmp_path / "v2"), "future", num_videos=2)
+    # --image=PATH: a user's picture, cut to its central square and resized, one video per picture
+    picture = np.zeros([24, 40, 4], np.uint8)  # RGBA, wider than high
+    picture[:, 8:32, :3] = 255  # the central 24x24 square is white, the sides black
+    picture[..., 3] = 255
+    png = tmp_path / "picture.png"
+    png.write_bytes(tf.io.encode_png(picture).numpy())
+    frames = generate.picture_frames([str(png)], 16, 3)
+    assert frames.shape == (1, 16, 16, 3) and frames.min() == frames.max() == 1.0
+    grey = generate.picture_frames([str(png)], 32, 1)
+    assert grey.shape == (1, 32, 32, 1)
+    out = generate.generate(path, str(tmp_path / "v3"), "future", num_videos=5, pictures=[str(png)] * 2)
+    assert len(out) == 3  # one video per picture, then the grid
+    np.testing.assert_array_equal(data.read_video(out[0])[0], data.to_uint8(frames[0]))
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    for pictures, message in (
+        ([str(tmp_path / "none.png")], "no such file"),
+        ([str(tmp_path / "bad.png")], "expected a PNG"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            generate.generate(path, str(tmp_path / "v4"), "future", pictures=pictures)
+    with pytest.raises(ValueError, match="not both"):
+        generate.generate(path, str(tmp_path / "v4"), "future", images="bouncing_balls", pictures=[str(png)])

@@ -94,3 +94,31 @@ def test_shuffled_and_untrained_baselines(generator_export):
     untrained = evaluate(f"untrained:{generator_export}", "bouncing_balls", ["balls"], num_samples=8)
     assert untrained["generator"]["kind"] == "untrained" and untrained["real"]["frames"] == 8
     assert untrained["metrics"]["balls"]["value"] == 0.0  # noise from initial weights has no balls
+
+
+def test_future_signature_continues_the_held_out_clips(tmp_path):
+    """--signature=future: generated clip i continues held-out clip i's first frame, which the
+    continuation metric compares; a data set source has no signature to run."""
+    import numpy as np
+    import tensorflow as tf
+
+    from trainers.evaluate import evaluate
+    from zoo import data
+
+    model = zoo.build("vgan", preset="tiny", future=True, channels=1)
+    path = export.export_saved_model(model, str(tmp_path / "exports"))
+    report = evaluate(path, "bouncing_balls", ["continuation"], num_samples=4, signature="future")
+    assert report["generator"]["signature"] == "future" and report["real"]["frames"] == 8
+    held = data.load("bouncing_balls", split="test", frames=8, size=16, seed=0, channels=1)
+    given = np.stack([e["video"] for e in held.take(4).as_numpy_iterator()])
+    made = data.to_uint8(model(tf.constant(given[:, 0]), training=False)).numpy()
+    want = np.abs(made.astype(float) - data.to_uint8(given).astype(float)).mean(axis=(0, 2, 3, 4))
+    result = report["metrics"]["continuation"]
+    np.testing.assert_allclose(result["mae_by_frame"], want, atol=0.02)
+    assert result["value"] == result["mae_by_frame"][0] and set(result["balls"]) >= {"balls_kept", "count_kept"}
+    unpaired = evaluate("dataset:bouncing_balls", "bouncing_balls", ["continuation"], num_samples=4, frames=8, size=16)
+    assert unpaired["metrics"]["continuation"]["value"] > 1.0  # another stream's first frames
+    with pytest.raises(ValueError, match="names a signature of an export"):
+        evaluate("dataset:bouncing_balls", "bouncing_balls", ["continuation"], frames=8, size=16, signature="future")
+    with pytest.raises(ValueError, match=r"no signature 'fut'; expected one of \['future', 'serving_default'"):
+        evaluate(path, "bouncing_balls", ["continuation"], num_samples=4, signature="fut")

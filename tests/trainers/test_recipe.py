@@ -105,6 +105,21 @@ def test_a_recipe_ships_a_module_with_its_card(tmp_path, run_commands, networks)
     assert again["training"]["wall_seconds"] == shipped["training"]["wall_seconds"] > 0
 
 
+def test_future_recipe_measures_continuations_of_held_out_frames():
+    """vgan_future_bouncing_balls: the module's `future` signature is measured on held-out first
+    frames (continuation, balls), the data-set rows as usual; its samples are futures of given frames."""
+    r = recipe.RECIPES["vgan_future_bouncing_balls"]
+    ((train),) = r.train
+    assert "--future" in train and "--dataset=bouncing_balls" in train
+    for label, flags in r.evaluations.items():
+        model_row = label in ("generator", "untrained")
+        assert ("--signature=future" in flags) == model_row, (label, flags)
+        assert "--metrics=fvd_local_16f,kid,balls,continuation" in flags
+    assert set(r.evaluations) == {"generator", "untrained", "shuffled", "real", "jittered"}
+    assert "--signature=future" in r.generate and "--images=bouncing_balls" in r.generate
+    assert r.notes and any("continuation" in note for note in r.notes)
+
+
 def test_stgan_recipe_takes_the_papers_roles():
     """Section 4.2 conditions the main experiments on an LRCN; section 5.2 measures with a C3D."""
     (video,) = [

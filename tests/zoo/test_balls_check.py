@@ -97,3 +97,15 @@ def test_free_acceleration_of_a_ball_with_a_known_acceleration(acceleration):
 def test_rejects_what_is_not_a_batch_of_videos():
     with pytest.raises(ValueError, match=r"\[N, T, H, W, 1 or 3\]"):
         balls_check.analyse(np.zeros((16, 32, 32, 1), np.uint8))
+
+
+def test_first_frame_match_finds_the_given_balls_and_their_offsets(real):
+    same = balls_check.first_frame_match(real[:, 0], real)
+    assert same["balls_kept"] == 1.0 and same["ball_offset_px"] < 1e-9 and same["count_kept"] == 1.0
+    other = balls_check.first_frame_match(real[:, 0], np.roll(real, 1, axis=0))  # another clip's balls
+    assert other["balls_kept"] < 0.5 and other["ball_offset_px"] > 3.0
+    given = _clip([[[0.4, 0.4]]])  # one frame of one ball: [1, H, W, C]
+    moved = _clip([[[0.4, 0.4 + 3 / 32]]] * 4)[None]  # a clip whose ball starts 3 px away
+    assert balls_check.first_frame_match(given, moved)["ball_offset_px"] == pytest.approx(3.0, abs=0.05)
+    with pytest.raises(ValueError, match="expected frames"):
+        balls_check.first_frame_match(real[:, 0], real[:3])

@@ -24,12 +24,12 @@ name what was expected and what came.
 
 The second part measures generators with networks: :class:`FeatureNetwork`
 (a classifier, I3D or a discriminator's features, with its preprocessing),
-clip sources (:func:`generator_source`, :func:`dataset_source`,
-:func:`noise_source`), the :class:`Evaluator` that draws clips and runs each
+clip sources (:func:`generator_source`, :func:`conditioned_source`,
+:func:`dataset_source`, :func:`noise_source`), the :class:`Evaluator` that draws clips and runs each
 network once per source, the registry of named metrics (:data:`METRICS`,
 :func:`get`, :func:`compute`: ``fvd_i3d_16f``, ``fvd_local_16f``, ``is_c3d``,
 ``is_lrcn``, ``fid_frames``, ``kid``, ``s3``, ``probe``, ``nn_pixels``,
-``nn_c3d``; each records what it depends on) and :class:`MetricCallback`, which
+``nn_c3d``, ``balls``, ``digits``, ``continuation``; each records what it depends on) and :class:`MetricCallback`, which
 logs cheap metrics to TensorBoard during training. ``python -m trainers.evaluate``
 is the command line.
 
@@ -45,7 +45,15 @@ population ones (``ddof=0``), as the reference implementations compute them.
 """
 
 from zoo.metrics.callback import MetricCallback
-from zoo.metrics.clips import ClipSource, Clips, dataset_source, generator_source, noise_source, shuffled_source
+from zoo.metrics.clips import (
+    ClipSource,
+    Clips,
+    conditioned_source,
+    dataset_source,
+    generator_source,
+    noise_source,
+    shuffled_source,
+)
 from zoo.metrics.distances import (
     feature_statistics,
     frechet_distance,
@@ -80,6 +88,7 @@ __all__ = [
     "ClipSource",
     "dataset_source",
     "generator_source",
+    "conditioned_source",
     "shuffled_source",
     "noise_source",
     "Evaluator",

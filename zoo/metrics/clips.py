@@ -85,6 +85,23 @@ def generator_source(
     return take
 
 
+def conditioned_source(generate: Callable[[tf.Tensor], Any], given: ClipSource, batch_size: int = 16) -> ClipSource:
+    """Clips of an image-conditioned generator (VGAN's ``future`` signature, section 3.4):
+    ``generate(images)`` (float ``[n, H, W, C]`` in [-1, 1]) -> video, run on the first frames of
+    ``given``'s clips in order, so that clip i continues ``given``'s clip i (labels kept)."""
+
+    def take(num: int) -> Clips:
+        clips = given(num)
+        images = video_io.to_float(clips.videos[:, 0])
+        videos = [
+            _uint8(np.asarray(generate(tf.constant(images[start : start + batch_size]))))
+            for start in range(0, num, batch_size)
+        ]
+        return Clips(np.concatenate(videos), clips.labels)
+
+    return take
+
+
 def shuffled_source(source: ClipSource, seed: int = 0) -> ClipSource:
     """``source``'s clips with the frames of each clip in a random order: every frame is
     right, the motion is not (the baseline a video model must beat to show it learned

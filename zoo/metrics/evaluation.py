@@ -210,6 +210,20 @@ def _balls(ev: Evaluator) -> Dict[str, Any]:
     return balls_check.balls_metric(ev.clips("generated").videos, ev.clips("real").videos)
 
 
+def _continuation(ev: Evaluator) -> Dict[str, Any]:
+    generated, given = ev.clips("generated").videos, ev.clips("real_test").videos
+    if generated.shape[2:] != given.shape[2:]:
+        raise ValueError(f"continuation: generated clips {generated.shape} and held-out clips {given.shape} differ")
+    frames = min(generated.shape[1], given.shape[1])
+    error = np.abs(generated[:, :frames].astype(np.float64) - given[:, :frames].astype(np.float64))
+    by_frame = error.mean(axis=(0, 2, 3, 4))
+    return {
+        "value": float(by_frame[0]),
+        "mae_by_frame": [float(v) for v in by_frame],
+        "balls": balls_check.first_frame_match(given[:, 0], generated),
+    }
+
+
 def _digits(ev: Evaluator) -> Dict[str, Any]:
     return digits_check.digits_metric(ev.clips("generated").videos, ev.clips("real").videos)
 
@@ -437,6 +451,18 @@ for _metric in (
         "count is constant, balls round and of the real size, motion straight between bounces and "
         "background steady; real_value = the same for the real clips",
         higher_is_better=True,
+    ),
+    Metric(
+        "continuation",
+        _continuation,
+        (),
+        "For an image-conditioned generator (trainers.evaluate --signature=future, VGAN section 3.4), whose "
+        "clip i continues held-out clip i's first frame: value = mean |difference| of the generated first "
+        "frame and the given one in grey levels (0-255); mae_by_frame compares each frame with the held-out "
+        "clip's own; balls = the given frame's balls kept in place (zoo.balls_check.first_frame_match). For "
+        "any other source the pairing is chance: its value is what a generator that ignores the frame gets",
+        higher_is_better=False,
+        cheap=False,
     ),
     Metric(
         "digits",
