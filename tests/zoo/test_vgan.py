@@ -140,6 +140,24 @@ def test_differences_discriminator_reads_each_frame_beside_its_change():
     assert zoo.resolve("vgan", "paper").d_input == "frames"
 
 
+def test_instance_noise_reaches_the_discriminator_in_training_only():
+    model = zoo.build("vgan", preset="tiny", d_noise=0.5)
+    video = model.generator(model.sample_latent(4, 0))["video"]
+    clean = model.discriminator(video, training=True).numpy()
+    first, second = (model.discriminate(video, {}, training=True).numpy() for _ in range(2))
+    assert np.abs(first - clean).max() > 1e-4 and np.abs(first - second).max() > 1e-4  # a draw per call
+    np.testing.assert_array_equal(
+        model.discriminate(video, {}, training=False).numpy(), model.discriminator(video, training=False).numpy()
+    )
+    off = zoo.build("vgan", preset="tiny")
+    np.testing.assert_array_equal(
+        off.discriminate(video, {}, training=True).numpy(), off.discriminator(video, training=True).numpy()
+    )
+    with pytest.raises(ValueError, match="d_noise must be >= 0, got -0.1"):
+        zoo.resolve("vgan", "tiny", d_noise=-0.1)
+    assert zoo.resolve("vgan", "paper").d_noise == 0.0
+
+
 def test_streams_signature_serves_figure_3s_layers():
     """Section 3.1 / Figure 3: foreground, mask and background of the two-stream generator."""
     model = zoo.build("vgan", preset="tiny")
