@@ -129,6 +129,29 @@ def build_model(cfg):
     return model
 
 
+def statistics_inputs(model, run_config: Dict[str, Any], batches: int = 4, batch_size: int = 64):
+    """The generator inputs ``finalize_for_export`` measures served batch-norm statistics on:
+    None (the model draws its own latents) or, for a model whose inputs come from data
+    (``samples_from_data``: VGAN's future mode), ``batches`` batches of the run's training data
+    (``run_config``: a run folder's config.json) as the model takes them (its first frames)."""
+    if not model.samples_from_data:
+        return None
+    from zoo import data
+
+    trainer, cfg = run_config["trainer"], model.config
+    stream = data.load(
+        trainer["dataset"],
+        split="train",
+        frames=cfg.frames,
+        size=cfg.size,
+        data_dir=trainer.get("data_dir"),
+        seed=cfg.seed,
+        channels=cfg.channels,
+        **trainer.get("data_options", {}),
+    )
+    return [model.sample_inputs_from_data(batch) for batch in stream.batch(batch_size).take(batches)]
+
+
 def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
     """Rebuilds the model of a run folder and restores its latest (or given) checkpoint, with the
     weights it serves in place (``finalize_for_export``: a generator's running average)."""
@@ -140,5 +163,5 @@ def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
     if model.export_needs_training_state:  # e.g. a generator's running average, kept by its optimizer
         model.compile()
     checkpoint(model).restore(path).expect_partial()
-    model.finalize_for_export()
+    model.finalize_for_export(inputs=statistics_inputs(model, cfg) if model.export_needs_training_state else None)
     return model

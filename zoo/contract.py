@@ -230,10 +230,12 @@ class ExportableModel(Trainable):
         generator's running average (``zoo.gan``). Default: False."""
         return False
 
-    def finalize_for_export(self) -> None:
+    def finalize_for_export(self, inputs=None) -> None:
         """Puts the weights the model serves in place once training is over, before an export
         (the trainer's, and ``export.runs.load_run`` after its restore). Default: nothing; a
-        GAN with a running average of its generator copies the average in."""
+        GAN with a running average of its generator copies the average in. ``inputs``: batches
+        of generator inputs for what that measures, where they come from data
+        (:attr:`samples_from_data`; ``export.runs.statistics_inputs``)."""
 
 
 def check(model) -> Dict[str, Signature]:

@@ -417,16 +417,30 @@ class AdversarialModel(ExportableModel, keras.Model):
         """With ``generator_average`` the served weights are G's optimizer's averages."""
         return bool(self.config.generator_average)
 
-    def finalize_for_export(self, batches: int = 4, batch_size: int = 64) -> None:
+    def finalize_for_export(self, batches: int = 4, batch_size: int = 64, inputs=None) -> None:
         """With ``generator_average`` > 0: copies G's optimizer's running averages into the
         generator's trainable weights (Keras' ``finalize_variable_values``), then measures
         the batch-norm statistics of those averaged weights: the moving statistics in the
         checkpoint belong to the last raw weights, not to their average, so ``batches``
         batches of ``sample_inputs`` run through ``generate`` in training mode, every batch
         norm's momentum set to give their running mean (then put back). Only the batch
-        norms the generator calls change. Training must be over: the raw weights are gone."""
+        norms the generator calls change. Training must be over: the raw weights are gone.
+
+        ``inputs``: the batches of generator inputs to measure on instead, which a model whose
+        inputs come from data (``samples_from_data``: VGAN's future mode) needs
+        (``export.runs.statistics_inputs`` reads them from a run's training data)."""
         if not self.config.generator_average:
             return
+        if inputs is None and self.samples_from_data:
+            raise ValueError(
+                f"model {self.name!r}: its generator inputs come from data (samples_from_data), so the "
+                "statistics of its averaged weights need real inputs: pass inputs=[batch, ...] "
+                "(export.runs.statistics_inputs)"
+            )
+        if inputs is None:
+            inputs = [
+                self.sample_inputs(batch_size, self.step_seed(0, self._STATISTICS_DRAWS + k)) for k in range(batches)
+            ]
         optimizer = getattr(self, "g_optimizer", None)  # set by compile()
         optimizer = None if optimizer is None else unscaled(optimizer)
         if optimizer is None or not optimizer.use_ema:
@@ -442,12 +456,10 @@ class AdversarialModel(ExportableModel, keras.Model):
         ]
         momenta = [layer.momentum for layer in norms]
         try:
-            for k in range(batches):
+            for k, batch in enumerate(inputs):
                 for layer in norms:  # moving = m * moving + (1 - m) * batch: the mean of k + 1 batches
                     layer.momentum = k / (k + 1)
-                self.generate(
-                    self.sample_inputs(batch_size, self.step_seed(0, self._STATISTICS_DRAWS + k)), training=True
-                )
+                self.generate(batch, training=True)
         finally:
             for layer, momentum in zip(norms, momenta):
                 layer.momentum = momentum

@@ -121,6 +121,31 @@ def test_generator_average_is_what_an_export_serves():
         np.testing.assert_array_equal(a.numpy(), b)
 
 
+def test_a_future_models_average_measures_its_statistics_on_real_first_frames():
+    """VGAN's future mode takes first frames, not latents: finalize_for_export asks for them, and
+    export.runs.statistics_inputs reads them from the run's training data; the encoder's and the
+    generator's batch norms then move."""
+    from export import runs
+
+    model = zoo.build("vgan", preset="tiny", future=True, channels=1, generator_average=0.9)
+    model.compile()
+    model.train_step(_batch(model.config, 0))
+    with pytest.raises(ValueError, match="its generator inputs come from data"):
+        model.finalize_for_export()
+    run_config = {"trainer": {"dataset": "bouncing_balls", "data_dir": None, "data_options": {}}}
+    inputs = runs.statistics_inputs(model, run_config, batches=2, batch_size=8)
+    assert len(inputs) == 2 and inputs[0].shape == (8, 16, 16, 1)
+    norms = {v.path: v.numpy().copy() for v in model.weights if "moving_" in v.path}
+    model.finalize_for_export(inputs=inputs)
+    moved = {p for p, before in norms.items() if not np.array_equal(before, _value(model, p))}
+    assert {p.split("/")[0] for p in moved} == {"video_generator", "image_encoder"}
+    assert runs.statistics_inputs(zoo.build("vgan", preset="tiny"), run_config) is None  # draws latents
+
+
+def _value(model, path):
+    return next(v for v in model.weights if v.path == path).numpy()
+
+
 def test_generator_average_is_validated_and_needs_the_compiled_optimizer():
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match=r"generator_average must be in \[0, 1\)"):
