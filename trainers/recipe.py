@@ -563,11 +563,18 @@ def write_index(out_dir: str) -> str:
             headline.append(f"test accuracy {report['test_accuracy']:.3f}")
         generated = c.get("metrics", {}).get("generator", {}).get("metrics", {})
         real = c.get("metrics", {}).get("real", {}).get("metrics", {})
-        am = c.get("activation_maximization", {}).get("mean", {})
-        if am:
+        report = c.get("activation_maximization", {})
+        am = report.get("mean", {})
+        if am:  # the networks by name: which conditions and which judges is the recipe's choice
+            condition = os.path.basename(str(report.get("condition_net", "condition network")))
+            judge = os.path.basename(str(report.get("judge_net", "judge")))
             headline.append(
-                f"AM: C3D p(class) {am['initial']:.2f} -> {am['final']:.2f}"
-                + (f", LRCN {am['judge_initial']:.2f} -> {am['judge_final']:.2f}" if "judge_final" in am else "")
+                f"AM: p(class) by `{condition}` {am['initial']:.2f} -> {am['final']:.2f}"
+                + (
+                    f", by `{judge}` {am['judge_initial']:.2f} -> {am['judge_final']:.2f}"
+                    if "judge_final" in am
+                    else ""
+                )
             )
         for metric in ("acc_c3d", "balls", "fvd_local_16f"):
             if metric in generated:

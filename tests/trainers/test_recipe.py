@@ -160,7 +160,9 @@ def test_stgan_recipe_ships_the_source_and_the_activation_maximization(tmp_path,
     assert sorted(shipped["images"].values()) == ["grid.gif", "grid.png"]
     text = (out / "stgan_synthetic_actions" / card.CARD_MD).read_text()
     assert "## Activation maximization" in text and "| **mean** |" in text
-    assert "stgan_synthetic_actions" in (out / "README.md").read_text()
+    index = (out / "README.md").read_text()
+    assert "stgan_synthetic_actions" in index  # the index names which network conditioned, which judged
+    assert "AM: p(class) by `lrcn_synthetic_actions`" in index and "by `c3d_synthetic_actions`" in index
 
 
 def test_notes_only_revises_a_shipped_card_from_the_recipe(tmp_path, run_commands):
