@@ -358,8 +358,8 @@ def first_frame_match(images, videos, check: BallCheck = BallCheck()) -> Dict[st
             offsets.append(nearest)
             kept += nearest <= radius
     return {
-        "balls_kept": kept / total if total else float("nan"),
-        "ball_offset_px": float(np.median(offsets)) if offsets else float("nan"),
+        "balls_kept": kept / total if total else None,  # None: no ball given, or none made
+        "ball_offset_px": float(np.median(offsets)) if offsets else None,
         "count_kept": float(np.mean([len(a) == len(b) for a, b in zip(given, made)])),
         "given_balls": total,
         "ball_radius_px": radius,

@@ -107,5 +107,8 @@ def test_first_frame_match_finds_the_given_balls_and_their_offsets(real):
     given = _clip([[[0.4, 0.4]]])  # one frame of one ball: [1, H, W, C]
     moved = _clip([[[0.4, 0.4 + 3 / 32]]] * 4)[None]  # a clip whose ball starts 3 px away
     assert balls_check.first_frame_match(given, moved)["ball_offset_px"] == pytest.approx(3.0, abs=0.05)
+    empty = np.zeros_like(real[:2])  # no ball given: nothing to keep, said as None (JSON null)
+    nothing = balls_check.first_frame_match(empty[:, 0], empty)
+    assert nothing["balls_kept"] is None and nothing["ball_offset_px"] is None and nothing["count_kept"] == 1.0
     with pytest.raises(ValueError, match="expected frames"):
         balls_check.first_frame_match(real[:, 0], real[:3])
