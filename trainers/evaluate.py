@@ -106,7 +106,7 @@ JITTERED = ("bouncing_balls",)
 _DATA_SOURCES = ("dataset:", "shuffled:", "jittered:")
 
 
-def _generator(
+def clip_source(
     spec: str,
     frames: Optional[int],
     size: Optional[int],
@@ -295,7 +295,7 @@ def evaluate(
             data.load(real, split=split, frames=t, size=s, data_dir=data_dir, seed=seed, channels=c, **data_options)
         )
 
-    source, provenance, (t, s, c) = _generator(
+    source, provenance, (t, s, c) = clip_source(
         generator,
         frames,
         size,

@@ -188,14 +188,9 @@ def _physics(runs: List[tuple], frames: int, size: int, radius: float, margin: f
     for start, tracks in runs:
         velocity = tracks[1:] - tracks[:-1]  # [t-1, n, 2]
         speeds += [(start + t, float(v)) for t, row in enumerate(np.linalg.norm(velocity, axis=-1)) for v in row]
-        middle = tracks[1:-1]
-        wall = np.min(np.concatenate([middle, size - 1 - middle], axis=-1), axis=-1) < radius + margin
-        gaps = np.linalg.norm(middle[:, :, None] - middle[:, None], axis=-1)
-        gaps[:, np.arange(gaps.shape[1]), np.arange(gaps.shape[1])] = np.inf
-        near = gaps.min(axis=-1) < 2 * radius + margin if gaps.shape[1] > 1 else np.zeros_like(wall)
         flip = np.any(velocity[1:] * velocity[:-1] < 0, axis=-1)
         acc = np.linalg.norm(velocity[1:] - velocity[:-1], axis=-1)
-        free.append(acc[~(wall | near | flip)])
+        free.append(acc[~(_near_contact(tracks[1:-1], size, radius, margin) | flip)])
     free = np.concatenate(free) if free else np.zeros([0])
     halves = [[v for t, v in speeds if (t < (frames - 1) / 2) == first] for first in (True, False)]
     drift = None
@@ -203,6 +198,48 @@ def _physics(runs: List[tuple], frames: int, size: int, radius: float, margin: f
         rms = [np.sqrt(np.mean(np.square(h))) for h in halves]
         drift = float(abs(np.log(max(rms[1], 1e-9) / max(rms[0], 1e-9))))
     return (float(np.median(free)) if free.size else None), drift
+
+
+def _near_contact(points: np.ndarray, size: int, radius: float, margin: float) -> np.ndarray:
+    """bool ``[t, n]``: the ball at ``points`` (``[t, n, 2]``, pixels) is within ``radius + margin``
+    of a wall or ``2 radius + margin`` of another ball (where a bounce may change its velocity)."""
+    wall = np.min(np.concatenate([points, size - 1 - points], axis=-1), axis=-1) < radius + margin
+    if points.shape[1] < 2:
+        return wall
+    gaps = np.linalg.norm(points[:, :, None] - points[:, None], axis=-1)
+    gaps[:, np.arange(gaps.shape[1]), np.arange(gaps.shape[1])] = np.inf
+    return wall | (gaps.min(axis=-1) < 2 * radius + margin)
+
+
+def speed_profile(
+    videos, reference_area: float, check: BallCheck = BallCheck(), min_steps: int = 4, min_speed: float = 0.3
+) -> Dict[str, object]:
+    """The mean speed of the balls at each step of the clips (uint8 ``[N, T, H, W, C]``), each
+    step's speed over its ball's mean speed along its run, on the steps that start away from walls
+    and other balls. Real balls give 1 at every step; speed that depends on the frame index (a
+    generator's grid in time) shows as a pattern that averaging over clips does not remove.
+    Balls with fewer than ``min_steps`` such steps or a mean speed under ``min_speed`` pixels a
+    frame are left out. ``profile`` [T-1] (None at a step without data), ``steps`` counted per
+    step, and ``spread``: the standard deviation of the profile over the steps with data."""
+    lum = luminance(videos)
+    labels = label_components(lum > check.threshold)
+    frames = lum.shape[1]
+    radius = np.sqrt(reference_area / np.pi)
+    sums, counts = np.zeros(frames - 1), np.zeros(frames - 1)
+    for clip_labels, clip_lum in zip(labels, lum):
+        for start, tracks in _runs([_blobs(f, fl) for f, fl in zip(clip_labels, clip_lum)]):
+            speed = np.linalg.norm(tracks[1:] - tracks[:-1], axis=-1)  # [steps, n]
+            free = ~_near_contact(tracks[:-1], lum.shape[-1], radius, check.bounce_margin)
+            for ball in range(speed.shape[1]):
+                steps = np.nonzero(free[:, ball])[0]
+                mean = speed[steps, ball].mean() if len(steps) >= min_steps else 0.0
+                if mean < min_speed:  # too few free steps (mean 0), or a ball standing nearly still
+                    continue
+                np.add.at(sums, start + steps, speed[steps, ball] / mean)
+                np.add.at(counts, start + steps, 1)
+    profile = [float(s / c) if c else None for s, c in zip(sums, counts)]
+    known = [p for p in profile if p is not None]
+    return {"profile": profile, "steps": counts.astype(int).tolist(), "spread": float(np.std(known)) if known else None}
 
 
 def _tracks(frames: List[List[_Blob]]) -> np.ndarray:

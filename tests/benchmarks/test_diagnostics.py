@@ -2,6 +2,7 @@
 run's discriminator tells apart (d_probe.py) and whether a video generator can show real
 clips' motion (invert_clips.py)."""
 
+import json
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import d_probe  # noqa: E402
 import invert_clips  # noqa: E402
 import invert_frames  # noqa: E402
+import speed_profile  # noqa: E402
 
 
 @pytest.fixture()
@@ -56,3 +58,11 @@ def test_a_video_generator_is_fitted_to_clips_and_its_fits_measured():
     assert "speed_drift" in line["motion"]["fitted"] and line["reconstruction_rms"] < 2
     with pytest.raises(ValueError, match="no motion check"):
         invert_clips.check("vgan_bouncing_balls", "synthetic_actions", 2, 1, 1, 0, {})
+
+
+def test_speed_profile_lines_rank_real_clips_flat(capsys):
+    speed_profile.main(["--clips=16"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["source"] for line in lines] == ["dataset:bouncing_balls", "jittered:bouncing_balls"]
+    real, jittered = lines
+    assert len(real["profile"]) == 15 and real["clips"] == 16 and real["spread"] < jittered["spread"]

@@ -112,3 +112,17 @@ def test_first_frame_match_finds_the_given_balls_and_their_offsets(real):
     assert nothing["balls_kept"] is None and nothing["ball_offset_px"] is None and nothing["count_kept"] == 1.0
     with pytest.raises(ValueError, match="expected frames"):
         balls_check.first_frame_match(real[:, 0], real[:3])
+
+
+def test_speed_profile_is_flat_for_real_balls_and_shows_a_speed_locked_to_the_frame_index(real):
+    area = balls_check.analyse(real)["reference_area_px"]
+    flat = balls_check.speed_profile(real, area)
+    known = [p for p in flat["profile"] if p is not None]
+    assert len(known) >= 12 and max(abs(p - 1) for p in known) < 0.05 and flat["spread"] < 0.02
+    # one ball whose step alternates 1 and 2 px in every clip (the same phase): 2/3 and 4/3 of its mean
+    steps = np.where(np.arange(15) % 2 == 0, 1.0, 2.0) / 32
+    x = 0.3 + np.concatenate([[0.0], np.cumsum(steps)])
+    clips = np.stack([_clip([[[y, xi]] for xi in x]) for y in (0.3, 0.5, 0.7)])
+    locked = balls_check.speed_profile(clips, area)
+    np.testing.assert_allclose(locked["profile"][:4], [2 / 3, 4 / 3, 2 / 3, 4 / 3], atol=0.05)
+    assert locked["spread"] > 0.3 and locked["steps"][0] == 3
