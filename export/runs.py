@@ -131,10 +131,12 @@ def build_model(cfg):
 
 def statistics_inputs(model, run_config: Dict[str, Any], batches: int = 4, batch_size: int = 64):
     """The generator inputs ``finalize_for_export`` measures served batch-norm statistics on:
-    None (the model draws its own latents) or, for a model whose inputs come from data
-    (``samples_from_data``: VGAN's future mode), ``batches`` batches of the run's training data
-    (``run_config``: a run folder's config.json) as the model takes them (its first frames)."""
-    if not model.samples_from_data:
+    None (nothing to measure, or the model draws its own latents) or, for a model that serves
+    weights kept in its training state (``export_needs_training_state``: a generator's average)
+    and whose inputs come from data (``samples_from_data``: VGAN's future mode), ``batches``
+    batches of the run's training data (``run_config``: a run folder's config.json) as the model
+    takes them (its first frames)."""
+    if not (model.export_needs_training_state and model.samples_from_data):
         return None
     from zoo import data
 
@@ -163,5 +165,5 @@ def load_run(run_dir: str, checkpoint_path: Optional[str] = None):
     if model.export_needs_training_state:  # e.g. a generator's running average, kept by its optimizer
         model.compile()
     checkpoint(model).restore(path).expect_partial()
-    model.finalize_for_export(inputs=statistics_inputs(model, cfg) if model.export_needs_training_state else None)
+    model.finalize_for_export(inputs=statistics_inputs(model, cfg))
     return model

@@ -899,10 +899,8 @@ class Trainer:
         card, extra = export_lib.card.export_parts(self.opts.run_dir)
         if self.opts.export_dir or self.opts.hub_dir:
             # Training is over (a checkpoint holds the raw weights): put the served ones in place.
-            inputs = None
-            if self.model.export_needs_training_state:  # e.g. a generator's average: its statistics
-                inputs = export_lib.runs.statistics_inputs(self.model, export_lib.runs.read_config(self.opts.run_dir))
-            self.model.finalize_for_export(inputs=inputs)
+            config = export_lib.runs.read_config(self.opts.run_dir)
+            self.model.finalize_for_export(inputs=export_lib.runs.statistics_inputs(self.model, config))
         if self.opts.export_dir:
             out["saved_model"] = export_lib.export_saved_model(
                 self.model,
