@@ -159,6 +159,15 @@ def _blobs(labels: np.ndarray, lum: np.ndarray) -> List[_Blob]:
     return out
 
 
+def _clip_blobs(videos, check: BallCheck) -> tuple:
+    """(luminance ``[N, T, H, W]``, the components of every frame of every clip: ``[N][T]`` lists
+    of :class:`_Blob`) of uint8 ``videos`` ``[N, T, H, W, C]``."""
+    lum = luminance(videos)
+    labels = label_components(lum > check.threshold)
+    blobs = [[_blobs(f, fl) for f, fl in zip(clip, clip_lum)] for clip, clip_lum in zip(labels, lum)]
+    return lum, blobs
+
+
 def _runs(frames: List[List[_Blob]]) -> List[tuple]:
     """(first frame, tracks [t, n, 2]) of nearest-centroid tracks through every run of three or
     more frames with the same number of components."""
@@ -221,13 +230,12 @@ def speed_profile(
     Balls with fewer than ``min_steps`` such steps or a mean speed under ``min_speed`` pixels a
     frame are left out. ``profile`` [T-1] (None at a step without data), ``steps`` counted per
     step, and ``spread``: the standard deviation of the profile over the steps with data."""
-    lum = luminance(videos)
-    labels = label_components(lum > check.threshold)
+    lum, blobs = _clip_blobs(videos, check)
     frames = lum.shape[1]
     radius = np.sqrt(reference_area / np.pi)
     sums, counts = np.zeros(frames - 1), np.zeros(frames - 1)
-    for clip_labels, clip_lum in zip(labels, lum):
-        for start, tracks in _runs([_blobs(f, fl) for f, fl in zip(clip_labels, clip_lum)]):
+    for clip in blobs:
+        for start, tracks in _runs(clip):
             speed = np.linalg.norm(tracks[1:] - tracks[:-1], axis=-1)  # [steps, n]
             free = ~_near_contact(tracks[:-1], lum.shape[-1], radius, check.bounce_margin)
             for ball in range(speed.shape[1]):
@@ -261,11 +269,7 @@ def analyse(videos, reference_area: Optional[float] = None, check: BallCheck = B
 
     ``reference_area``: the area of one ball in pixels (default: the median component
     area of these clips, which is what the real clips give :func:`balls_metric`)."""
-    lum = luminance(videos)
-    labels = label_components(lum > check.threshold)
-    blobs = [
-        [_blobs(frame, frame_lum) for frame, frame_lum in zip(clip, clip_lum)] for clip, clip_lum in zip(labels, lum)
-    ]
+    lum, blobs = _clip_blobs(videos, check)
     areas = [b.area for clip in blobs for frame in clip for b in frame]
     if reference_area is None:
         reference_area = float(np.median(areas)) if areas else 0.0
@@ -375,13 +379,8 @@ def first_frame_match(images, videos, check: BallCheck = BallCheck()) -> Dict[st
             f"first_frame_match: expected frames [N, H, W, C] and their videos [N, T, H, W, C], "
             f"got {images.shape} and {videos.shape}"
         )
-    pairs = np.stack([images, videos[:, 0]], axis=1)  # [N, 2, H, W, C]
-    lum = luminance(pairs)
-    labels = label_components(lum > check.threshold)
-    given, made = [], []
-    for clip_labels, clip_lum in zip(labels, lum):
-        given.append(_blobs(clip_labels[0], clip_lum[0]))
-        made.append(_blobs(clip_labels[1], clip_lum[1]))
+    _, pairs = _clip_blobs(np.stack([images, videos[:, 0]], axis=1), check)  # each clip: given, made
+    given, made = [p[0] for p in pairs], [p[1] for p in pairs]
     areas = [b.area for frame in given for b in frame]
     radius = float(np.sqrt(np.median(areas) / np.pi)) if areas else 0.0
     offsets, kept, total = [], 0, 0
@@ -395,7 +394,7 @@ def first_frame_match(images, videos, check: BallCheck = BallCheck()) -> Dict[st
             offsets.append(nearest)
             kept += nearest <= radius
     return {
-        "balls_kept": kept / total if total else None,  # None: no ball given, or none made
+        "balls_kept": kept / total if total else None,  # None: no ball was given
         "ball_offset_px": float(np.median(offsets)) if offsets else None,
         "count_kept": float(np.mean([len(a) == len(b) for a, b in zip(given, made)])),
         "given_balls": total,

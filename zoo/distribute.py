@@ -26,6 +26,17 @@ def replica_rows(draw: Callable[[Any], tf.Tensor], local_batch) -> tf.Tensor:
     return full[rid * local_batch : (rid + 1) * local_batch]
 
 
+def add_noise(x, stddev: float, seed) -> tf.Tensor:
+    """x + N(0, stddev^2): a stateless draw from ``seed`` of which each replica keeps its own rows
+    (a discriminator's input noise: TGAN's ``d_noise``, VGAN's instance noise)."""
+    shape = tf.shape(x)
+
+    def draw(n):
+        return tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed, dtype=x.dtype)
+
+    return x + stddev * replica_rows(draw, shape[0])
+
+
 def replica_major(batch: Mapping[str, tf.Tensor], chunks: int, replicas: int) -> Dict[str, tf.Tensor]:
     """A global batch of ``chunks`` consecutive real batches, reordered for ``replicas``.
 

@@ -323,16 +323,6 @@ def _bn(name: str, scale: bool = True) -> keras.layers.BatchNormalization:
     return batch_norm(name=name, epsilon=2e-5, scale=scale)
 
 
-def _add_noise(x, stddev: float, seed) -> tf.Tensor:
-    """x + N(0, stddev^2): a stateless draw of which each replica keeps its own rows."""
-    shape = tf.shape(x)
-
-    def draw(n):
-        return tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed, dtype=x.dtype)
-
-    return x + stddev * distribute.replica_rows(draw, shape[0])
-
-
 class _NoisyNetwork(Network):
     """A discriminator part with Gaussian noise on every weighted layer's input (section 5.2).
 
@@ -353,7 +343,7 @@ class _NoisyNetwork(Network):
                 f"{self.name}: d_noise={self.cfg.d_noise} needs a noise_seed in training "
                 "(a stateless seed, e.g. zoo.randomness.fold_in(seed, step)); got None"
             )
-        return _add_noise(x, self.cfg.d_noise, randomness.fold_in(noise_seed, index))
+        return distribute.add_noise(x, self.cfg.d_noise, randomness.fold_in(noise_seed, index))
 
 
 # ---------------------------------------------------------------------------
@@ -673,7 +663,7 @@ class VideoDiscriminator(keras.Model):
         else:
             stddev = self.temporal_discriminator.cfg.d_noise
             if training and seed is not None and stddev > 0:
-                frames = _add_noise(frames, stddev, seed)
+                frames = distribute.add_noise(frames, stddev, seed)
             h = self.image_features(frames, training=training)
         h = tf.cast(h, tf.float32)
         return tf.reshape(h, [shape[0], video.shape[1] or shape[1], math.prod(h.shape[1:])])

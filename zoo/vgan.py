@@ -51,7 +51,7 @@ from zoo import config as config_lib
 from zoo import contract, gan
 from zoo import precision as precision_lib
 from zoo.data import video_io
-from zoo.distribute import replica_rows
+from zoo.distribute import add_noise
 from zoo.layers import Network, batch_norm, down_conv, normal_init, up_conv
 
 
@@ -436,12 +436,7 @@ class VGAN(gan.AdversarialModel):
         """D's logits; in training with ``d_noise`` > 0, of the clip plus N(0, d_noise^2) noise
         (a stateless draw per call of the step: real and fake clips get their own)."""
         if training and self.config.d_noise > 0:
-            seed, shape = self.call_seed(), tf.shape(video)
-
-            def draw(n):
-                return tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), seed=seed, dtype=video.dtype)
-
-            video = video + self.config.d_noise * replica_rows(draw, shape[0])
+            video = add_noise(video, self.config.d_noise, self.call_seed())
         return self.discriminator(video, training=training)
 
     def video_from_latent(self, z, training=False):
